@@ -1,0 +1,64 @@
+"""ketch: Metaflow-compatible ML and data workflows that run at the speed of the machine.
+
+The authoring API (``FlowSpec``, ``step``, ``Parameter``...) is imported eagerly; the Client API
+(``Flow``, ``Run``...) loads on first use so that ``import ketch`` stays fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .flow import FlowSpec, IncludeFile, JSONType, Parameter, current, step
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .client import (
+        DataArtifact,
+        Flow,
+        Metaflow,
+        Run,
+        Step,
+        Task,
+        default_namespace,
+        get_namespace,
+        namespace,
+    )
+
+_CLIENT = {
+    "DataArtifact",
+    "Flow",
+    "Metaflow",
+    "Run",
+    "Step",
+    "Task",
+    "default_namespace",
+    "get_namespace",
+    "namespace",
+}
+
+__all__ = [
+    "DataArtifact",
+    "Flow",
+    "FlowSpec",
+    "IncludeFile",
+    "JSONType",
+    "Metaflow",
+    "Parameter",
+    "Run",
+    "Step",
+    "Task",
+    "current",
+    "default_namespace",
+    "get_namespace",
+    "namespace",
+    "step",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLIENT:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module 'ketch' has no attribute '{name}'")

@@ -1,0 +1,1 @@
+"""Command lines: the per-flow CLI (``python flow.py ...``) and the ``ketch`` command."""

@@ -1,0 +1,83 @@
+"""The ``ketch`` command: the flow verbs with the flow file as argument, plus ``ketch runs``."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ._errors import invoke
+
+FLOW_VERBS = ("run", "check", "show", "dump", "logs", "tag")
+
+
+def _flow_verb(verb: str) -> click.Command:
+    @click.command(
+        name=verb,
+        help=f"'{verb}' a flow: ketch {verb} FLOW_FILE [ARGS]... (same as python FLOW_FILE {verb}).",
+        context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+        add_help_option=False,
+    )
+    @click.argument("flow_file", type=click.Path())
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(flow_file: str, args: tuple[str, ...]) -> None:
+        from ._flow import build_cli
+        from ._load import load_flow_class
+
+        flow_cls = load_flow_class(flow_file)
+        cli = build_cli(flow_cls, Path(flow_file).resolve())
+        sys.argv = [flow_file, verb, *args]
+        code = invoke(cli, [verb, *args], prog_name=Path(flow_file).name)
+        sys.exit(code)
+
+    return command
+
+
+@click.group(help="ketch: Metaflow-compatible workflows at the speed of the machine.")
+@click.version_option(package_name="ketch")
+def cli() -> None:
+    pass
+
+
+for _verb in FLOW_VERBS:
+    cli.add_command(_flow_verb(_verb))
+
+
+@cli.command(help="List the most recent runs of this project.")
+@click.option("--flow", "flow_name", default=None, help="Only runs of this flow.")
+@click.option("--limit", type=int, default=20, show_default=True)
+@click.option("--all-users", is_flag=True, help="Include other users' runs.")
+def runs(flow_name: str | None, limit: int, all_users: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..client._context import backend
+    from ..settings import resolve
+
+    store = backend().store
+    user_tag = f"user:{resolve().user}"
+    records = [
+        r
+        for r in store.list_runs(flow_name, limit=None if not all_users else limit)
+        if all_users or user_tag in r.system_tags
+    ][:limit]
+    table = Table(box=None, header_style="bold")
+    for column in ("run", "status", "started", "duration", "user", "tags"):
+        table.add_column(column)
+    for r in records:
+        started = datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
+        duration = f"{r.finished_at - r.created_at:.1f}s" if r.finished_at else "-"
+        table.add_row(
+            f"{r.flow_name}/{r.run_id}", r.status, started, duration, r.user,
+            ", ".join(sorted(r.tags)),
+        )  # fmt: skip
+    if not records:
+        click.echo("No runs yet. Start one with: python flow.py run")
+        return
+    Console().print(table)
+
+
+def main() -> None:
+    sys.exit(invoke(cli, sys.argv[1:], prog_name="ketch"))

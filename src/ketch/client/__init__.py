@@ -1,0 +1,20 @@
+"""The Client API: read any past run back from Python, by pathspec."""
+
+from ._code import KetchCode
+from ._context import default_namespace, get_namespace, namespace
+from ._objects import Artifacts, DataArtifact, Flow, Metaflow, MetaflowData, Run, Step, Task
+
+__all__ = [
+    "Artifacts",
+    "DataArtifact",
+    "Flow",
+    "KetchCode",
+    "Metaflow",
+    "MetaflowData",
+    "Run",
+    "Step",
+    "Task",
+    "default_namespace",
+    "get_namespace",
+    "namespace",
+]

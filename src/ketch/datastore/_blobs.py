@@ -1,0 +1,62 @@
+"""Content-addressed blobs over a :class:`Storage`: the key is the SHA-256 of the stored bytes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from ..exceptions import DataIntegrityError
+from ._storage import Buffer, Storage
+
+_PREFIX = "blobs"
+
+
+def blob_hash(parts: Sequence[Buffer]) -> str:
+    """The key a blob made of ``parts`` gets."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part)
+    return digest.hexdigest()
+
+
+class BlobStore:
+    """Immutable blobs stored once per distinct content, checked against their key on read."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    @staticmethod
+    def _path(key: str) -> str:
+        return f"{_PREFIX}/{key[:2]}/{key[2:]}"
+
+    def put(self, parts: Sequence[Buffer]) -> str:
+        """Store the concatenation of ``parts`` unless it is already there; return its key."""
+        key = blob_hash(parts)
+        path = self._path(key)
+        if not self.storage.exists(path):
+            self.storage.put(path, parts)
+        return key
+
+    def put_bytes(self, data: Buffer) -> str:
+        return self.put([data])
+
+    def get(self, key: str, *, verify: bool = True) -> memoryview:
+        """The blob's bytes; raises :class:`DataIntegrityError` if missing or corrupt."""
+        if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
+            raise DataIntegrityError(f"'{key}' is not a valid blob key.")
+        try:
+            view = self.storage.get(self._path(key))
+        except KeyError:
+            raise DataIntegrityError(
+                f"Blob {key} is missing from the datastore.",
+                hint="The .ketch directory may have been partly deleted or copied.",
+            ) from None
+        if verify and blob_hash([view]) != key:
+            raise DataIntegrityError(
+                f"Blob {key} is corrupt: its content does not match its key.",
+                hint="The file was modified or damaged on disk; re-run the step that made it.",
+            )
+        return view
+
+    def exists(self, key: str) -> bool:
+        return self.storage.exists(self._path(key))

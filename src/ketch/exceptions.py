@@ -1,0 +1,133 @@
+"""The one exception tree of ketch.
+
+::
+
+    KetchException                    base; ``exit_code`` 1; shown as headline + detail + hint
+    ├── UserError                     the user can fix it; shown without a traceback
+    │   ├── FlowDefinitionError       the flow file cannot be loaded (syntax error, no FlowSpec)
+    │   ├── LintError                 the graph breaks a rule; names file:line and the step
+    │   ├── ParameterError            a bad parameter value (exit code 2, like click)
+    │   ├── InvalidNextError          ``self.next`` called wrongly at run time
+    │   ├── NotFoundError             a flow, run, step, task or artifact does not exist
+    │   │   └── NamespaceMismatchError  it exists, but outside the current namespace
+    │   ├── StoreNotFoundError        no ``.ketch`` directory where one is needed
+    │   ├── UnpicklableArtifactError  an artifact cannot be serialized
+    │   ├── MergeArtifactsError       ``merge_artifacts`` found conflicts or missing names
+    │   ├── TooManySplitsError        a foreach exceeds ``--max-num-splits``
+    │   └── DecoratorError            a decorator got a bad argument
+    ├── TaskFailedError               a run ended because a task failed
+    ├── DataIntegrityError            a blob is missing or does not match its key
+    └── InternalError                 a bug in ketch; keeps its traceback
+
+Every ketch exception carries a one-line ``headline``, an optional ``detail`` paragraph and an
+optional ``hint`` saying how to fix it; ``format()`` renders the three for a terminal.
+"""
+
+from __future__ import annotations
+
+
+class KetchException(Exception):
+    """Base class of every error ketch raises on purpose."""
+
+    headline: str = "ketch failed"
+    exit_code: int = 1
+    show_traceback: bool = False
+
+    def __init__(self, detail: str = "", *, hint: str = "", headline: str | None = None) -> None:
+        super().__init__(detail or headline or self.headline)
+        self.detail = detail
+        self.hint = hint
+        if headline is not None:
+            self.headline = headline
+
+    def format(self) -> str:
+        """Render headline, detail and hint as a short paragraph for a terminal."""
+        parts = [f"{self.headline}"]
+        if self.detail:
+            parts.append(f"    {self.detail}")
+        if self.hint:
+            parts.append(f"    Hint: {self.hint}")
+        return "\n".join(parts)
+
+    def __str__(self) -> str:
+        return self.detail or self.headline
+
+
+class UserError(KetchException):
+    headline = "Error"
+
+
+class FlowDefinitionError(UserError):
+    headline = "The flow could not be loaded"
+
+
+class LintError(UserError):
+    """A graph rule is broken. ``file`` and ``line`` point at the offending code."""
+
+    headline = "The flow's graph is invalid"
+
+    def __init__(
+        self, detail: str, *, file: str = "", line: int = 0, step: str = "", hint: str = ""
+    ) -> None:
+        super().__init__(detail, hint=hint)
+        self.file = file
+        self.line = line
+        self.step = step
+
+    def format(self) -> str:
+        where = f"{self.file}, line {self.line}" if self.file else "the flow"
+        step = f" (step '{self.step}')" if self.step else ""
+        text = f"Validity checker found an issue in {where}{step}:\n    {self.detail}"
+        if self.hint:
+            text += f"\n    Hint: {self.hint}"
+        return text
+
+
+class ParameterError(UserError):
+    headline = "Bad parameter"
+    exit_code = 2
+
+
+class InvalidNextError(UserError):
+    headline = "Invalid self.next() transition"
+
+
+class NotFoundError(UserError):
+    headline = "Not found"
+
+
+class NamespaceMismatchError(NotFoundError):
+    headline = "Object not in the current namespace"
+
+
+class StoreNotFoundError(UserError):
+    headline = "No ketch store found"
+
+
+class UnpicklableArtifactError(UserError):
+    headline = "An artifact could not be serialized"
+
+
+class MergeArtifactsError(UserError):
+    headline = "merge_artifacts failed"
+
+
+class TooManySplitsError(UserError):
+    headline = "Too many foreach splits"
+
+
+class DecoratorError(UserError):
+    headline = "Bad decorator"
+
+
+class TaskFailedError(KetchException):
+    headline = "The run failed"
+
+
+class DataIntegrityError(KetchException):
+    headline = "Stored data is corrupt or missing"
+
+
+class InternalError(KetchException):
+    headline = "Internal error in ketch (please report it)"
+    show_traceback = True

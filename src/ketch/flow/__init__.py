@@ -1,0 +1,26 @@
+"""The authoring API: FlowSpec, @step, parameters and ``current``."""
+
+from ._current import Current, TaskContext, current, set_context
+from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
+from ._spec import EPHEMERAL, FlowSpec, is_step_function
+from ._state import Inputs, InputView, TaskState
+from ._step import step, step_decorators
+
+__all__ = [
+    "EPHEMERAL",
+    "Current",
+    "FlowSpec",
+    "IncludeFile",
+    "InputView",
+    "Inputs",
+    "JSONType",
+    "Parameter",
+    "ParameterContext",
+    "TaskContext",
+    "TaskState",
+    "current",
+    "is_step_function",
+    "set_context",
+    "step",
+    "step_decorators",
+]

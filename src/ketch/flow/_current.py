@@ -1,0 +1,108 @@
+"""``current``: what a running task knows about itself, held in a context variable."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exceptions import UserError
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    flow_name: str
+    run_id: str
+    step_name: str
+    task_id: str
+    retry_count: int
+    origin_run_id: str | None
+    username: str
+    namespace: str
+    tags: frozenset[str]
+    parameter_names: tuple[str, ...]
+    graph: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pathspec(self) -> str:
+        return f"{self.flow_name}/{self.run_id}/{self.step_name}/{self.task_id}"
+
+
+_context: ContextVar[TaskContext | None] = ContextVar("ketch_task_context", default=None)
+
+_FIELDS = {
+    "flow_name",
+    "run_id",
+    "step_name",
+    "task_id",
+    "retry_count",
+    "origin_run_id",
+    "username",
+    "namespace",
+    "tags",
+    "parameter_names",
+    "pathspec",
+    "graph",
+}
+
+
+class Current:
+    """Identity of the running task: ``current.flow_name``, ``current.task_id``, ...
+
+    Outside a running task ``current.is_running_flow`` is False and the other fields raise.
+
+    Examples
+    --------
+    >>> from ketch import current
+    >>> current.is_running_flow
+    False
+    """
+
+    def _get(self) -> TaskContext:
+        ctx = _context.get()
+        if ctx is None:
+            raise UserError(
+                "current is only set inside a running task.",
+                hint="Check current.is_running_flow before reading other fields.",
+            )
+        return ctx
+
+    @property
+    def is_running_flow(self) -> bool:
+        return _context.get() is not None
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _FIELDS:
+            return getattr(self._get(), name)
+        if name in ("task", "run"):
+            return self._client_object(name)
+        raise AttributeError(f"current has no attribute '{name}'")
+
+    def _client_object(self, name: str) -> Any:
+        from ..client import Run, Task
+
+        ctx = self._get()
+        if name == "run":
+            return Run(f"{ctx.flow_name}/{ctx.run_id}", _namespace_check=False)
+        return Task(ctx.pathspec, _namespace_check=False)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return getattr(self, key)
+        except (AttributeError, UserError):
+            return default
+
+    def __contains__(self, key: str) -> bool:
+        return self.is_running_flow and key in _FIELDS
+
+    def __repr__(self) -> str:
+        ctx = _context.get()
+        return f"<current {ctx.pathspec if ctx else '(not running)'}>"
+
+
+current = Current()
+
+
+def set_context(ctx: TaskContext | None) -> None:
+    """Install the context of the task this process runs (called once per task process)."""
+    _context.set(ctx)

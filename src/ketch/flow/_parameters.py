@@ -1,0 +1,212 @@
+"""Run parameters: ``Parameter``, ``JSONType`` and ``IncludeFile``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..exceptions import ParameterError, UserError
+
+
+class _JSONTypeClass:
+    """Parameter type whose command-line value is parsed as JSON."""
+
+    name = "JSON"
+
+    def convert(self, value: Any, param_name: str) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ParameterError(
+                f"Invalid value for parameter '{param_name}': {value!r} is not valid JSON ({exc}).",
+                hint="Quote the value in the shell, e.g. --" + param_name + " '{\"a\": 1}'.",
+            ) from None
+
+    def __repr__(self) -> str:
+        return "JSONType"
+
+
+JSONType = _JSONTypeClass()
+
+
+@dataclass(frozen=True)
+class ParameterContext:
+    """What a callable default receives."""
+
+    flow_name: str
+    user_name: str
+    parameter_name: str
+
+
+_RESERVED = {
+    "params", "with", "tag", "namespace", "obj", "tags", "decospecs", "run-id-file",
+    "max-num-splits", "max-workers", "max-log-size", "user-namespace", "run-id", "task-id",
+    "runner-attribute-file",
+}  # fmt: skip
+
+
+class Parameter:
+    """A flow parameter, set on the command line as ``--name value``.
+
+    Parameters
+    ----------
+    name : str
+        The command-line name (``--name``).
+    default : any, optional
+        The value when none is given; a callable is called with a :class:`ParameterContext`
+        when the run starts.
+    type : type, optional
+        ``str``, ``int``, ``float``, ``bool`` or ``JSONType``; inferred from ``default``.
+    help : str, optional
+        Shown by ``python flow.py run --help``.
+    required : bool, optional
+        The run refuses to start without a value (ignored when there is a default).
+
+    Examples
+    --------
+    >>> class TrainFlow(FlowSpec):
+    ...     alpha = Parameter("alpha", default=0.01, help="learning rate")
+    """
+
+    IS_INCLUDE_FILE = False
+
+    def __init__(
+        self,
+        name: str,
+        default: Any = None,
+        type: Any = None,
+        help: str | None = None,
+        required: bool | None = None,
+        show_default: bool | None = True,
+        separator: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        self.name = name
+        self.default = default
+        self.help = help or ""
+        self.required = bool(required) and default is None
+        self.show_default = show_default
+        self.separator = separator
+        self.kwargs = kwargs
+        self.type = self._infer_type(type, default)
+        if name.replace("_", "-") in _RESERVED:
+            raise UserError(
+                f"Parameter name '{name}' is reserved by ketch's command line.",
+                hint="Rename the parameter.",
+            )
+
+    @staticmethod
+    def _infer_type(type_: Any, default: Any) -> Any:
+        if type_ is not None:
+            return type_
+        if default is None or callable(default):
+            return str
+        if isinstance(default, bool):
+            return bool
+        if isinstance(default, (int, float, str)):
+            return builtins_type(default)
+        return JSONType if isinstance(default, (dict, list)) else str
+
+    def convert(self, value: Any) -> Any:
+        """Convert a command-line string into the parameter's type."""
+        if self.type is JSONType:
+            return JSONType.convert(value, self.name)
+        if self.separator and isinstance(value, str):
+            return [self._convert_one(v) for v in value.split(self.separator)]
+        return self._convert_one(value)
+
+    def _convert_one(self, value: Any) -> Any:
+        if not isinstance(value, str) or self.type is str:
+            return value
+        try:
+            if self.type is bool:
+                return _parse_bool(value)
+            return self.type(value)
+        except (TypeError, ValueError):
+            type_name = getattr(self.type, "__name__", str(self.type))
+            raise ParameterError(
+                f"Invalid value for parameter '{self.name}': {value!r} is not a valid {type_name}.",
+                hint=f"Pass a {type_name}, e.g. --{self.name} <{type_name}>.",
+            ) from None
+
+    def resolve_default(self, flow_name: str, user_name: str) -> Any:
+        if callable(self.default):
+            ctx = ParameterContext(flow_name, user_name, self.name)
+            return self.convert(self.default(ctx))
+        return self.default
+
+    def __repr__(self) -> str:
+        return f"Parameter({self.name!r}, default={self.default!r})"
+
+
+def builtins_type(value: Any) -> Callable[[str], Any]:
+    return type(value)  # type: ignore[no-any-return]
+
+
+def _parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "t", "yes", "y", "on"):
+        return True
+    if lowered in ("0", "false", "f", "no", "n", "off"):
+        return False
+    raise ValueError(value)
+
+
+class IncludeFile(Parameter):
+    """A parameter naming a local file whose content is stored with the run.
+
+    The file is read when the run starts; steps see its content (``str``, or ``bytes`` with
+    ``is_text=False``, or what ``parser`` returns) as a read-only artifact.
+    """
+
+    IS_INCLUDE_FILE = True
+
+    def __init__(
+        self,
+        name: str,
+        required: bool | None = None,
+        is_text: bool | None = None,
+        encoding: str | None = None,
+        help: str | None = None,
+        parser: Callable[[Any], Any] | str | None = None,
+        default: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(name, default=default, type=str, help=help, required=required, **kwargs)
+        self.is_text = True if is_text is None else is_text
+        self.encoding = encoding or "utf-8"
+        self.parser = parser
+
+    def convert(self, value: Any) -> Any:
+        return value
+
+    def load(self, path: Any) -> Any:
+        """Read the file named on the command line (a snapshot taken at run start)."""
+        if path is None:
+            return None
+        file = Path(str(path)).expanduser()
+        try:
+            raw = file.read_bytes()
+        except OSError as exc:
+            raise ParameterError(
+                f"Invalid value for parameter '{self.name}': cannot read file "
+                f"'{path}' ({exc.strerror}).",
+                hint="Pass the path of an existing, readable file.",
+            ) from None
+        content: Any = raw.decode(self.encoding) if self.is_text else raw
+        parser = _resolve_parser(self.parser)
+        return parser(content) if parser else content
+
+
+def _resolve_parser(parser: Callable[[Any], Any] | str | None) -> Callable[[Any], Any] | None:
+    if parser is None or callable(parser):
+        return parser
+    module, _, attr = parser.rpartition(".")
+    import importlib
+
+    return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]

@@ -1,0 +1,119 @@
+"""The frozen graph model of a flow, built from its source before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from ketch.graph._walk import reverse_postorder
+
+NodeType = Literal["start", "linear", "split", "foreach", "join", "end"]
+
+
+@dataclass(frozen=True)
+class StepNode:
+    """One ``@step`` method as the static graph sees it.
+
+    ``type`` follows Metaflow's vocabulary: ``split`` is a static branch (several targets),
+    ``foreach`` fans out over an attribute, ``join`` takes ``inputs``. A step that is both the
+    start and a split is typed by its transition (``split``/``foreach``); ``name == graph.start``
+    tells it is the start.
+    """
+
+    name: str
+    type: NodeType
+    out_funcs: tuple[str, ...]
+    in_funcs: tuple[str, ...]
+    foreach_param: str | None
+    num_args: int
+    lineno: int
+    doc: str
+    decorators: tuple[str, ...]
+    # Stack of the splits open when this step runs, outermost first (a join lists the split it
+    # closes as the last entry of ``split_parents`` of its parents, not of itself).
+    split_parents: tuple[str, ...] = ()
+    # For a split or foreach step, the join that closes it.
+    matching_join: str | None = None
+    # Where ``self.next`` sits (for error messages); 0 when the step has none.
+    next_lineno: int = 0
+    # True when the last statement is a well-formed ``self.next`` call.
+    has_valid_next: bool = True
+    # Problems found while parsing ``self.next`` (kept for the lint rules to report).
+    next_problems: tuple[str, ...] = ()
+    # Absolute path of the file that defines the step (differs from ``FlowGraph.file`` for a
+    # step inherited from a base class defined elsewhere).
+    file: str = ""
+    # ``@step(start=True)`` / ``@step(end=True)`` annotations.
+    annotated_start: bool = False
+    annotated_end: bool = False
+
+    @property
+    def has_next(self) -> bool:
+        """True when the step ends with a ``self.next`` call, well-formed or not."""
+        return self.next_lineno > 0
+
+    @property
+    def is_join(self) -> bool:
+        return self.num_args == 2
+
+    @property
+    def is_foreach(self) -> bool:
+        return self.type == "foreach"
+
+
+@dataclass(frozen=True)
+class FlowGraph:
+    """All steps of a flow, keyed by name, in source order."""
+
+    flow_name: str
+    file: str
+    doc: str
+    nodes: dict[str, StepNode] = field(default_factory=dict)
+    # ``start``/``end`` are empty when the flow has no unique start or end step (lint says why).
+    start: str = "start"
+    end: str = "end"
+    # Line of the ``class`` statement; 0 when unknown.
+    lineno: int = 0
+
+    def __getitem__(self, name: str) -> StepNode:
+        return self.nodes[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.nodes
+
+    def __iter__(self) -> Iterator[StepNode]:
+        return iter(self.nodes.values())
+
+    def topological(self) -> list[StepNode]:
+        """Steps reachable from the start, every step after all its parents.
+
+        Branches are laid out one after the other, in the order ``self.next`` names them, so
+        the list reads like the flow (this is the order ``show`` prints).
+        """
+        if self.start not in self.nodes:
+            return []
+        order = reverse_postorder(self.start, self._children)
+        return [self.nodes[name] for name in order]
+
+    def _children(self, name: str) -> tuple[str, ...]:
+        return tuple(n for n in self.nodes[name].out_funcs if n in self.nodes)
+
+    def closing_split(self, join: str) -> str | None:
+        """The split or foreach step that the join ``join`` closes."""
+        for node in self.nodes.values():
+            if node.matching_join == join:
+                return node.name
+        return None
+
+    def downstream(self, step: str) -> set[str]:
+        """``step`` and every step reachable from it."""
+        out: set[str] = set()
+        todo = [step]
+        while todo:
+            name = todo.pop()
+            if name in out or name not in self.nodes:
+                continue
+            out.add(name)
+            todo.extend(self.nodes[name].out_funcs)
+        return out

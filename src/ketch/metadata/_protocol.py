@@ -1,0 +1,120 @@
+"""The metadata store protocol: what the scheduler writes and the client reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from ._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    FlowRecord,
+    ParameterRecord,
+    RunRecord,
+    RunStatus,
+    RunSummary,
+    StepRecord,
+    TaskRecord,
+)
+
+
+class MetadataStore(Protocol):
+    """Record of flows, runs, steps, tasks, attempts, artifacts, tags and parameters.
+
+    Writes made inside ``with store.batch():`` share one transaction (the scheduler groups the
+    records of every task that finished in one loop turn); outside a batch each write commits on
+    its own. All methods are safe to call from several processes at once.
+    """
+
+    url: str
+
+    # -- writes ---------------------------------------------------------------------------------
+    def batch(self) -> AbstractContextManager[None]: ...
+
+    def create_run(
+        self,
+        flow_name: str,
+        *,
+        user: str,
+        tags: Iterable[str],
+        system_tags: Iterable[str],
+        origin_run_id: int | None = None,
+        code_key: str | None = None,
+        scheduler_pid: int | None = None,
+        hostname: str | None = None,
+    ) -> RunRecord:
+        """Create the flow if needed and a new run in status ``running``; returns it."""
+        ...
+
+    def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
+        """Set the run's parameters, replacing any set before; `get_parameters` keeps the order."""
+        ...
+
+    def set_code_key(self, run_id: int, code_key: str) -> None: ...
+
+    def heartbeat(self, run_id: int, at: float) -> None: ...
+
+    def finish_run(self, run_id: int, status: RunStatus, finished_at: float) -> None: ...
+
+    def upsert_task(self, task: TaskRecord) -> None:
+        """Insert or replace the task (and its step row on first sight)."""
+        ...
+
+    def upsert_attempt(self, attempt: AttemptRecord) -> None: ...
+
+    def add_artifacts(
+        self, run_id: int, task_id: int, attempt: int, artifacts: Sequence[ArtifactRecord]
+    ) -> None: ...
+
+    def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        """Add user tags (idempotent)."""
+        ...
+
+    def remove_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        """Remove user tags; system tags are never removed."""
+        ...
+
+    # -- reads ----------------------------------------------------------------------------------
+    def list_flows(self) -> list[FlowRecord]: ...
+
+    def get_run(self, run_id: int) -> RunRecord | None: ...
+
+    def list_runs(
+        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
+    ) -> list[RunRecord]:
+        """Runs newest first (highest run id first); with ``tags``, runs carrying all of them
+        (user or system tags)."""
+        ...
+
+    def list_run_summaries(
+        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
+    ) -> list[RunSummary]:
+        """Like `list_runs`, each run with its number of tasks per status."""
+        ...
+
+    def get_parameters(self, run_id: int) -> list[ParameterRecord]: ...
+
+    def list_steps(self, run_id: int) -> list[StepRecord]:
+        """Steps of the run in the order they were first created."""
+        ...
+
+    def list_tasks(self, run_id: int, step_name: str | None = None) -> list[TaskRecord]:
+        """Tasks ordered by foreach indices, then task id."""
+        ...
+
+    def get_task(self, run_id: int, task_id: int) -> TaskRecord | None: ...
+
+    def list_attempts(self, run_id: int, task_id: int) -> list[AttemptRecord]: ...
+
+    def list_artifacts(
+        self, run_id: int, task_id: int, attempt: int | None = None
+    ) -> list[ArtifactRecord]:
+        """Artifacts of one attempt; ``None`` means the task's latest attempt."""
+        ...
+
+    def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
+        """(task_id, artifact) for the latest attempt of every task of the run."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,110 @@
+"""Typed records that cross the metadata seam.
+
+The scheduler writes them (it is the only writer of a run's records); the client and the UI read
+them. Times are POSIX seconds (float, UTC). Ids: a run id is a positive integer unique in the store;
+a task id is an integer unique within its run (the ``_parameters`` pseudo-task is 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+RunStatus = Literal["running", "completed", "failed"]
+TaskStatus = Literal["running", "completed", "failed"]
+
+
+@dataclass(frozen=True)
+class FlowRecord:
+    flow_name: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class ForeachFrame:
+    """One level of foreach nesting, outermost first."""
+
+    step: str  # the foreach step that fanned out
+    var: str  # the attribute it iterated over
+    num_splits: int
+    index: int
+    value: str  # short text form of the element (at most 30 characters)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    flow_name: str
+    run_id: int
+    user: str
+    status: RunStatus
+    created_at: float
+    finished_at: float | None = None
+    tags: frozenset[str] = frozenset()
+    system_tags: frozenset[str] = frozenset()
+    origin_run_id: int | None = None
+    code_key: str | None = None  # datastore key of the code package
+    heartbeat_at: float | None = None  # the scheduler updates it while it lives
+    scheduler_pid: int | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    run_id: int
+    step_name: str
+    created_at: float
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    run_id: int
+    step_name: str
+    task_id: int
+    status: TaskStatus
+    created_at: float
+    finished_at: float | None = None
+    attempt: int = 0  # the latest attempt
+    foreach_stack: tuple[ForeachFrame, ...] = ()
+    origin_run_id: int | None = None  # set on tasks cloned by resume
+    origin_task_id: int | None = None
+    input_task_ids: tuple[int, ...] = ()  # parent task ids, in input order
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    run_id: int
+    task_id: int
+    attempt: int
+    status: TaskStatus
+    started_at: float
+    finished_at: float | None = None
+    exit_code: int | None = None
+    exception: str | None = None  # "Type: message" of the failure, if any
+    traceback: str | None = None
+    stdout_key: str | None = None  # datastore key of the captured stdout
+    stderr_key: str | None = None
+    pid: int | None = None
+
+
+@dataclass(frozen=True)
+class ArtifactRecord:
+    name: str
+    key: str  # datastore blob key
+    type_name: str  # e.g. "builtins.dict", "numpy.ndarray"
+    size: int  # bytes of the serialized value
+    encoding: str = "ketch-pickle5"
+
+
+@dataclass(frozen=True)
+class ParameterRecord:
+    name: str
+    value_json: str  # JSON text of the value when it is JSON-able, else its repr() as a JSON string
+    key: str  # datastore blob key of the pickled value
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run with the counts a listing needs, in one query."""
+
+    run: RunRecord
+    task_counts: dict[str, int] = field(default_factory=dict)  # status -> count

@@ -1,0 +1,80 @@
+"""The first code a task process runs: wire its file descriptors, run the task, report."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+from typing import Any
+
+from ._spec import TaskResult, TaskSpec
+
+
+def read_spec(fd: int) -> TaskSpec:
+    with os.fdopen(fd, "rb", closefd=True) as fh:
+        fh.seek(0)
+        spec: TaskSpec = pickle.load(fh)
+    return spec
+
+
+def wire_stdio(stdout_fd: int, stderr_fd: int) -> None:
+    """Point fds 0, 1 and 2 at /dev/null and the capture pipes; make Python's streams line
+    buffered so output reaches the scheduler as it is printed."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(stdout_fd, 1)
+    os.dup2(stderr_fd, 2)
+    os.close(stdout_fd)
+    os.close(stderr_fd)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(line_buffering=True)
+
+
+def run_and_report(spec: TaskSpec, flow_cls: Any, result_fd: int) -> int:
+    """Run the task and write its pickled :class:`TaskResult` to ``result_fd``."""
+    from ._task import execute
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if spec.cwd:
+        os.chdir(spec.cwd)
+    os.environ.update(spec.env)
+    os.environ["KETCH_RUN_ID"] = str(spec.run_id)
+    result = execute(spec, flow_cls)
+    _flush()
+    _write_result(result_fd, result)
+    return 0 if result.ok else 1
+
+
+def _write_result(fd: int, result: TaskResult) -> None:
+    data = pickle.dumps(result, protocol=5)
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+    os.close(fd)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def spawn_main() -> None:
+    """Entry point of a task started in spawn mode: ``python -m ketch.runtime._spawn``."""
+    spec_fd, out_fd, err_fd, result_fd = (int(x) for x in sys.argv[1:5])
+    spec = read_spec(spec_fd)
+    wire_stdio(out_fd, err_fd)
+    from ..cli._load import load_flow_class
+
+    flow_cls = load_flow_class(spec.flow_file, spec.flow_class)
+    code = run_and_report(spec, flow_cls, result_fd)
+    _flush()
+    os._exit(code)

@@ -1,0 +1,281 @@
+"""The local executor: ``submit(TaskSpec) -> Future[TaskResult]`` over local processes.
+
+One I/O thread owns every pipe: it starts tasks (through the fork server, or by spawning a
+fresh interpreter), streams their output to a callback line by line, and resolves each future
+when the task's process has exited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import queue
+import selectors
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._forkserver import ForkServer
+from ._spec import TaskResult, TaskSpec
+
+OutputCallback = Callable[[TaskSpec, str, bytes], None]
+_READ = 1 << 16
+
+
+@dataclass
+class _Running:
+    spec: TaskSpec
+    future: Future[TaskResult]
+    fds: dict[str, int]  # stream name -> read end
+    out: dict[str, bytearray] = field(default_factory=dict)
+    partial: dict[str, bytes] = field(default_factory=dict)
+    pid: int | None = None
+    proc: subprocess.Popen[bytes] | None = None
+
+
+class LocalExecutor:
+    """Runs tasks as local processes, at most as many at once as the caller submits."""
+
+    def __init__(
+        self,
+        flow_cls: Any,
+        *,
+        mode: Literal["fork", "spawn"] = "fork",
+        on_output: OutputCallback | None = None,
+        on_start: Callable[[TaskSpec, int], None] | None = None,
+    ) -> None:
+        self.mode = mode
+        self.on_output = on_output
+        self.on_start = on_start
+        self._server = ForkServer(flow_cls) if mode == "fork" else None
+        self._selector = selectors.DefaultSelector()
+        self._requests: queue.SimpleQueue[tuple[int, TaskSpec, Future[TaskResult]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
+        if self._server is not None:
+            self._selector.register(self._server.sock, selectors.EVENT_READ, ("server", None))
+        self._running: dict[int, _Running] = {}
+        self._exits: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        self._next_id = 0
+        self._closed = False
+        self._thread = threading.Thread(target=self._loop, name="ketch-executor", daemon=True)
+        self._thread.start()
+
+    # -- the caller's side ------------------------------------------------------------------
+    def submit(self, spec: TaskSpec) -> Future[TaskResult]:
+        future: Future[TaskResult] = Future()
+        self._next_id += 1
+        self._requests.put((self._next_id, spec, future))
+        self._wake()
+        return future
+
+    def kill_all(self) -> None:
+        """SIGKILL every running task; their futures resolve as failures."""
+        for running in list(self._running.values()):
+            if running.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(running.pid, signal.SIGKILL)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self.kill_all()
+        self._requests.put(None)
+        self._wake()
+        self._thread.join(timeout=10)
+        if self._server is not None:
+            self._server.close()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(OSError):
+            os.write(self._wake_w, b"x")
+
+    # -- the I/O thread ---------------------------------------------------------------------
+    def _loop(self) -> None:
+        while True:
+            for key, _ in self._selector.select():
+                kind, req_id = key.data
+                if kind == "wake":
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self._wake_r, 4096)
+                    if not self._take_requests():
+                        return
+                    self._take_spawn_exits()
+                elif kind == "server":
+                    self._server_message()
+                else:
+                    self._read_stream(req_id, kind, key.fd)
+
+    def _take_requests(self) -> bool:
+        while True:
+            try:
+                item = self._requests.get_nowait()
+            except queue.Empty:
+                return True
+            if item is None:
+                return False
+            self._start(*item)
+
+    def _start(self, req_id: int, spec: TaskSpec, future: Future[TaskResult]) -> None:
+        spec_fd = _spec_file(spec)
+        pipes = {name: os.pipe() for name in ("stdout", "stderr", "result")}
+        running = _Running(spec, future, {name: r for name, (r, _) in pipes.items()})
+        for name, (r, _w) in pipes.items():
+            os.set_blocking(r, False)
+            running.out[name] = bytearray()
+            self._selector.register(r, selectors.EVENT_READ, (name, req_id))
+        self._running[req_id] = running
+        child_fds = [spec_fd] + [w for _, w in pipes.values()]
+        try:
+            if self._server is not None:
+                self._server.request(req_id, child_fds)
+            else:
+                self._spawn(req_id, running, child_fds)
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+
+    def _spawn(self, req_id: int, running: _Running, fds: list[int]) -> None:
+        cmd = [sys.executable, "-m", "ketch.runtime._spawn", *(str(fd) for fd in fds)]
+        proc = subprocess.Popen(cmd, pass_fds=fds, cwd=running.spec.cwd or None)
+        running.proc = proc
+        running.pid = proc.pid
+        if self.on_start:
+            self.on_start(running.spec, proc.pid)
+
+        def wait() -> None:
+            self._exits.put((req_id, proc.wait()))
+            self._wake()
+
+        threading.Thread(target=wait, daemon=True).start()
+
+    def _take_spawn_exits(self) -> None:
+        while True:
+            try:
+                req_id, code = self._exits.get_nowait()
+            except queue.Empty:
+                return
+            status = (-code) if code < 0 else (code << 8)
+            self._finish(req_id, status)
+
+    def _server_message(self) -> None:
+        assert self._server is not None
+        msg = self._server.sock.recv(4096)
+        if not msg:  # the fork server died: fail whatever is running
+            self._selector.unregister(self._server.sock)
+            for req_id in list(self._running):
+                self._finish(req_id, 1 << 8)
+            return
+        kind, req_id, value = pickle.loads(msg)
+        running = self._running.get(req_id)
+        if running is None:
+            return
+        if kind == "pid":
+            running.pid = value
+            if self.on_start:
+                self.on_start(running.spec, value)
+        else:
+            self._finish(req_id, value)
+
+    def _read_stream(self, req_id: int, name: str, fd: int) -> None:
+        running = self._running[req_id]
+        try:
+            data = os.read(fd, _READ)
+        except BlockingIOError:
+            return
+        if not data:
+            self._selector.unregister(fd)
+            os.close(fd)
+            running.fds.pop(name, None)
+            return
+        running.out[name] += data
+        if name != "result" and self.on_output is not None:
+            self._emit_lines(running, name, data)
+
+    def _emit_lines(self, running: _Running, name: str, data: bytes) -> None:
+        assert self.on_output is not None
+        buf = running.partial.get(name, b"") + data
+        *lines, rest = buf.split(b"\n")
+        running.partial[name] = rest
+        for line in lines:
+            self.on_output(running.spec, name, line)
+
+    def _finish(self, req_id: int, status: int) -> None:
+        running = self._running.pop(req_id)
+        for name, fd in list(running.fds.items()):
+            with contextlib.suppress(OSError):
+                while chunk := os.read(fd, _READ):
+                    running.out[name] += chunk
+                    if name != "result" and self.on_output is not None:
+                        self._emit_lines(running, name, chunk)
+            self._selector.unregister(fd)
+            os.close(fd)
+        for name, rest in running.partial.items():
+            if rest and self.on_output is not None:
+                self.on_output(running.spec, name, rest)
+        running.future.set_result(_result(running, status))
+
+
+def _spec_file(spec: TaskSpec) -> int:
+    data = pickle.dumps(spec, protocol=5)
+    if hasattr(os, "memfd_create"):
+        fd = os.memfd_create("ketch-spec")
+    else:  # pragma: no cover - non-Linux
+        import tempfile
+
+        fd = os.dup(tempfile.TemporaryFile().fileno())
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _result(running: _Running, status: int) -> TaskResult:
+    stdout, stderr = bytes(running.out["stdout"]), bytes(running.out["stderr"])
+    raw = bytes(running.out["result"])
+    exit_code = os.waitstatus_to_exitcode(status)
+    result: TaskResult | None = None
+    if raw:
+        with contextlib.suppress(Exception):
+            result = pickle.loads(raw)
+    if result is None:
+        return TaskResult(
+            ok=False,
+            exception=_death_message(exit_code),
+            exit_code=exit_code,
+            stdout=stdout,
+            stderr=stderr,
+            pid=running.pid,
+            finished_at=time.time(),
+        )
+    ok = result.ok and exit_code == 0
+    return TaskResult(
+        **{
+            **result.__dict__,
+            "ok": ok,
+            "exit_code": exit_code,
+            "stdout": stdout,
+            "stderr": stderr,
+            "pid": running.pid,
+        }
+    )
+
+
+def _death_message(exit_code: int) -> str:
+    if exit_code < 0:
+        try:
+            name = signal.Signals(-exit_code).name
+        except ValueError:
+            name = f"signal {-exit_code}"
+        return f"TaskKilled: the task process was killed by {name} ({-exit_code})"
+    return f"TaskDied: the task process exited with code {exit_code} before reporting a result"

@@ -1,0 +1,113 @@
+"""A pre-warmed process that forks one child per task.
+
+It is forked from the launching process right after the flow module is imported, before any
+thread or database connection exists, so each task starts with everything imported and pays
+only for ``fork``. Protocol over a ``SOCK_SEQPACKET`` socket pair:
+
+* parent -> server: ``pickle((req_id,))`` with four fds (spec, stdout, stderr, result);
+  ``b"quit"`` ends the server.
+* server -> parent: ``pickle(("pid", req_id, pid))`` after forking and
+  ``pickle(("exit", req_id, wait_status))`` when the child ends.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import selectors
+import signal
+import socket
+import sys
+from typing import Any
+
+from ._child import read_spec, run_and_report, wire_stdio
+
+
+class ForkServer:
+    """Handle on the fork server held by the launching process."""
+
+    def __init__(self, flow_cls: Any) -> None:
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the server
+            parent_sock.close()
+            code = 0
+            try:
+                _serve(child_sock, flow_cls)
+            except BaseException:  # the server must never return into the caller's code
+                code = 1
+            os._exit(code)
+        child_sock.close()
+        self.pid = pid
+        self.sock = parent_sock
+
+    def request(self, req_id: int, fds: list[int]) -> None:
+        socket.send_fds(self.sock, [pickle.dumps((req_id,))], fds)
+
+    def close(self) -> None:
+        try:
+            self.sock.send(b"quit")
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        self.sock.close()
+
+
+def _serve(sock: socket.socket, flow_cls: Any) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ, None)
+    children: dict[int, tuple[int, int]] = {}  # pidfd -> (req_id, pid)
+    while True:
+        for key, _ in selector.select():
+            if key.data is None:
+                msg, fds, _flags, _addr = socket.recv_fds(sock, 1024, 8)
+                if not msg or msg == b"quit":
+                    for fd in fds:
+                        os.close(fd)
+                    return
+                (req_id,) = pickle.loads(msg)
+                pid = _fork_task(sock, flow_cls, fds)
+                for fd in fds:
+                    os.close(fd)
+                pidfd = os.pidfd_open(pid)
+                children[pidfd] = (req_id, pid)
+                selector.register(pidfd, selectors.EVENT_READ, pidfd)
+                sock.send(pickle.dumps(("pid", req_id, pid)))
+            else:
+                pidfd = key.data
+                req_id, pid = children.pop(pidfd)
+                selector.unregister(pidfd)
+                os.close(pidfd)
+                _, status = os.waitpid(pid, 0)
+                sock.send(pickle.dumps(("exit", req_id, status)))
+
+
+def _fork_task(sock: socket.socket, flow_cls: Any, fds: list[int]) -> int:
+    spec_fd, out_fd, err_fd, result_fd = fds
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    code = 1
+    try:
+        sock.close()
+        spec = read_spec(os.dup(spec_fd))
+        wire_stdio(os.dup(out_fd), os.dup(err_fd))
+        for fd in fds[:3]:
+            os.close(fd)
+        code = run_and_report(spec, flow_cls, result_fd)
+    except BaseException:  # report anything, then leave without running the server's code
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)

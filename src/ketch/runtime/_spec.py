@@ -1,0 +1,76 @@
+"""``TaskSpec`` and ``TaskResult``: the typed records that cross the executor seam."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..metadata._records import ArtifactRecord, ForeachFrame
+
+
+@dataclass(frozen=True)
+class InputRef:
+    """One parent task whose artifacts a task starts from (a join has several)."""
+
+    step_name: str
+    task_id: int
+    artifacts: dict[str, ArtifactRecord]
+    frames: tuple[ForeachFrame, ...] = ()
+    var_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """Everything a task process needs to run one attempt of one step.
+
+    A task never reads the metadata database: its inputs arrive here by blob key.
+    """
+
+    flow_name: str
+    flow_file: str
+    flow_class: str
+    run_id: int
+    step_name: str
+    task_id: int
+    attempt: int
+    inputs: tuple[InputRef, ...]
+    # Parameters and class constants, as stored in the run's _parameters task.
+    parameters: dict[str, ArtifactRecord]
+    frames: tuple[ForeachFrame, ...]
+    var_keys: tuple[str, ...]
+    store_root: str
+    username: str
+    # The static graph's view of this step, checked against what the step does.
+    is_join: bool = False
+    is_end: bool = False
+    out_funcs: tuple[str, ...] = ()
+    foreach_param: str | None = None
+    graph_info: dict[str, object] = field(default_factory=dict)
+    tags: frozenset[str] = frozenset()
+    origin_run_id: int | None = None
+    cwd: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def pathspec(self) -> str:
+        return f"{self.flow_name}/{self.run_id}/{self.step_name}/{self.task_id}"
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """What one attempt produced. ``ok`` is False when the step raised or the process died."""
+
+    ok: bool
+    artifacts: dict[str, ArtifactRecord] = field(default_factory=dict)
+    transition: tuple[str, ...] = ()
+    foreach_var: str | None = None
+    foreach_num_splits: int = 0
+    foreach_values: tuple[str, ...] = ()  # short text of each element
+    foreach_key: str | None = None  # blob key of the iterable split over
+    exception: str | None = None  # "Type: message"
+    traceback: str | None = None
+    started_at: float = 0.0
+    finished_at: float = 0.0
+    exit_code: int | None = None
+    stdout: bytes = b""
+    stderr: bytes = b""
+    pid: int | None = None

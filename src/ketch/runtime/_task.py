@@ -1,0 +1,226 @@
+"""Run one attempt of one step inside a task process: load inputs, call the step, persist."""
+
+from __future__ import annotations
+
+import time
+import traceback
+import types
+from pathlib import Path
+from typing import Any
+
+from ..datastore import BlobStore, LocalStorage, encode, is_disk_full
+from ..exceptions import InvalidNextError, KetchException, UnpicklableArtifactError, UserError
+from ..flow import EPHEMERAL, FlowSpec, Inputs, InputView, Parameter, TaskContext, TaskState
+from ..flow import set_context
+from ..metadata._records import ArtifactRecord
+from ._spec import TaskResult, TaskSpec
+
+_FOREACH_VALUE_CHARS = 30
+
+
+def open_blobs(store_root: str) -> BlobStore:
+    return BlobStore(LocalStorage(Path(store_root)))
+
+
+def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
+    """Run the step of ``spec``; never raises for a failure of user code."""
+    started = time.time()
+    blobs = open_blobs(spec.store_root)
+    set_context(
+        TaskContext(
+            flow_name=spec.flow_name,
+            run_id=str(spec.run_id),
+            step_name=spec.step_name,
+            task_id=str(spec.task_id),
+            retry_count=spec.attempt,
+            origin_run_id=None if spec.origin_run_id is None else str(spec.origin_run_id),
+            username=spec.username,
+            namespace=f"user:{spec.username}",
+            tags=spec.tags,
+            parameter_names=tuple(sorted(_parameter_names(flow_cls, spec))),
+            graph=spec.graph_info,
+        )
+    )
+    try:
+        flow, state = _prepare(spec, flow_cls, blobs)
+        func = getattr(flow, spec.step_name)
+        if spec.is_join:
+            func(_inputs(spec, blobs))
+        else:
+            func()
+        transition, foreach = _check_transition(spec, state)
+        artifacts = _persist(flow, state, blobs)
+        fe = _foreach_info(flow, foreach, artifacts) if foreach else None
+    except BaseException as exc:  # the task reports every failure of the step as a result
+        return _failure(exc, started)
+    return TaskResult(
+        ok=True,
+        artifacts=artifacts,
+        transition=transition,
+        foreach_var=foreach,
+        foreach_num_splits=fe[0] if fe else 0,
+        foreach_values=fe[1] if fe else (),
+        foreach_key=fe[2] if fe else None,
+        started_at=started,
+        finished_at=time.time(),
+    )
+
+
+def _parameter_names(flow_cls: type[FlowSpec], spec: TaskSpec) -> list[str]:
+    return [p.name for p in flow_cls._parameters().values()]
+
+
+def _prepare(spec: TaskSpec, flow_cls: type[FlowSpec], blobs: BlobStore) -> tuple[Any, TaskState]:
+    params = flow_cls._parameters()
+    constants = flow_cls._constants()
+    if spec.is_join:
+        artifacts = dict(spec.parameters)
+    else:
+        artifacts = dict(spec.inputs[0].artifacts) if spec.inputs else dict(spec.parameters)
+    state = TaskState(
+        pathspec=spec.pathspec,
+        step_name=spec.step_name,
+        artifacts=artifacts,
+        readonly=frozenset(params) | frozenset(constants) | {"name"},
+        blobs=blobs,
+        is_join=spec.is_join,
+        frames=spec.frames,
+        var_keys=spec.var_keys,
+    )
+    for attr in params:
+        setattr(flow_cls, attr, _parameter_property(attr))
+    flow = flow_cls(use_cli=False)
+    object.__setattr__(flow, "_ketch", state)
+    return flow, state
+
+
+def _parameter_property(attr: str) -> property:
+    cache: dict[str, Any] = {}
+
+    def getter(self: FlowSpec) -> Any:
+        if attr not in cache:
+            state = self.__dict__["_ketch"]
+            cache[attr] = state.load(attr) if attr in state.artifacts else None
+        return cache[attr]
+
+    return property(getter)
+
+
+def _inputs(spec: TaskSpec, blobs: BlobStore) -> Inputs:
+    views = []
+    for ref in spec.inputs:
+        state = TaskState(
+            pathspec=f"{spec.flow_name}/{spec.run_id}/{ref.step_name}/{ref.task_id}",
+            step_name=ref.step_name,
+            artifacts=ref.artifacts,
+            readonly=frozenset(),
+            blobs=blobs,
+            frames=ref.frames,
+            var_keys=ref.var_keys,
+        )
+        views.append(InputView(spec.flow_name, ref.step_name, state))
+    return Inputs(views)
+
+
+def _check_transition(spec: TaskSpec, state: TaskState) -> tuple[tuple[str, ...], str | None]:
+    if spec.is_end:
+        return (), None
+    if state.transition is None:
+        raise InvalidNextError(
+            f"Step '{spec.step_name}' finished without calling self.next().",
+            hint="End every step but 'end' with self.next(...).",
+        )
+    targets, foreach = state.transition
+    if targets != spec.out_funcs or foreach != spec.foreach_param:
+        raise InvalidNextError(
+            f"Step '{spec.step_name}' called self.next() with {list(targets)}"
+            f"{f' foreach={foreach!r}' if foreach else ''}, but the flow's graph says "
+            f"{list(spec.out_funcs)}"
+            f"{f' foreach={spec.foreach_param!r}' if spec.foreach_param else ''}.",
+            hint="self.next() must be the last statement and the same on every path.",
+        )
+    return targets, foreach
+
+
+def _persistable(name: str, value: Any) -> bool:
+    if name.startswith("__") or name in EPHEMERAL:
+        return False
+    return not isinstance(value, (types.FunctionType, types.MethodType, Parameter))
+
+
+def _persist(flow: Any, state: TaskState, blobs: BlobStore) -> dict[str, ArtifactRecord]:
+    artifacts = {k: v for k, v in state.artifacts.items() if k not in state.deleted}
+    values = {k: v for k, v in vars(flow).items() if _persistable(k, v)}
+    values["name"] = flow.name
+    for name, value in values.items():
+        artifacts[name] = save_value(blobs, name, value)
+    return artifacts
+
+
+def save_value(blobs: BlobStore, name: str, value: Any) -> ArtifactRecord:
+    """Serialize and store one artifact, with errors that name it."""
+    try:
+        encoded = encode(value)
+    except KetchException:
+        raise
+    except Exception as exc:
+        raise UnpicklableArtifactError(
+            f"Artifact '{name}' of type {type(value).__module__}.{type(value).__qualname__} "
+            f"cannot be pickled: {exc}",
+            hint="Store a picklable value instead (e.g. plain data), or assign it to a local "
+            "variable rather than to self.",
+        ) from None
+    try:
+        key = blobs.put(encoded.parts)
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise UserError(
+                f"No space left on the device while storing artifact '{name}' "
+                f"({encoded.size} bytes).",
+                hint="Free disk space or point KETCH_HOME at a larger disk, then resume.",
+                headline="Disk full",
+            ) from None
+        raise
+    return ArtifactRecord(name=name, key=key, type_name=encoded.type_name, size=encoded.size)
+
+
+def _foreach_info(
+    flow: Any, var: str, artifacts: dict[str, ArtifactRecord]
+) -> tuple[int, tuple[str, ...], str]:
+    values = list(getattr(flow, var))
+    if not values:
+        raise InvalidNextError(
+            f"Foreach variable '{var}' in step '{flow._ketch.step_name}' produced zero splits.",
+            hint="Make sure the iterable has at least one element.",
+        )
+    texts = tuple(_short(v) for v in values)
+    return len(values), texts, artifacts[var].key
+
+
+def _short(value: Any) -> str:
+    try:
+        text = str(value)
+    except Exception:  # a broken __str__ must not fail the task
+        text = f"<{type(value).__name__}>"
+    return text[:_FOREACH_VALUE_CHARS]
+
+
+def _failure(exc: BaseException, started: float) -> TaskResult:
+    if isinstance(exc, KetchException) and not exc.show_traceback:
+        text = exc.format()
+        tb = text
+        import sys
+
+        print(text, file=sys.stderr)
+    else:
+        tb = "".join(traceback.format_exception(exc))
+        import sys
+
+        print(tb, file=sys.stderr, end="")
+    return TaskResult(
+        ok=False,
+        exception=f"{type(exc).__name__}: {exc}",
+        traceback=tb,
+        started_at=started,
+        finished_at=time.time(),
+    )

@@ -1,0 +1,169 @@
+"""Settings, declared once; resolved from CLI flags, ``KETCH_*`` variables and pyproject.toml.
+
+Precedence: an explicit value (a CLI flag) beats the environment, which beats
+``[tool.ketch]`` in the nearest ``pyproject.toml``, which beats the declared default.
+Nothing is read at import time: call :func:`resolve`.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from .exceptions import StoreNotFoundError, UserError
+
+HOME_DIRNAME = ".ketch"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of ketch. The field's metadata holds its help text."""
+
+    home: str = ""  # the .ketch directory; empty: found upward from the working directory
+    metadata_url: str = ""  # empty: SQLite at <home>/ketch.db
+    max_workers: int = 16
+    max_num_splits: int = 100
+    executor: str = "fork"  # fork | spawn
+    user: str = ""  # empty: from KETCH_USER, METAFLOW_USER, SUDO_USER, USERNAME, USER
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home)
+
+    @property
+    def resolved_metadata_url(self) -> str:
+        if self.metadata_url:
+            return self.metadata_url
+        return f"sqlite:///{Path(self.home) / 'ketch.db'}"
+
+
+HELP: dict[str, str] = {
+    "home": "The .ketch directory holding the run database and the datastore.",
+    "metadata_url": "SQLAlchemy URL of the metadata database (postgresql://... for teams).",
+    "max_workers": "The most tasks that run at once.",
+    "max_num_splits": "The most tasks a single foreach may start.",
+    "executor": "How tasks start: 'fork' (from a pre-warmed process) or 'spawn'.",
+    "user": "The user name recorded on runs (the namespace is user:<name>).",
+}
+
+
+def env_name(setting: str) -> str:
+    return f"KETCH_{setting.upper()}"
+
+
+def find_home(start: Path) -> Path | None:
+    """The nearest ``.ketch`` directory at or above ``start``."""
+    for directory in [start, *start.parents]:
+        candidate = directory / HOME_DIRNAME
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _pyproject_table(start: Path) -> Mapping[str, Any]:
+    for directory in [start, *start.parents]:
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            if sys.version_info >= (3, 11):
+                import tomllib
+            else:  # pragma: no cover
+                import tomli as tomllib
+            try:
+                data = tomllib.loads(candidate.read_text())
+            except (OSError, ValueError) as exc:
+                raise UserError(
+                    f"{candidate} could not be read: {exc}",
+                    hint="Fix the TOML syntax or remove the [tool.ketch] table.",
+                ) from None
+            table = data.get("tool", {}).get("ketch", {})
+            return table if isinstance(table, dict) else {}
+    return {}
+
+
+def _convert(name: str, value: object, default: object) -> object:
+    if isinstance(default, int) and not isinstance(value, int):
+        try:
+            return int(str(value))
+        except ValueError:
+            raise UserError(
+                f"Setting '{name}' must be an integer, got {value!r}.",
+                hint=f"Fix {env_name(name)} or [tool.ketch] {name} in pyproject.toml.",
+            ) from None
+    return value
+
+
+def resolve(
+    explicit: Mapping[str, object] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    create_home: bool = False,
+) -> Settings:
+    """Resolve every setting once. With ``create_home``, make ``./.ketch`` if none is found."""
+    environ = os.environ if environ is None else environ
+    cwd = Path.cwd() if cwd is None else cwd
+    explicit = {k: v for k, v in (explicit or {}).items() if v is not None}
+    table = _pyproject_table(cwd)
+    values: dict[str, object] = {}
+    for field in fields(Settings):
+        default = field.default
+        if field.name in explicit:
+            value: object = explicit[field.name]
+        elif env_name(field.name) in environ:
+            value = environ[env_name(field.name)]
+        elif field.name in table:
+            value = table[field.name]
+        else:
+            value = default
+        values[field.name] = _convert(field.name, value, default)
+    values["home"] = str(_resolve_home(str(values["home"]), cwd, create_home))
+    values["user"] = str(values["user"]) or current_user(environ)
+    if values["executor"] not in ("fork", "spawn"):
+        raise UserError(
+            f"Unknown executor {values['executor']!r}.", hint="Use 'fork' or 'spawn'."
+        )
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _resolve_home(home: str, cwd: Path, create: bool) -> Path:
+    if home:
+        path = Path(home).expanduser().resolve()
+        if create:
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+    found = find_home(cwd)
+    if found is not None:
+        return found.resolve()
+    path = (cwd / HOME_DIRNAME).resolve()
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def require_home(settings: Settings) -> Path:
+    """The store directory, or a clear error saying how to create one."""
+    path = settings.home_path
+    if not (path / "ketch.db").exists() and not settings.metadata_url:
+        raise StoreNotFoundError(
+            f"There is no ketch store at {path} or in any parent directory.",
+            hint="Run a flow here first (python flow.py run), or point KETCH_HOME at an "
+            "existing .ketch directory.",
+        )
+    return path
+
+
+def current_user(environ: Mapping[str, str] | None = None) -> str:
+    environ = os.environ if environ is None else environ
+    for var in ("KETCH_USER", "METAFLOW_USER", "SUDO_USER", "USERNAME", "USER"):
+        value = environ.get(var)
+        if value and value != "root":
+            return value
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
