@@ -39,7 +39,8 @@ class StepNode:
     next_lineno: int = 0
     # True when the last statement is a well-formed ``self.next`` call.
     has_valid_next: bool = True
-    # Problems found while parsing ``self.next`` (kept for the lint rules to report).
+    # Problems found while parsing ``self.next`` (kept for the lint rules to report); for a
+    # step without a tail ``self.next``, where a misplaced one sits, if any.
     next_problems: tuple[str, ...] = ()
     # Absolute path of the file that defines the step (differs from ``FlowGraph.file`` for a
     # step inherited from a base class defined elsewhere).

@@ -61,11 +61,22 @@ class MetadataStore(Protocol):
         """Insert or replace the task (and its step row on first sight)."""
         ...
 
-    def upsert_attempt(self, attempt: AttemptRecord) -> None: ...
+    def upsert_attempt(self, attempt: AttemptRecord) -> None:
+        """Insert or replace one attempt of a task.
+
+        The task must exist when the transaction commits: inside a batch, `upsert_task` may come
+        after (rows are checked at commit); outside one, call `upsert_task` first.
+        """
+        ...
 
     def add_artifacts(
         self, run_id: int, task_id: int, attempt: int, artifacts: Sequence[ArtifactRecord]
-    ) -> None: ...
+    ) -> None:
+        """Record artifacts of one attempt; a name written again replaces the earlier row.
+
+        Like `upsert_attempt`, the task must exist when the transaction commits.
+        """
+        ...
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         """Add user tags (idempotent)."""
@@ -118,3 +129,9 @@ class MetadataStore(Protocol):
         ...
 
     def close(self) -> None: ...
+
+    def __enter__(self) -> MetadataStore:
+        """``with open_store(url) as store:`` closes the store on exit."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None: ...

@@ -29,6 +29,7 @@ class Reporter:
         self._started = 0
         self._live: Any = None
         self._counts: Counter[tuple[str, str]] = Counter()
+        self._broken = False
         self._interactive = bool(getattr(self.out, "isatty", lambda: False)())
 
     def _prefix(self, spec: TaskSpec) -> str:
@@ -36,15 +37,24 @@ class Reporter:
         where = f"{spec.run_id}/{spec.step_name}/{spec.task_id}"
         return f"[{where} (pid {pid})]" if pid else f"[{where}]"
 
+    def _print(self, text: str) -> None:
+        if self._broken:
+            return
+        try:
+            print(text, file=self.out, flush=True)
+        except (BrokenPipeError, ValueError, OSError):
+            # The reader went away (e.g. `| head`): keep running, stop printing.
+            self._broken = True
+
     def line(self, text: str) -> None:
         with self._lock:
             if self._live is None:
-                print(f"{_now()} {text}", file=self.out, flush=True)
+                self._print(f"{_now()} {text}")
 
     def task_line(self, spec: TaskSpec, text: str) -> None:
         with self._lock:
             if self._live is None and not self.quiet:
-                print(f"{_now()} {self._prefix(spec)} {text}", file=self.out, flush=True)
+                self._print(f"{_now()} {self._prefix(spec)} {text}")
 
     # -- events -----------------------------------------------------------------------------
     def run_started(self, run_id: int) -> None:

@@ -38,6 +38,7 @@ class _Running:
     partial: dict[str, bytes] = field(default_factory=dict)
     pid: int | None = None
     proc: subprocess.Popen[bytes] | None = None
+    pending: list[tuple[str, bytes]] = field(default_factory=list)  # lines seen before the pid
 
 
 class LocalExecutor:
@@ -103,6 +104,15 @@ class LocalExecutor:
 
     # -- the I/O thread ---------------------------------------------------------------------
     def _loop(self) -> None:
+        try:
+            self._serve()
+        except BaseException as exc:  # never leave futures hanging if the I/O thread breaks
+            for running in self._running.values():
+                if not running.future.done():
+                    running.future.set_exception(exc)
+            raise
+
+    def _serve(self) -> None:
         while True:
             for key, _ in self._selector.select():
                 kind, req_id = key.data
@@ -153,6 +163,7 @@ class LocalExecutor:
         running.pid = proc.pid
         if self.on_start:
             self.on_start(running.spec, proc.pid)
+        self._flush_pending(running)
 
         def wait() -> None:
             self._exits.put((req_id, proc.wait()))
@@ -185,6 +196,7 @@ class LocalExecutor:
             running.pid = value
             if self.on_start:
                 self.on_start(running.spec, value)
+            self._flush_pending(running)
         else:
             self._finish(req_id, value)
 
@@ -209,7 +221,16 @@ class LocalExecutor:
         *lines, rest = buf.split(b"\n")
         running.partial[name] = rest
         for line in lines:
-            self.on_output(running.spec, name, line)
+            if running.pid is None:
+                running.pending.append((name, line))
+            else:
+                self.on_output(running.spec, name, line)
+
+    def _flush_pending(self, running: _Running) -> None:
+        if self.on_output is not None:
+            for name, line in running.pending:
+                self.on_output(running.spec, name, line)
+        running.pending.clear()
 
     def _finish(self, req_id: int, status: int) -> None:
         running = self._running.pop(req_id)
@@ -222,8 +243,9 @@ class LocalExecutor:
             self._selector.unregister(fd)
             os.close(fd)
         for name, rest in running.partial.items():
-            if rest and self.on_output is not None:
-                self.on_output(running.spec, name, rest)
+            if rest:
+                running.pending.append((name, rest))
+        self._flush_pending(running)
         running.future.set_result(_result(running, status))
 
 

@@ -1,0 +1,85 @@
+"""The metadata store: flows, runs, steps, tasks, attempts, artifacts (name -> blob key), tags
+and run parameters, in one SQL schema on SQLite (default) or PostgreSQL.
+
+``open_store(url)`` opens (creating or migrating as needed) a store::
+
+    >>> from ketch.metadata import open_store
+    >>> store = open_store("sqlite://")  # in memory; use sqlite_url(path) for a file
+    >>> run = store.create_run("HelloFlow", user="ada", tags=[], system_tags=["user:ada"])
+    >>> store.get_run(run.run_id).status
+    'running'
+    >>> store.close()
+
+The schema is documented in ``docs/schema.md``. SQLAlchemy is imported by ``open_store``, not by
+importing this package.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ._errors import SchemaVersionError, StoreUrlError
+from ._protocol import MetadataStore
+from ._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    FlowRecord,
+    ForeachFrame,
+    ParameterRecord,
+    RunRecord,
+    RunStatus,
+    RunSummary,
+    StepRecord,
+    TaskRecord,
+    TaskStatus,
+)
+
+__all__ = [
+    "ArtifactRecord",
+    "AttemptRecord",
+    "FlowRecord",
+    "ForeachFrame",
+    "MetadataStore",
+    "ParameterRecord",
+    "RunRecord",
+    "RunStatus",
+    "RunSummary",
+    "SchemaVersionError",
+    "StepRecord",
+    "StoreUrlError",
+    "TaskRecord",
+    "TaskStatus",
+    "open_store",
+    "sqlite_url",
+]
+
+
+def sqlite_url(path: str | os.PathLike[str]) -> str:
+    """The store URL of a SQLite file (made absolute).
+
+    >>> sqlite_url("/srv/project/.ketch/metadata.db")
+    'sqlite:////srv/project/.ketch/metadata.db'
+    """
+    return "sqlite:///" + Path(path).expanduser().absolute().as_posix()
+
+
+def open_store(url: str) -> MetadataStore:
+    """Open the metadata store at ``url``, creating or migrating its schema.
+
+    Parameters
+    ----------
+    url
+        ``sqlite:///ABSOLUTE/PATH`` (see `sqlite_url`; the parent directory is created),
+        ``sqlite://`` for a private in-memory store (tests), or
+        ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE`` (needs ``ketch[postgres]``).
+
+    Raises
+    ------
+    ketch.exceptions.UserError
+        The URL is not supported, the driver is missing, or the store's schema is newer than
+        this ketch (`SchemaVersionError`).
+    """
+    from ._sql import SqlMetadataStore
+
+    return SqlMetadataStore(url)

@@ -1,0 +1,117 @@
+"""SQLAlchemy engines for the metadata store: URL rules and the SQLite settings.
+
+SQLite is tuned for several processes sharing one file: WAL (readers never wait for the writer),
+a 30 s busy timeout, ``synchronous=NORMAL`` and foreign keys on. pysqlite's own transaction
+handling is switched off (``isolation_level = None``) so that SQLAlchemy's ``begin`` event can
+emit the BEGIN itself: ``BEGIN IMMEDIATE`` for write transactions, which takes the write lock up
+front and waits for it under the busy timeout, instead of a deferred BEGIN that fails with
+"database is locked" when it later tries to upgrade a read lock.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
+
+from ketch.exceptions import UserError
+
+from ._errors import StoreUrlError
+
+BUSY_TIMEOUT_S = 30.0
+WRITE_OPTION = "ketch_write"  # execution option: this connection's transaction will write
+
+
+def normalize_url(url: str) -> str:
+    """Map user-facing URLs to SQLAlchemy ones: ``postgresql://`` uses psycopg 3."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise StoreUrlError(
+            f"{url!r} is not a URL",
+            hint="use sqlite:///ABSOLUTE/PATH (ketch.metadata.sqlite_url) or postgresql://...",
+        )
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"
+    if scheme in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        return url
+    raise StoreUrlError(
+        f"{scheme}:// is not a supported metadata store",
+        hint="use sqlite:///ABSOLUTE/PATH or postgresql://USER@HOST:PORT/DATABASE",
+    )
+
+
+def is_memory_sqlite(url: str) -> bool:
+    database = make_url(url).database
+    return database in (None, "", ":memory:")
+
+
+def create_store_engine(url: str) -> Engine:
+    """An engine for ``url`` (already normalized), configured for concurrent use."""
+    if url.startswith("sqlite"):
+        return _sqlite_engine(url)
+    if importlib.util.find_spec("psycopg") is None:
+        raise UserError(
+            "PostgreSQL metadata stores need the psycopg 3 driver, which is not installed.",
+            headline="Missing optional dependency",
+            hint="pip install 'ketch[postgres]'",
+        )
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    memory = is_memory_sqlite(url)
+    if memory:
+        # One connection shared by every caller, or each would see its own empty database.
+        engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    else:
+        database = make_url(url).database
+        assert database is not None
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            if not memory:
+                _enable_wal(cursor)
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def _enable_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch the file to WAL once (the mode persists in the file).
+
+    Changing the journal mode needs an exclusive lock; when several processes open a fresh file
+    at once, one of them may see SQLITE_BUSY here, so retry for up to the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -1,0 +1,162 @@
+"""Conversions between the typed records and table rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, cast
+
+from sqlalchemy import RowMapping
+
+from ._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    ForeachFrame,
+    ParameterRecord,
+    RunRecord,
+    RunStatus,
+    TaskRecord,
+    TaskStatus,
+)
+from ._schema import foreach_order
+
+Row = RowMapping
+
+
+def _json(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def run_from_row(row: Row, tags: Iterable[tuple[str, bool]] = ()) -> RunRecord:
+    tag_list = list(tags)
+    return RunRecord(
+        flow_name=row["flow_name"],
+        run_id=int(row["run_id"]),
+        user=row["user_name"],
+        status=cast(RunStatus, row["status"]),
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        tags=frozenset(tag for tag, system in tag_list if not system),
+        system_tags=frozenset(tag for tag, system in tag_list if system),
+        origin_run_id=row["origin_run_id"],
+        code_key=row["code_key"],
+        heartbeat_at=row["heartbeat_at"],
+        scheduler_pid=row["scheduler_pid"],
+        hostname=row["hostname"],
+    )
+
+
+def task_to_row(task: TaskRecord) -> dict[str, Any]:
+    frames = [
+        {
+            "step": f.step,
+            "var": f.var,
+            "num_splits": f.num_splits,
+            "index": f.index,
+            "value": f.value,
+        }
+        for f in task.foreach_stack
+    ]
+    return {
+        "run_id": task.run_id,
+        "task_id": task.task_id,
+        "step_name": task.step_name,
+        "status": task.status,
+        "created_at": task.created_at,
+        "finished_at": task.finished_at,
+        "attempt": task.attempt,
+        "foreach_stack": _json(frames),
+        "foreach_order": foreach_order([f.index for f in task.foreach_stack]),
+        "origin_run_id": task.origin_run_id,
+        "origin_task_id": task.origin_task_id,
+        "input_task_ids": _json(list(task.input_task_ids)),
+    }
+
+
+def task_from_row(row: Row) -> TaskRecord:
+    frames = tuple(
+        ForeachFrame(
+            step=f["step"],
+            var=f["var"],
+            num_splits=int(f["num_splits"]),
+            index=int(f["index"]),
+            value=f["value"],
+        )
+        for f in json.loads(row["foreach_stack"])
+    )
+    return TaskRecord(
+        run_id=int(row["run_id"]),
+        step_name=row["step_name"],
+        task_id=int(row["task_id"]),
+        status=cast(TaskStatus, row["status"]),
+        created_at=row["created_at"],
+        finished_at=row["finished_at"],
+        attempt=int(row["attempt"]),
+        foreach_stack=frames,
+        origin_run_id=row["origin_run_id"],
+        origin_task_id=row["origin_task_id"],
+        input_task_ids=tuple(int(i) for i in json.loads(row["input_task_ids"])),
+    )
+
+
+def attempt_to_row(attempt: AttemptRecord) -> dict[str, Any]:
+    return {
+        "run_id": attempt.run_id,
+        "task_id": attempt.task_id,
+        "attempt": attempt.attempt,
+        "status": attempt.status,
+        "started_at": attempt.started_at,
+        "finished_at": attempt.finished_at,
+        "exit_code": attempt.exit_code,
+        "exception": attempt.exception,
+        "traceback": attempt.traceback,
+        "stdout_key": attempt.stdout_key,
+        "stderr_key": attempt.stderr_key,
+        "pid": attempt.pid,
+    }
+
+
+def attempt_from_row(row: Row) -> AttemptRecord:
+    return AttemptRecord(
+        run_id=int(row["run_id"]),
+        task_id=int(row["task_id"]),
+        attempt=int(row["attempt"]),
+        status=cast(TaskStatus, row["status"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        exit_code=row["exit_code"],
+        exception=row["exception"],
+        traceback=row["traceback"],
+        stdout_key=row["stdout_key"],
+        stderr_key=row["stderr_key"],
+        pid=row["pid"],
+    )
+
+
+def artifact_to_row(
+    run_id: int, task_id: int, attempt: int, artifact: ArtifactRecord
+) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "task_id": task_id,
+        "attempt": attempt,
+        "name": artifact.name,
+        "blob_key": artifact.key,
+        "type_name": artifact.type_name,
+        "size": artifact.size,
+        "encoding": artifact.encoding,
+    }
+
+
+def artifact_from_row(row: Row) -> ArtifactRecord:
+    return ArtifactRecord(
+        name=row["name"],
+        key=row["blob_key"],
+        type_name=row["type_name"],
+        size=int(row["size"]),
+        encoding=row["encoding"],
+    )
+
+
+def parameter_from_row(row: Row) -> ParameterRecord:
+    return ParameterRecord(name=row["name"], value_json=row["value_json"], key=row["blob_key"])

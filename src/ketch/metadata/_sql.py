@@ -1,0 +1,453 @@
+"""`SqlMetadataStore`: the metadata store on SQLite or PostgreSQL, with SQLAlchemy Core."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ketch.exceptions import NotFoundError
+
+from . import _rows
+from ._engine import WRITE_OPTION, create_store_engine, normalize_url
+from ._migrations import migrate
+from ._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    FlowRecord,
+    ParameterRecord,
+    RunRecord,
+    RunStatus,
+    RunSummary,
+    StepRecord,
+    TaskRecord,
+)
+from ._schema import artifacts as artifacts_t
+from ._schema import attempts, flows, run_tags, runs, steps, tasks
+from ._schema import parameters as parameters_t
+
+
+class _BatchState(threading.local):
+    conn: Connection | None = None  # the open batch's connection, in this thread
+
+
+class SqlMetadataStore:
+    """The `MetadataStore` on a SQL database.
+
+    Parameters
+    ----------
+    url
+        ``sqlite:///ABSOLUTE/PATH`` (see `ketch.metadata.sqlite_url`), ``sqlite://`` for a
+        private in-memory database, or ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE``.
+        The schema is created or migrated on open.
+
+    Examples
+    --------
+    >>> store = SqlMetadataStore("sqlite://")
+    >>> run = store.create_run("HelloFlow", user="ada", tags=["x"], system_tags=[])
+    >>> [r.run_id for r in store.list_runs("HelloFlow", tags=["x"])] == [run.run_id]
+    True
+    >>> store.close()
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._engine = create_store_engine(normalize_url(url))
+        self._dialect = self._engine.dialect.name
+        self._pid = os.getpid()
+        self._batch = _BatchState()
+        try:
+            migrate(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def __repr__(self) -> str:
+        return f"SqlMetadataStore({self._engine.url.render_as_string(hide_password=True)!r})"
+
+    def __enter__(self) -> SqlMetadataStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- connections and transactions -----------------------------------------------------------
+    def _state(self) -> _BatchState:
+        """This thread's batch state, reset in a forked child (never use the parent's pool)."""
+        pid = os.getpid()
+        if pid != self._pid:
+            self._engine.dispose(close=False)
+            self._batch = _BatchState()
+            self._pid = pid
+        return self._batch
+
+    def _connect(self, *, write: bool) -> Connection:
+        self._state()
+        conn = self._engine.connect()
+        if write:
+            conn.execution_options(**{WRITE_OPTION: True})
+        return conn
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Connection]:
+        """The open batch's connection, or a new transaction that commits on exit."""
+        shared = self._state().conn
+        if shared is not None:
+            yield shared
+            return
+        with self._connect(write=write) as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group writes into one transaction, committed when the outermost batch exits.
+
+        An exception leaving a batch undoes every write made in it (a nested batch rolls back
+        to where it began; the outer batch may go on). Reads inside a batch see its writes.
+        """
+        state = self._state()
+        if state.conn is not None:
+            with state.conn.begin_nested():
+                yield
+            return
+        with self._connect(write=True) as conn, conn.begin():
+            state.conn = conn
+            try:
+                yield
+            finally:
+                state.conn = None
+
+    def _insert(self, table: Table) -> Any:
+        """The dialect's INSERT, which has ``on_conflict_do_nothing/update``."""
+        if self._dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+        """Insert rows, replacing the non-key columns of rows whose primary key exists."""
+        if not rows:
+            return
+        keys = [c.name for c in table.primary_key.columns]
+        stmt = self._insert(table)
+        changed = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changed), rows)
+
+    @staticmethod
+    def _require_run(conn: Connection, run_id: int) -> None:
+        if conn.scalar(select(runs.c.run_id).where(runs.c.run_id == run_id)) is None:
+            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
+
+    def _update_run(self, run_id: int, **values: Any) -> None:
+        with self._transaction(write=True) as conn:
+            result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
+            if result.rowcount == 0:
+                raise NotFoundError(f"run {run_id} does not exist in the metadata store")
+
+    # -- writes ---------------------------------------------------------------------------------
+    def create_run(
+        self,
+        flow_name: str,
+        *,
+        user: str,
+        tags: Iterable[str],
+        system_tags: Iterable[str],
+        origin_run_id: int | None = None,
+        code_key: str | None = None,
+        scheduler_pid: int | None = None,
+        hostname: str | None = None,
+    ) -> RunRecord:
+        """Create the flow if needed and a new run in status ``running``; returns it."""
+        now = time.time()
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                self._insert(flows)
+                .values(flow_name=flow_name, created_at=now)
+                .on_conflict_do_nothing(index_elements=["flow_name"])
+            )
+            result = conn.execute(
+                insert(runs).values(
+                    flow_name=flow_name,
+                    user_name=user,
+                    status="running",
+                    created_at=now,
+                    origin_run_id=origin_run_id,
+                    code_key=code_key,
+                    scheduler_pid=scheduler_pid,
+                    hostname=hostname,
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            run_id = int(key[0])
+            # System tags first: a name given as both stays a (non-removable) system tag.
+            for names, system in ((system_tags, True), (tags, False)):
+                self._insert_tags(conn, run_id, names, system=system)
+            run = self._get_run(conn, run_id)
+        assert run is not None
+        return run
+
+    def _insert_tags(
+        self, conn: Connection, run_id: int, names: Iterable[str], *, system: bool
+    ) -> None:
+        rows = [{"run_id": run_id, "tag": t, "is_system": system} for t in sorted(set(names))]
+        if rows:
+            stmt = self._insert(run_tags).on_conflict_do_nothing(index_elements=["run_id", "tag"])
+            conn.execute(stmt, rows)
+
+    def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
+        """Set the run's parameters (replacing any set before), kept in the given order."""
+        rows = [
+            {
+                "run_id": run_id,
+                "name": p.name,
+                "position": i,
+                "value_json": p.value_json,
+                "blob_key": p.key,
+            }
+            for i, p in enumerate(parameters)
+        ]
+        with self._transaction(write=True) as conn:
+            self._require_run(conn, run_id)
+            conn.execute(delete(parameters_t).where(parameters_t.c.run_id == run_id))
+            if rows:
+                conn.execute(insert(parameters_t), rows)
+
+    def set_code_key(self, run_id: int, code_key: str) -> None:
+        self._update_run(run_id, code_key=code_key)
+
+    def heartbeat(self, run_id: int, at: float) -> None:
+        self._update_run(run_id, heartbeat_at=at)
+
+    def finish_run(self, run_id: int, status: RunStatus, finished_at: float) -> None:
+        self._update_run(run_id, status=status, finished_at=finished_at)
+
+    def upsert_task(self, task: TaskRecord) -> None:
+        """Insert or replace the task (and its step row on first sight)."""
+        with self._transaction(write=True) as conn:
+            # One statement: add the step at the next position unless it exists already.
+            next_position = select(
+                literal(task.run_id),
+                literal(task.step_name),
+                literal(task.created_at),
+                func.coalesce(func.max(steps.c.position), -1) + 1,
+            ).where(steps.c.run_id == task.run_id)
+            conn.execute(
+                self._insert(steps)
+                .from_select(["run_id", "step_name", "created_at", "position"], next_position)
+                .on_conflict_do_nothing(index_elements=["run_id", "step_name"])
+            )
+            self._upsert(conn, tasks, [_rows.task_to_row(task)])
+
+    def upsert_attempt(self, attempt: AttemptRecord) -> None:
+        with self._transaction(write=True) as conn:
+            self._upsert(conn, attempts, [_rows.attempt_to_row(attempt)])
+
+    def add_artifacts(
+        self, run_id: int, task_id: int, attempt: int, artifacts: Sequence[ArtifactRecord]
+    ) -> None:
+        """Record artifacts of one attempt (a name written again replaces the earlier row)."""
+        rows = [_rows.artifact_to_row(run_id, task_id, attempt, a) for a in artifacts]
+        if rows:
+            with self._transaction(write=True) as conn:
+                self._upsert(conn, artifacts_t, rows)
+
+    def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        """Add user tags (idempotent)."""
+        with self._transaction(write=True) as conn:
+            self._require_run(conn, run_id)
+            self._insert_tags(conn, run_id, tags, system=False)
+
+    def remove_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        """Remove user tags; system tags are never removed."""
+        names = sorted(set(tags))
+        with self._transaction(write=True) as conn:
+            self._require_run(conn, run_id)
+            if names:
+                conn.execute(
+                    delete(run_tags).where(
+                        run_tags.c.run_id == run_id,
+                        run_tags.c.tag.in_(names),
+                        run_tags.c.is_system.is_(False),
+                    )
+                )
+
+    # -- reads ----------------------------------------------------------------------------------
+    def list_flows(self) -> list[FlowRecord]:
+        """Every flow, by name."""
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(select(flows).order_by(flows.c.flow_name)).mappings()
+            return [FlowRecord(flow_name=r["flow_name"], created_at=r["created_at"]) for r in rows]
+
+    def _get_run(self, conn: Connection, run_id: int) -> RunRecord | None:
+        row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        if row is None:
+            return None
+        tag_rows = conn.execute(
+            select(run_tags.c.tag, run_tags.c.is_system).where(run_tags.c.run_id == run_id)
+        )
+        return _rows.run_from_row(row, ((t, bool(s)) for t, s in tag_rows))
+
+    def get_run(self, run_id: int) -> RunRecord | None:
+        with self._transaction(write=False) as conn:
+            return self._get_run(conn, run_id)
+
+    @staticmethod
+    def _runs_query(flow_name: str | None, tags: Iterable[str], limit: int | None) -> Select[Any]:
+        query = select(runs)
+        if flow_name is not None:
+            query = query.where(runs.c.flow_name == flow_name)
+        wanted = sorted(set(tags))
+        if wanted:
+            carrying_all = (
+                select(run_tags.c.run_id)
+                .where(run_tags.c.tag.in_(wanted))
+                .group_by(run_tags.c.run_id)
+                .having(func.count() == len(wanted))
+            )
+            query = query.where(runs.c.run_id.in_(carrying_all))
+        query = query.order_by(runs.c.run_id.desc())
+        return query if limit is None else query.limit(limit)
+
+    def _list_runs(self, conn: Connection, query: Select[Any]) -> list[RunRecord]:
+        run_rows = conn.execute(query).mappings().all()
+        if not run_rows:
+            return []
+        ids = query.with_only_columns(runs.c.run_id).subquery()
+        tags_by_run: dict[int, list[tuple[str, bool]]] = defaultdict(list)
+        tag_query = select(run_tags.c.run_id, run_tags.c.tag, run_tags.c.is_system).where(
+            run_tags.c.run_id.in_(select(ids.c.run_id))
+        )
+        for run_id, tag, system in conn.execute(tag_query):
+            tags_by_run[int(run_id)].append((tag, bool(system)))
+        return [_rows.run_from_row(r, tags_by_run.get(int(r["run_id"]), ())) for r in run_rows]
+
+    def list_runs(
+        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
+    ) -> list[RunRecord]:
+        """Runs newest first (highest run id first); with ``tags``, runs carrying all of them
+        (user or system tags)."""
+        with self._transaction(write=False) as conn:
+            return self._list_runs(conn, self._runs_query(flow_name, tags, limit))
+
+    def list_run_summaries(
+        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
+    ) -> list[RunSummary]:
+        """Like `list_runs`, each run with its number of tasks per status."""
+        query = self._runs_query(flow_name, tags, limit)
+        with self._transaction(write=False) as conn:
+            found = self._list_runs(conn, query)
+            if not found:
+                return []
+            ids = query.with_only_columns(runs.c.run_id).subquery()
+            counts: dict[int, dict[str, int]] = defaultdict(dict)
+            count_query = (
+                select(tasks.c.run_id, tasks.c.status, func.count())
+                .where(tasks.c.run_id.in_(select(ids.c.run_id)))
+                .group_by(tasks.c.run_id, tasks.c.status)
+            )
+            for run_id, status, n in conn.execute(count_query):
+                counts[int(run_id)][status] = int(n)
+        return [RunSummary(run=r, task_counts=counts.get(r.run_id, {})) for r in found]
+
+    def get_parameters(self, run_id: int) -> list[ParameterRecord]:
+        """Parameters in the order they were given to `set_parameters`."""
+        query = (
+            select(parameters_t)
+            .where(parameters_t.c.run_id == run_id)
+            .order_by(parameters_t.c.position, parameters_t.c.name)
+        )
+        with self._transaction(write=False) as conn:
+            return [_rows.parameter_from_row(r) for r in conn.execute(query).mappings()]
+
+    def list_steps(self, run_id: int) -> list[StepRecord]:
+        """Steps of the run in the order they were first created."""
+        query = select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position)
+        with self._transaction(write=False) as conn:
+            return [
+                StepRecord(run_id=r["run_id"], step_name=r["step_name"], created_at=r["created_at"])
+                for r in conn.execute(query).mappings()
+            ]
+
+    def list_tasks(self, run_id: int, step_name: str | None = None) -> list[TaskRecord]:
+        """Tasks ordered by foreach indices, then task id (steps in creation order first)."""
+        joined = tasks.outerjoin(
+            steps, and_(steps.c.run_id == tasks.c.run_id, steps.c.step_name == tasks.c.step_name)
+        )
+        query = select(tasks).select_from(joined).where(tasks.c.run_id == run_id)
+        if step_name is not None:
+            query = query.where(tasks.c.step_name == step_name)
+        query = query.order_by(steps.c.position, tasks.c.foreach_order, tasks.c.task_id)
+        with self._transaction(write=False) as conn:
+            return [_rows.task_from_row(r) for r in conn.execute(query).mappings()]
+
+    def get_task(self, run_id: int, task_id: int) -> TaskRecord | None:
+        query = select(tasks).where(tasks.c.run_id == run_id, tasks.c.task_id == task_id)
+        with self._transaction(write=False) as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _rows.task_from_row(row)
+
+    def list_attempts(self, run_id: int, task_id: int) -> list[AttemptRecord]:
+        """Attempts of the task, first attempt first."""
+        query = (
+            select(attempts)
+            .where(attempts.c.run_id == run_id, attempts.c.task_id == task_id)
+            .order_by(attempts.c.attempt)
+        )
+        with self._transaction(write=False) as conn:
+            return [_rows.attempt_from_row(r) for r in conn.execute(query).mappings()]
+
+    def list_artifacts(
+        self, run_id: int, task_id: int, attempt: int | None = None
+    ) -> list[ArtifactRecord]:
+        """Artifacts of one attempt, by name; ``None`` means the task's latest attempt."""
+        of_task = and_(artifacts_t.c.run_id == run_id, artifacts_t.c.task_id == task_id)
+        with self._transaction(write=False) as conn:
+            if attempt is None:
+                attempt = conn.scalar(
+                    select(tasks.c.attempt).where(
+                        tasks.c.run_id == run_id, tasks.c.task_id == task_id
+                    )
+                )
+            if attempt is None:
+                return []
+            query = select(artifacts_t).where(of_task, artifacts_t.c.attempt == attempt)
+            rows = conn.execute(query.order_by(artifacts_t.c.name)).mappings().all()
+        return [_rows.artifact_from_row(r) for r in rows]
+
+    def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
+        """(task_id, artifact) for the latest attempt of every task of the run."""
+        latest = and_(
+            artifacts_t.c.run_id == tasks.c.run_id,
+            artifacts_t.c.task_id == tasks.c.task_id,
+            artifacts_t.c.attempt == tasks.c.attempt,
+        )
+        query = (
+            select(artifacts_t)
+            .select_from(artifacts_t.join(tasks, latest))
+            .where(tasks.c.run_id == run_id)
+            .order_by(artifacts_t.c.task_id, artifacts_t.c.name)
+        )
+        with self._transaction(write=False) as conn:
+            rows = conn.execute(query).mappings().all()
+        return iter([(int(r["task_id"]), _rows.artifact_from_row(r)) for r in rows])
