@@ -50,3 +50,15 @@ def pg_database(pg_url: str) -> Iterator[str]:
         yield url
     finally:
         drop_database(pg_url, url)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+    """A fresh project directory; the test process's cwd and env point at it too."""
+    from flowrun import Project
+
+    for name in [k for k in os.environ if k.startswith("KETCH_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("USER", "tester")
+    monkeypatch.chdir(tmp_path)
+    yield Project(tmp_path)

@@ -67,7 +67,6 @@ def _parameter_options(flow_cls: type[Any]) -> list[click.Option]:
             click.Option(
                 [f"--{parameter.name}", attr] if attr != parameter.name else [f"--{attr}"],
                 type=_click_type(parameter),
-                default=None,
                 required=parameter.required,
                 help=parameter.help + (f"  [default: {shown}]" if shown is not None else ""),
             )
@@ -81,7 +80,7 @@ def _resolve_parameters(flow_cls: type[Any], given: dict[str, Any], user: str) -
         value = given.get(attr)
         if value is None:
             value = parameter.resolve_default(flow_cls.__name__, user)
-            if isinstance(value, str) and parameter.type is not str:
+            if isinstance(value, str) and (parameter.type is not str or parameter.separator):
                 value = parameter.convert(value)
         elif parameter.separator and isinstance(value, str):
             value = parameter.convert(value)

@@ -201,7 +201,9 @@ class LocalExecutor:
             self._finish(req_id, value)
 
     def _read_stream(self, req_id: int, name: str, fd: int) -> None:
-        running = self._running[req_id]
+        running = self._running.get(req_id)
+        if running is None or running.fds.get(name) != fd:
+            return  # a stale event for a task finished earlier in the same select() batch
         try:
             data = os.read(fd, _READ)
         except BlockingIOError:

@@ -1,0 +1,165 @@
+"""Parameters, IncludeFile, class constants and ``current`` in real runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+PARAMS = """
+import json
+from ketch import FlowSpec, step, Parameter, JSONType, IncludeFile, current
+
+def default_name(ctx):
+    return "made-by-" + ctx.parameter_name
+
+class ParamFlow(FlowSpec):
+    alpha = Parameter("alpha", default=0.5, help="a float")
+    count = Parameter("count", default=3)
+    flag = Parameter("flag", default=False)
+    config = Parameter("config", type=JSONType, default='{"k": [1, 2]}')
+    label = Parameter("label", default=default_name)
+    words = Parameter("words", default="a,b", separator=",")
+    text = IncludeFile("text", default="data.txt")
+    blob = IncludeFile("blob", is_text=False, default="data.bin")
+    LIMIT = 7
+
+    @step
+    def start(self):
+        self.seen = {
+            "alpha": self.alpha, "count": self.count, "flag": self.flag,
+            "config": self.config, "label": self.label, "words": self.words,
+            "text": self.text, "blob": self.blob.hex(), "LIMIT": self.LIMIT,
+            "types": [type(self.alpha).__name__, type(self.count).__name__,
+                      type(self.flag).__name__],
+            "current": [current.flow_name, current.step_name, current.is_running_flow,
+                        current.retry_count, sorted(current.parameter_names),
+                        current.pathspec.split("/")[2], current.username,
+                        sorted(current.tags)],
+        }
+        try:
+            self.alpha = 3
+        except AttributeError as exc:
+            self.readonly_error = str(exc)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print("SEEN", json.dumps(self.seen))
+
+if __name__ == "__main__":
+    ParamFlow()
+"""
+
+
+def _seen(stdout: str) -> dict[str, object]:
+    line = next(line for line in stdout.splitlines() if " SEEN " in line)
+    return json.loads(line.split(" SEEN ", 1)[1])  # type: ignore[no-any-return]
+
+
+def test_parameter_defaults_types_and_current(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", PARAMS)
+    (project.root / "data.txt").write_text("hello file")
+    (project.root / "data.bin").write_bytes(b"\x00\x01\xff")
+    proc = project.run("flow.py", "run", "--tag", "exp1")
+    assert proc.returncode == 0, proc.stderr
+    seen = _seen(proc.stdout)
+    assert seen["alpha"] == 0.5 and seen["count"] == 3 and seen["flag"] is False
+    assert seen["config"] == {"k": [1, 2]}
+    assert seen["label"] == "made-by-label"
+    assert seen["words"] == ["a", "b"]
+    assert seen["text"] == "hello file" and seen["blob"] == "0001ff"
+    assert seen["LIMIT"] == 7
+    assert seen["types"] == ["float", "int", "bool"]
+    assert seen["current"] == [
+        "ParamFlow", "start", True, 0,
+        ["alpha", "blob", "config", "count", "flag", "label", "text", "words"],
+        "start", "tester", ["exp1"],
+    ]  # fmt: skip
+    out = project.client(
+        """
+        from ketch import Flow
+        run = Flow("ParamFlow").latest_run
+        print(run["start"].task.data.readonly_error)
+        print(run.data.alpha, run.data.LIMIT, run.data.text)
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [
+        "Flow level attributes and Parameters are not modifiable",
+        "0.5 7 hello file",
+    ]
+
+
+def test_parameter_values_from_command_line(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", PARAMS)
+    (project.root / "data.txt").write_text("x")
+    (project.root / "other.txt").write_text("snapshot")
+    (project.root / "data.bin").write_bytes(b"")
+    proc = project.run(
+        "flow.py", "run", "--alpha", "2.5", "--count", "9", "--flag", "true",
+        "--config", '{"a": null}', "--words", "x,y,z", "--text", "other.txt",
+    )  # fmt: skip
+    seen = _seen(proc.stdout)
+    assert seen["alpha"] == 2.5 and seen["count"] == 9 and seen["flag"] is True
+    assert seen["config"] == {"a": None} and seen["words"] == ["x", "y", "z"]
+    assert seen["text"] == "snapshot"
+    # IncludeFile content is a snapshot: changing the file later does not change the run.
+    (project.root / "other.txt").write_text("changed")
+    out = project.client(
+        "from ketch import Flow; print(Flow('ParamFlow').latest_run.data.text)"
+    )
+    assert out.stdout.strip() == "snapshot"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--count", "abc"], "'--count': 'abc' is not a valid integer"),
+        (["--config", "{bad"], "--config"),
+        (["--text", "missing.txt"], "'text'"),
+        (["--nope", "1"], "No such option '--nope'"),
+    ],
+)
+def test_bad_parameter_exits_2_and_records_nothing(project, args, needle) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", PARAMS)
+    (project.root / "data.txt").write_text("x")
+    (project.root / "data.bin").write_bytes(b"")
+    proc = project.run("flow.py", "run", *args)
+    assert proc.returncode == 2, proc.stderr
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (project.root / ".ketch").exists()
+
+
+REQUIRED = """
+from ketch import FlowSpec, step, Parameter
+
+class ReqFlow(FlowSpec):
+    n = Parameter("n", type=int, required=True)
+
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print("n is", self.n)
+
+if __name__ == "__main__":
+    ReqFlow()
+"""
+
+
+def test_required_parameter(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", REQUIRED)
+    proc = project.run("flow.py", "run")
+    assert proc.returncode == 2
+    assert "Missing option '--n'" in proc.stderr
+    ok = project.run("flow.py", "run", "--n", "4")
+    assert ok.returncode == 0, ok.stderr
+    assert "n is 4" in ok.stdout
+    env = project.run("flow.py", "run", KETCH_RUN_N="5")
+    assert "n is 5" in env.stdout
