@@ -113,12 +113,14 @@ def test_heartbeat_code_key_and_finish(store: MetadataStore) -> None:
     run_id = _new_run(store)
     store.heartbeat(run_id, 123.5)
     store.set_code_key(run_id, "code-key")
+    store.set_graph_key(run_id, "graph-key")
     store.finish_run(run_id, "failed", 200.25)
     run = store.get_run(run_id)
     assert run is not None
-    assert (run.heartbeat_at, run.code_key, run.status, run.finished_at) == (
+    assert (run.heartbeat_at, run.code_key, run.graph_key, run.status, run.finished_at) == (
         123.5,
         "code-key",
+        "graph-key",
         "failed",
         200.25,
     )

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from ._errors import SchemaVersionError, StoreUrlError
+from ._liveness import effective_status, scheduler_gone
 from ._protocol import MetadataStore
 from ._records import (
     ArtifactRecord,
@@ -50,6 +51,8 @@ __all__ = [
     "StoreUrlError",
     "TaskRecord",
     "TaskStatus",
+    "effective_status",
+    "scheduler_gone",
     "open_store",
     "sqlite_url",
 ]

@@ -43,6 +43,7 @@ class RunRecord:
     system_tags: frozenset[str] = frozenset()
     origin_run_id: int | None = None
     code_key: str | None = None  # datastore key of the code package
+    graph_key: str | None = None  # datastore key of the graph (JSON: steps, decorators)
     heartbeat_at: float | None = None  # the scheduler updates it while it lives
     scheduler_pid: int | None = None
     hostname: str | None = None

@@ -40,6 +40,7 @@ def run_from_row(row: Row, tags: Iterable[tuple[str, bool]] = ()) -> RunRecord:
         system_tags=frozenset(tag for tag, system in tag_list if system),
         origin_run_id=row["origin_run_id"],
         code_key=row["code_key"],
+        graph_key=row["graph_key"],
         heartbeat_at=row["heartbeat_at"],
         scheduler_pid=row["scheduler_pid"],
         hostname=row["hostname"],

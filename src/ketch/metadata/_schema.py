@@ -61,6 +61,7 @@ runs = Table(
     Column("heartbeat_at", Double),
     Column("origin_run_id", Integer),
     Column("code_key", String),
+    Column("graph_key", String),
     Column("scheduler_pid", Integer),
     Column("hostname", String),
     Index("ix_runs_flow", "flow_name", "run_id"),

@@ -236,6 +236,9 @@ class SqlMetadataStore:
     def set_code_key(self, run_id: int, code_key: str) -> None:
         self._update_run(run_id, code_key=code_key)
 
+    def set_graph_key(self, run_id: int, graph_key: str) -> None:
+        self._update_run(run_id, graph_key=graph_key)
+
     def heartbeat(self, run_id: int, at: float) -> None:
         self._update_run(run_id, heartbeat_at=at)
 

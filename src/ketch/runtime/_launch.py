@@ -89,6 +89,8 @@ def _run(
     try:
         parameters = _store_parameters(request, store, blobs, run.run_id)
         store.set_code_key(run.run_id, blobs.put_bytes(build_code_package(request.flow_file)))
+        graph_info = graph_to_dict(request.graph)
+        store.set_graph_key(run.run_id, blobs.put_bytes(json.dumps(graph_info).encode()))
         base = TaskSpec(
             flow_name=flow_name,
             flow_file=str(request.flow_file),
@@ -105,7 +107,7 @@ def _run(
             username=settings.user,
             tags=frozenset(request.tags),
             cwd=os.getcwd(),
-            graph_info=graph_to_dict(request.graph),
+            graph_info=graph_info,
         )
         scheduler = Scheduler(
             graph=request.graph,
