@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .flow import FlowSpec, IncludeFile, JSONType, Parameter, current, step
+from .flow import (
+    FlowSpec,
+    IncludeFile,
+    JSONType,
+    Parameter,
+    catch,
+    current,
+    environment,
+    resources,
+    retry,
+    step,
+    timeout,
+)
 
 __version__ = "0.1.0"
 
@@ -48,11 +60,16 @@ __all__ = [
     "Run",
     "Step",
     "Task",
+    "catch",
     "current",
     "default_namespace",
+    "environment",
     "get_namespace",
     "namespace",
+    "resources",
+    "retry",
     "step",
+    "timeout",
 ]
 
 

@@ -22,16 +22,54 @@ def main(flow_cls: type[Any]) -> None:
     sys.exit(invoke(cli, sys.argv[1:], prog_name=flow_file.name))
 
 
-def _graph(flow_cls: type[Any], *, announce: bool = True) -> Any:
+def _graph(flow_cls: type[Any], with_specs: tuple[str, ...] = ()) -> tuple[Any, dict[str, Any]]:
+    """Build, lint and check the decorators of the flow; returns (graph, step policies)."""
+    from ..flow import parse_with
     from ..graph import build_graph, lint
+    from ..runtime import build_policies
 
-    if announce:
-        click.echo("Validating your flow...", err=True)
+    click.echo("Validating your flow...", err=True)
     graph = build_graph(flow_cls)
     lint(graph)
-    if announce:
-        click.echo("    The graph looks good!", err=True)
-    return graph
+    policies = build_policies(flow_cls, graph, [parse_with(s) for s in with_specs])
+    click.echo("    The graph looks good!", err=True)
+    return graph, policies
+
+
+def _with_specs(ctx: click.Context, local: tuple[str, ...]) -> tuple[str, ...]:
+    """Run-level --with specs win over top-level ones for the same decorator."""
+    names = {s.partition(":")[0] for s in local}
+    top = tuple(s for s in ctx.obj["with"] if s.partition(":")[0] not in names)
+    return top + local
+
+
+def _run_options(func: Any) -> Any:
+    """Options shared by ``run`` and ``resume``."""
+    for option in reversed(
+        [
+            click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable)."),
+            click.option("--max-workers", type=int, default=None, help="Most tasks at once (16)."),
+            click.option("--max-num-splits", type=int, default=None,
+                         help="Most tasks per foreach (100)."),  # fmt: skip
+            click.option("--with", "with_specs", multiple=True,
+                         help="Add a decorator to every step: name[:key=value,...]."),  # fmt: skip
+            click.option("--run-id-file", default=None, help="Write the run id to this file."),
+            click.option("--namespace", "user_namespace", default=None, help="Client namespace."),
+            click.option("--executor", type=click.Choice(["fork", "spawn"]), default=None),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def _settings(max_workers: int | None, max_num_splits: int | None, executor: str | None,
+              create: bool) -> Any:  # fmt: skip
+    settings = resolve(
+        {"max_workers": max_workers, "max_num_splits": max_num_splits, "executor": executor},
+        create_home=create,
+    )
+    _validate_limits(settings.max_workers, settings.max_num_splits)
+    return settings
 
 
 class _JSONParam(click.ParamType):
@@ -98,16 +136,18 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     )
     @click.option("--quiet/--not-quiet", default=False, help="Print less.")
     @click.option("--pylint/--no-pylint", default=False, hidden=True, help="Accepted; unused.")
+    @click.option("--with", "with_specs", multiple=True, help="Add a decorator to every step.")
     @click.pass_context
-    def cli(ctx: click.Context, quiet: bool, pylint: bool) -> None:
-        ctx.obj = {"quiet": quiet}
+    def cli(ctx: click.Context, quiet: bool, pylint: bool, with_specs: tuple[str, ...]) -> None:
+        ctx.obj = {"quiet": quiet, "with": with_specs}
         if ctx.invoked_subcommand is None:
             click.echo(ctx.get_help())
 
     @cli.command(help="Check that the flow's graph is valid.")
     @click.option("--warnings", is_flag=True, hidden=True)
-    def check(warnings: bool) -> None:
-        _graph(flow_cls)
+    @click.pass_context
+    def check(ctx: click.Context, warnings: bool) -> None:
+        _graph(flow_cls, ctx.obj["with"])
 
     @cli.command(help="Show the structure of the flow.")
     def show() -> None:
@@ -116,18 +156,14 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         click.echo(format_show(build_graph(flow_cls)))
 
     @cli.command(help="Run the flow locally.", params=_parameter_options(flow_cls))
-    @click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable).")
-    @click.option("--max-workers", type=int, default=None, help="Most tasks at once (16).")
-    @click.option("--max-num-splits", type=int, default=None, help="Most tasks per foreach (100).")
-    @click.option("--run-id-file", default=None, help="Write the run id to this file.")
-    @click.option("--namespace", "user_namespace", default=None, help="Client namespace.")
-    @click.option("--executor", type=click.Choice(["fork", "spawn"]), default=None)
+    @_run_options
     @click.pass_context
     def run(
         ctx: click.Context,
         tags: tuple[str, ...],
         max_workers: int | None,
         max_num_splits: int | None,
+        with_specs: tuple[str, ...],
         run_id_file: str | None,
         user_namespace: str | None,
         executor: str | None,
@@ -135,18 +171,11 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     ) -> None:
         from ..runtime import RunRequest, execute_run
 
-        settings = resolve(
-            {"max_workers": max_workers, "max_num_splits": max_num_splits, "executor": executor},
-            create_home=False,
-        )
-        _validate_limits(settings.max_workers, settings.max_num_splits)
+        settings = _settings(max_workers, max_num_splits, executor, create=False)
         click.echo(f"ketch executing {flow_cls.__name__} for user:{settings.user}", err=True)
-        graph = _graph(flow_cls)
+        graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
         values = _resolve_parameters(flow_cls, params, settings.user)
-        settings = resolve(
-            {"max_workers": max_workers, "max_num_splits": max_num_splits, "executor": executor},
-            create_home=True,
-        )
+        settings = _settings(max_workers, max_num_splits, executor, create=True)
         request = RunRequest(
             flow_cls=flow_cls,
             graph=graph,
@@ -156,6 +185,54 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
             tags=tags,
             run_id_file=run_id_file,
             quiet=ctx.obj["quiet"],
+            policies=policies,
+        )
+        code = execute_run(request)
+        if code:
+            ctx.exit(code)
+
+    @cli.command(help="Resume the latest run (or --origin-run-id) from its failed step or STEP.")
+    @click.argument("step", required=False)
+    @click.option("--origin-run-id", default=None, help="The run to resume (default: latest).")
+    @_run_options
+    @click.pass_context
+    def resume(
+        ctx: click.Context,
+        step: str | None,
+        origin_run_id: str | None,
+        tags: tuple[str, ...],
+        max_workers: int | None,
+        max_num_splits: int | None,
+        with_specs: tuple[str, ...],
+        run_id_file: str | None,
+        user_namespace: str | None,
+        executor: str | None,
+    ) -> None:
+        from ..metadata import open_store
+        from ..runtime import ResumeFrom, RunRequest, choose_origin, execute_run
+        from ..settings import require_home
+
+        settings = _settings(max_workers, max_num_splits, executor, create=False)
+        require_home(settings)
+        click.echo(f"ketch resuming {flow_cls.__name__} for user:{settings.user}", err=True)
+        graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
+        store = open_store(settings.resolved_metadata_url)
+        try:
+            origin, rerun = choose_origin(store, graph, origin_run_id, step)
+        finally:
+            store.close()
+        click.echo(f"Resuming run {flow_cls.__name__}/{origin}.", err=True)
+        request = RunRequest(
+            flow_cls=flow_cls,
+            graph=graph,
+            flow_file=flow_file,
+            settings=settings,
+            parameters={},
+            tags=tags,
+            run_id_file=run_id_file,
+            quiet=ctx.obj["quiet"],
+            policies=policies,
+            resume=ResumeFrom(origin, rerun),
         )
         code = execute_run(request)
         if code:

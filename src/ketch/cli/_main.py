@@ -10,7 +10,7 @@ import click
 
 from ._errors import invoke
 
-FLOW_VERBS = ("run", "check", "show", "dump", "logs", "tag")
+FLOW_VERBS = ("run", "resume", "check", "show", "dump", "logs", "tag")
 
 
 def _flow_verb(verb: str) -> click.Command:

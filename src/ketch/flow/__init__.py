@@ -1,5 +1,14 @@
 """The authoring API: FlowSpec, @step, parameters and ``current``."""
 
+from ._decorators import (
+    StepDecorator,
+    catch,
+    environment,
+    parse_with,
+    resources,
+    retry,
+    timeout,
+)
 from ._current import Current, TaskContext, current, set_context
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
 from ._spec import EPHEMERAL, FlowSpec, is_step_function
@@ -15,6 +24,13 @@ __all__ = [
     "Inputs",
     "JSONType",
     "Parameter",
+    "StepDecorator",
+    "catch",
+    "environment",
+    "parse_with",
+    "resources",
+    "retry",
+    "timeout",
     "ParameterContext",
     "TaskContext",
     "TaskState",

@@ -1,6 +1,19 @@
 """Running flows: the scheduler, the local executor and the task process."""
 
-from ._launch import PARAMETERS_STEP, RunRequest, execute_run
+from ._launch import PARAMETERS_STEP, ResumeFrom, RunRequest, execute_run
+from ._origin import choose_origin
+from ._policy import StepPolicy, build_policies
 from ._spec import InputRef, TaskResult, TaskSpec
 
-__all__ = ["PARAMETERS_STEP", "InputRef", "RunRequest", "TaskResult", "TaskSpec", "execute_run"]
+__all__ = [
+    "PARAMETERS_STEP",
+    "InputRef",
+    "ResumeFrom",
+    "RunRequest",
+    "StepPolicy",
+    "TaskResult",
+    "TaskSpec",
+    "build_policies",
+    "choose_origin",
+    "execute_run",
+]

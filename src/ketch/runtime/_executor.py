@@ -39,6 +39,7 @@ class _Running:
     pid: int | None = None
     proc: subprocess.Popen[bytes] | None = None
     pending: list[tuple[str, bytes]] = field(default_factory=list)  # lines seen before the pid
+    kill_requested: bool = False
 
 
 class LocalExecutor:
@@ -79,6 +80,15 @@ class LocalExecutor:
         self._requests.put((self._next_id, spec, future))
         self._wake()
         return future
+
+    def kill(self, future: Future[TaskResult]) -> None:
+        """SIGKILL the task behind ``future`` (now, or as soon as its process exists)."""
+        for running in list(self._running.values()):
+            if running.future is future:
+                running.kill_requested = True
+                if running.pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(running.pid, signal.SIGKILL)
 
     def kill_all(self) -> None:
         """SIGKILL every running task; their futures resolve as failures."""
@@ -194,6 +204,9 @@ class LocalExecutor:
             return
         if kind == "pid":
             running.pid = value
+            if running.kill_requested:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(value, signal.SIGKILL)
             if self.on_start:
                 self.on_start(running.spec, value)
             self._flush_pending(running)

@@ -8,7 +8,7 @@ import platform
 import socket
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ from ..metadata._records import ArtifactRecord, AttemptRecord, ParameterRecord, 
 from ..settings import Settings
 from ._console import Reporter
 from ._executor import LocalExecutor
+from ._origin import Origin
+from ._policy import StepPolicy
 from ._scheduler import RunOptions, Scheduler
 from ._spec import TaskSpec
 from ._task import save_value
@@ -39,6 +41,16 @@ class RunRequest:
     tags: tuple[str, ...] = ()
     run_id_file: str | None = None
     quiet: bool = False
+    policies: dict[str, StepPolicy] = field(default_factory=dict)
+    resume: ResumeFrom | None = None
+
+
+@dataclass(frozen=True)
+class ResumeFrom:
+    """Resume: reuse the successful tasks of ``origin_run_id`` outside ``rerun`` steps."""
+
+    origin_run_id: int
+    rerun: frozenset[str] = frozenset()
 
 
 def system_tags(user: str) -> list[str]:
@@ -74,11 +86,13 @@ def _run(
     settings = request.settings
     flow_name = request.flow_cls.__name__
     blobs = BlobStore(LocalStorage(settings.home_path))
+    origin_id = request.resume.origin_run_id if request.resume else None
     run = store.create_run(
         flow_name,
         user=settings.user,
         tags=request.tags,
         system_tags=system_tags(settings.user),
+        origin_run_id=origin_id,
         scheduler_pid=os.getpid(),
         hostname=socket.gethostname(),
     )
@@ -87,9 +101,14 @@ def _run(
     reporter.run_started(run.run_id)
     status, message = "failed", ""
     try:
-        parameters = _store_parameters(request, store, blobs, run.run_id)
+        if origin_id is None:
+            parameters = _store_parameters(request, store, blobs, run.run_id)
+        else:
+            parameters = _clone_parameters(store, origin_id, run.run_id)
         store.set_code_key(run.run_id, blobs.put_bytes(build_code_package(request.flow_file)))
         graph_info = graph_to_dict(request.graph)
+        for name, policy in request.policies.items():
+            graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)  # type: ignore[index]
         store.set_graph_key(run.run_id, blobs.put_bytes(json.dumps(graph_info).encode()))
         base = TaskSpec(
             flow_name=flow_name,
@@ -115,9 +134,14 @@ def _run(
             store=store,
             blobs=blobs,
             submit=executor.submit,
+            kill=executor.kill,
             kill_all=executor.kill_all,
             reporter=reporter,
             options=RunOptions(settings.max_workers, settings.max_num_splits),
+            policies=request.policies,
+            origin=None
+            if request.resume is None
+            else Origin(store, blobs, request.resume.origin_run_id, request.resume.rerun),
         )
         failure = scheduler.run()
         if failure is None:
@@ -155,6 +179,23 @@ def _store_parameters(
     now = time.time()
     with store.batch():
         store.upsert_task(TaskRecord(run_id, PARAMETERS_STEP, 0, "completed", now, now))
+        store.upsert_attempt(AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
+        store.add_artifacts(run_id, 0, 0, list(records.values()))
+    return records
+
+
+def _clone_parameters(
+    store: MetadataStore, origin_run_id: int, run_id: int
+) -> dict[str, ArtifactRecord]:
+    """Resume keeps the origin's parameters: copy its ``_parameters`` task by reference."""
+    records = {a.name: a for a in store.list_artifacts(origin_run_id, 0)}
+    store.set_parameters(run_id, store.get_parameters(origin_run_id))
+    now = time.time()
+    with store.batch():
+        store.upsert_task(
+            TaskRecord(run_id, PARAMETERS_STEP, 0, "completed", now, now,
+                       origin_run_id=origin_run_id, origin_task_id=0)  # fmt: skip
+        )
         store.upsert_attempt(AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
         store.add_artifacts(run_id, 0, 0, list(records.values()))
     return records

@@ -2,7 +2,9 @@
 
 It is the only writer of its run's metadata. Ready tasks go to the executor, at most
 ``max_workers`` at once; the loop wakes on task completion (no polling) and writes the records
-of everything that happened in one turn in one transaction.
+of everything that happened in one turn in one transaction. A failed attempt is retried as
+``@retry`` allows; ``@timeout`` is enforced here by killing the task's process; ``resume``
+clones tasks of an origin run instead of running them again.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from dataclasses import dataclass, field, replace
 
 from ..datastore import BlobStore
 from ..exceptions import TooManySplitsError
+from ..flow._decorators import MAX_ATTEMPTS
 from ..graph import FlowGraph
 from ..metadata import MetadataStore
 from ..metadata._records import ArtifactRecord, AttemptRecord, ForeachFrame, TaskRecord
 from ._console import Reporter
+from ._origin import Origin, OriginTask
+from ._policy import StepPolicy
 from ._spec import InputRef, TaskResult, TaskSpec
 
 HEARTBEAT_SECONDS = 5.0
@@ -47,6 +52,14 @@ class _JoinWait:
     arrived: dict[int, _Done] = field(default_factory=dict)  # position -> parent
 
 
+@dataclass
+class _Running:
+    spec: TaskSpec
+    started: float
+    deadline: float | None
+    timed_out: bool = False
+
+
 class Scheduler:
     """Runs one run of a flow to completion (or to its first failure)."""
 
@@ -58,23 +71,30 @@ class Scheduler:
         store: MetadataStore,
         blobs: BlobStore,
         submit: Callable[[TaskSpec], Future[TaskResult]],
+        kill: Callable[[Future[TaskResult]], None],
         kill_all: Callable[[], None],
         reporter: Reporter,
         options: RunOptions,
+        policies: dict[str, StepPolicy],
+        origin: Origin | None = None,
     ) -> None:
         self.graph = graph
         self.base = base_spec
         self.store = store
         self.blobs = blobs
         self.submit = submit
+        self.kill = kill
         self.kill_all = kill_all
         self.reporter = reporter
         self.options = options
+        self.policies = policies
+        self.origin = origin
         self.run_id = base_spec.run_id
         self._next_task_id = 1
         self._queue: deque[TaskSpec] = deque()
-        self._running: dict[Future[TaskResult], tuple[TaskSpec, float]] = {}
+        self._running: dict[Future[TaskResult], _Running] = {}
         self._joins: dict[tuple[str, tuple[int, ...]], _JoinWait] = {}
+        self._cloned: set[int] = set()
         self._failure: str | None = None
         self._last_beat = 0.0
 
@@ -86,11 +106,14 @@ class Scheduler:
             while (self._queue or self._running) and self._failure is None:
                 with self.store.batch():
                     self._launch_ready()
-                done, _ = wait(list(self._running), timeout=HEARTBEAT_SECONDS,
+                if not self._running:
+                    continue
+                done, _ = wait(list(self._running), timeout=self._wait_time(),
                                return_when=FIRST_COMPLETED)  # fmt: skip
                 with self.store.batch():
                     for future in done:
                         self._finished(future)
+                    self._enforce_timeouts()
                     self._heartbeat()
         except KeyboardInterrupt:
             self._failure = "The run was interrupted (Ctrl-C)."
@@ -100,32 +123,36 @@ class Scheduler:
             self._abort()
         return self._failure
 
+    def _wait_time(self) -> float:
+        now = time.time()
+        deadlines = [r.deadline - now for r in self._running.values() if r.deadline is not None]
+        return max(0.0, min([HEARTBEAT_SECONDS, *deadlines]))
+
     def _heartbeat(self) -> None:
         now = time.time()
         if now - self._last_beat >= HEARTBEAT_SECONDS:
             self.store.heartbeat(self.run_id, now)
             self._last_beat = now
 
+    def _enforce_timeouts(self) -> None:
+        now = time.time()
+        for future, running in self._running.items():
+            if running.deadline is not None and now >= running.deadline and not running.timed_out:
+                running.timed_out = True
+                self.kill(future)
+
     def _launch_ready(self) -> None:
         while self._queue and len(self._running) < self.options.max_workers:
             spec = self._queue.popleft()
+            if self._try_clone(spec):
+                continue
             started = time.time()
-            self.store.upsert_task(
-                TaskRecord(
-                    run_id=self.run_id,
-                    step_name=spec.step_name,
-                    task_id=spec.task_id,
-                    status="running",
-                    created_at=started,
-                    attempt=spec.attempt,
-                    foreach_stack=spec.frames,
-                    input_task_ids=tuple(ref.task_id for ref in spec.inputs),
-                )
-            )
+            self.store.upsert_task(self._task_record(spec, "running", started))
             self.store.upsert_attempt(
                 AttemptRecord(self.run_id, spec.task_id, spec.attempt, "running", started)
             )
-            self._running[self.submit(spec)] = (spec, started)
+            deadline = started + spec.timeout if spec.timeout else None
+            self._running[self.submit(spec)] = _Running(spec, started, deadline)
 
     def _abort(self) -> None:
         """Fail fast: stop every running task and record it as failed."""
@@ -133,19 +160,37 @@ class Scheduler:
             self.reporter.line(f"Terminating {len(self._running)} active tasks...")
         self.kill_all()
         with self.store.batch():
-            for future, (spec, started) in list(self._running.items()):
+            for future, running in list(self._running.items()):
                 result = future.result(timeout=30)
-                self._record(spec, started, replace(result, ok=False))
+                self._record(running.spec, running.started, replace(result, ok=False), final=True)
         self._running.clear()
 
     # -- results ----------------------------------------------------------------------------
     def _finished(self, future: Future[TaskResult]) -> None:
-        spec, started = self._running.pop(future)
-        result = future.result()
-        self._record(spec, started, result)
+        running = self._running.pop(future)
+        spec, result = running.spec, future.result()
+        if running.timed_out:
+            result = replace(
+                result,
+                ok=False,
+                exception=f"TimeoutException: step '{spec.step_name}' timed out after "
+                f"{spec.timeout:g} seconds (@timeout)",
+            )
         if not result.ok:
-            self._failure = f"Step {spec.step_name} (task {spec.pathspec}) failed: {result.exception}"
+            retry = self._retry_spec(spec, result)
+            self._record(spec, running.started, result, final=retry is None)
+            if retry is not None:
+                self.reporter.task_line(spec, f"Retrying (attempt {retry.attempt}).")
+                self._queue.appendleft(retry)
+            else:
+                self._failure = (
+                    f"Step {spec.step_name} (task {spec.pathspec}) failed: {result.exception}"
+                )
             return
+        self._record(spec, running.started, result, final=True)
+        self._after_success(spec, result)
+
+    def _after_success(self, spec: TaskSpec, result: TaskResult) -> None:
         done = _Done(spec.step_name, spec.task_id, result.artifacts, spec.frames, spec.var_keys)
         try:
             self._successors(spec, result, done)
@@ -153,7 +198,30 @@ class Scheduler:
             self.reporter.line(exc.format())
             self._failure = str(exc)
 
-    def _record(self, spec: TaskSpec, started: float, result: TaskResult) -> None:
+    def _retry_spec(self, spec: TaskSpec, result: TaskResult) -> TaskSpec | None:
+        """The next attempt of a failed task, if ``@retry`` or ``@catch`` allow one."""
+        if spec.fallback_error is not None or spec.attempt + 1 >= MAX_ATTEMPTS:
+            return None
+        if spec.attempt < spec.retries:
+            return replace(spec, attempt=spec.attempt + 1)
+        if spec.catch:  # the process died, so the step could not catch it itself
+            return replace(spec, attempt=spec.attempt + 1, fallback_error=result.exception)
+        return None
+
+    def _task_record(self, spec: TaskSpec, status: str, created: float, **extra: object) -> TaskRecord:
+        return TaskRecord(
+            run_id=self.run_id,
+            step_name=spec.step_name,
+            task_id=spec.task_id,
+            status=status,  # type: ignore[arg-type]
+            created_at=created,
+            attempt=spec.attempt,
+            foreach_stack=spec.frames,
+            input_task_ids=tuple(ref.task_id for ref in spec.inputs),
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def _record(self, spec: TaskSpec, started: float, result: TaskResult, *, final: bool) -> None:
         status = "completed" if result.ok else "failed"
         finished = result.finished_at or time.time()
         self.store.upsert_attempt(
@@ -176,24 +244,55 @@ class Scheduler:
             self.store.add_artifacts(
                 self.run_id, spec.task_id, spec.attempt, list(result.artifacts.values())
             )
+        task_status = status if final else "running"
         self.store.upsert_task(
-            TaskRecord(
-                run_id=self.run_id,
-                step_name=spec.step_name,
-                task_id=spec.task_id,
-                status=status,
-                created_at=started,
-                finished_at=finished,
-                attempt=spec.attempt,
-                foreach_stack=spec.frames,
-                input_task_ids=tuple(ref.task_id for ref in spec.inputs),
-            )
+            self._task_record(spec, task_status, started, finished_at=finished if final else None)
         )
         self.reporter.task_finished(spec, result.ok, "" if result.ok else result.exception or "")
 
+    # -- resume -----------------------------------------------------------------------------
+    def _try_clone(self, spec: TaskSpec) -> bool:
+        """Reuse the origin run's task at the same position, if resume allows it."""
+        if self.origin is None or not all(ref.task_id in self._cloned for ref in spec.inputs):
+            return False
+        indices = tuple(f.index for f in spec.frames)
+        found = self.origin.lookup(spec.step_name, indices)
+        if found is None:
+            return False
+        result = self._clone(spec, found, indices)
+        self._cloned.add(spec.task_id)
+        self._after_success(spec, result)
+        return True
+
+    def _clone(self, spec: TaskSpec, origin: OriginTask, indices: tuple[int, ...]) -> TaskResult:
+        assert self.origin is not None
+        attempt = self.origin.attempt(origin)
+        now = time.time()
+        self.store.upsert_task(
+            self._task_record(spec, "completed", now, finished_at=now,
+                              origin_run_id=self.origin.run_id,
+                              origin_task_id=origin.record.task_id)  # fmt: skip
+        )
+        self.store.upsert_attempt(
+            AttemptRecord(
+                self.run_id, spec.task_id, 0, "completed", now, now, exit_code=0,
+                stdout_key=attempt.stdout_key if attempt else None,
+                stderr_key=attempt.stderr_key if attempt else None,
+            )  # fmt: skip
+        )
+        self.store.add_artifacts(self.run_id, spec.task_id, 0, list(origin.artifacts.values()))
+        self.reporter.task_line(spec, f"Cloned from {origin.record.task_id} (resume).")
+        result = TaskResult(ok=True, artifacts=origin.artifacts, transition=spec.out_funcs)
+        if spec.foreach_param:
+            n, values, key = self.origin.foreach_split(origin, spec.foreach_param, indices)
+            result = replace(result, foreach_var=spec.foreach_param, foreach_num_splits=n,
+                             foreach_values=values, foreach_key=key)  # fmt: skip
+        return result
+
+    # -- what comes next --------------------------------------------------------------------
     def _successors(self, spec: TaskSpec, result: TaskResult, done: _Done) -> None:
         node = self.graph[spec.step_name]
-        if node.type == "end" or spec.step_name == self.graph.end:
+        if spec.step_name == self.graph.end:
             return
         if node.type == "foreach":
             self._fan_out(spec, result, done)
@@ -246,6 +345,7 @@ class Scheduler:
         var_keys: tuple[str, ...],
     ) -> None:
         node = self.graph[step_name]
+        policy = self.policies.get(step_name, StepPolicy())
         spec = replace(
             self.base,
             step_name=step_name,
@@ -260,6 +360,12 @@ class Scheduler:
             is_end=step_name == self.graph.end,
             out_funcs=node.out_funcs,
             foreach_param=node.foreach_param,
+            env={**self.base.env, **policy.env},
+            retries=policy.retries,
+            catch=policy.catch,
+            catch_var=policy.catch_var,
+            print_exception=policy.print_exception,
+            timeout=policy.timeout,
         )
         self._next_task_id += 1
         self._queue.append(spec)

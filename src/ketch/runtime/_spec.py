@@ -45,6 +45,15 @@ class TaskSpec:
     out_funcs: tuple[str, ...] = ()
     foreach_param: str | None = None
     graph_info: dict[str, object] = field(default_factory=dict)
+    # What the step's decorators ask for (see runtime._policy).
+    retries: int = 0
+    catch: bool = False
+    catch_var: str | None = None
+    print_exception: bool = True
+    timeout: float | None = None
+    # Set on a @catch fallback attempt: the earlier attempt's process died with this error, so
+    # the step body is not run again; the catch variable records the error instead.
+    fallback_error: str | None = None
     tags: frozenset[str] = frozenset()
     origin_run_id: int | None = None
     cwd: str = ""

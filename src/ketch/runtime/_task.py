@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 import traceback
 import types
@@ -12,6 +13,7 @@ from ..datastore import BlobStore, LocalStorage, encode, is_disk_full
 from ..exceptions import InvalidNextError, KetchException, UnpicklableArtifactError, UserError
 from ..flow import EPHEMERAL, FlowSpec, Inputs, InputView, Parameter, TaskContext, TaskState
 from ..flow import set_context
+from ..flow._decorators import ExceptionWrapper
 from ..metadata._records import ArtifactRecord
 from ._spec import TaskResult, TaskSpec
 
@@ -43,12 +45,7 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
     )
     try:
         flow, state = _prepare(spec, flow_cls, blobs)
-        func = getattr(flow, spec.step_name)
-        if spec.is_join:
-            func(_inputs(spec, blobs))
-        else:
-            func()
-        transition, foreach = _check_transition(spec, state)
+        transition, foreach = _run_step(spec, flow, state, blobs)
         artifacts = _persist(flow, state, blobs)
         fe = _foreach_info(flow, foreach, artifacts) if foreach else None
     except BaseException as exc:  # the task reports every failure of the step as a result
@@ -64,6 +61,36 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
         started_at=started,
         finished_at=time.time(),
     )
+
+
+def _run_step(
+    spec: TaskSpec, flow: Any, state: TaskState, blobs: BlobStore
+) -> tuple[tuple[str, ...], str | None]:
+    """Call the step (unless this is a @catch fallback) and check its transition."""
+    if spec.fallback_error is not None:
+        _caught(spec, flow, ExceptionWrapper("TaskFailed", spec.fallback_error))
+        return spec.out_funcs, None
+    try:
+        func = getattr(flow, spec.step_name)
+        if spec.is_join:
+            func(_inputs(spec, blobs))
+        else:
+            func()
+        return _check_transition(spec, state)
+    except Exception as exc:
+        if not spec.catch or spec.attempt < spec.retries:
+            raise
+        stack = user_traceback(exc)
+        if spec.print_exception:
+            print(f"@catch caught an exception in step '{spec.step_name}':", file=sys.stderr)
+            print(stack, file=sys.stderr, end="")
+        _caught(spec, flow, ExceptionWrapper.of(exc, stack))
+        return spec.out_funcs, None
+
+
+def _caught(spec: TaskSpec, flow: Any, wrapper: ExceptionWrapper) -> None:
+    if spec.catch_var:
+        setattr(flow, spec.catch_var, wrapper)
 
 
 def _parameter_names(flow_cls: type[FlowSpec], spec: TaskSpec) -> list[str]:
@@ -205,17 +232,26 @@ def _short(value: Any) -> str:
     return text[:_FOREACH_VALUE_CHARS]
 
 
+_PACKAGE = str(Path(__file__).resolve().parent.parent)
+
+
+def user_traceback(exc: BaseException) -> str:
+    """The traceback from the first frame of user code on: ketch's own calls are noise."""
+    info = traceback.TracebackException.from_exception(exc)
+    frames = list(info.stack)
+    first = next((i for i, f in enumerate(frames) if not f.filename.startswith(_PACKAGE)), None)
+    if first:
+        info.stack = traceback.StackSummary.from_list(frames[first:])
+    return "".join(info.format())
+
+
 def _failure(exc: BaseException, started: float) -> TaskResult:
     if isinstance(exc, KetchException) and not exc.show_traceback:
         text = exc.format()
         tb = text
-        import sys
-
         print(text, file=sys.stderr)
     else:
-        tb = "".join(traceback.format_exception(exc))
-        import sys
-
+        tb = user_traceback(exc)
         print(tb, file=sys.stderr, end="")
     return TaskResult(
         ok=False,

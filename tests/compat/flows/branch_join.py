@@ -32,7 +32,10 @@ class BranchJoinFlow(FlowSpec):
         """Join with explicit reads, then merge the rest."""
         self.from_a = inputs.a.x
         self.from_b = inputs.b.x
-        self.first_x = inputs[0].x
+        # The order of a static join's inputs is not defined (Metaflow orders them by
+        # completion), so only order-independent facts about inputs[0] are recorded.
+        self.first_x_valid = inputs[0].x in (10, 20)
+        self.index_matches_iter = inputs[0].x == next(iter(inputs)).x
         self.n_inputs = len(list(inputs))
         self.all_x = sorted(inp.x for inp in inputs)
         self.x = max(self.all_x)
@@ -42,7 +45,7 @@ class BranchJoinFlow(FlowSpec):
     @step
     def end(self):
         """Report."""
-        self.summary = [self.x, self.common, self.only_a, self.only_b]
+        self.summary = [self.x, self.common, self.only_a, self.only_b, self.first_x_valid]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,230 @@
+"""Step decorators: ``@retry``, ``@catch``, ``@timeout``, ``@environment``, ``@resources``.
+
+A decorator only records its arguments on the step function; they are checked when the flow
+is checked (``validate``), so a bad argument is reported like a lint error, with file and line,
+instead of as a traceback at import. ``--with name:key=value,...`` attaches one to every step.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import sys
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from ..exceptions import DecoratorError
+
+MAX_ATTEMPTS = 6
+
+
+class StepDecorator:
+    """Base class: a name, declared defaults, and a check of the given arguments."""
+
+    name: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, *, _origin: str = "", **attributes: Any) -> None:
+        self.given = dict(attributes)
+        self.attributes = {**self.defaults, **attributes}
+        self.origin = _origin  # "file:line" of the decorator, or "--with"
+
+    def validate(self, step_name: str) -> None:
+        unknown = sorted(set(self.given) - set(self.defaults))
+        if unknown:
+            self.fail(
+                step_name,
+                f"got unknown argument(s) {', '.join(unknown)}",
+                f"@{self.name} accepts {', '.join(self.defaults) or 'no arguments'}.",
+            )
+        self.check(step_name)
+
+    def check(self, step_name: str) -> None:
+        """Subclasses check their own arguments here."""
+
+    def fail(self, step_name: str, what: str, hint: str) -> None:
+        where = f" ({self.origin})" if self.origin else ""
+        raise DecoratorError(f"@{self.name} on step '{step_name}'{where} {what}.", hint=hint)
+
+    def _number(self, step: str, key: str, *, minimum: float = 0, integer: bool = False) -> float:
+        value = self.attributes[key]
+        valid = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        if integer:
+            valid = valid and float(value).is_integer()
+        if not valid or value < minimum:
+            kind = "an integer" if integer else "a number"
+            self.fail(step, f"{key}={value!r} is invalid", f"{key} must be {kind} >= {minimum}.")
+        return float(value)
+
+    def spec(self) -> dict[str, Any]:
+        return {"name": self.name, "attributes": self.attributes}
+
+    def __repr__(self) -> str:
+        args = ",".join(f"{k}={v}" for k, v in self.given.items())
+        return f"@{self.name}" + (f"({args})" if args else "")
+
+
+class RetryDecorator(StepDecorator):
+    name = "retry"
+    defaults = {"times": 3, "minutes_between_retries": 2}
+
+    def check(self, step_name: str) -> None:
+        times = self._number(step_name, "times", integer=True)
+        self._number(step_name, "minutes_between_retries")
+        if times > MAX_ATTEMPTS - 2:
+            self.fail(step_name, f"times={int(times)} is too large",
+                      f"At most {MAX_ATTEMPTS - 2} retries are allowed.")  # fmt: skip
+
+
+class CatchDecorator(StepDecorator):
+    name = "catch"
+    defaults = {"var": None, "print_exception": True}
+
+    def check(self, step_name: str) -> None:
+        var = self.attributes["var"]
+        if var is not None and (not isinstance(var, str) or not var.isidentifier()):
+            self.fail(step_name, f"var={var!r} is invalid", "var names an attribute, e.g. 'error'.")
+
+
+class TimeoutDecorator(StepDecorator):
+    name = "timeout"
+    defaults = {"seconds": 0, "minutes": 0, "hours": 0}
+
+    def check(self, step_name: str) -> None:
+        total = sum(self._number(step_name, k) * m for k, m in
+                    (("seconds", 1), ("minutes", 60), ("hours", 3600)))  # fmt: skip
+        if total <= 0:
+            self.fail(step_name, "has a zero timeout",
+                      "Give seconds=, minutes= or hours= a positive value.")  # fmt: skip
+
+    @property
+    def seconds(self) -> float:
+        a = self.attributes
+        return float(a["seconds"]) + 60 * float(a["minutes"]) + 3600 * float(a["hours"])
+
+
+class EnvironmentDecorator(StepDecorator):
+    name = "environment"
+    defaults: ClassVar[dict[str, Any]] = {"vars": {}}
+
+    def check(self, step_name: str) -> None:
+        env = self.attributes["vars"]
+        if not isinstance(env, dict) or not all(isinstance(k, str) for k in env):
+            self.fail(step_name, f"vars={env!r} is invalid", "vars is a dict of name -> value.")
+
+
+class ResourcesDecorator(StepDecorator):
+    name = "resources"
+    defaults = {"cpu": 1, "gpu": None, "disk": None, "memory": 4096, "shared_memory": None}
+
+    def check(self, step_name: str) -> None:
+        self._number(step_name, "cpu", minimum=0)
+        self._number(step_name, "memory", minimum=1)
+        for key in ("gpu", "disk", "shared_memory"):
+            if self.attributes[key] is not None:
+                self._number(step_name, key, minimum=0, integer=key == "gpu")
+
+
+class ExceptionWrapper:
+    """What ``@catch(var=...)`` stores: a picklable record of the exception a step raised."""
+
+    def __init__(self, type_name: str, message: str, stacktrace: str = "") -> None:
+        self.type = type_name
+        self.exception = message
+        self.stacktrace = stacktrace
+
+    @classmethod
+    def of(cls, exc: BaseException, stacktrace: str) -> ExceptionWrapper:
+        return cls(f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc), stacktrace)
+
+    def __str__(self) -> str:
+        return f"{self.type}: {self.exception}"
+
+    def __repr__(self) -> str:
+        return f"ExceptionWrapper({self.type!r}, {self.exception!r})"
+
+
+DECORATORS: dict[str, type[StepDecorator]] = {
+    cls.name: cls
+    for cls in (RetryDecorator, CatchDecorator, TimeoutDecorator, EnvironmentDecorator,
+                ResourcesDecorator)  # fmt: skip
+}
+
+
+def _origin() -> str:
+    """file:line of the code that applied the decorator (two frames up)."""
+    try:
+        frame = sys._getframe(2)
+    except ValueError:
+        return ""
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+def _factory(cls: type[StepDecorator]) -> Callable[..., Any]:
+    def decorator(func: Any = None, **attributes: Any) -> Any:
+        origin = _origin()
+
+        def attach(f: Any) -> Any:
+            if not hasattr(f, "decorators"):
+                f.decorators = []
+            f.decorators.append(cls(_origin=origin, **attributes))
+            return f
+
+        return attach(func) if callable(func) else attach
+
+    decorator.__name__ = cls.name
+    decorator.__doc__ = f"The @{cls.name} step decorator (defaults: {cls.defaults})."
+    return decorator
+
+
+retry = _factory(RetryDecorator)
+catch = _factory(CatchDecorator)
+timeout = _factory(TimeoutDecorator)
+environment = _factory(EnvironmentDecorator)
+resources = _factory(ResourcesDecorator)
+
+
+def parse_with(spec: str) -> StepDecorator:
+    """Parse a ``--with`` spec: ``name`` or ``name:key=value,key=value``."""
+    name, _, args = spec.partition(":")
+    cls = DECORATORS.get(name.strip())
+    if cls is None:
+        raise DecoratorError(
+            f"--with names an unknown decorator '{name}'.",
+            hint=f"Known step decorators: {', '.join(sorted(DECORATORS))}.",
+        )
+    attributes: dict[str, Any] = {}
+    for item in _split_args(args):
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise DecoratorError(
+                f"--with {spec}: '{item}' is not key=value.",
+                hint="Use --with name:key=value,key2=value2.",
+            )
+        attributes[key.strip()] = _value(raw)
+    return cls(_origin="--with", **attributes)
+
+
+def _split_args(args: str) -> list[str]:
+    """Split on commas that are not inside a JSON value."""
+    items, depth, current = [], 0, ""
+    for ch in args:
+        depth += ch in "[{"
+        depth -= ch in "]}"
+        if ch == "," and depth == 0:
+            items.append(current)
+            current = ""
+        else:
+            current += ch
+    if current:
+        items.append(current)
+    return [i for i in items if i.strip()]
+
+
+def _value(raw: str) -> Any:
+    for parse in (json.loads, int, float):
+        try:
+            return parse(raw)
+        except ValueError:
+            continue
+    return raw

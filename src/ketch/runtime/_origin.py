@@ -1,0 +1,113 @@
+"""What ``resume`` may reuse: the successful tasks of the origin run, by step and foreach index."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from ..datastore import BlobStore, load_artifact
+from ..exceptions import NotFoundError, UserError
+from ..graph import FlowGraph
+from ..metadata import MetadataStore
+from ..metadata._records import ArtifactRecord, AttemptRecord, TaskRecord
+
+Position = tuple[str, tuple[int, ...]]  # step name, foreach indices (outermost first)
+
+
+@dataclass(frozen=True)
+class OriginTask:
+    record: TaskRecord
+    artifacts: dict[str, ArtifactRecord]
+
+
+def position(step: str, indices: tuple[int, ...]) -> Position:
+    return (step, indices)
+
+
+class Origin:
+    """Index of an earlier run's successful tasks, for cloning them into a resumed run."""
+
+    def __init__(
+        self, store: MetadataStore, blobs: BlobStore, run_id: int, rerun: frozenset[str]
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.run_id = run_id
+        self.rerun = rerun
+        artifacts: dict[int, dict[str, ArtifactRecord]] = defaultdict(dict)
+        for task_id, artifact in store.iter_run_artifacts(run_id):
+            artifacts[task_id][artifact.name] = artifact
+        self._tasks: dict[Position, OriginTask] = {}
+        self._splits: dict[Position, list[str]] = {}  # foreach step position -> element texts
+        for task in store.list_tasks(run_id):
+            indices = tuple(f.index for f in task.foreach_stack)
+            if task.foreach_stack:
+                frame = task.foreach_stack[-1]
+                values = self._splits.setdefault((frame.step, indices[:-1]), [""] * frame.num_splits)
+                if frame.index < len(values):
+                    values[frame.index] = frame.value
+            if task.status == "completed":
+                self._tasks[(task.step_name, indices)] = OriginTask(task, artifacts[task.task_id])
+
+    def failed_steps(self) -> set[str]:
+        """Steps with a task that did not complete (failed, or cut off by a crash)."""
+        return {t.step_name for t in self.store.list_tasks(self.run_id) if t.status != "completed"}
+
+    def lookup(self, step: str, indices: tuple[int, ...]) -> OriginTask | None:
+        if step in self.rerun:
+            return None
+        return self._tasks.get((step, indices))
+
+    def attempt(self, task: OriginTask) -> AttemptRecord | None:
+        attempts = self.store.list_attempts(self.run_id, task.record.task_id)
+        return next((a for a in attempts if a.attempt == task.record.attempt), None)
+
+    def foreach_split(
+        self, task: OriginTask, var: str, indices: tuple[int, ...]
+    ) -> tuple[int, tuple[str, ...], str]:
+        """(num_splits, element texts, blob key of the iterable) of a cloned foreach step."""
+        key = task.artifacts[var].key
+        values = self._splits.get((task.record.step_name, indices))
+        if values is None:  # the origin never started the children: count them again
+            items = list(load_artifact(self.blobs, key))
+            values = [str(v)[:30] for v in items]
+        return len(values), tuple(values), key
+
+
+def choose_origin(
+    store: MetadataStore, graph: FlowGraph, origin_run_id: str | None, step: str | None
+) -> tuple[int, frozenset[str]]:
+    """The run to resume and the steps to run again, or a clear error."""
+    flow = graph.flow_name
+    if origin_run_id is not None:
+        try:
+            run = store.get_run(int(origin_run_id))
+        except ValueError:
+            run = None
+        if run is None or run.flow_name != flow:
+            raise NotFoundError(
+                f"Run '{flow}/{origin_run_id}' does not exist, so it cannot be resumed.",
+                hint=f"Pick a run of {flow} with 'ketch runs --flow {flow}'.",
+            )
+    else:
+        runs = [r for r in store.list_runs(flow) if r.origin_run_id is None]
+        if not runs:
+            raise NotFoundError(
+                f"{flow} has no run to resume.", hint="Start one with 'python flow.py run'."
+            )
+        run = runs[0]
+    if step is not None:
+        if step not in graph:
+            raise UserError(
+                f"Step '{step}' does not exist in {flow}.",
+                hint=f"Resume from one of: {', '.join(n.name for n in graph)}.",
+            )
+        return run.run_id, frozenset(graph.downstream(step))
+    origin = [t.step_name for t in store.list_tasks(run.run_id) if t.status != "completed"]
+    gone = sorted({s for s in origin if s not in graph and s != "_parameters"})
+    if gone:
+        raise UserError(
+            f"Step '{gone[0]}' failed in run {flow}/{run.run_id} but no longer exists in the flow.",
+            hint="Name the step to resume from: python flow.py resume <step>.",
+        )
+    return run.run_id, frozenset()

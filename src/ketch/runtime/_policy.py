@@ -1,0 +1,81 @@
+"""What the decorators of each step ask of the runtime: retries, catch, timeout, env."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..exceptions import DecoratorError
+from ..flow._decorators import (
+    MAX_ATTEMPTS,
+    CatchDecorator,
+    EnvironmentDecorator,
+    ResourcesDecorator,
+    RetryDecorator,
+    StepDecorator,
+    TimeoutDecorator,
+)
+from ..graph import FlowGraph
+
+
+@dataclass(frozen=True)
+class StepPolicy:
+    retries: int = 0  # user-code retries (@retry times)
+    catch: bool = False
+    catch_var: str | None = None
+    print_exception: bool = True
+    timeout: float | None = None  # seconds
+    env: dict[str, str] = field(default_factory=dict)
+    resources: dict[str, Any] | None = None
+    decorators: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def max_attempts(self) -> int:
+        """User attempts, plus one fallback attempt for @catch when the process died."""
+        return min(MAX_ATTEMPTS, self.retries + 1 + (1 if self.catch else 0))
+
+
+def step_decorators(
+    flow_cls: Any, step: str, with_specs: list[StepDecorator]
+) -> list[StepDecorator]:
+    """The decorators of a step: its own, plus ``--with`` ones it does not already have."""
+    own = list(getattr(getattr(flow_cls, step), "decorators", []))
+    names = [d.name for d in own]
+    for name in {n for n in names if names.count(n) > 1}:
+        raise DecoratorError(
+            f"Step '{step}' has @{name} more than once.", hint=f"Keep one @{name} on the step."
+        )
+    return own + [w for w in with_specs if w.name not in names]
+
+
+def build_policies(
+    flow_cls: Any, graph: FlowGraph, with_specs: list[StepDecorator]
+) -> dict[str, StepPolicy]:
+    """Validate every decorator and derive each step's policy (raises DecoratorError)."""
+    policies: dict[str, StepPolicy] = {}
+    for node in graph:
+        decos = step_decorators(flow_cls, node.name, with_specs)
+        for deco in decos:
+            deco.validate(node.name)
+        policies[node.name] = _policy(node.name, node.type, decos)
+    return policies
+
+
+def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy:
+    values: dict[str, Any] = {"decorators": tuple(d.spec() for d in decos)}
+    for deco in decos:
+        a = deco.attributes
+        if isinstance(deco, RetryDecorator):
+            values["retries"] = int(a["times"])
+        elif isinstance(deco, CatchDecorator):
+            if node_type == "foreach":
+                deco.fail(step, "is on a foreach step",
+                          "@catch is not allowed on a step that starts a foreach.")  # fmt: skip
+            values.update(catch=True, catch_var=a["var"], print_exception=bool(a["print_exception"]))
+        elif isinstance(deco, TimeoutDecorator):
+            values["timeout"] = deco.seconds
+        elif isinstance(deco, EnvironmentDecorator):
+            values["env"] = {k: str(v) for k, v in a["vars"].items()}
+        elif isinstance(deco, ResourcesDecorator):
+            values["resources"] = dict(a)
+    return StepPolicy(**values)
