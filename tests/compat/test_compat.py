@@ -158,9 +158,9 @@ def test_compare_detects_differences():
     assert harness.compare(case, golden, same) == []
 
     changed = json.loads(json.dumps(golden))
-    changed["extract"]["canonical"]["run"]["steps"]["join"][0]["artifacts"]["first_x"] = 10.0
+    changed["extract"]["canonical"]["run"]["steps"]["join"][0]["artifacts"]["from_a"] = 10.0
     problems = harness.compare(case, golden, changed)
-    assert len(problems) == 1 and "first_x" in problems[0]
+    assert len(problems) == 1 and "from_a" in problems[0]
 
     changed = json.loads(json.dumps(golden))
     changed["exit_code"] = 2

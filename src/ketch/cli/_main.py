@@ -54,6 +54,7 @@ def runs(flow_name: str | None, limit: int, all_users: bool) -> None:
     from rich.table import Table
 
     from ..client._context import backend
+    from ..metadata import effective_status
     from ..settings import resolve
 
     store = backend().store
@@ -70,7 +71,7 @@ def runs(flow_name: str | None, limit: int, all_users: bool) -> None:
         started = datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
         duration = f"{r.finished_at - r.created_at:.1f}s" if r.finished_at else "-"
         table.add_row(
-            f"{r.flow_name}/{r.run_id}", r.status, started, duration, r.user,
+            f"{r.flow_name}/{r.run_id}", effective_status(r), started, duration, r.user,
             ", ".join(sorted(r.tags)),
         )  # fmt: skip
     if not records:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ..datastore import load_artifact
 from ..exceptions import DataIntegrityError, NamespaceMismatchError, NotFoundError, UserError
+from ..metadata import effective_status
 from ..metadata._records import ArtifactRecord, RunRecord, TaskRecord
 from ._code import KetchCode
 from ._context import backend, get_namespace
@@ -231,8 +232,8 @@ class Run(_Base):
 
     @property
     def status(self) -> str:
-        """``running``, ``completed`` or ``failed``."""
-        return self._refresh().status
+        """``running``, ``completed`` or ``failed`` (also when its scheduler died)."""
+        return effective_status(self._refresh())
 
     @property
     def user_tags(self) -> frozenset[str]:

@@ -70,6 +70,7 @@ class LocalExecutor:
         self._exits: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
         self._next_id = 0
         self._closed = False
+        self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="ketch-executor", daemon=True)
         self._thread.start()
 
@@ -91,8 +92,11 @@ class LocalExecutor:
                         os.kill(running.pid, signal.SIGKILL)
 
     def kill_all(self) -> None:
-        """SIGKILL every running task; their futures resolve as failures."""
+        """SIGKILL every running task (also those still starting); their futures resolve as
+        failures. Tasks submitted but not started yet are not started."""
+        self._stopping = True
         for running in list(self._running.values()):
+            running.kill_requested = True
             if running.pid is not None:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(running.pid, signal.SIGKILL)
@@ -148,6 +152,9 @@ class LocalExecutor:
             self._start(*item)
 
     def _start(self, req_id: int, spec: TaskSpec, future: Future[TaskResult]) -> None:
+        if self._stopping:
+            future.set_result(TaskResult(ok=False, exception="TaskKilled: the run was stopped"))
+            return
         spec_fd = _spec_file(spec)
         pipes = {name: os.pipe() for name in ("stdout", "stderr", "result")}
         running = _Running(spec, future, {name: r for name, (r, _) in pipes.items()})

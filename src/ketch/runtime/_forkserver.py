@@ -95,6 +95,7 @@ def _fork_task(sock: socket.socket, flow_cls: Any, fds: list[int]) -> int:
         return pid
     code = 1
     try:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         sock.close()
         spec = read_spec(os.dup(spec_fd))
         wire_stdio(os.dup(out_fd), os.dup(err_fd))

@@ -159,10 +159,14 @@ class Scheduler:
         if self._running:
             self.reporter.line(f"Terminating {len(self._running)} active tasks...")
         self.kill_all()
+        wait(list(self._running), timeout=30)
         with self.store.batch():
             for future, running in list(self._running.items()):
-                result = future.result(timeout=30)
-                self._record(running.spec, running.started, replace(result, ok=False), final=True)
+                if future.done() and future.exception() is None:
+                    result = replace(future.result(), ok=False)
+                else:
+                    result = TaskResult(ok=False, exception="TaskKilled: the run was stopped")
+                self._record(running.spec, running.started, result, final=True)
         self._running.clear()
 
     # -- results ----------------------------------------------------------------------------

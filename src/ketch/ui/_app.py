@@ -1,0 +1,228 @@
+"""The Starlette application: every page is one dict, sent as JSON under ``/api`` or as HTML.
+
+Routes (each page also at ``/api`` + the same path)::
+
+    /                                   flows and their latest runs
+    /compare?runs=F/1,F/2               runs side by side
+    /{flow}?tag=&status=&limit=         the runs of a flow
+    /{flow}/{run}                       graph, steps, timeline, parameters
+    /{flow}/{run}/{step}?status=        the tasks of a step
+    /{flow}/{run}/{step}/{task}?attempt=   artifacts, logs, attempts
+    /api/-/live/{flow}/{run}            status and version of a run, for polling
+    /-/static/...                       CSS, JS and icons
+
+Only ``starlette`` and ``jinja2`` are imported here, so ``import ketch`` never loads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..exceptions import DataIntegrityError, InternalError, KetchException, NotFoundError
+from ..exceptions import UserError
+from ._compare import compare_page
+from ._pages import DEFAULT_RUN_LIMIT, flow_page, index_page, live_state, run_page
+from ._render import Renderer
+from ._source import Source
+from ._task_pages import step_page, task_page
+
+log = logging.getLogger("ketch.ui")
+
+HERE = Path(__file__).resolve().parent
+Builder = Callable[[Source, Request], dict[str, Any]]
+
+
+def _int_param(request: Request, name: str, default: int) -> int:
+    text = request.query_params.get(name)
+    if not text:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UserError(f"'{name}' must be a positive integer, got '{text}'.")
+    return value
+
+
+def _index(src: Source, request: Request) -> dict[str, Any]:
+    return index_page(src)
+
+
+def _flow(src: Source, request: Request) -> dict[str, Any]:
+    query = request.query_params
+    return flow_page(
+        src,
+        request.path_params["flow"],
+        tags=[t for t in query.getlist("tag") if t],
+        status=query.get("status") or None,
+        limit=_int_param(request, "limit", DEFAULT_RUN_LIMIT),
+    )
+
+
+def _run(src: Source, request: Request) -> dict[str, Any]:
+    p = request.path_params
+    return run_page(src, p["flow"], p["run_id"])
+
+
+def _step(src: Source, request: Request) -> dict[str, Any]:
+    p = request.path_params
+    status = request.query_params.get("status") or None
+    return step_page(src, p["flow"], p["run_id"], p["step"], status=status)
+
+
+def _task(src: Source, request: Request) -> dict[str, Any]:
+    p = request.path_params
+    attempt = request.query_params.get("attempt") or None
+    return task_page(src, p["flow"], p["run_id"], p["step"], p["task_id"], attempt=attempt)
+
+
+def _compare(src: Source, request: Request) -> dict[str, Any]:
+    return compare_page(src, request.query_params.getlist("runs"))
+
+
+def _live(src: Source, request: Request) -> dict[str, Any]:
+    p = request.path_params
+    return live_state(src, p["flow"], p["run_id"])
+
+
+PAGES: list[tuple[str, str, Builder]] = [
+    ("/", "index.html", _index),
+    ("/compare", "compare.html", _compare),
+    ("/{flow}", "flow.html", _flow),
+    ("/{flow}/{run_id}", "run.html", _run),
+    ("/{flow}/{run_id}/{step}", "step.html", _step),
+    ("/{flow}/{run_id}/{step}/{task_id}", "task.html", _task),
+]
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities replaced by their names (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class JSONResponse(Response):
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        try:
+            text = json.dumps(content, ensure_ascii=False, allow_nan=False)
+        except ValueError:
+            text = json.dumps(_finite(content), ensure_ascii=False)
+        return text.encode("utf-8")
+
+
+_NO_STORE = {"Cache-Control": "no-store"}
+
+
+class App:
+    """The routes over one `Source`, and how each answer is rendered."""
+
+    def __init__(self, src: Source) -> None:
+        self.src = src
+        self.renderer = Renderer(HERE / "templates", home=src.home)
+
+    def routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = [
+            Route("/api/-/live/{flow}/{run_id}", self._endpoint(_live, None)),
+            Mount("/-/static", app=StaticFiles(directory=HERE / "static"), name="static"),
+        ]
+        for path, template, builder in PAGES:
+            routes.append(Route("/api" + path.rstrip("/"), self._endpoint(builder, None)))
+        for path, template, builder in PAGES:
+            routes.append(Route(path, self._endpoint(builder, template)))
+        return routes
+
+    def _endpoint(self, builder: Builder, template: str | None) -> Callable[[Request], Response]:
+        def endpoint(request: Request) -> Response:
+            try:
+                data = builder(self.src, request)
+            except KetchException as exc:
+                return self.error(request, exc)
+            except Exception as exc:  # a page must answer, even when ketch has a bug
+                log.exception("ketch UI failed on %s", request.url.path)
+                return self.error(request, InternalError(f"{type(exc).__name__}: {exc}"))
+            if template is None:
+                return JSONResponse(data, headers=_NO_STORE)
+            html = self.renderer.page(template, data, request.url.path, _api_url(request))
+            return HTMLResponse(html, headers=_NO_STORE)
+
+        return endpoint
+
+    def error(self, request: Request, exc: KetchException) -> Response:
+        status = _http_status(exc)
+        error = {"status": status, "headline": exc.headline, "message": exc.detail or str(exc)}
+        error["hint"] = exc.hint
+        if _is_api(request):
+            return JSONResponse({"error": error}, status_code=status, headers=_NO_STORE)
+        html = self.renderer.error(error, request.url.path)
+        return HTMLResponse(html, status_code=status, headers=_NO_STORE)
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        """Paths that match no route (too many segments, a missing static file)."""
+        if isinstance(exc, HTTPException) and exc.status_code != 404:
+            return Response(exc.detail, status_code=exc.status_code)
+        return self.error(
+            request,
+            NotFoundError(
+                f"Nothing lives at '{request.url.path}'.",
+                hint="Pages are addressed by pathspec: /Flow/run/step/task.",
+            ),
+        )
+
+
+def _is_api(request: Request) -> bool:
+    path = request.url.path
+    return path == "/api" or path.startswith("/api/")
+
+
+def _api_url(request: Request) -> str:
+    path = "/api" + (request.url.path if request.url.path != "/" else "")
+    return path + (f"?{request.url.query}" if request.url.query else "")
+
+
+def _http_status(exc: KetchException) -> int:
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, UserError):
+        return 400
+    if isinstance(exc, DataIntegrityError):
+        return 500
+    return 500
+
+
+def create_app(src: Source) -> Starlette:
+    """The ASGI app over ``src``; it closes ``src`` when the server shuts down."""
+    app = App(src)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            src.close()
+
+    return Starlette(
+        routes=app.routes(),
+        exception_handlers={HTTPException: app.not_found},
+        lifespan=lifespan,
+    )

@@ -1,0 +1,143 @@
+"""Lookups and record-to-dict conversions shared by every page.
+
+Every page's data is plain JSON-able dicts and lists: the same dict is sent as JSON under
+``/api`` and rendered as HTML. Times are POSIX seconds; durations are seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..exceptions import DataIntegrityError, NotFoundError, UserError
+from ..metadata import ParameterRecord, RunRecord, TaskRecord, effective_status
+from ._queries import PARAMETERS_STEP
+from ._source import Source
+
+RUN_STATUSES = ("running", "completed", "failed")
+
+
+def find_flow(src: Source, flow: str) -> None:
+    """Raise `NotFoundError` unless the store knows ``flow``."""
+    if flow not in {f.flow_name for f in src.store.list_flows()}:
+        raise NotFoundError(
+            f"Flow '{flow}' does not exist in this project's store.",
+            hint="Flow names are class names and are case-sensitive; the home page lists them.",
+        )
+
+
+def find_run(src: Source, flow: str, run_id: str) -> RunRecord:
+    """The run ``flow/run_id``, or a `NotFoundError` naming what is missing."""
+    try:
+        number = int(run_id)
+    except ValueError:
+        number = None
+    record = None if number is None else src.store.get_run(number)
+    if record is None or record.flow_name != flow:
+        find_flow(src, flow)
+        why = " Run ids are integers." if number is None else ""
+        raise NotFoundError(
+            f"Run '{flow}/{run_id}' does not exist.{why}",
+            hint=f"The page of flow '{flow}' lists its runs.",
+        )
+    return record
+
+
+def parse_pathspec_list(text: str) -> list[tuple[str, str]]:
+    """``"Flow/1,Flow/2"`` -> ``[("Flow", "1"), ("Flow", "2")]``."""
+    out = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        flow, sep, run_id = item.strip("/").partition("/")
+        if not sep or not flow or not run_id or "/" in run_id:
+            raise UserError(
+                f"'{item}' is not a run pathspec.", hint="Name runs as FlowName/run_id."
+            )
+        out.append((flow, run_id))
+    return out
+
+
+def duration(start: float | None, end: float | None, now: float, running: bool) -> float | None:
+    if start is None:
+        return None
+    if end is not None:
+        return max(0.0, end - start)
+    return max(0.0, now - start) if running else None
+
+
+def run_dict(run: RunRecord, now: float) -> dict[str, Any]:
+    status = effective_status(run, now)
+    return {
+        "flow": run.flow_name,
+        "id": run.run_id,
+        "pathspec": f"{run.flow_name}/{run.run_id}",
+        "status": status,
+        "user": run.user,
+        "created_at": run.created_at,
+        "finished_at": run.finished_at,
+        "duration_s": duration(run.created_at, run.finished_at, now, status == "running"),
+        "tags": sorted(run.tags),
+        "system_tags": sorted(run.system_tags),
+        "origin_run_id": run.origin_run_id,
+    }
+
+
+def parameter_list(records: list[ParameterRecord]) -> list[dict[str, Any]]:
+    """Parameters as ``name``, ``value`` (decoded JSON) and ``text`` (the JSON text)."""
+    out = []
+    for p in records:
+        try:
+            value = json.loads(p.value_json)
+        except ValueError:
+            value = p.value_json
+        out.append({"name": p.name, "value": value, "text": p.value_json})
+    return out
+
+
+def task_status(task: TaskRecord, run_status: str) -> str:
+    """A task still marked running in a run that is over (its scheduler died) has failed."""
+    if task.status == "running" and run_status != "running":
+        return "failed"
+    return task.status
+
+
+def step_status(counts: dict[str, int], run_status: str) -> str:
+    """``failed``, ``running``, ``completed``, ``pending`` (not started yet) or ``not-run``."""
+    if counts.get("failed"):
+        return "failed"
+    if counts.get("running"):
+        return "running"
+    if counts.get("completed"):
+        return "completed"
+    return "pending" if run_status == "running" else "not-run"
+
+
+def visible_tasks(tasks: list[TaskRecord]) -> list[TaskRecord]:
+    return [t for t in tasks if t.step_name != PARAMETERS_STEP]
+
+
+def load_graph(src: Source, run: RunRecord) -> tuple[dict[str, Any] | None, str | None]:
+    """The run's stored graph (see `ketch.graph.graph_to_dict`), or why it cannot be shown."""
+    if run.graph_key is None:
+        return None, None
+    try:
+        graph = json.loads(bytes(src.blobs.get(run.graph_key)))
+    except DataIntegrityError as exc:
+        return None, exc.detail
+    except ValueError as exc:
+        return None, f"The stored graph is not valid JSON: {exc}"
+    return (graph, None) if isinstance(graph, dict) else (None, "The stored graph is malformed.")
+
+
+def foreach_list(task: TaskRecord) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": f.step,
+            "var": f.var,
+            "index": f.index,
+            "num_splits": f.num_splits,
+            "value": f.value,
+        }
+        for f in task.foreach_stack
+    ]

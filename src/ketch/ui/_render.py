@@ -1,0 +1,91 @@
+"""HTML rendering: the Jinja2 environment, its filters, and what every page template gets.
+
+A template receives ``data`` (the page's dict, exactly what ``/api`` sends) plus presentation
+only: breadcrumbs, the JSON link, the runs to poll while they run, and for the run page the
+graph and timeline layouts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from . import _dag, _timeline
+from ._format import ago_text, duration_text, size_text, time_text
+
+
+def path_of(*parts: object) -> str:
+    """The URL path of a pathspec's parts: ``path_of("F", 3)`` -> ``"/F/3"``."""
+    return "/" + "/".join(quote(str(p), safe="") for p in parts)
+
+
+def crumbs(path: str) -> list[dict[str, str]]:
+    """Breadcrumbs of a page path: each segment, linked to its own page."""
+    out, url = [], ""
+    for segment in [s for s in path.split("/") if s]:
+        url += "/" + segment
+        out.append({"label": unquote(segment), "url": url})
+    return out
+
+
+def live_urls(data: dict[str, Any]) -> list[str]:
+    """The live endpoints of the runs on a page that are still running."""
+    runs: list[dict[str, Any]] = []
+    if isinstance(data.get("run"), dict):
+        runs.append(data["run"])
+    runs.extend(data.get("runs", []))
+    for flow in data.get("flows", []):
+        runs.extend(flow["runs"])
+    urls = {"/api/-/live" + path_of(r["flow"], r["id"]) for r in runs if r["status"] == "running"}
+    return sorted(urls)
+
+
+def _run_extras(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "dag": _dag.layout(data["steps"]),
+        "timeline": _timeline.layout(data["steps"], data["tasks"], time.time()),
+    }
+
+
+EXTRAS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {"run.html": _run_extras}
+
+
+class Renderer:
+    """Renders page dicts with the package's templates."""
+
+    def __init__(self, templates: Path, *, home: str) -> None:
+        self.home = home
+        self.env = Environment(
+            loader=FileSystemLoader(str(templates)),
+            autoescape=True,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.filters.update(
+            duration=duration_text, time=time_text, ago=ago_text, size=size_text
+        )
+        self.env.globals.update(path_of=path_of)
+
+    def _context(self, path: str) -> dict[str, Any]:
+        trail = crumbs(path)
+        title = "/".join(c["label"] for c in trail) or "Flows"
+        return {"home": self.home, "crumbs": trail, "title": title, "now": time.time()}
+
+    def page(self, template: str, data: dict[str, Any], path: str, api_url: str) -> str:
+        context = self._context(path)
+        context.update(data=data, api_url=api_url, live=live_urls(data))
+        extras = EXTRAS.get(template)
+        if extras is not None:
+            context.update(extras(data))
+        return self.env.get_template(template).render(context)
+
+    def error(self, error: dict[str, Any], path: str) -> str:
+        context = self._context(path)
+        context.update(error=error, api_url="", live=[], title=error["headline"])
+        return self.env.get_template("error.html").render(context)

@@ -1,0 +1,198 @@
+"""The data of the step page (its tasks) and the task page (artifacts, logs, attempts)."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from typing import Any
+
+from ..exceptions import DataIntegrityError, NotFoundError, UserError
+from ..metadata import AttemptRecord, RunRecord, TaskRecord
+from ._common import (
+    RUN_STATUSES,
+    duration,
+    find_run,
+    foreach_list,
+    load_graph,
+    run_dict,
+    task_status,
+)
+from ._pages import step_entry
+from ._preview import artifact_entry
+from ._queries import PARAMETERS_STEP, Failure, failures
+from ._source import Source
+
+MAX_LOG_BYTES = 1 << 20  # longer logs show their last MiB
+
+
+def step_page(
+    src: Source, flow: str, run_id: str, step: str, *, status: str | None = None
+) -> dict[str, Any]:
+    """A step of a run and its tasks in foreach order, optionally only those with ``status``."""
+    record = find_run(src, flow, run_id)
+    if status is not None and status not in RUN_STATUSES:
+        raise UserError(
+            f"Unknown task status '{status}'.", hint=f"Use one of: {', '.join(RUN_STATUSES)}."
+        )
+    now = time.time()
+    run = run_dict(record, now)
+    tasks = [] if step == PARAMETERS_STEP else src.store.list_tasks(record.run_id, step)
+    graph, _error = load_graph(src, record)
+    node = (graph or {}).get("steps", {}).get(step)
+    if not tasks and node is None:
+        raise NotFoundError(
+            f"Step '{flow}/{record.run_id}/{step}' does not exist.",
+            hint=f"The page of run {flow}/{record.run_id} lists its steps.",
+        )
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for task in tasks:
+        counts[step][task_status(task, run["status"])] += 1
+    failed = failures(src.store, record.run_id, step) if counts[step].get("failed") else {}
+    entries = [
+        _task_entry(record, t, run["status"], now, failed.get(t.task_id))
+        for t in tasks
+        if status is None or task_status(t, run["status"]) == status
+    ]
+    return {
+        "run": run,
+        "step": step_entry(step, node or {}, tasks, counts, run, now),
+        "filters": {"status": status},
+        "tasks": entries,
+    }
+
+
+def task_page(
+    src: Source, flow: str, run_id: str, step: str, task_id: str, *, attempt: str | None = None
+) -> dict[str, Any]:
+    """One task: its artifacts (with previews), logs and attempts.
+
+    ``attempt`` picks which attempt's artifacts and logs to show (default: the latest).
+    """
+    record = find_run(src, flow, run_id)
+    now = time.time()
+    run = run_dict(record, now)
+    task = _find_task(src, record, step, task_id)
+    attempts = src.store.list_attempts(record.run_id, task.task_id)
+    chosen = _choose_attempt(task, attempts, attempt)
+    shown = next((a for a in attempts if a.attempt == chosen), None)
+    artifacts = [
+        artifact_entry(src.blobs, a)
+        for a in src.store.list_artifacts(record.run_id, task.task_id, chosen)
+        if not a.name.startswith("_")
+    ]
+    entry = _task_entry(record, task, run["status"], now, None)
+    entry["attempt"] = chosen
+    entry["inputs"] = _inputs(src, record, task)
+    return {
+        "run": run,
+        "step": {"name": step},
+        "task": entry,
+        "attempts": [_attempt_dict(a, run["status"], now) for a in attempts],
+        "artifacts": artifacts,
+        "logs": {
+            "stdout": _log(src, None if shown is None else shown.stdout_key),
+            "stderr": _log(src, None if shown is None else shown.stderr_key),
+        },
+    }
+
+
+def _find_task(src: Source, run: RunRecord, step: str, task_id: str) -> TaskRecord:
+    try:
+        number: int | None = int(task_id)
+    except ValueError:
+        number = None
+    task = None if number is None else src.store.get_task(run.run_id, number)
+    if task is None or task.step_name != step or step == PARAMETERS_STEP:
+        raise NotFoundError(
+            f"Task '{run.flow_name}/{run.run_id}/{step}/{task_id}' does not exist.",
+            hint=f"The page of step {run.flow_name}/{run.run_id}/{step} lists its tasks.",
+        )
+    return task
+
+
+def _choose_attempt(task: TaskRecord, attempts: list[AttemptRecord], wanted: str | None) -> int:
+    if wanted is None:
+        return task.attempt
+    numbers = {a.attempt for a in attempts}
+    try:
+        number = int(wanted)
+    except ValueError:
+        number = -1
+    if number not in numbers:
+        raise NotFoundError(
+            f"Attempt '{wanted}' of task {task.step_name}/{task.task_id} does not exist.",
+            hint="Attempts are numbered from 0; the task page lists them.",
+        )
+    return number
+
+
+def _task_entry(
+    run: RunRecord, task: TaskRecord, run_status: str, now: float, failure: Failure | None
+) -> dict[str, Any]:
+    status = task_status(task, run_status)
+    origin = None
+    if task.origin_run_id is not None:
+        origin = f"{run.flow_name}/{task.origin_run_id}/{task.step_name}/{task.origin_task_id}"
+    return {
+        "id": task.task_id,
+        "pathspec": f"{run.flow_name}/{run.run_id}/{task.step_name}/{task.task_id}",
+        "status": status,
+        "created_at": task.created_at,
+        "finished_at": task.finished_at,
+        "duration_s": duration(task.created_at, task.finished_at, now, status == "running"),
+        "attempts": task.attempt + 1,
+        "foreach": foreach_list(task),
+        "exception": None if failure is None else failure.exception,
+        "origin": origin,
+    }
+
+
+def _inputs(src: Source, run: RunRecord, task: TaskRecord) -> list[dict[str, Any]]:
+    """The tasks whose outputs this one read, in input order."""
+    if not task.input_task_ids:
+        return []
+    steps = {t.task_id: t.step_name for t in src.store.list_tasks(run.run_id)}
+    return [
+        {
+            "id": tid,
+            "step": steps[tid],
+            "pathspec": f"{run.flow_name}/{run.run_id}/{steps[tid]}/{tid}",
+        }
+        for tid in task.input_task_ids
+        if tid in steps
+    ]
+
+
+def _attempt_dict(attempt: AttemptRecord, run_status: str, now: float) -> dict[str, Any]:
+    status = attempt.status
+    if status == "running" and run_status != "running":
+        status = "failed"
+    return {
+        "attempt": attempt.attempt,
+        "status": status,
+        "started_at": attempt.started_at,
+        "finished_at": attempt.finished_at,
+        "duration_s": duration(attempt.started_at, attempt.finished_at, now, status == "running"),
+        "exit_code": attempt.exit_code,
+        "exception": attempt.exception,
+        "traceback": attempt.traceback,
+        "pid": attempt.pid,
+    }
+
+
+def _log(src: Source, key: str | None) -> dict[str, Any]:
+    """A log's text (its last MiB), or the error that kept it from loading."""
+    if not key:
+        return {"text": None, "size": 0, "truncated": False, "error": None}
+    try:
+        data = bytes(src.blobs.get(key))
+    except DataIntegrityError as exc:
+        error = {"headline": exc.headline, "message": exc.detail, "hint": exc.hint}
+        return {"text": None, "size": 0, "truncated": False, "error": error}
+    tail = data[-MAX_LOG_BYTES:]
+    return {
+        "text": tail.decode("utf-8", errors="replace"),
+        "size": len(data),
+        "truncated": len(data) > MAX_LOG_BYTES,
+        "error": None,
+    }

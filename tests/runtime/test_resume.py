@@ -1,0 +1,126 @@
+"""``resume``: clone what succeeded, run the rest, across foreach and nested foreach."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+FLOW = """
+import os
+from ketch import FlowSpec, step, Parameter
+
+class ResumeFlow(FlowSpec):
+    scale = Parameter("scale", default=1)
+
+    @step
+    def start(self):
+        self.outer = [0, 1, 2]
+        self.next(self.mid, foreach="outer")
+
+    @step
+    def mid(self):
+        self.o = self.input
+        self.inner = ["a", "b"]
+        self.next(self.leaf, foreach="inner")
+
+    @step
+    def leaf(self):
+        if os.environ.get("BREAK") == f"{self.o}{self.input}":
+            raise RuntimeError("broken leaf")
+        self.value = f"{self.o}{self.input}x{self.scale}"
+        self.next(self.inner_join)
+
+    @step
+    def inner_join(self, inputs):
+        self.values = [i.value for i in inputs]
+        self.next(self.outer_join)
+
+    @step
+    def outer_join(self, inputs):
+        self.all = [v for i in inputs for v in i.values]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print("ALL", self.all)
+
+if __name__ == "__main__":
+    ResumeFlow()
+"""
+
+EXPECTED = ["0ax3", "0bx3", "1ax3", "1bx3", "2ax3", "2bx3"]
+
+
+def _tasks(project, run: str = "") -> dict[str, list[list[object]]]:  # type: ignore[no-untyped-def]
+    out = project.client(
+        f"""
+        import json
+        from ketch import Flow, Run
+        run = Run("ResumeFlow/{run}") if "{run}" else Flow("ResumeFlow").latest_run
+        print(json.dumps({{
+            "run": [run.successful, run.origin_pathspec],
+            **{{s.id: [[t.origin_pathspec is not None, t.successful] for t in s] for s in run}},
+        }}))
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)  # type: ignore[no-any-return]
+
+
+def test_resume_reruns_only_failed_split_and_downstream(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", FLOW)
+    failed = project.run("flow.py", "run", "--scale", "3", "--max-workers", "1", BREAK="1b")
+    assert failed.returncode == 1
+    resumed = project.run("flow.py", "resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"ALL {EXPECTED}" in resumed.stdout  # parameters come from the origin run
+    tasks = _tasks(project)
+    assert tasks["run"] == [True, "ResumeFlow/1"]
+    assert tasks["start"] == [[True, True]]
+    assert tasks["mid"] == [[True, True]] * 3
+    # With one worker the run stopped at leaf 1b: 0a 0b 1a were done and are cloned.
+    assert tasks["leaf"] == [[True, True]] * 3 + [[False, True]] + [[False, True]] * 2
+    assert tasks["inner_join"] == [[False, True]] * 3  # FIFO: leaves ran before any join
+    assert tasks["outer_join"] == [[False, True]]
+
+
+def test_resume_from_named_step_and_of_a_successful_run(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", FLOW)
+    assert project.run("flow.py", "run", "--scale", "3").returncode == 0
+    whole = project.run("flow.py", "resume")
+    assert whole.returncode == 0, whole.stderr
+    data = project.client("from ketch import Flow; print(Flow('ResumeFlow').latest_run.data.all)")
+    assert data.stdout.strip() == str(EXPECTED)
+    assert all(t[0] for s, ts in _tasks(project).items() if s != "run" for t in ts)
+    again = project.run("flow.py", "resume", "inner_join", "--origin-run-id", "1")
+    assert again.returncode == 0, again.stderr
+    tasks = _tasks(project)
+    assert all(t == [True, True] for t in tasks["leaf"])
+    assert all(t == [False, True] for t in tasks["inner_join"] + tasks["outer_join"])
+
+
+def test_resume_bad_input(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", FLOW)
+    proc = project.run("flow.py", "resume")
+    assert proc.returncode == 1 and "No ketch store" in proc.stderr
+    assert project.run("flow.py", "run", BREAK="0a").returncode == 1
+    other = FLOW.replace("ResumeFlow", "OtherFlow")
+    project.write("other.py", other)
+    assert project.run("other.py", "run").returncode == 0  # run 2 belongs to OtherFlow
+    for run_id in ("77", "2", "abc"):
+        proc = project.run("flow.py", "resume", "--origin-run-id", run_id)
+        assert proc.returncode == 1
+        assert f"Run 'ResumeFlow/{run_id}' does not exist" in proc.stderr
+        assert "Traceback" not in proc.stderr
+    proc = project.run("flow.py", "resume", "nosuchstep")
+    assert proc.returncode == 1 and "Step 'nosuchstep' does not exist" in proc.stderr
+    # The failed step 'leaf' is renamed: resume cannot tell where to restart.
+    project.write("flow.py", FLOW.replace("leaf", "leaf2"))
+    proc = project.run("flow.py", "resume", "--origin-run-id", "1")
+    assert proc.returncode == 1
+    assert "Step 'leaf' failed in run ResumeFlow/1 but no longer exists" in proc.stderr
+    ok = project.run("flow.py", "resume", "mid", "--origin-run-id", "1")
+    assert ok.returncode == 0, ok.stderr
