@@ -10,6 +10,7 @@ import click
 
 from ..exceptions import ParameterError, UserError
 from ..settings import resolve
+from ..ui import ui_command
 from ._errors import invoke
 from ._inspect import dump_command, logs_command, tag_group
 
@@ -241,6 +242,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     cli.add_command(dump_command(flow_cls.__name__))
     cli.add_command(logs_command(flow_cls.__name__))
     cli.add_command(tag_group(flow_cls.__name__))
+    cli.add_command(ui_command(flow_cls.__name__))
     return cli
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..ui import ui_command
 from ._errors import invoke
 
 FLOW_VERBS = ("run", "resume", "check", "show", "dump", "logs", "tag")
@@ -43,6 +44,7 @@ def cli() -> None:
 
 for _verb in FLOW_VERBS:
     cli.add_command(_flow_verb(_verb))
+cli.add_command(ui_command())
 
 
 @cli.command(help="List the most recent runs of this project.")

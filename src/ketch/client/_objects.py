@@ -419,8 +419,9 @@ class Task(_Base):
 
     @property
     def finished(self) -> bool:
-        attempt = self._attempt_record()
-        return attempt is not None and attempt.status in ("completed", "failed")
+        """True once the task completed successfully (a failed task is not finished, as in
+        Metaflow)."""
+        return self.successful
 
     @property
     def finished_at(self) -> datetime | None:

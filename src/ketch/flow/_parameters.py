@@ -23,7 +23,7 @@ class _JSONTypeClass:
             return json.loads(value)
         except json.JSONDecodeError as exc:
             raise ParameterError(
-                f"Invalid value for parameter '{param_name}': {value!r} is not valid JSON ({exc}).",
+                f"Invalid value for '--{param_name}': {value!r} is not valid JSON ({exc}).",
                 hint="Quote the value in the shell, e.g. --" + param_name + " '{\"a\": 1}'.",
             ) from None
 
@@ -130,7 +130,7 @@ class Parameter:
         except (TypeError, ValueError):
             type_name = getattr(self.type, "__name__", str(self.type))
             raise ParameterError(
-                f"Invalid value for parameter '{self.name}': {value!r} is not a valid {type_name}.",
+                f"Invalid value for '--{self.name}': {value!r} is not a valid {type_name}.",
                 hint=f"Pass a {type_name}, e.g. --{self.name} <{type_name}>.",
             ) from None
 
@@ -194,8 +194,7 @@ class IncludeFile(Parameter):
             raw = file.read_bytes()
         except OSError as exc:
             raise ParameterError(
-                f"Invalid value for parameter '{self.name}': cannot read file "
-                f"'{path}' ({exc.strerror}).",
+                f"Invalid value for '--{self.name}': cannot read file '{path}' ({exc.strerror}).",
                 hint="Pass the path of an existing, readable file.",
             ) from None
         content: Any = raw.decode(self.encoding) if self.is_text else raw

@@ -285,7 +285,7 @@ def _spec_file(spec: TaskSpec) -> int:
 
 
 def _result(running: _Running, status: int) -> TaskResult:
-    stdout, stderr = bytes(running.out["stdout"]), bytes(running.out["stderr"])
+    stdout, stderr = _whole_lines(running.out["stdout"]), _whole_lines(running.out["stderr"])
     raw = bytes(running.out["result"])
     exit_code = os.waitstatus_to_exitcode(status)
     result: TaskResult | None = None
@@ -313,6 +313,13 @@ def _result(running: _Running, status: int) -> TaskResult:
             "pid": running.pid,
         }
     )
+
+
+def _whole_lines(data: bytearray) -> bytes:
+    """Captured output always ends with a newline, like every line Metaflow stores."""
+    if data and not data.endswith(b"\n"):
+        data += b"\n"
+    return bytes(data)
 
 
 def _death_message(exit_code: int) -> str:

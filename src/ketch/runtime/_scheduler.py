@@ -244,7 +244,7 @@ class Scheduler:
                 pid=result.pid,
             )
         )
-        if result.ok:
+        if result.artifacts:
             self.store.add_artifacts(
                 self.run_id, spec.task_id, spec.attempt, list(result.artifacts.values())
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 import traceback
+from dataclasses import replace
 import types
 from pathlib import Path
 from typing import Any
@@ -43,13 +44,18 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
             graph=spec.graph_info,
         )
     )
+    flow: Any = None
     try:
         flow, state = _prepare(spec, flow_cls, blobs)
         transition, foreach = _run_step(spec, flow, state, blobs)
         artifacts = _persist(flow, state, blobs)
         fe = _foreach_info(flow, foreach, artifacts) if foreach else None
     except BaseException as exc:  # the task reports every failure of the step as a result
-        return _failure(exc, started)
+        result = _failure(exc, started)
+        if flow is not None and not isinstance(exc, KeyboardInterrupt):
+            # Like Metaflow, keep what the step had set before it failed, for debugging.
+            result = replace(result, artifacts=_persist(flow, state, blobs, partial=True))
+        return result
     return TaskResult(
         ok=True,
         artifacts=artifacts,
@@ -175,12 +181,19 @@ def _persistable(name: str, value: Any) -> bool:
     return not isinstance(value, (types.FunctionType, types.MethodType, Parameter))
 
 
-def _persist(flow: Any, state: TaskState, blobs: BlobStore) -> dict[str, ArtifactRecord]:
+def _persist(
+    flow: Any, state: TaskState, blobs: BlobStore, *, partial: bool = False
+) -> dict[str, ArtifactRecord]:
+    """Store the flow object's artifacts; with ``partial``, skip those that cannot be stored."""
     artifacts = {k: v for k, v in state.artifacts.items() if k not in state.deleted}
     values = {k: v for k, v in vars(flow).items() if _persistable(k, v)}
     values["name"] = flow.name
     for name, value in values.items():
-        artifacts[name] = save_value(blobs, name, value)
+        try:
+            artifacts[name] = save_value(blobs, name, value)
+        except (KetchException, OSError):
+            if not partial:
+                raise
     return artifacts
 
 

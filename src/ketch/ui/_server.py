@@ -18,7 +18,11 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise UserError(f"Cannot listen on '{host}': {exc.strerror}.", hint="Pass --host 127.0.0.1.") from None
+        raise UserError(
+            f"Cannot listen on '{host}': {exc.strerror}.",
+            headline="Cannot start the web UI",
+            hint="Pass --host 127.0.0.1.",
+        ) from None
     family, kind, proto, _name, address = infos[0]
     sock = socket.socket(family, kind, proto)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -29,6 +33,7 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise UserError(
             f"Cannot listen on {host}:{port}: {exc.strerror}.",
+            headline="Cannot start the web UI",
             hint="Another program may use the port; pick another with --port (0: any free port).",
         ) from None
     sock.set_inheritable(True)
