@@ -119,7 +119,7 @@ def test_parameter_values_from_command_line(project) -> None:  # type: ignore[no
     [
         (["--count", "abc"], "'--count': 'abc' is not a valid integer"),
         (["--config", "{bad"], "--config"),
-        (["--text", "missing.txt"], "'text'"),
+        (["--text", "missing.txt"], "'--text': cannot read file 'missing.txt'"),
         (["--nope", "1"], "No such option '--nope'"),
     ],
 )
