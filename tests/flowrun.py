@@ -38,7 +38,13 @@ class Project:
             timeout=timeout,
         )
 
-    def ketch(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    def run_id(self, name: str = "run-id") -> str:
+        """The id written by the last ``--run-id-file <name>``."""
+        return (self.root / name).read_text().strip()
+
+    def ketch(
+        self, *args: str, timeout: float = 120, **env: str
+    ) -> subprocess.CompletedProcess[str]:
         return self.run("-m", "ketch.cli", *args, timeout=timeout, **env)
 
     def client(self, code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

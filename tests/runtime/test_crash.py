@@ -131,7 +131,8 @@ def test_ctrl_c_stops_everything_quickly(project) -> None:  # type: ignore[no-un
 
 def test_corrupt_blob_is_detected(project) -> None:  # type: ignore[no-untyped-def]
     project.write("flow.py", SLOW_FOREACH)
-    assert project.run("flow.py", "run", NAP="0").returncode == 0
+    assert project.run("flow.py", "run", "--run-id-file", "run-id", NAP="0").returncode == 0
+    run_id = project.run_id()
     out = project.client(
         """
         from ketch import Flow
@@ -145,11 +146,12 @@ def test_corrupt_blob_is_detected(project) -> None:  # type: ignore[no-untyped-d
     blob.write_bytes(bytes(data))
     read = project.client("from ketch import Flow; print(Flow('SlowFlow').latest_run.data.total)")
     assert read.returncode == 1
-    assert "Artifact 'total' of task SlowFlow/1/end/" in read.stderr
+    assert f"Artifact 'total' of task SlowFlow/{run_id}/end/" in read.stderr
     assert "is corrupt" in read.stderr
-    resumed = project.run("flow.py", "resume", "end")  # the end step reads 'total' again
-    assert resumed.returncode == 1
-    assert "Artifact 'total' read by SlowFlow/2/end/" in resumed.stdout + resumed.stderr
+    resumed = project.run("flow.py", "resume", "end", "--run-id-file", "resumed")
+    assert resumed.returncode == 1  # the end step reads 'total' again
+    resumed_id = project.run_id("resumed")
+    assert f"Artifact 'total' read by SlowFlow/{resumed_id}/end/" in resumed.stdout + resumed.stderr
 
 
 BIG = """

@@ -182,14 +182,14 @@ def test_missing_and_foreign_runs(project) -> None:  # type: ignore[no-untyped-d
     proc = project.run("flow.py", "dump", "1/start")
     assert proc.returncode == 1
     assert "No ketch store" in proc.stderr and "Traceback" not in proc.stderr
-    assert project.run("flow.py", "run").returncode == 0
+    assert project.run("flow.py", "run", "--run-id-file", "mine").returncode == 0
     project.write("other.py", LINT_BAD.replace("BadFlow", "OtherFlow").replace(
         "    @step\n    def orphan(self):\n        self.next(self.end)\n", ""))  # fmt: skip
-    assert project.run("other.py", "run").returncode == 0
-    for path in ("99/start", "2/start"):  # run 2 belongs to OtherFlow
+    assert project.run("other.py", "run", "--run-id-file", "other").returncode == 0
+    for path in ("99/start", f"{project.run_id('other')}/start"):  # a run of OtherFlow
         proc = project.run("flow.py", "dump", path)
         assert proc.returncode == 1
         assert f"Run 'FailFlow/{path.split('/')[0]}' does not exist" in proc.stderr
         assert "Traceback" not in proc.stderr
-    proc = project.run("flow.py", "logs", "1/nostep")
+    proc = project.run("flow.py", "logs", f"{project.run_id('mine')}/nostep")
     assert proc.returncode == 1 and "does not exist" in proc.stderr

@@ -72,13 +72,14 @@ def _tasks(project, run: str = "") -> dict[str, list[list[object]]]:  # type: ig
 
 def test_resume_reruns_only_failed_split_and_downstream(project) -> None:  # type: ignore[no-untyped-def]
     project.write("flow.py", FLOW)
-    failed = project.run("flow.py", "run", "--scale", "3", "--max-workers", "1", BREAK="1b")
+    failed = project.run("flow.py", "run", "--scale", "3", "--max-workers", "1",
+                         "--run-id-file", "run-id", BREAK="1b")  # fmt: skip
     assert failed.returncode == 1
     resumed = project.run("flow.py", "resume")
     assert resumed.returncode == 0, resumed.stderr
     assert f"ALL {EXPECTED}" in resumed.stdout  # parameters come from the origin run
     tasks = _tasks(project)
-    assert tasks["run"] == [True, "ResumeFlow/1"]
+    assert tasks["run"] == [True, f"ResumeFlow/{project.run_id()}"]
     assert tasks["start"] == [[True, True]]
     assert tasks["mid"] == [[True, True]] * 3
     # With one worker the run stopped at leaf 1b: 0a 0b 1a were done and are cloned.
@@ -89,13 +90,14 @@ def test_resume_reruns_only_failed_split_and_downstream(project) -> None:  # typ
 
 def test_resume_from_named_step_and_of_a_successful_run(project) -> None:  # type: ignore[no-untyped-def]
     project.write("flow.py", FLOW)
-    assert project.run("flow.py", "run", "--scale", "3").returncode == 0
+    assert project.run("flow.py", "run", "--scale", "3", "--run-id-file", "run-id").returncode == 0
     whole = project.run("flow.py", "resume")
     assert whole.returncode == 0, whole.stderr
     data = project.client("from ketch import Flow; print(Flow('ResumeFlow').latest_run.data.all)")
     assert data.stdout.strip() == str(EXPECTED)
     assert all(t[0] for s, ts in _tasks(project).items() if s != "run" for t in ts)
-    again = project.run("flow.py", "resume", "inner_join", "--origin-run-id", "1")
+    origin = project.run_id()
+    again = project.run("flow.py", "resume", "inner_join", "--origin-run-id", origin)
     assert again.returncode == 0, again.stderr
     tasks = _tasks(project)
     assert all(t == [True, True] for t in tasks["leaf"])
@@ -106,11 +108,12 @@ def test_resume_bad_input(project) -> None:  # type: ignore[no-untyped-def]
     project.write("flow.py", FLOW)
     proc = project.run("flow.py", "resume")
     assert proc.returncode == 1 and "No ketch store" in proc.stderr
-    assert project.run("flow.py", "run", BREAK="0a").returncode == 1
+    assert project.run("flow.py", "run", "--run-id-file", "run-id", BREAK="0a").returncode == 1
+    origin = project.run_id()
     other = FLOW.replace("ResumeFlow", "OtherFlow")
     project.write("other.py", other)
-    assert project.run("other.py", "run").returncode == 0  # run 2 belongs to OtherFlow
-    for run_id in ("77", "2", "abc"):
+    assert project.run("other.py", "run", "--run-id-file", "other").returncode == 0
+    for run_id in ("77", project.run_id("other"), "abc"):
         proc = project.run("flow.py", "resume", "--origin-run-id", run_id)
         assert proc.returncode == 1
         assert f"Run 'ResumeFlow/{run_id}' does not exist" in proc.stderr
@@ -119,8 +122,8 @@ def test_resume_bad_input(project) -> None:  # type: ignore[no-untyped-def]
     assert proc.returncode == 1 and "Step 'nosuchstep' does not exist" in proc.stderr
     # The failed step 'leaf' is renamed: resume cannot tell where to restart.
     project.write("flow.py", FLOW.replace("leaf", "leaf2"))
-    proc = project.run("flow.py", "resume", "--origin-run-id", "1")
+    proc = project.run("flow.py", "resume", "--origin-run-id", origin)
     assert proc.returncode == 1
-    assert "Step 'leaf' failed in run ResumeFlow/1 but no longer exists" in proc.stderr
-    ok = project.run("flow.py", "resume", "mid", "--origin-run-id", "1")
+    assert f"Step 'leaf' failed in run ResumeFlow/{origin} but no longer exists" in proc.stderr
+    ok = project.run("flow.py", "resume", "mid", "--origin-run-id", origin)
     assert ok.returncode == 0, ok.stderr

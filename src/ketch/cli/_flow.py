@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -17,10 +17,20 @@ from ._inspect import dump_command, logs_command, tag_group
 
 def main(flow_cls: type[Any]) -> None:
     """Entry point used by ``FlowSpec.__init__`` when a flow script is run."""
-    module = sys.modules[flow_cls.__module__]
-    flow_file = Path(getattr(module, "__file__", sys.argv[0])).resolve()
+    flow_file = flow_file_of(flow_cls)
     cli = build_cli(flow_cls, flow_file)
     sys.exit(invoke(cli, sys.argv[1:], prog_name=flow_file.name))
+
+
+def flow_file_of(flow_cls: type[Any]) -> Path:
+    """The file that defines the flow class (found through its step functions' code, which
+    stays right even when ``__main__`` is not the flow script, e.g. under a profiler)."""
+    for value in vars(flow_cls).values():
+        code = getattr(value, "__code__", None)
+        if code is not None and getattr(value, "is_step", False):
+            return Path(code.co_filename).resolve()
+    module = sys.modules[flow_cls.__module__]
+    return Path(getattr(module, "__file__", sys.argv[0])).resolve()
 
 
 def _graph(flow_cls: type[Any], with_specs: tuple[str, ...] = ()) -> tuple[Any, dict[str, Any]]:
@@ -73,7 +83,13 @@ def _settings(max_workers: int | None, max_num_splits: int | None, executor: str
     return settings
 
 
-class _JSONParam(click.ParamType):
+if TYPE_CHECKING:
+    _ParamTypeBase = click.ParamType[Any]
+else:  # ParamType is generic only from click 8.4 on; subscripting it fails before that.
+    _ParamTypeBase = click.ParamType
+
+
+class _JSONParam(_ParamTypeBase):
     name = "JSON"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> Any:
@@ -161,6 +177,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     @click.pass_context
     def run(
         ctx: click.Context,
+        /,
         tags: tuple[str, ...],
         max_workers: int | None,
         max_num_splits: int | None,
@@ -249,7 +266,8 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
 def _validate_limits(max_workers: int, max_num_splits: int) -> None:
     if max_workers < 1:
         raise ParameterError(
-            f"--max-workers must be at least 1, got {max_workers}.", hint="Pass --max-workers 1 or more."
+            f"--max-workers must be at least 1, got {max_workers}.",
+            hint="Pass --max-workers 1 or more.",
         )
     if max_num_splits < 1:
         raise UserError(f"--max-num-splits must be at least 1, got {max_num_splits}.")

@@ -41,7 +41,9 @@ def dump_command(flow_name: str) -> click.Command:
     @click.option("--max-value-size", type=int, default=1000, help="Truncate values (0: names).")
     @click.option("--include", default="", help="Comma-separated artifact names to show.")
     @click.option("--file", "file", default=None, help="Pickle {pathspec: {name: value}} here.")
-    def dump(input_path: str, private: bool, max_value_size: int, include: str, file: str | None):
+    def dump(
+        input_path: str, private: bool, max_value_size: int, include: str, file: str | None
+    ) -> None:
         wanted = {n for n in include.split(",") if n}
         out: dict[str, dict[str, Any]] = {}
         for task in _tasks(flow_name, input_path):
@@ -126,7 +128,9 @@ def tag_group(flow_name: str) -> click.Group:
     @click.option("--run-id", "run_id_opt", default=None)
     @click.option("--hide-system-tags", is_flag=True)
     @click.option("--flat", is_flag=True, hidden=True)
-    def list_(run_id: str | None, run_id_opt: str | None, hide_system_tags: bool, flat: bool):
+    def list_(
+        run_id: str | None, run_id_opt: str | None, hide_system_tags: bool, flat: bool
+    ) -> None:
         from ..client import Flow, namespace
 
         namespace(None)

@@ -17,7 +17,10 @@ FLOW_VERBS = ("run", "resume", "check", "show", "dump", "logs", "tag")
 def _flow_verb(verb: str) -> click.Command:
     @click.command(
         name=verb,
-        help=f"'{verb}' a flow: ketch {verb} FLOW_FILE [ARGS]... (same as python FLOW_FILE {verb}).",
+        help=(
+            f"'{verb}' a flow: ketch {verb} FLOW_FILE [ARGS]... "
+            f"(same as python FLOW_FILE {verb})."
+        ),
         context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
         add_help_option=False,
     )

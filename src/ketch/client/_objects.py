@@ -1,4 +1,6 @@
-"""Read-only views of past runs: ``Metaflow``, ``Flow``, ``Run``, ``Step``, ``Task``, ``DataArtifact``.
+"""Read-only views of past runs.
+
+The classes are ``Metaflow``, ``Flow``, ``Run``, ``Step``, ``Task`` and ``DataArtifact``.
 
 Objects are addressed by pathspec (``Flow/run/step/task``), as in Metaflow.
 """
@@ -75,7 +77,11 @@ class _Base:
         return f"{type(self).__name__}('{self.pathspec}')"
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.pathspec == self.pathspec  # type: ignore[attr-defined]
+        return (
+            isinstance(other, _Base)
+            and type(other) is type(self)
+            and other.pathspec == self.pathspec
+        )
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.pathspec))
@@ -298,6 +304,8 @@ class Run(_Base):
 class Step(_Base):
     """One step of a run; iterating it yields its tasks in foreach order."""
 
+    _run: Run
+
     def __init__(self, pathspec: str, _namespace_check: bool = True) -> None:
         flow, run_id, step = _split(pathspec, 3, "step")
         run = Run(f"{flow}/{run_id}", _namespace_check)
@@ -397,7 +405,11 @@ class Task(_Base):
     @property
     def artifacts(self) -> Artifacts:
         return Artifacts(
-            [DataArtifact._make(self, a) for a in self._artifact_records() if not a.name.startswith("_")]
+            [
+                DataArtifact._make(self, a)
+                for a in self._artifact_records()
+                if not a.name.startswith("_")
+            ]
         )
 
     def __iter__(self) -> Iterator[DataArtifact]:
@@ -504,6 +516,9 @@ class Task(_Base):
 
 class DataArtifact(_Base):
     """One stored value; ``.data`` unpickles it on first access."""
+
+    _task: Task
+    _art: ArtifactRecord
 
     def __init__(self, pathspec: str, _namespace_check: bool = True) -> None:
         task_path, name = pathspec.rstrip("/").rsplit("/", 1)

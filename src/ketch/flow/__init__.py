@@ -1,5 +1,6 @@
 """The authoring API: FlowSpec, @step, parameters and ``current``."""
 
+from ._current import Current, TaskContext, current, set_context
 from ._decorators import (
     StepDecorator,
     catch,
@@ -9,7 +10,6 @@ from ._decorators import (
     retry,
     timeout,
 )
-from ._current import Current, TaskContext, current, set_context
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
 from ._spec import EPHEMERAL, FlowSpec, is_step_function
 from ._state import Inputs, InputView, TaskState

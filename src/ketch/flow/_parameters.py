@@ -145,7 +145,8 @@ class Parameter:
 
 
 def builtins_type(value: Any) -> Callable[[str], Any]:
-    return type(value)  # type: ignore[no-any-return]
+    constructor: Callable[[str], Any] = type(value)
+    return constructor
 
 
 def _parse_bool(value: str) -> bool:

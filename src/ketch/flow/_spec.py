@@ -203,7 +203,8 @@ class FlowSpec:
         state = self._require_state("merge_artifacts")
         if not state.is_join:
             raise MergeArtifactsError(
-                f"merge_artifacts can only be called in a join step; '{state.step_name}' is not one."
+                "merge_artifacts can only be called in a join step; "
+                f"'{state.step_name}' is not one."
             )
         if exclude and include:
             raise MergeArtifactsError(
@@ -245,7 +246,7 @@ class FlowSpec:
             state.deleted.discard(name)
 
     def _require_state(self, what: str) -> TaskState:
-        state = self.__dict__.get("_ketch")
+        state: TaskState | None = self.__dict__.get("_ketch")
         if state is None:
             raise UserError(f"{what}() can only be called while the flow runs a step.")
         return state

@@ -20,6 +20,7 @@ import os
 from pathlib import Path
 
 from ._errors import SchemaVersionError, StoreUrlError
+from ._ids import new_run_id
 from ._liveness import effective_status, scheduler_gone
 from ._protocol import MetadataStore
 from ._records import (
@@ -52,6 +53,7 @@ __all__ = [
     "TaskRecord",
     "TaskStatus",
     "effective_status",
+    "new_run_id",
     "scheduler_gone",
     "open_store",
     "sqlite_url",
@@ -86,3 +88,4 @@ def open_store(url: str) -> MetadataStore:
     from ._sql import SqlMetadataStore
 
     return SqlMetadataStore(url)
+

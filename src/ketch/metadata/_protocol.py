@@ -43,8 +43,10 @@ class MetadataStore(Protocol):
         code_key: str | None = None,
         scheduler_pid: int | None = None,
         hostname: str | None = None,
+        run_id: int | None = None,
     ) -> RunRecord:
-        """Create the flow if needed and a new run in status ``running``; returns it."""
+        """Create the flow if needed and a new run in status ``running``; returns it.
+        ``run_id`` defaults to a new microsecond-timestamp id."""
         ...
 
     def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:

@@ -52,27 +52,25 @@ flows = Table(
 runs = Table(
     "runs",
     metadata,
-    Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", BigInteger, primary_key=True, autoincrement=False),
     Column("flow_name", String, ForeignKey("flows.flow_name"), nullable=False),
     Column("user_name", String, nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", Double, nullable=False),
     Column("finished_at", Double),
     Column("heartbeat_at", Double),
-    Column("origin_run_id", Integer),
+    Column("origin_run_id", BigInteger),
     Column("code_key", String),
     Column("graph_key", String),
     Column("scheduler_pid", Integer),
     Column("hostname", String),
     Index("ix_runs_flow", "flow_name", "run_id"),
-    # SQLite: never reuse the id of a deleted run.
-    sqlite_autoincrement=True,
 )
 
 run_tags = Table(
     "run_tags",
     metadata,
-    Column("run_id", Integer, _run_fk(), nullable=False),
+    Column("run_id", BigInteger, _run_fk(), nullable=False),
     Column("tag", String, nullable=False),
     Column("is_system", Boolean, nullable=False, default=False),
     PrimaryKeyConstraint("run_id", "tag"),
@@ -82,7 +80,7 @@ run_tags = Table(
 parameters = Table(
     "parameters",
     metadata,
-    Column("run_id", Integer, _run_fk(), nullable=False),
+    Column("run_id", BigInteger, _run_fk(), nullable=False),
     Column("name", String, nullable=False),
     Column("position", Integer, nullable=False, default=0),
     Column("value_json", Text, nullable=False),
@@ -93,7 +91,7 @@ parameters = Table(
 steps = Table(
     "steps",
     metadata,
-    Column("run_id", Integer, _run_fk(), nullable=False),
+    Column("run_id", BigInteger, _run_fk(), nullable=False),
     Column("step_name", String, nullable=False),
     Column("created_at", Double, nullable=False),
     Column("position", Integer, nullable=False),
@@ -103,7 +101,7 @@ steps = Table(
 tasks = Table(
     "tasks",
     metadata,
-    Column("run_id", Integer, _run_fk(), nullable=False),
+    Column("run_id", BigInteger, _run_fk(), nullable=False),
     Column("task_id", Integer, nullable=False),
     Column("step_name", String, nullable=False),
     Column("status", String(16), nullable=False),
@@ -112,7 +110,7 @@ tasks = Table(
     Column("attempt", Integer, nullable=False, default=0),
     Column("foreach_stack", Text, nullable=False, default="[]"),
     Column("foreach_order", String, nullable=False, default=""),
-    Column("origin_run_id", Integer),
+    Column("origin_run_id", BigInteger),
     Column("origin_task_id", Integer),
     Column("input_task_ids", Text, nullable=False, default="[]"),
     PrimaryKeyConstraint("run_id", "task_id"),
@@ -122,7 +120,7 @@ tasks = Table(
 attempts = Table(
     "attempts",
     metadata,
-    Column("run_id", Integer, nullable=False),
+    Column("run_id", BigInteger, nullable=False),
     Column("task_id", Integer, nullable=False),
     Column("attempt", Integer, nullable=False),
     Column("status", String(16), nullable=False),
@@ -141,7 +139,7 @@ attempts = Table(
 artifacts = Table(
     "artifacts",
     metadata,
-    Column("run_id", Integer, nullable=False),
+    Column("run_id", BigInteger, nullable=False),
     Column("task_id", Integer, nullable=False),
     Column("attempt", Integer, nullable=False),
     Column("name", String, nullable=False),

@@ -22,12 +22,12 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ketch.exceptions import NotFoundError
 
 from . import _rows
 from ._engine import WRITE_OPTION, create_store_engine, normalize_url
+from ._ids import new_run_id
 from ._migrations import migrate
 from ._records import (
     ArtifactRecord,
@@ -74,6 +74,7 @@ class SqlMetadataStore:
         self._dialect = self._engine.dialect.name
         self._pid = os.getpid()
         self._batch = _BatchState()
+        self._upserts: dict[str, Any] = {}
         try:
             migrate(self._engine)
         except BaseException:
@@ -140,18 +141,27 @@ class SqlMetadataStore:
 
     def _insert(self, table: Table) -> Any:
         """The dialect's INSERT, which has ``on_conflict_do_nothing/update``."""
+        # Import only the dialect in use: each costs tens of milliseconds at start-up.
         if self._dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
             return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)
 
     def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         """Insert rows, replacing the non-key columns of rows whose primary key exists."""
         if not rows:
             return
-        keys = [c.name for c in table.primary_key.columns]
-        stmt = self._insert(table)
-        changed = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        conn.execute(stmt.on_conflict_do_update(index_elements=keys, set_=changed), rows)
+        stmt = self._upserts.get(table.name)
+        if stmt is None:  # built once per table: building it costs more than running it
+            keys = [c.name for c in table.primary_key.columns]
+            insert_ = self._insert(table)
+            changed = {c.name: insert_.excluded[c.name] for c in table.columns if c.name not in keys}
+            stmt = insert_.on_conflict_do_update(index_elements=keys, set_=changed)
+            self._upserts[table.name] = stmt
+        conn.execute(stmt, rows)
 
     @staticmethod
     def _require_run(conn: Connection, run_id: int) -> None:
@@ -176,17 +186,23 @@ class SqlMetadataStore:
         code_key: str | None = None,
         scheduler_pid: int | None = None,
         hostname: str | None = None,
+        run_id: int | None = None,
     ) -> RunRecord:
-        """Create the flow if needed and a new run in status ``running``; returns it."""
+        """Create the flow if needed and a new run in status ``running``; returns it.
+
+        ``run_id`` defaults to :func:`new_run_id` (a microsecond timestamp, as in Metaflow).
+        """
         now = time.time()
+        run_id = new_run_id() if run_id is None else run_id
         with self._transaction(write=True) as conn:
             conn.execute(
                 self._insert(flows)
                 .values(flow_name=flow_name, created_at=now)
                 .on_conflict_do_nothing(index_elements=["flow_name"])
             )
-            result = conn.execute(
+            conn.execute(
                 insert(runs).values(
+                    run_id=run_id,
                     flow_name=flow_name,
                     user_name=user,
                     status="running",
@@ -197,9 +213,6 @@ class SqlMetadataStore:
                     hostname=hostname,
                 )
             )
-            key = result.inserted_primary_key
-            assert key is not None
-            run_id = int(key[0])
             # System tags first: a name given as both stays a (non-removable) system tag.
             for names, system in ((system_tags, True), (tags, False)):
                 self._insert_tags(conn, run_id, names, system=system)

@@ -1,4 +1,8 @@
-"""Start a run: resolve parameters, create the run record, store the code, run the scheduler."""
+"""Start a run: resolve parameters, create the run record, store the code, run the scheduler.
+
+The run id is chosen before the database is open; the record writer thread opens the store and
+creates the run while the first tasks already start (see ``_writer``).
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from ..datastore import BlobStore, LocalStorage, build_code_package
 from ..exceptions import KetchException
 from ..flow import FlowSpec
 from ..graph import FlowGraph, graph_to_dict
-from ..metadata import MetadataStore, open_store
+from ..metadata import MetadataStore, new_run_id, open_store
 from ..metadata._records import ArtifactRecord, AttemptRecord, ParameterRecord, TaskRecord
 from ..settings import Settings
 from ._console import Reporter
@@ -27,8 +31,17 @@ from ._policy import StepPolicy
 from ._scheduler import RunOptions, Scheduler
 from ._spec import TaskSpec
 from ._task import save_value
+from ._writer import RecordWriter
 
 PARAMETERS_STEP = "_parameters"
+
+
+@dataclass(frozen=True)
+class ResumeFrom:
+    """Resume: reuse the successful tasks of ``origin_run_id`` outside ``rerun`` steps."""
+
+    origin_run_id: int
+    rerun: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -45,14 +58,6 @@ class RunRequest:
     resume: ResumeFrom | None = None
 
 
-@dataclass(frozen=True)
-class ResumeFrom:
-    """Resume: reuse the successful tasks of ``origin_run_id`` outside ``rerun`` steps."""
-
-    origin_run_id: int
-    rerun: frozenset[str] = frozenset()
-
-
 def system_tags(user: str) -> list[str]:
     return [
         f"user:{user}",
@@ -66,72 +71,52 @@ def execute_run(request: RunRequest) -> int:
     """Run the flow; returns the process exit code (0 when the end step finished)."""
     settings = request.settings
     reporter = Reporter(quiet=request.quiet)
+    # The fork server is forked first, before any thread exists in this process.
     executor = LocalExecutor(
         request.flow_cls,
         mode="spawn" if settings.executor == "spawn" else "fork",
         on_output=reporter.task_output,
         on_start=reporter.task_started,
     )
-    store = open_store(settings.resolved_metadata_url)
+    url = settings.resolved_metadata_url
+    writer = RecordWriter(lambda: open_store(url))
     try:
-        return _run(request, store, executor, reporter)
+        return _run(request, writer, executor, reporter)
     finally:
         executor.close()
-        store.close()
+        writer.close()
 
 
 def _run(
-    request: RunRequest, store: MetadataStore, executor: LocalExecutor, reporter: Reporter
+    request: RunRequest, writer: RecordWriter, executor: LocalExecutor, reporter: Reporter
 ) -> int:
     settings = request.settings
     flow_name = request.flow_cls.__name__
     blobs = BlobStore(LocalStorage(settings.home_path))
+    run_id = new_run_id()
     origin_id = request.resume.origin_run_id if request.resume else None
-    run = store.create_run(
-        flow_name,
-        user=settings.user,
-        tags=request.tags,
-        system_tags=system_tags(settings.user),
-        origin_run_id=origin_id,
-        scheduler_pid=os.getpid(),
-        hostname=socket.gethostname(),
+    user, tags = settings.user, request.tags
+    writer.put(
+        lambda store: store.create_run(
+            flow_name, run_id=run_id, user=user, tags=tags, system_tags=system_tags(user),
+            origin_run_id=origin_id, scheduler_pid=os.getpid(), hostname=socket.gethostname(),
+        )  # fmt: skip
     )
     if request.run_id_file:
-        Path(request.run_id_file).write_text(str(run.run_id))
-    reporter.run_started(run.run_id)
+        Path(request.run_id_file).write_text(str(run_id))
+    reporter.run_started(run_id)
     status, message = "failed", ""
     try:
-        if origin_id is None:
-            parameters = _store_parameters(request, store, blobs, run.run_id)
+        origin = _origin(request, settings, blobs)
+        if request.resume is None:
+            parameters = _store_parameters(request, writer, blobs, run_id)
         else:
-            parameters = _clone_parameters(store, origin_id, run.run_id)
-        store.set_code_key(run.run_id, blobs.put_bytes(build_code_package(request.flow_file)))
-        graph_info = graph_to_dict(request.graph)
-        for name, policy in request.policies.items():
-            graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)  # type: ignore[index]
-        store.set_graph_key(run.run_id, blobs.put_bytes(json.dumps(graph_info).encode()))
-        base = TaskSpec(
-            flow_name=flow_name,
-            flow_file=str(request.flow_file),
-            flow_class=flow_name,
-            run_id=run.run_id,
-            step_name="",
-            task_id=0,
-            attempt=0,
-            inputs=(),
-            parameters=parameters,
-            frames=(),
-            var_keys=(),
-            store_root=str(settings.home_path),
-            username=settings.user,
-            tags=frozenset(request.tags),
-            cwd=os.getcwd(),
-            graph_info=graph_info,
-        )
-        scheduler = Scheduler(
+            parameters = _clone_parameters(writer, origin, run_id)
+        graph_info = _store_code_and_graph(request, writer, blobs, run_id)
+        failure = Scheduler(
             graph=request.graph,
-            base_spec=base,
-            store=store,
+            base_spec=_base_spec(request, run_id, parameters, graph_info),
+            writer=writer,
             blobs=blobs,
             submit=executor.submit,
             kill=executor.kill,
@@ -139,11 +124,8 @@ def _run(
             reporter=reporter,
             options=RunOptions(settings.max_workers, settings.max_num_splits),
             policies=request.policies,
-            origin=None
-            if request.resume is None
-            else Origin(store, blobs, request.resume.origin_run_id, request.resume.rerun),
-        )
-        failure = scheduler.run()
+            origin=origin,
+        ).run()
         if failure is None:
             status = "completed"
         else:
@@ -153,7 +135,12 @@ def _run(
     except KetchException as exc:
         message = exc.format()
     finally:
-        store.finish_run(run.run_id, status, time.time())  # type: ignore[arg-type]
+        finished = time.time()
+        writer.put(lambda store: store.finish_run(run_id, status, finished))  # type: ignore[arg-type]
+        try:
+            writer.flush()
+        except KetchException as exc:
+            status, message = "failed", exc.format()
     reporter.run_finished(status == "completed")
     if status != "completed":
         print(message, file=sys.stderr)
@@ -161,43 +148,105 @@ def _run(
     return 0
 
 
+def _origin(request: RunRequest, settings: Settings, blobs: BlobStore) -> Origin | None:
+    """For resume, the index of the origin run's reusable tasks (read synchronously)."""
+    if request.resume is None:
+        return None
+    store = open_store(settings.resolved_metadata_url)
+    return Origin(store, blobs, request.resume.origin_run_id, request.resume.rerun)
+
+
+def _base_spec(
+    request: RunRequest,
+    run_id: int,
+    parameters: dict[str, ArtifactRecord],
+    graph_info: dict[str, Any],
+) -> TaskSpec:
+    name = request.flow_cls.__name__
+    return TaskSpec(
+        flow_name=name,
+        flow_file=str(request.flow_file),
+        flow_class=name,
+        run_id=run_id,
+        step_name="",
+        task_id=0,
+        attempt=0,
+        inputs=(),
+        parameters=parameters,
+        frames=(),
+        var_keys=(),
+        store_root=str(request.settings.home_path),
+        username=request.settings.user,
+        tags=frozenset(request.tags),
+        cwd=os.getcwd(),
+        graph_info=graph_info,
+    )
+
+
+def _store_code_and_graph(
+    request: RunRequest, writer: RecordWriter, blobs: BlobStore, run_id: int
+) -> dict[str, Any]:
+    code_key = blobs.put_bytes(build_code_package(request.flow_file))
+    graph_info = graph_to_dict(request.graph)
+    for name, policy in request.policies.items():
+        graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)
+    graph_key = blobs.put_bytes(json.dumps(graph_info).encode())
+
+    def write(store: MetadataStore) -> None:
+        store.set_code_key(run_id, code_key)
+        store.set_graph_key(run_id, graph_key)
+
+    writer.put(write)
+    return graph_info
+
+
+def _parameters_task(
+    writer: RecordWriter,
+    run_id: int,
+    records: dict[str, ArtifactRecord],
+    parameters: list[ParameterRecord],
+    origin_run_id: int | None = None,
+) -> None:
+    """Record the ``_parameters`` pseudo-task (task 0) that holds parameters and constants."""
+    now = time.time()
+    origin_task = None if origin_run_id is None else 0
+
+    def write(store: MetadataStore) -> None:
+        store.set_parameters(run_id, parameters)
+        store.upsert_task(
+            TaskRecord(run_id, PARAMETERS_STEP, 0, "completed", now, now,
+                       origin_run_id=origin_run_id, origin_task_id=origin_task)  # fmt: skip
+        )
+        store.upsert_attempt(AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
+        store.add_artifacts(run_id, 0, 0, list(records.values()))
+
+    writer.put(write)
+
+
 def _store_parameters(
-    request: RunRequest, store: MetadataStore, blobs: BlobStore, run_id: int
+    request: RunRequest, writer: RecordWriter, blobs: BlobStore, run_id: int
 ) -> dict[str, ArtifactRecord]:
     """Persist parameters, class constants and the flow name as the ``_parameters`` task."""
     values: dict[str, Any] = {"name": request.flow_cls.__name__}
     values.update(request.flow_cls._constants())
     values.update(request.parameters)
     records = {name: save_value(blobs, name, value) for name, value in values.items()}
-    store.set_parameters(
-        run_id,
-        [
-            ParameterRecord(name, _json(request.parameters[name]), records[name].key)
-            for name in request.parameters
-        ],
-    )
-    now = time.time()
-    with store.batch():
-        store.upsert_task(TaskRecord(run_id, PARAMETERS_STEP, 0, "completed", now, now))
-        store.upsert_attempt(AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
-        store.add_artifacts(run_id, 0, 0, list(records.values()))
+    parameters = [
+        ParameterRecord(name, _json(request.parameters[name]), records[name].key)
+        for name in request.parameters
+    ]
+    _parameters_task(writer, run_id, records, parameters)
     return records
 
 
 def _clone_parameters(
-    store: MetadataStore, origin_run_id: int, run_id: int
+    writer: RecordWriter, origin: Origin | None, run_id: int
 ) -> dict[str, ArtifactRecord]:
     """Resume keeps the origin's parameters: copy its ``_parameters`` task by reference."""
-    records = {a.name: a for a in store.list_artifacts(origin_run_id, 0)}
-    store.set_parameters(run_id, store.get_parameters(origin_run_id))
-    now = time.time()
-    with store.batch():
-        store.upsert_task(
-            TaskRecord(run_id, PARAMETERS_STEP, 0, "completed", now, now,
-                       origin_run_id=origin_run_id, origin_task_id=0)  # fmt: skip
-        )
-        store.upsert_attempt(AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
-        store.add_artifacts(run_id, 0, 0, list(records.values()))
+    assert origin is not None
+    records = {a.name: a for a in origin.store.list_artifacts(origin.run_id, 0)}
+    parameters = origin.store.get_parameters(origin.run_id)
+    _parameters_task(writer, run_id, records, parameters, origin.run_id)
     return records
 
 

@@ -25,6 +25,7 @@ from ._console import Reporter
 from ._origin import Origin, OriginTask
 from ._policy import StepPolicy
 from ._spec import InputRef, TaskResult, TaskSpec
+from ._writer import RecordWriter
 
 HEARTBEAT_SECONDS = 5.0
 
@@ -68,7 +69,7 @@ class Scheduler:
         *,
         graph: FlowGraph,
         base_spec: TaskSpec,
-        store: MetadataStore,
+        writer: RecordWriter,
         blobs: BlobStore,
         submit: Callable[[TaskSpec], Future[TaskResult]],
         kill: Callable[[Future[TaskResult]], None],
@@ -80,7 +81,7 @@ class Scheduler:
     ) -> None:
         self.graph = graph
         self.base = base_spec
-        self.store = store
+        self.writer = writer
         self.blobs = blobs
         self.submit = submit
         self.kill = kill
@@ -104,23 +105,23 @@ class Scheduler:
         self._enqueue(self.graph.start, (), (), ())
         try:
             while (self._queue or self._running) and self._failure is None:
-                with self.store.batch():
-                    self._launch_ready()
+                self._launch_ready()
                 if not self._running:
                     continue
                 done, _ = wait(list(self._running), timeout=self._wait_time(),
                                return_when=FIRST_COMPLETED)  # fmt: skip
-                with self.store.batch():
-                    for future in done:
-                        self._finished(future)
-                    self._enforce_timeouts()
-                    self._heartbeat()
+                for future in done:
+                    self._finished(future)
+                self._enforce_timeouts()
+                self._heartbeat()
+            if self._failure is not None:
+                self._abort()
         except KeyboardInterrupt:
             self._failure = "The run was interrupted (Ctrl-C)."
             self._abort()
             raise
-        if self._failure is not None:
-            self._abort()
+        finally:
+            self.writer.flush()
         return self._failure
 
     def _wait_time(self) -> float:
@@ -131,7 +132,8 @@ class Scheduler:
     def _heartbeat(self) -> None:
         now = time.time()
         if now - self._last_beat >= HEARTBEAT_SECONDS:
-            self.store.heartbeat(self.run_id, now)
+            run_id = self.run_id
+            self.writer.put(lambda store: store.heartbeat(run_id, now))
             self._last_beat = now
 
     def _enforce_timeouts(self) -> None:
@@ -147,9 +149,9 @@ class Scheduler:
             if self._try_clone(spec):
                 continue
             started = time.time()
-            self.store.upsert_task(self._task_record(spec, "running", started))
-            self.store.upsert_attempt(
-                AttemptRecord(self.run_id, spec.task_id, spec.attempt, "running", started)
+            self._write_task(
+                self._task_record(spec, "running", started),
+                AttemptRecord(self.run_id, spec.task_id, spec.attempt, "running", started),
             )
             deadline = started + spec.timeout if spec.timeout else None
             self._running[self.submit(spec)] = _Running(spec, started, deadline)
@@ -160,13 +162,12 @@ class Scheduler:
             self.reporter.line(f"Terminating {len(self._running)} active tasks...")
         self.kill_all()
         wait(list(self._running), timeout=30)
-        with self.store.batch():
-            for future, running in list(self._running.items()):
-                if future.done() and future.exception() is None:
-                    result = replace(future.result(), ok=False)
-                else:
-                    result = TaskResult(ok=False, exception="TaskKilled: the run was stopped")
-                self._record(running.spec, running.started, result, final=True)
+        for future, running in list(self._running.items()):
+            if future.done() and future.exception() is None:
+                result = replace(future.result(), ok=False)
+            else:
+                result = TaskResult(ok=False, exception="TaskKilled: the run was stopped")
+            self._record(running.spec, running.started, result, final=True)
         self._running.clear()
 
     # -- results ----------------------------------------------------------------------------
@@ -228,8 +229,7 @@ class Scheduler:
     def _record(self, spec: TaskSpec, started: float, result: TaskResult, *, final: bool) -> None:
         status = "completed" if result.ok else "failed"
         finished = result.finished_at or time.time()
-        self.store.upsert_attempt(
-            AttemptRecord(
+        attempt = AttemptRecord(
                 run_id=self.run_id,
                 task_id=spec.task_id,
                 attempt=spec.attempt,
@@ -243,16 +243,29 @@ class Scheduler:
                 stderr_key=self.blobs.put_bytes(result.stderr),
                 pid=result.pid,
             )
-        )
-        if result.artifacts:
-            self.store.add_artifacts(
-                self.run_id, spec.task_id, spec.attempt, list(result.artifacts.values())
-            )
         task_status = status if final else "running"
-        self.store.upsert_task(
-            self._task_record(spec, task_status, started, finished_at=finished if final else None)
+        self._write_task(
+            self._task_record(spec, task_status, started, finished_at=finished if final else None),
+            attempt,
+            list(result.artifacts.values()),
         )
         self.reporter.task_finished(spec, result.ok, "" if result.ok else result.exception or "")
+
+    def _write_task(
+        self,
+        task: TaskRecord,
+        attempt: AttemptRecord,
+        artifacts: list[ArtifactRecord] | None = None,
+    ) -> None:
+        """Queue the records of one task attempt for the writer (task row first)."""
+
+        def write(store: MetadataStore) -> None:
+            store.upsert_task(task)
+            store.upsert_attempt(attempt)
+            if artifacts:
+                store.add_artifacts(task.run_id, task.task_id, attempt.attempt, artifacts)
+
+        self.writer.put(write)
 
     # -- resume -----------------------------------------------------------------------------
     def _try_clone(self, spec: TaskSpec) -> bool:
@@ -272,19 +285,17 @@ class Scheduler:
         assert self.origin is not None
         attempt = self.origin.attempt(origin)
         now = time.time()
-        self.store.upsert_task(
+        self._write_task(
             self._task_record(spec, "completed", now, finished_at=now,
                               origin_run_id=self.origin.run_id,
-                              origin_task_id=origin.record.task_id)  # fmt: skip
-        )
-        self.store.upsert_attempt(
+                              origin_task_id=origin.record.task_id),
             AttemptRecord(
                 self.run_id, spec.task_id, 0, "completed", now, now, exit_code=0,
                 stdout_key=attempt.stdout_key if attempt else None,
                 stderr_key=attempt.stderr_key if attempt else None,
-            )  # fmt: skip
-        )
-        self.store.add_artifacts(self.run_id, spec.task_id, 0, list(origin.artifacts.values()))
+            ),
+            list(origin.artifacts.values()),
+        )  # fmt: skip
         self.reporter.task_line(spec, f"Cloned from {origin.record.task_id} (resume).")
         result = TaskResult(ok=True, artifacts=origin.artifacts, transition=spec.out_funcs)
         if spec.foreach_param:

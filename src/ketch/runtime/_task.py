@@ -5,15 +5,23 @@ from __future__ import annotations
 import sys
 import time
 import traceback
-from dataclasses import replace
 import types
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..datastore import BlobStore, LocalStorage, encode, is_disk_full
 from ..exceptions import InvalidNextError, KetchException, UnpicklableArtifactError, UserError
-from ..flow import EPHEMERAL, FlowSpec, Inputs, InputView, Parameter, TaskContext, TaskState
-from ..flow import set_context
+from ..flow import (
+    EPHEMERAL,
+    FlowSpec,
+    Inputs,
+    InputView,
+    Parameter,
+    TaskContext,
+    TaskState,
+    set_context,
+)
 from ..flow._decorators import ExceptionWrapper
 from ..metadata._records import ArtifactRecord
 from ._spec import TaskResult, TaskSpec
