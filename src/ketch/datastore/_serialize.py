@@ -75,7 +75,8 @@ def encode(obj: object) -> Encoded:
         pad = _padding(n)
         parts.append(pad)
         size += n + len(pad)
-    return Encoded(parts=[p for p in parts if memoryview(p).nbytes], size=size, type_name=type_name(obj))
+    parts = [p for p in parts if memoryview(p).nbytes]
+    return Encoded(parts=parts, size=size, type_name=type_name(obj))
 
 
 def _padding(n: int) -> bytes:

@@ -158,7 +158,9 @@ class SqlMetadataStore:
         if stmt is None:  # built once per table: building it costs more than running it
             keys = [c.name for c in table.primary_key.columns]
             insert_ = self._insert(table)
-            changed = {c.name: insert_.excluded[c.name] for c in table.columns if c.name not in keys}
+            changed = {
+                c.name: insert_.excluded[c.name] for c in table.columns if c.name not in keys
+            }
             stmt = insert_.on_conflict_do_update(index_elements=keys, set_=changed)
             self._upserts[table.name] = stmt
         conn.execute(stmt, rows)

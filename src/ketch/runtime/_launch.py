@@ -96,12 +96,13 @@ def _run(
     run_id = new_run_id()
     origin_id = request.resume.origin_run_id if request.resume else None
     user, tags = settings.user, request.tags
-    writer.put(
-        lambda store: store.create_run(
+    def create(store: MetadataStore) -> None:
+        store.create_run(
             flow_name, run_id=run_id, user=user, tags=tags, system_tags=system_tags(user),
             origin_run_id=origin_id, scheduler_pid=os.getpid(), hostname=socket.gethostname(),
         )  # fmt: skip
-    )
+
+    writer.put(create)
     if request.run_id_file:
         Path(request.run_id_file).write_text(str(run_id))
     reporter.run_started(run_id)

@@ -43,7 +43,9 @@ class Origin:
             indices = tuple(f.index for f in task.foreach_stack)
             if task.foreach_stack:
                 frame = task.foreach_stack[-1]
-                values = self._splits.setdefault((frame.step, indices[:-1]), [""] * frame.num_splits)
+                values = self._splits.setdefault(
+                    (frame.step, indices[:-1]), [""] * frame.num_splits
+                )
                 if frame.index < len(values):
                     values[frame.index] = frame.value
             if task.status == "completed":

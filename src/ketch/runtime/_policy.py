@@ -71,7 +71,9 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
             if node_type == "foreach":
                 deco.fail(step, "is on a foreach step",
                           "@catch is not allowed on a step that starts a foreach.")  # fmt: skip
-            values.update(catch=True, catch_var=a["var"], print_exception=bool(a["print_exception"]))
+            values.update(
+                catch=True, catch_var=a["var"], print_exception=bool(a["print_exception"])
+            )
         elif isinstance(deco, TimeoutDecorator):
             values["timeout"] = deco.seconds
         elif isinstance(deco, EnvironmentDecorator):

@@ -20,7 +20,13 @@ from ..exceptions import TooManySplitsError
 from ..flow._decorators import MAX_ATTEMPTS
 from ..graph import FlowGraph
 from ..metadata import MetadataStore
-from ..metadata._records import ArtifactRecord, AttemptRecord, ForeachFrame, TaskRecord
+from ..metadata._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    ForeachFrame,
+    TaskRecord,
+    TaskStatus,
+)
 from ._console import Reporter
 from ._origin import Origin, OriginTask
 from ._policy import StepPolicy
@@ -213,12 +219,14 @@ class Scheduler:
             return replace(spec, attempt=spec.attempt + 1, fallback_error=result.exception)
         return None
 
-    def _task_record(self, spec: TaskSpec, status: str, created: float, **extra: object) -> TaskRecord:
+    def _task_record(
+        self, spec: TaskSpec, status: TaskStatus, created: float, **extra: object
+    ) -> TaskRecord:
         return TaskRecord(
             run_id=self.run_id,
             step_name=spec.step_name,
             task_id=spec.task_id,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             created_at=created,
             attempt=spec.attempt,
             foreach_stack=spec.frames,
@@ -227,7 +235,7 @@ class Scheduler:
         )
 
     def _record(self, spec: TaskSpec, started: float, result: TaskResult, *, final: bool) -> None:
-        status = "completed" if result.ok else "failed"
+        status: TaskStatus = "completed" if result.ok else "failed"
         finished = result.finished_at or time.time()
         attempt = AttemptRecord(
                 run_id=self.run_id,
