@@ -21,7 +21,7 @@ from ..datastore import BlobStore, LocalStorage, build_code_package
 from ..exceptions import KetchException
 from ..flow import FlowSpec
 from ..graph import FlowGraph, graph_to_dict
-from ..metadata import MetadataStore, new_run_id, open_store
+from ..metadata import new_run_id, open_store
 from ..metadata._records import ArtifactRecord, AttemptRecord, ParameterRecord, TaskRecord
 from ..settings import Settings
 from ._console import Reporter
@@ -71,15 +71,14 @@ def execute_run(request: RunRequest) -> int:
     """Run the flow; returns the process exit code (0 when the end step finished)."""
     settings = request.settings
     reporter = Reporter(quiet=request.quiet)
-    # The fork server is forked first, before any thread exists in this process.
+    # Both helper processes are forked before any thread exists in this process.
+    writer = RecordWriter(settings.resolved_metadata_url)
     executor = LocalExecutor(
         request.flow_cls,
         mode="spawn" if settings.executor == "spawn" else "fork",
         on_output=reporter.task_output,
         on_start=reporter.task_started,
     )
-    url = settings.resolved_metadata_url
-    writer = RecordWriter(lambda: open_store(url))
     try:
         return _run(request, writer, executor, reporter)
     finally:
@@ -96,13 +95,12 @@ def _run(
     run_id = new_run_id()
     origin_id = request.resume.origin_run_id if request.resume else None
     user, tags = settings.user, request.tags
-    def create(store: MetadataStore) -> None:
-        store.create_run(
-            flow_name, run_id=run_id, user=user, tags=tags, system_tags=system_tags(user),
-            origin_run_id=origin_id, scheduler_pid=os.getpid(), hostname=socket.gethostname(),
-        )  # fmt: skip
-
-    writer.put(create)
+    writer.call(
+        "create_run", flow_name, run_id=run_id, user=user, tags=tags,
+        system_tags=system_tags(user), origin_run_id=origin_id, scheduler_pid=os.getpid(),
+        hostname=socket.gethostname(),
+    )  # fmt: skip
+    writer.send()
     if request.run_id_file:
         Path(request.run_id_file).write_text(str(run_id))
     reporter.run_started(run_id)
@@ -137,7 +135,7 @@ def _run(
         message = exc.format()
     finally:
         finished = time.time()
-        writer.put(lambda store: store.finish_run(run_id, status, finished))  # type: ignore[arg-type]
+        writer.call("finish_run", run_id, status, finished)
         try:
             writer.flush()
         except KetchException as exc:
@@ -192,12 +190,8 @@ def _store_code_and_graph(
     for name, policy in request.policies.items():
         graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)
     graph_key = blobs.put_bytes(json.dumps(graph_info).encode())
-
-    def write(store: MetadataStore) -> None:
-        store.set_code_key(run_id, code_key)
-        store.set_graph_key(run_id, graph_key)
-
-    writer.put(write)
+    writer.call("set_code_key", run_id, code_key)
+    writer.call("set_graph_key", run_id, graph_key)
     return graph_info
 
 
@@ -212,16 +206,14 @@ def _parameters_task(
     now = time.time()
     origin_task = None if origin_run_id is None else 0
 
-    def write(store: MetadataStore) -> None:
-        store.set_parameters(run_id, parameters)
-        store.upsert_task(
-            TaskRecord(run_id, PARAMETERS_STEP, 0, "completed", now, now,
-                       origin_run_id=origin_run_id, origin_task_id=origin_task)  # fmt: skip
-        )
-        store.upsert_attempt(AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
-        store.add_artifacts(run_id, 0, 0, list(records.values()))
-
-    writer.put(write)
+    writer.call("set_parameters", run_id, parameters)
+    writer.call(
+        "upsert_task",
+        TaskRecord(run_id, PARAMETERS_STEP, 0, "completed", now, now,
+                   origin_run_id=origin_run_id, origin_task_id=origin_task),
+    )  # fmt: skip
+    writer.call("upsert_attempt", AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
+    writer.call("add_artifacts", run_id, 0, 0, list(records.values()))
 
 
 def _store_parameters(

@@ -19,7 +19,6 @@ from ..datastore import BlobStore
 from ..exceptions import TooManySplitsError
 from ..flow._decorators import MAX_ATTEMPTS
 from ..graph import FlowGraph
-from ..metadata import MetadataStore
 from ..metadata._records import (
     ArtifactRecord,
     AttemptRecord,
@@ -112,6 +111,7 @@ class Scheduler:
         try:
             while (self._queue or self._running) and self._failure is None:
                 self._launch_ready()
+                self.writer.send()
                 if not self._running:
                     continue
                 done, _ = wait(list(self._running), timeout=self._wait_time(),
@@ -138,8 +138,7 @@ class Scheduler:
     def _heartbeat(self) -> None:
         now = time.time()
         if now - self._last_beat >= HEARTBEAT_SECONDS:
-            run_id = self.run_id
-            self.writer.put(lambda store: store.heartbeat(run_id, now))
+            self.writer.call("heartbeat", self.run_id, now)
             self._last_beat = now
 
     def _enforce_timeouts(self) -> None:
@@ -266,14 +265,10 @@ class Scheduler:
         artifacts: list[ArtifactRecord] | None = None,
     ) -> None:
         """Queue the records of one task attempt for the writer (task row first)."""
-
-        def write(store: MetadataStore) -> None:
-            store.upsert_task(task)
-            store.upsert_attempt(attempt)
-            if artifacts:
-                store.add_artifacts(task.run_id, task.task_id, attempt.attempt, artifacts)
-
-        self.writer.put(write)
+        self.writer.call("upsert_task", task)
+        self.writer.call("upsert_attempt", attempt)
+        if artifacts:
+            self.writer.call("add_artifacts", task.run_id, task.task_id, attempt.attempt, artifacts)
 
     # -- resume -----------------------------------------------------------------------------
     def _try_clone(self, spec: TaskSpec) -> bool:

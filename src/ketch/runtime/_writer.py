@@ -1,79 +1,150 @@
-"""The scheduler's one metadata writer.
+"""The scheduler's one metadata writer, in a process of its own.
 
-Records are applied on a thread of their own, as many per transaction as have queued up, so
-the scheduling loop never waits on the database. The thread also opens the store: importing
-the SQL layer and creating the run record overlap with the first tasks instead of delaying
-them (the run id is chosen up front, see ``ketch.metadata.new_run_id``).
+The scheduler queues calls of ``MetadataStore`` write methods (plain, picklable records) and
+sends them once per loop turn; the writer process applies everything that has arrived in one
+transaction. The writer process also opens the store, so importing the SQL layer and creating
+the run record happen on the other core while the first tasks already run (the run id is chosen
+up front, see ``ketch.metadata.new_run_id``). It is forked before any thread exists.
+
+Wire format, both ways: a 4-byte little-endian length, then a pickle.
+Scheduler -> writer: ``("ops", [(method, args, kwargs), ...])`` or ``("flush", None)``.
+Writer -> scheduler: ``("flushed", error_or_None)`` after everything before the flush committed.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Callable
+import os
+import pickle
+import signal
+import struct
+import sys
+from typing import Any
 
-from ..metadata import MetadataStore
+from ..exceptions import InternalError, KetchException
 
-Write = Callable[[MetadataStore], None]
-_MAX_BATCH = 5000
+Op = tuple[str, tuple[Any, ...], dict[str, Any]]
+_LEN = struct.Struct("<I")
+
+
+def _send(fd: int, message: object) -> None:
+    data = pickle.dumps(message, protocol=5)
+    view = memoryview(_LEN.pack(len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, n - got)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _receive(fd: int) -> Any:
+    header = _read_exact(fd, _LEN.size)
+    if header is None:
+        return None
+    body = _read_exact(fd, _LEN.unpack(header)[0])
+    return None if body is None else pickle.loads(body)
 
 
 class RecordWriter:
-    """Queue metadata writes; ``flush()`` waits until all queued writes are committed and
-    raises the first error the writer met."""
+    """Handle on the writer process held by the scheduler."""
 
-    def __init__(self, open_store: Callable[[], MetadataStore]) -> None:
-        self._open = open_store
-        self._queue: queue.Queue[Write | None] = queue.Queue()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._loop, name="ketch-metadata", daemon=True)
-        self._thread.start()
+    def __init__(self, url: str) -> None:
+        to_child_r, self._to_child = os.pipe()
+        self._from_child, to_parent_w = os.pipe()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the writer process
+            os.close(self._to_child)
+            os.close(self._from_child)
+            code = 0
+            try:
+                _serve(url, to_child_r, to_parent_w)
+            except BaseException:
+                code = 1
+            os._exit(code)
+        os.close(to_child_r)
+        os.close(to_parent_w)
+        self.pid = pid
+        self._pending: list[Op] = []
+        self._closed = False
 
-    def put(self, write: Write) -> None:
-        self._raise()
-        self._queue.put(write)
+    def call(self, method: str, *args: Any, **kwargs: Any) -> None:
+        """Queue ``store.<method>(*args, **kwargs)``; sent with the next :meth:`send`."""
+        self._pending.append((method, args, kwargs))
+
+    def send(self) -> None:
+        if self._pending:
+            ops, self._pending = self._pending, []
+            _send(self._to_child, ("ops", ops))
 
     def flush(self) -> None:
-        self._queue.join()
-        self._raise()
+        """Wait until every queued call is committed; raise the first error the writer met."""
+        self.send()
+        _send(self._to_child, ("flush", None))
+        reply = _receive(self._from_child)
+        if reply is None:
+            raise InternalError("The metadata writer process died.")
+        error = reply[1]
+        if error is not None:
+            raise error
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=60)
-
-    def _raise(self) -> None:
-        if self._error is not None:
-            raise self._error
-
-    def _loop(self) -> None:
-        store: MetadataStore | None = None
+        if self._closed:
+            return
+        self._closed = True
+        os.close(self._to_child)
         try:
-            store = self._open()
-        except BaseException as exc:  # reported to the scheduler on its next put/flush
-            self._error = exc
-        try:
-            while self._drain(store):
-                pass
-        finally:
-            if store is not None:
-                store.close()
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
+        os.close(self._from_child)
 
-    def _drain(self, store: MetadataStore | None) -> bool:
-        items = [self._queue.get()]
-        while len(items) < _MAX_BATCH:
-            try:
-                items.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        writes = [w for w in items if w is not None]
-        try:
-            if writes and store is not None and self._error is None:
-                with store.batch():
-                    for write in writes:
-                        write(store)
-        except BaseException as exc:
-            self._error = exc
-        finally:
-            for _ in items:
-                self._queue.task_done()
-        return len(writes) == len(items)
+
+def _serve(url: str, inbox: int, outbox: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scheduler decides; we finish writing
+    error: BaseException | None = None
+    store = None
+    try:
+        from ..metadata import open_store
+
+        store = open_store(url)
+    except BaseException as exc:
+        error = _portable(exc)
+    try:
+        while True:
+            message = _receive(inbox)
+            if message is None:
+                return
+            kind, ops = message
+            if kind == "flush":
+                _send(outbox, ("flushed", error))
+            elif error is None and store is not None:
+                error = _apply(store, ops)
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _apply(store: Any, ops: list[Op]) -> BaseException | None:
+    try:
+        with store.batch():
+            for method, args, kwargs in ops:
+                getattr(store, method)(*args, **kwargs)
+    except BaseException as exc:
+        return _portable(exc)
+    return None
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """An exception that survives pickling back to the scheduler."""
+    if isinstance(exc, KetchException):
+        return exc
+    return InternalError(f"Writing the run's metadata failed: {type(exc).__name__}: {exc}")
