@@ -83,6 +83,22 @@ def _padding(n: int) -> bytes:
     return b"\0" * (-n % _ALIGN)
 
 
+def _decompress(data: memoryview, raw_len: int) -> memoryview:
+    """Decompress into a writable buffer of the known size (no intermediate copy)."""
+    import zstandard
+
+    out = bytearray(raw_len)
+    view = memoryview(out)
+    with zstandard.ZstdDecompressor().stream_reader(data) as reader:
+        done = 0
+        while done < raw_len:
+            n = reader.readinto(view[done:])
+            if not n:
+                raise ValueError("compressed segment is shorter than its recorded size")
+            done += n
+    return view
+
+
 def decode(view: memoryview) -> Any:
     """Rebuild the object from an encoded artifact; buffers alias ``view`` where uncompressed."""
     if bytes(view[:4]) != MAGIC:
@@ -98,9 +114,7 @@ def decode(view: memoryview) -> Any:
     for codec, stored_len, raw_len in table:
         data = view[offset : offset + stored_len]
         if codec == _ZSTD:
-            import zstandard
-
-            segments.append(zstandard.ZstdDecompressor().decompress(data, max_output_size=raw_len))
+            segments.append(_decompress(data, raw_len))
         else:
             segments.append(data)
         offset += stored_len + (-stored_len % _ALIGN)

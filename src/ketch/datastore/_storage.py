@@ -75,7 +75,10 @@ class LocalStorage:
                 size = os.fstat(fh.fileno()).st_size
                 if size >= self.MMAP_THRESHOLD:
                     return memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY))
-                return memoryview(fh.read())
+                # A writable buffer: arrays unpickled from it must be writable, as in Metaflow.
+                buffer = bytearray(size)
+                fh.readinto(buffer)
+                return memoryview(buffer)
         except FileNotFoundError:
             raise KeyError(key) from None
 
@@ -108,7 +111,7 @@ class MemoryStorage:
 
     def get(self, key: str) -> memoryview:
         with self._lock:
-            return memoryview(self._objects[key])
+            return memoryview(bytearray(self._objects[key]))
 
     def exists(self, key: str) -> bool:
         with self._lock:
