@@ -1,0 +1,68 @@
+"""The authoring API in process: parameters, decorators and their checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from ketch import IncludeFile, JSONType, Parameter
+from ketch.exceptions import DecoratorError, ParameterError, UserError
+from ketch.flow import parse_with
+from ketch.flow._decorators import RetryDecorator, TimeoutDecorator
+
+
+def test_parameter_types_are_inferred_from_defaults() -> None:
+    assert Parameter("a", default=1).type is int
+    assert Parameter("b", default=1.5).type is float
+    assert Parameter("c", default=True).type is bool
+    assert Parameter("d", default="x").type is str
+    assert Parameter("e", default={"k": 1}).type is JSONType
+    assert Parameter("f").type is str
+    assert Parameter("g", default=lambda ctx: 3).type is str
+
+
+def test_parameter_conversion_and_errors() -> None:
+    assert Parameter("n", type=int).convert("12") == 12
+    assert Parameter("flag", type=bool).convert("yes") is True
+    assert Parameter("flag", type=bool).convert("0") is False
+    assert Parameter("cfg", type=JSONType).convert('{"a": [1]}') == {"a": [1]}
+    assert Parameter("xs", separator=",").convert("a,b") == ["a", "b"]
+    with pytest.raises(ParameterError, match="'--n': 'x' is not a valid int"):
+        Parameter("n", type=int).convert("x")
+    with pytest.raises(ParameterError, match="not valid JSON"):
+        Parameter("cfg", type=JSONType).convert("{")
+
+
+def test_required_is_ignored_with_a_default_and_names_are_checked() -> None:
+    assert Parameter("a", default=1, required=True).required is False
+    assert Parameter("a", required=True).required is True
+    with pytest.raises(UserError, match="reserved"):
+        Parameter("max-workers")
+
+
+def test_include_file_reads_text_bytes_and_parsed(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "f.txt"
+    path.write_text("a,b")
+    assert IncludeFile("f").load(str(path)) == "a,b"
+    assert IncludeFile("f", is_text=False).load(str(path)) == b"a,b"
+    assert IncludeFile("f", parser=lambda s: s.split(",")).load(str(path)) == ["a", "b"]
+    with pytest.raises(ParameterError, match="cannot read file"):
+        IncludeFile("f").load(str(tmp_path / "missing"))
+
+
+def test_with_specs() -> None:
+    deco = parse_with("retry:times=2,minutes_between_retries=0")
+    assert isinstance(deco, RetryDecorator)
+    assert deco.attributes == {"times": 2, "minutes_between_retries": 0}
+    env = parse_with('environment:vars={"A":"1","B":"x,y"}')
+    assert env.attributes["vars"] == {"A": "1", "B": "x,y"}
+    assert parse_with("timeout:minutes=1.5").attributes["minutes"] == 1.5
+    with pytest.raises(DecoratorError, match="unknown decorator 'nope'"):
+        parse_with("nope")
+
+
+def test_decorator_checks() -> None:
+    TimeoutDecorator(seconds=5).validate("s")
+    assert TimeoutDecorator(minutes=1, seconds=5).seconds == 65
+    for bad in (TimeoutDecorator(), TimeoutDecorator(seconds=-1), RetryDecorator(times=1.5)):
+        with pytest.raises(DecoratorError):
+            bad.validate("s")
