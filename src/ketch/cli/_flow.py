@@ -187,27 +187,13 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         executor: str | None,
         **params: Any,
     ) -> None:
-        from ..runtime import RunRequest, execute_run
-
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         click.echo(f"ketch executing {flow_cls.__name__} for user:{settings.user}", err=True)
         graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
         values = _resolve_parameters(flow_cls, params, settings.user)
         settings = _settings(max_workers, max_num_splits, executor, create=True)
-        request = RunRequest(
-            flow_cls=flow_cls,
-            graph=graph,
-            flow_file=flow_file,
-            settings=settings,
-            parameters=values,
-            tags=tags,
-            run_id_file=run_id_file,
-            quiet=ctx.obj["quiet"],
-            policies=policies,
-        )
-        code = execute_run(request)
-        if code:
-            ctx.exit(code)
+        _execute(ctx, settings=settings, graph=graph, policies=policies, parameters=values,
+                 tags=tags, run_id_file=run_id_file)  # fmt: skip
 
     @cli.command(help="Resume the latest run (or --origin-run-id) from its failed step or STEP.")
     @click.argument("step", required=False)
@@ -227,7 +213,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         executor: str | None,
     ) -> None:
         from ..metadata import open_store
-        from ..runtime import ResumeFrom, RunRequest, choose_origin, execute_run
+        from ..runtime import ResumeFrom, choose_origin
         from ..settings import require_home
 
         settings = _settings(max_workers, max_num_splits, executor, create=False)
@@ -240,18 +226,15 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         finally:
             store.close()
         click.echo(f"Resuming run {flow_cls.__name__}/{origin}.", err=True)
-        request = RunRequest(
-            flow_cls=flow_cls,
-            graph=graph,
-            flow_file=flow_file,
-            settings=settings,
-            parameters={},
-            tags=tags,
-            run_id_file=run_id_file,
-            quiet=ctx.obj["quiet"],
-            policies=policies,
-            resume=ResumeFrom(origin, rerun),
-        )
+        _execute(ctx, settings=settings, graph=graph, policies=policies, parameters={},
+                 tags=tags, run_id_file=run_id_file, resume=ResumeFrom(origin, rerun))  # fmt: skip
+
+    def _execute(ctx: click.Context, **fields: Any) -> None:
+        """Run (or resume) the flow and exit with the run's status."""
+        from ..runtime import RunRequest, execute_run
+
+        request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, quiet=ctx.obj["quiet"],
+                             **fields)  # fmt: skip
         code = execute_run(request)
         if code:
             ctx.exit(code)
