@@ -114,9 +114,7 @@ def test_step_page_lists_tasks_with_foreach_values(client: Any, ui_project: UIPr
     assert filtered["tasks"] == [] and filtered["filters"] == {"status": "failed"}
 
 
-def test_step_page_of_a_failed_step_names_the_exception(
-    client: Any, ui_project: UIProject
-) -> None:
+def test_step_page_of_a_failed_step_names_the_exception(client: Any, ui_project: UIProject) -> None:
     data = get_json(client, f"/api/FailFlow/{ui_project.fail_run}/boom")
     (task,) = data["tasks"]
     assert task["status"] == "failed"
@@ -299,12 +297,13 @@ def test_html_pages_render(
     client: Any, ui_project: UIProject, path: str, expected: list[str]
 ) -> None:
     demo, other = ui_project.demo_runs
+    boom_step = f"/api/FailFlow/{ui_project.fail_run}/boom"
     ids = {
         "demo": demo,
         "other": other,
         "fail": ui_project.fail_run,
         "end_task": get_json(client, f"/api/DemoFlow/{demo}/end")["tasks"][0]["id"],
-        "boom_task": get_json(client, f"/api/FailFlow/{ui_project.fail_run}/boom")["tasks"][0]["id"],
+        "boom_task": get_json(client, boom_step)["tasks"][0]["id"],
     }
     response = client.get(path.format(**ids))
     assert response.status_code == 200, response.text

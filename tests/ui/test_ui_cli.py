@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
 from flowrun import Project
-from uiflows import DEMO_FLOW, run_flow
+from uiflows import DEMO_FLOW, run_flow, running_ui
 
 from ketch.exceptions import UserError
 
@@ -70,51 +67,11 @@ def test_ui_on_a_busy_port_fails_clearly(project: Project) -> None:
 def test_flow_file_ui_serves_the_project_and_opens_at_the_flow(project: Project) -> None:
     project.write("demo.py", DEMO_FLOW)
     run_id, _code = run_flow(project, "demo.py")
-    server = subprocess.Popen(
-        [sys.executable, "demo.py", "ui", "--port", "0"],
-        cwd=project.root,
-        env=project.env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert server.stdout is not None
-        first = server.stdout.readline()
-        assert first.startswith("ketch UI for ") and ".ketch" in first
-        url = server.stdout.readline().split()[0]
-        assert url.startswith("http://127.0.0.1:") and url.endswith("/DemoFlow")
-        base = url.rsplit("/", 1)[0]
-        data = json.load(urllib.request.urlopen(f"{base}/api/DemoFlow", timeout=10))
+    with running_ui(project, "demo.py", "ui", "--port", "0") as ui:
+        assert ui.banner[0].startswith("ketch UI for ") and ".ketch" in ui.banner[0]
+        assert ui.url.startswith("http://127.0.0.1:") and ui.url.endswith("/DemoFlow")
+        with urllib.request.urlopen(f"{ui.base}/api/DemoFlow", timeout=10) as response:
+            data = json.load(response)
         assert [r["id"] for r in data["runs"]] == [run_id]
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:  # pragma: no cover
-            server.kill()
-            server.wait()
-    assert server.returncode == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the UI exited: {process.communicate()}")
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"the UI did not answer at {url}")
-
-
-_ = os  # keep the import list stable for the browser tests that reuse these helpers
+    assert ui.returncode == 0  # Ctrl-C stops the UI; it is not an error
+    assert "ketch UI stopped." in ui.output

@@ -7,8 +7,15 @@ once (a step that raises).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
-from dataclasses import dataclass
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowrun import Project
@@ -154,3 +161,62 @@ def build_demo_project(root: Path) -> UIProject:
     return UIProject(project, settings_for(root), [first, second], failed)
 
 
+@dataclass
+class RunningUI:
+    """A ``ui`` command running in a subprocess: the address it printed, then how it ended."""
+
+    process: subprocess.Popen[str]
+    banner: list[str]  # the two lines printed at start-up
+    url: str  # the address printed (the page it opens at)
+    base: str  # scheme, host and port
+    output: str = ""  # everything printed, once stopped
+    returncode: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def running_ui(project: Project, *args: str) -> Iterator[RunningUI]:
+    """Run ``python *args`` (a ``ui`` command with ``--port 0``) until the block ends, then
+    stop it with Ctrl-C (SIGINT) as a user would."""
+    process = subprocess.Popen(
+        [sys.executable, *args],
+        cwd=project.root,
+        env=project.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    ui = None
+    try:
+        assert process.stdout is not None
+        banner = [process.stdout.readline(), process.stdout.readline()]
+        if not banner[1].strip():
+            _out, err = process.communicate(timeout=30)
+            raise AssertionError(f"the UI did not start: {banner} {err}")
+        url = banner[1].split()[0]
+        base = "/".join(url.split("/")[:3])
+        ui = RunningUI(process, banner, url, base)
+        _wait_until_serving(base + "/api")
+        yield ui
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+        try:
+            out, err = process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a hung server
+            process.kill()
+            out, err = process.communicate()
+    if ui is not None:
+        ui.output, ui.returncode = out + err, process.returncode
+
+
+def _wait_until_serving(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

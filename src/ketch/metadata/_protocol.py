@@ -44,6 +44,7 @@ class MetadataStore(Protocol):
         scheduler_pid: int | None = None,
         hostname: str | None = None,
         run_id: int | None = None,
+        created_at: float | None = None,
     ) -> RunRecord:
         """Create the flow if needed and a new run in status ``running``; returns it.
         ``run_id`` defaults to a new microsecond-timestamp id."""

@@ -189,12 +189,14 @@ class SqlMetadataStore:
         scheduler_pid: int | None = None,
         hostname: str | None = None,
         run_id: int | None = None,
+        created_at: float | None = None,
     ) -> RunRecord:
         """Create the flow if needed and a new run in status ``running``; returns it.
 
-        ``run_id`` defaults to :func:`new_run_id` (a microsecond timestamp, as in Metaflow).
+        ``run_id`` defaults to :func:`new_run_id` (a microsecond timestamp, as in Metaflow);
+        ``created_at`` to now.
         """
-        now = time.time()
+        now = time.time() if created_at is None else created_at
         run_id = new_run_id() if run_id is None else run_id
         with self._transaction(write=True) as conn:
             conn.execute(

@@ -98,7 +98,7 @@ def _run(
     writer.call(
         "create_run", flow_name, run_id=run_id, user=user, tags=tags,
         system_tags=system_tags(user), origin_run_id=origin_id, scheduler_pid=os.getpid(),
-        hostname=socket.gethostname(),
+        hostname=socket.gethostname(), created_at=time.time(),
     )  # fmt: skip
     writer.send()
     if request.run_id_file:

@@ -31,8 +31,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..exceptions import DataIntegrityError, InternalError, KetchException, NotFoundError
-from ..exceptions import UserError
+from ..exceptions import InternalError, KetchException, NotFoundError, UserError
 from ._compare import compare_page
 from ._pages import DEFAULT_RUN_LIMIT, flow_page, index_page, live_state, run_page
 from ._render import Renderer
@@ -146,7 +145,7 @@ class App:
             Route("/api/-/live/{flow}/{run_id}", self._endpoint(_live, None)),
             Mount("/-/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ]
-        for path, template, builder in PAGES:
+        for path, _template, builder in PAGES:
             routes.append(Route("/api" + path.rstrip("/"), self._endpoint(builder, None)))
         for path, template, builder in PAGES:
             routes.append(Route(path, self._endpoint(builder, template)))
@@ -156,14 +155,14 @@ class App:
         def endpoint(request: Request) -> Response:
             try:
                 data = builder(self.src, request)
+                if template is None:
+                    return JSONResponse(data, headers=_NO_STORE)
+                html = self.renderer.page(template, data, request.url.path, _api_url(request))
             except KetchException as exc:
                 return self.error(request, exc)
             except Exception as exc:  # a page must answer, even when ketch has a bug
                 log.exception("ketch UI failed on %s", request.url.path)
                 return self.error(request, InternalError(f"{type(exc).__name__}: {exc}"))
-            if template is None:
-                return JSONResponse(data, headers=_NO_STORE)
-            html = self.renderer.page(template, data, request.url.path, _api_url(request))
             return HTMLResponse(html, headers=_NO_STORE)
 
         return endpoint
@@ -201,13 +200,10 @@ def _api_url(request: Request) -> str:
 
 
 def _http_status(exc: KetchException) -> int:
+    """404 for what does not exist, 400 for other user errors, 500 for the rest."""
     if isinstance(exc, NotFoundError):
         return 404
-    if isinstance(exc, UserError):
-        return 400
-    if isinstance(exc, DataIntegrityError):
-        return 500
-    return 500
+    return 400 if isinstance(exc, UserError) else 500
 
 
 def create_app(src: Source) -> Starlette:

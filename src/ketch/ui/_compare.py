@@ -34,9 +34,7 @@ def compare_page(src: Source, pathspecs: list[str]) -> dict[str, Any]:
     ends = [_end_artifacts(src, r) for r in records]
     return {
         "runs": runs,
-        "parameters": _rows(
-            [{p["name"]: p["text"] for p in run_params} for run_params in params]
-        ),
+        "parameters": _rows([{p["name"]: p["text"] for p in run_params} for run_params in params]),
         "durations": _rows(durations),
         "artifacts": _artifact_diff(src, ends),
     }
@@ -49,8 +47,8 @@ def _rows(per_run: list[dict[str, Any]]) -> list[dict[str, Any]]:
         names.extend(n for n in values if n not in names)
     rows = []
     for name in names:
-        values = [run_values.get(name) for run_values in per_run]
-        rows.append({"name": name, "values": values, "differs": len(set(map(repr, values))) > 1})
+        found = [run_values.get(name) for run_values in per_run]
+        rows.append({"name": name, "values": found, "differs": len(set(map(repr, found))) > 1})
     return rows
 
 
@@ -84,8 +82,6 @@ def _artifact_diff(src: Source, ends: list[dict[str, ArtifactRecord]]) -> dict[s
         if len(keys) == 1:
             same.append(name)
             continue
-        values = [
-            None if name not in end else artifact_entry(src.blobs, end[name]) for end in ends
-        ]
+        values = [None if name not in end else artifact_entry(src.blobs, end[name]) for end in ends]
         differ.append({"name": name, "values": values})
     return {"differ": differ, "same": same}

@@ -1,8 +1,9 @@
 """Lay a run's graph out for an SVG drawing: steps in rows by depth, edges as curves.
 
 A step's depth is the longest path to it from the start step, so every edge points down.
-Within a row, steps are ordered by the mean position of their parents (one barycentre pass),
-which keeps the branches of a split side by side and most edges uncrossed.
+Each step sits under the mean position of its parents (one barycentre pass, top to bottom),
+and steps of a row are pushed apart just enough not to overlap: the branches of a split sit
+side by side, a branch keeps its column down to its join, and few edges cross.
 """
 
 from __future__ import annotations
@@ -54,24 +55,33 @@ def _rows(steps: list[dict[str, Any]], depth: dict[str, int]) -> list[list[str]]
     rows: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
     for step in steps:
         rows[depth[step["name"]]].append(step["name"])
+    return rows
+
+
+def _columns(steps: list[dict[str, Any]], rows: list[list[str]]) -> dict[str, float]:
+    """The x of each step: under the mean of its parents, rows spread to keep boxes apart."""
     parents: dict[str, list[str]] = {s["name"]: [] for s in steps}
     for step in steps:
         for child in step["next"]:
-            if child in parents:
+            if child in parents and child != step["name"]:
                 parents[child].append(step["name"])
-    slot: dict[str, float] = {}
+    pitch = NODE_W + GAP_X
+    x: dict[str, float] = {}
     for row in rows:
-        order = {name: i for i, name in enumerate(row)}
-
-        def centre(name: str, order: dict[str, int] = order) -> float:
-            placed = [slot[p] for p in parents[name] if p in slot]
-            return sum(placed) / len(placed) if placed else float(order[name])
-
-        row.sort(key=lambda n: (centre(n), order[n]))
-        offset = (len(row) - 1) / 2
-        for i, name in enumerate(row):
-            slot[name] = i - offset
-    return rows
+        spread = {name: (i - (len(row) - 1) / 2) * pitch for i, name in enumerate(row)}
+        wanted = {}
+        for name in row:
+            placed = [x[p] for p in parents[name] if p in x]
+            wanted[name] = sum(placed) / len(placed) if placed else spread[name]
+        ordered = sorted(row, key=lambda n: (wanted[n], row.index(n)))
+        at: list[float] = []
+        for name in ordered:
+            at.append(wanted[name] if not at else max(wanted[name], at[-1] + pitch))
+        # Shift the row back so that, on average, steps sit where their parents want them.
+        shift = sum(wanted[n] - a for n, a in zip(ordered, at, strict=True)) / len(ordered)
+        for name, a in zip(ordered, at, strict=True):
+            x[name] = a + shift
+    return x
 
 
 def caption(step: dict[str, Any]) -> str:
@@ -90,19 +100,17 @@ def layout(steps: list[dict[str, Any]]) -> Layout:
     """Positions for ``steps`` (the run page's ``steps`` list)."""
     if not steps:
         return Layout(0, 0, [], [])
-    depth = _depths(steps)
-    rows = _rows(steps, depth)
-    widest = max(len(r) for r in rows)
-    width = widest * NODE_W + (widest - 1) * GAP_X + 2 * PAD
+    rows = _rows(steps, _depths(steps))
+    column = _columns(steps, rows)
+    left = min(column.values())
+    width = max(column.values()) - left + NODE_W + 2 * PAD
     by_name = {s["name"]: s for s in steps}
     bodies = {child for s in steps if s.get("foreach") for child in s["next"]}
     pos: dict[str, tuple[float, float]] = {}
     nodes = []
     for r, row in enumerate(rows):
-        row_width = len(row) * NODE_W + (len(row) - 1) * GAP_X
-        left = (width - row_width) / 2
-        for i, name in enumerate(row):
-            x, y = left + i * (NODE_W + GAP_X), PAD + r * (NODE_H + GAP_Y)
+        for name in row:
+            x, y = column[name] - left + PAD, PAD + r * (NODE_H + GAP_Y)
             pos[name] = (x, y)
             step = by_name[name]
             label = name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "…"

@@ -35,7 +35,7 @@ DEFAULT_RUN_LIMIT = 100
 def index_page(src: Source) -> dict[str, Any]:
     """Every flow with its most recent runs (newest first)."""
     now = time.time()
-    flows = []
+    flows: list[dict[str, Any]] = []
     for record in src.store.list_flows():
         runs = src.store.list_runs(record.flow_name, limit=RECENT_RUNS)
         flows.append({"name": record.flow_name, "runs": [run_dict(r, now) for r in runs]})
@@ -100,7 +100,7 @@ def run_page(src: Source, flow: str, run_id: str) -> dict[str, Any]:
 
 def live_state(src: Source, flow: str, run_id: str) -> dict[str, Any]:
     """A small, cheap answer for polling: the run's status and a version that changes whenever
-    any of its tasks starts or finishes."""
+    one of its tasks starts or finishes, the scheduler beats, or the run ends."""
     record = find_run(src, flow, run_id)
     now = time.time()
     status = effective_status(record, now)
@@ -110,7 +110,10 @@ def live_state(src: Source, flow: str, run_id: str) -> dict[str, Any]:
         "pathspec": f"{flow}/{record.run_id}",
         "status": status,
         "task_counts": found.task_counts,
-        "version": f"{status};{counts};{found.last_change:.6f};{record.finished_at}",
+        # The heartbeat (every few seconds) is part of it so that running bars and durations
+        # advance even while no task starts or ends.
+        "version": f"{status};{counts};{found.last_change:.6f};{record.heartbeat_at};"
+        f"{record.finished_at}",
     }
 
 

@@ -83,5 +83,9 @@ def serve(
     config = uvicorn.Config(create_app(src), log_level="warning", lifespan="on")
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully on Ctrl-C, then raises it again: it is how one stops
+        # the UI, not an error.
+        echo("ketch UI stopped.")
     finally:
         sock.close()

@@ -1,0 +1,294 @@
+"""End to end in a real Chromium: ``ketch ui`` in a subprocess, pages as a user sees them.
+
+Needs Chromium at /usr/bin/chromium and the ``playwright`` package (never ``playwright
+install``): skipped without them, except under CI (``CI`` set), where that is a failure.
+Screenshots go to ``test-artifacts/ui/``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flowrun import Project
+from uiflows import HAS_PANDAS, RunningUI, UIProject, running_ui
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
+
+SLOW_FLOW = """
+import time
+from ketch import FlowSpec, step
+
+
+class SlowFlow(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.wait)
+
+    @step
+    def wait(self):
+        time.sleep(4)
+        self.waited = True
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    SlowFlow()
+"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
+    elif importlib.util.find_spec("playwright") is None:
+        problem = "playwright is not installed (pip install -e '.[test]')"
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(problem + " (CI is set, so this is an error, not a skip)")
+        pytest.skip(problem)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    try:
+        yield tab
+    finally:
+        context.close()
+    assert errors == [], "JavaScript errors on the page"
+
+
+@pytest.fixture(scope="module")
+def server(ui_project: UIProject, browser: Any) -> Iterator[RunningUI]:
+    with running_ui(ui_project.project, "-m", "ketch.cli", "ui", "--port", "0") as ui:
+        yield ui
+
+
+def shot(page: Any, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_home_page_lists_flows_and_leads_to_their_runs(page: Any, server: RunningUI) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.base + "/")
+    expect(page.locator("h1")).to_have_text("Flows")
+    rows = page.locator("table.list tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.filter(has_text="FailFlow").locator(".badge")).to_have_text("failed")
+    expect(rows.filter(has_text="DemoFlow").locator(".badge")).to_have_text("completed")
+    shot(page, "home")
+
+    page.get_by_role("link", name="DemoFlow", exact=True).click()
+    expect(page).to_have_url(server.base + "/DemoFlow")
+    runs = page.locator("table.runs tbody tr")
+    expect(runs).to_have_count(2)
+    expect(runs.first).to_contain_text("alpha=0.9")
+    expect(runs.last).to_contain_text("tester")
+    shot(page, "flow")
+
+    page.get_by_role("link", name="exp").click()
+    expect(page).to_have_url(server.base + "/DemoFlow?tag=exp")
+    expect(runs).to_have_count(1)
+    expect(page.locator("input[name=tag]")).to_have_value("exp")
+    page.get_by_role("link", name="Clear filters").click()
+    expect(runs).to_have_count(2)
+
+
+def test_run_page_draws_the_graph_and_the_timeline(
+    page: Any, server: RunningUI, ui_project: UIProject
+) -> None:
+    from playwright.sync_api import expect
+
+    run_id = ui_project.demo_runs[0]
+    page.goto(f"{server.base}/DemoFlow/{run_id}")
+    expect(page.locator(".page-head .badge")).to_have_text("completed")
+    nodes = page.locator("svg.dag .node")
+    expect(nodes).to_have_count(8)
+    square = page.locator('svg.dag .node[data-step="square"]')
+    expect(square).to_contain_text("3 tasks")
+    expect(square).to_have_class("node st-completed")
+    expect(page.locator("svg.dag .edge")).to_have_count(8)
+    expect(page.locator("svg.timeline .bar")).to_have_count(10)
+    expect(page.locator("section.card", has_text="Parameters")).to_contain_text("alpha")
+    shot(page, "run")
+
+    square.click()
+    expect(page).to_have_url(f"{server.base}/DemoFlow/{run_id}/square")
+    tasks = page.locator("table.tasks tbody tr")
+    expect(tasks).to_have_count(3)
+    expect(tasks.nth(1)).to_contain_text("items[1]")
+    expect(tasks.nth(1)).to_contain_text("item-1")
+    shot(page, "step")
+
+    tasks.nth(1).locator("a").first.click()
+    expect(page.locator("pre#stdout")).to_have_text("squared item-1")
+
+
+def test_task_page_shows_artifacts_logs_and_attempts(
+    page: Any, server: RunningUI, ui_project: UIProject
+) -> None:
+    from playwright.sync_api import expect
+
+    run_id = ui_project.demo_runs[0]
+    page.goto(f"{server.base}/DemoFlow/{run_id}/end")
+    page.locator("table.tasks tbody tr a").first.click()
+    artifacts = page.locator("table.artifacts > tbody > tr")
+    expect(page.locator("#artifact-count")).to_contain_text("42")
+    expect(page.locator("#artifact-matrix")).to_contain_text("shape (3, 4) · float32")
+    expect(page.locator("#artifact-config")).to_contain_text("'layers'")
+    expect(page.locator("#artifact-long_text")).to_contain_text(
+        "5,000 characters · first 2,000 shown"
+    )
+    if HAS_PANDAS:
+        frame = page.locator("#artifact-frame table.frame")
+        expect(frame.locator("tbody tr")).to_have_count(10)
+        expect(page.locator("#artifact-frame")).to_contain_text("15 rows × 2 columns")
+    expect(artifacts.filter(has_text="Stored data is corrupt")).to_have_count(0)
+    expect(page.locator("pre#stdout")).to_have_text("the end")
+    expect(page.locator("pre#stderr")).to_have_text("a warning")
+    expect(page.locator("section.card", has_text="Attempts").locator("tbody tr")).to_have_count(1)
+    shot(page, "task")
+
+
+def test_a_failed_task_shows_its_exception(
+    page: Any, server: RunningUI, ui_project: UIProject
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.base}/FailFlow/{ui_project.fail_run}")
+    expect(page.locator('svg.dag .node[data-step="boom"]')).to_have_class("node st-failed")
+    expect(page.locator('svg.dag .node[data-step="end"]')).to_contain_text("not run")
+    page.locator('svg.dag .node[data-step="boom"]').click()
+    expect(page.locator("table.tasks")).to_contain_text("ValueError: this step always fails")
+    page.locator("table.tasks tbody tr a").first.click()
+    failure = page.locator("section.failure")
+    expect(failure).to_contain_text("ValueError: this step always fails")
+    expect(failure.locator("pre")).to_contain_text("Traceback")
+    shot(page, "task-failed")
+
+
+def test_compare_runs_picked_on_the_flow_page(
+    page: Any, server: RunningUI, ui_project: UIProject
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(server.base + "/DemoFlow")
+    for box in page.locator("table.runs input[type=checkbox]").all():
+        box.check()
+    page.get_by_role("button", name="Compare selected runs").click()
+    expect(page.locator("h1")).to_have_text("Compare runs")
+    first, second = ui_project.demo_runs
+    header = page.locator("table.compare > thead")
+    expect(header).to_contain_text(f"DemoFlow/{second}")
+    expect(header).to_contain_text(f"DemoFlow/{first}")
+    n_row = page.locator("table.compare > tbody > tr.differs", has_text="n")
+    expect(n_row.first).to_contain_text("4")
+    expect(page.locator("table.compare")).to_contain_text("Identical")
+    shot(page, "compare")
+
+
+def test_missing_pages_say_what_is_missing(page: Any, server: RunningUI) -> None:
+    from playwright.sync_api import expect
+
+    response = page.goto(server.base + "/DemoFlow/999")
+    assert response is not None and response.status == 404
+    expect(page.locator("h1")).to_have_text("Not found")
+    expect(page.locator(".message")).to_have_text("Run 'DemoFlow/999' does not exist.")
+    shot(page, "not-found")
+
+
+def test_pages_work_without_javascript(
+    browser: Any, server: RunningUI, ui_project: UIProject
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        tab = context.new_page()
+        tab.goto(f"{server.base}/DemoFlow/{ui_project.demo_runs[0]}")
+        assert tab.locator("svg.dag .node").count() == 8
+        tab.goto(server.base + "/DemoFlow")
+        tab.locator("select[name=status]").select_option("completed")
+        tab.get_by_role("button", name="Filter").click()
+        assert tab.url.endswith("/DemoFlow?tag=&status=completed")
+        assert tab.locator("table.runs tbody tr").count() == 2
+    finally:
+        context.close()
+
+
+def test_a_running_run_updates_live(page: Any, project: Project) -> None:
+    from playwright.sync_api import expect
+
+    project.write("slow.py", SLOW_FLOW)
+    id_file = project.root / "run-id.txt"
+    run = subprocess.Popen(
+        [sys.executable, "slow.py", "run", "--run-id-file", str(id_file)],
+        cwd=project.root,
+        env=project.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        database = project.root / ".ketch" / "ketch.db"
+        while not (id_file.exists() and id_file.read_text() and database.exists()):
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.05)
+        run_id = int(id_file.read_text())
+        with running_ui(project, "-m", "ketch.cli", "ui", "--port", "0") as ui:
+            page.goto(f"{ui.base}/SlowFlow/{run_id}")
+            badge = page.locator(".page-head .badge")
+            expect(badge).to_have_text("running")
+            expect(page.locator(".live-note")).to_be_visible()
+            expect(page.locator('svg.dag .node[data-step="wait"]')).to_have_class(
+                "node st-running", timeout=10_000
+            )
+            shot(page, "live-running")
+            page.evaluate("window.__notReloaded = true")
+
+            expect(badge).to_have_text("completed", timeout=30_000)
+            assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+            expect(page.locator('svg.dag .node[data-step="end"]')).to_have_class(
+                "node st-completed"
+            )
+            expect(page.locator(".live-note")).to_have_count(0)
+            shot(page, "live-completed")
+    finally:
+        assert run.wait(timeout=60) == 0
