@@ -261,6 +261,10 @@ def test_attempts_round_trip(store: MetadataStore) -> None:
     store.upsert_attempt(second)
     assert store.list_attempts(run_id, 1) == [failed, second]
     assert store.list_attempts(run_id, 2) == []
+    store.upsert_task(_task(run_id, 2))
+    other = AttemptRecord(run_id, 2, 0, "completed", 5.0, 6.0, 0)
+    store.upsert_attempt(other)
+    assert store.list_attempts(run_id) == [failed, second, other]  # the whole run, in one query
 
 
 # -- artifacts ------------------------------------------------------------------------------------

@@ -121,7 +121,9 @@ class MetadataStore(Protocol):
 
     def get_task(self, run_id: int, task_id: int) -> TaskRecord | None: ...
 
-    def list_attempts(self, run_id: int, task_id: int) -> list[AttemptRecord]: ...
+    def list_attempts(self, run_id: int, task_id: int | None = None) -> list[AttemptRecord]:
+        """Attempts of one task, or of every task of the run (by task, then attempt)."""
+        ...
 
     def list_artifacts(
         self, run_id: int, task_id: int, attempt: int | None = None

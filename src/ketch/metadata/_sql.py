@@ -427,13 +427,12 @@ class SqlMetadataStore:
             row = conn.execute(query).mappings().first()
         return None if row is None else _rows.task_from_row(row)
 
-    def list_attempts(self, run_id: int, task_id: int) -> list[AttemptRecord]:
-        """Attempts of the task, first attempt first."""
-        query = (
-            select(attempts)
-            .where(attempts.c.run_id == run_id, attempts.c.task_id == task_id)
-            .order_by(attempts.c.attempt)
-        )
+    def list_attempts(self, run_id: int, task_id: int | None = None) -> list[AttemptRecord]:
+        """Attempts of the task (or of every task of the run), first attempt first."""
+        query = select(attempts).where(attempts.c.run_id == run_id)
+        if task_id is not None:
+            query = query.where(attempts.c.task_id == task_id)
+        query = query.order_by(attempts.c.task_id, attempts.c.attempt)
         with self._transaction(write=False) as conn:
             return [_rows.attempt_from_row(r) for r in conn.execute(query).mappings()]
 

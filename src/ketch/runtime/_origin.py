@@ -37,6 +37,7 @@ class Origin:
         artifacts: dict[int, dict[str, ArtifactRecord]] = defaultdict(dict)
         for task_id, artifact in store.iter_run_artifacts(run_id):
             artifacts[task_id][artifact.name] = artifact
+        self._attempts = {(a.task_id, a.attempt): a for a in store.list_attempts(run_id)}
         self._tasks: dict[Position, OriginTask] = {}
         self._splits: dict[Position, list[str]] = {}  # foreach step position -> element texts
         for task in store.list_tasks(run_id):
@@ -61,8 +62,7 @@ class Origin:
         return self._tasks.get((step, indices))
 
     def attempt(self, task: OriginTask) -> AttemptRecord | None:
-        attempts = self.store.list_attempts(self.run_id, task.record.task_id)
-        return next((a for a in attempts if a.attempt == task.record.attempt), None)
+        return self._attempts.get((task.record.task_id, task.record.attempt))
 
     def foreach_split(
         self, task: OriginTask, var: str, indices: tuple[int, ...]
