@@ -36,11 +36,14 @@ JSONType = _JSONTypeClass()
 
 @dataclass(frozen=True)
 class ParameterContext:
-    """What a callable default receives."""
+    """What a callable default receives (the fields of Metaflow's ``ParameterContext``)."""
 
     flow_name: str
     user_name: str
     parameter_name: str
+    logger: Callable[..., None] = print
+    ds_type: str = "local"
+    configs: Any = None
 
 
 _RESERVED = {

@@ -233,7 +233,7 @@ class LocalExecutor:
             os.close(fd)
             running.fds.pop(name, None)
             return
-        running.out[name] += data
+        _keep(running.out[name], data, name)
         if name != "result" and self.on_output is not None:
             self._emit_lines(running, name, data)
 
@@ -259,7 +259,7 @@ class LocalExecutor:
         for name, fd in list(running.fds.items()):
             with contextlib.suppress(OSError):
                 while chunk := os.read(fd, _READ):
-                    running.out[name] += chunk
+                    _keep(running.out[name], chunk, name)
                     if name != "result" and self.on_output is not None:
                         self._emit_lines(running, name, chunk)
             self._selector.unregister(fd)
@@ -269,6 +269,19 @@ class LocalExecutor:
                 running.pending.append((name, rest))
         self._flush_pending(running)
         running.future.set_result(_result(running, status))
+
+
+# Captured output kept per stream (as Metaflow's --max-log-size default); the rest is still
+# echoed live but not stored.
+MAX_LOG_BYTES = 10 * 1024 * 1024
+_TRUNCATED = b"\n[ketch: output truncated: more than 10 MB]\n"
+
+
+def _keep(buffer: bytearray, data: bytes, name: str) -> None:
+    if name == "result" or len(buffer) + len(data) <= MAX_LOG_BYTES:
+        buffer += data
+    elif not buffer.endswith(_TRUNCATED):
+        buffer += data[: max(0, MAX_LOG_BYTES - len(buffer))] + _TRUNCATED
 
 
 def _spec_file(spec: TaskSpec) -> int:
