@@ -27,11 +27,13 @@ class Project:
         path.write_text(textwrap.dedent(source))
         return path
 
-    def run(self, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
-        """``python <args>`` in the project directory."""
+    def run(
+        self, *args: str, timeout: float = 120, cwd: str | None = None, **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        """``python <args>`` in the project directory (or ``cwd``)."""
         return subprocess.run(
             [sys.executable, *args],
-            cwd=self.root,
+            cwd=cwd or self.root,
             env=self.env(**env),
             capture_output=True,
             text=True,
