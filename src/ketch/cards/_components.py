@@ -71,7 +71,7 @@ class Markdown(CardComponent):
     def __init__(self, text: str = "") -> None:
         self.text = text
 
-    def update(self, text: str) -> None:  # type: ignore[override]
+    def update(self, text: str) -> None:
         self.text = text
 
     def render(self) -> str:
@@ -102,7 +102,7 @@ class Table(CardComponent):
         rows = [list(r) for r in frame.itertuples(index=False, name=None)]
         if type(frame.index).__name__ != "RangeIndex":
             headers.insert(0, str(frame.index.name or ""))
-            rows = [[idx, *row] for idx, row in zip(frame.index, rows)]
+            rows = [[idx, *row] for idx, row in zip(frame.index, rows, strict=False)]
         table = cls(rows, headers)
         table.total_rows = len(dataframe)
         return table
@@ -110,8 +110,7 @@ class Table(CardComponent):
     def render(self) -> str:
         head = "".join(f"<th>{esc(h)}</th>" for h in self.headers)
         rows = "".join(
-            "<tr>" + "".join(_cell(c) for c in row) + "</tr>"
-            for row in self.data[:MAX_TABLE_ROWS]
+            "<tr>" + "".join(_cell(c) for c in row) + "</tr>" for row in self.data[:MAX_TABLE_ROWS]
         )
         shown = min(len(self.data), MAX_TABLE_ROWS)
         total = self.total_rows if self.total_rows is not None else len(self.data)
@@ -171,7 +170,7 @@ class Image(CardComponent):
         """A PNG of a PIL image."""
         return cls(_pil_png(image), label)
 
-    def update(self, src: bytes | Any, label: str | None = None) -> None:  # type: ignore[override]
+    def update(self, src: bytes | Any, label: str | None = None) -> None:
         self.src = _image_bytes(src)
         if label is not None:
             self.label = label
@@ -250,7 +249,7 @@ class ProgressBar(CardComponent):
         self.unit = unit
         self.metadata = metadata
 
-    def update(self, new_value: float, metadata: str | None = None) -> None:  # type: ignore[override]
+    def update(self, new_value: float, metadata: str | None = None) -> None:
         self.value = new_value
         if metadata is not None:
             self.metadata = metadata
@@ -266,7 +265,7 @@ class ProgressBar(CardComponent):
         return (
             f'<div class="progress" role="progressbar" aria-valuenow="{esc(self.value)}" '
             f'aria-valuemax="{esc(self.max)}"><div class="label"><span>{esc(self.label or "")}'
-            f"</span><span>{count}</span></div><div class=\"track\"><div class=\"fill\" "
+            f'</span><span>{count}</span></div><div class="track"><div class="fill" '
             f'style="width:{share * 100:.1f}%"></div></div>{meta}</div>'
         )
 
@@ -291,7 +290,7 @@ class ValueBox(CardComponent):
         self.theme = theme if theme in self.THEMES else "default"
         self.change_indicator = change_indicator
 
-    def update(self, value: Any = None, **changes: Any) -> None:  # type: ignore[override]
+    def update(self, value: Any = None, **changes: Any) -> None:
         if value is not None:
             self.value = value
         for key in ("title", "subtitle", "change_indicator"):

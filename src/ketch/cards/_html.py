@@ -23,7 +23,11 @@ section{margin:20px 0}
 h2{font-size:16px;margin:0 0 8px;border-bottom:1px solid var(--line);padding-bottom:4px}
 h3{font-size:14px;margin:12px 0 6px}
 table{border-collapse:collapse;width:100%;font-size:13px}
-th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
+th,td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top;
+overflow-wrap:anywhere}
+table.kv td:first-child{width:160px;color:var(--muted)}
+td code{white-space:pre-wrap;background:none;padding:0}
+.nowrap{white-space:nowrap}
 th{background:var(--soft);font-weight:600}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 pre,code{font:12px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
@@ -75,7 +79,7 @@ def page(title: str, body: str, *, subtitle: str = "") -> str:
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         # No script, no network: a card is safe to open from anywhere.
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "img-src data:; style-src 'unsafe-inline'\">"
         f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
         f'<body><main><header class="card-head"><h1>{esc(title)}</h1>{sub}</header>'
@@ -87,11 +91,12 @@ def section(title: str, body: str) -> str:
     return f"<section><h2>{esc(title)}</h2>{body}</section>"
 
 
-def table(headers: list[str], rows: list[list[str]], *, raw: bool = False) -> str:
+def table(headers: list[str], rows: list[list[str]], *, raw: bool = False, cls: str = "") -> str:
     """A table; cells are escaped unless ``raw`` (then they are HTML already)."""
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = "".join(
         "<tr>" + "".join(f"<td>{c if raw else esc(c)}</td>" for c in row) + "</tr>" for row in rows
     )
     thead = f"<thead><tr>{head}</tr></thead>" if headers else ""
-    return f"<table>{thead}<tbody>{body}</tbody></table>"
+    attr = f' class="{esc(cls)}"' if cls else ""
+    return f"<table{attr}>{thead}<tbody>{body}</tbody></table>"

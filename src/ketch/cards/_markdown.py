@@ -71,9 +71,8 @@ def _block(lines: list[str], i: int, out: list[str]) -> int:
 
 def _starts_block(line: str) -> bool:
     stripped = line.lstrip()
-    return (
-        stripped.startswith(("```", ">", "#"))
-        or bool(_ULIST.match(line) or _OLIST.match(line) or _RULE.match(line))
+    return stripped.startswith(("```", ">", "#")) or bool(
+        _ULIST.match(line) or _OLIST.match(line) or _RULE.match(line)
     )
 
 

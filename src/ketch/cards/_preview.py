@@ -54,3 +54,13 @@ def human_size(size: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} B"  # pragma: no cover
+
+
+def memory_size(value: Any) -> int:
+    """A cheap estimate of a value's size in memory (0 when unknown)."""
+    nbytes = getattr(value, "nbytes", None)
+    if isinstance(nbytes, int):
+        return nbytes
+    if isinstance(value, (str, bytes, bytearray)):
+        return len(value)
+    return 0

@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-CARD_TYPES = ("default", "blank")
+from ..flow._decorators import CARD_TYPES
+
+__all__ = ["CARD_TYPES", "CARDS_ARTIFACT", "CardRecord", "CardSpec", "live_key"]
+
 CARDS_ARTIFACT = "_cards"
 LIVE_PREFIX = "cards/live"
 

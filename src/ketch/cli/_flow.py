@@ -1,4 +1,4 @@
-"""The flow command line: ``python flow.py run | check | show | dump | logs | tag``."""
+"""The flow command line: ``python flow.py run | check | show | dump | logs | tag | card``."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..cards._cli import card_group
 from ..exceptions import ParameterError, UserError
 from ..settings import resolve
 from ..ui import ui_command
@@ -243,6 +244,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     cli.add_command(logs_command(flow_cls.__name__))
     cli.add_command(tag_group(flow_cls.__name__))
     cli.add_command(ui_command(flow_cls.__name__))
+    cli.add_command(card_group(flow_cls.__name__))
     return cli
 
 

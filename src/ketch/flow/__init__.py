@@ -3,6 +3,7 @@
 from ._current import Current, TaskContext, current, set_context
 from ._decorators import (
     StepDecorator,
+    card,
     catch,
     environment,
     parse_with,
@@ -25,6 +26,7 @@ __all__ = [
     "JSONType",
     "Parameter",
     "StepDecorator",
+    "card",
     "catch",
     "environment",
     "parse_with",

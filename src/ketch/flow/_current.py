@@ -76,6 +76,10 @@ class Current:
             return getattr(self._get(), name)
         if name in ("task", "run"):
             return self._client_object(name)
+        if name == "card":
+            from ..cards._collector import current_card
+
+            return current_card()
         raise AttributeError(f"current has no attribute '{name}'")
 
     def _client_object(self, name: str) -> Any:

@@ -1,4 +1,5 @@
-"""Step decorators: ``@retry``, ``@catch``, ``@timeout``, ``@environment``, ``@resources``.
+"""Step decorators: ``@retry``, ``@catch``, ``@timeout``, ``@environment``, ``@resources``,
+``@card``.
 
 A decorator only records its arguments on the step function; they are checked when the flow
 is checked (``validate``), so a bad argument is reported like a lint error, with file and line,
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import json
 import numbers
+import re
 import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
@@ -23,6 +25,7 @@ class StepDecorator:
 
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
+    allow_multiple: ClassVar[bool] = False  # may a step carry several (told apart by key())?
 
     def __init__(self, *, _origin: str = "", **attributes: Any) -> None:
         self.given = dict(attributes)
@@ -58,6 +61,10 @@ class StepDecorator:
 
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "attributes": self.attributes}
+
+    def key(self) -> str:
+        """What makes two decorators on one step the same one (for duplicates and --with)."""
+        return self.name
 
     def __repr__(self) -> str:
         args = ",".join(f"{k}={v}" for k, v in self.given.items())
@@ -125,6 +132,39 @@ class ResourcesDecorator(StepDecorator):
                 self._number(step_name, key, minimum=0, integer=key == "gpu")
 
 
+CARD_TYPES = ("default", "blank")
+_CARD_ID = re.compile(r"[A-Za-z0-9_]+")
+
+
+class CardDecorator(StepDecorator):
+    """``@card``: render an HTML card after the step; see :mod:`ketch.cards`."""
+
+    name = "card"
+    allow_multiple = True
+    defaults: ClassVar[dict[str, Any]] = {
+        "type": "default", "id": None, "options": {}, "timeout": 45,
+        "refresh_interval": 5, "customize": False, "save_errors": True,
+    }  # fmt: skip
+
+    def check(self, step_name: str) -> None:
+        a = self.attributes
+        if a["type"] not in CARD_TYPES:
+            self.fail(step_name, f"type={a['type']!r} is unknown",
+                      f"Card types: {', '.join(CARD_TYPES)}.")  # fmt: skip
+        card_id = a["id"]
+        if card_id is not None and not (isinstance(card_id, str) and _CARD_ID.fullmatch(card_id)):
+            self.fail(step_name, f"id={card_id!r} is invalid",
+                      "A card id is a name of letters, digits and _, e.g. 'summary'.")  # fmt: skip
+        if not isinstance(a["options"], dict):
+            self.fail(step_name, f"options={a['options']!r} is invalid", "options is a dict.")
+        if self._number(step_name, "timeout") <= 0:
+            self.fail(step_name, "has a zero timeout", "Give timeout= a positive number.")
+        self._number(step_name, "refresh_interval")
+
+    def key(self) -> str:
+        return f"card(type={self.attributes['type']}, id={self.attributes['id']})"
+
+
 class ExceptionWrapper:
     """What ``@catch(var=...)`` stores: a picklable record of the exception a step raised."""
 
@@ -147,7 +187,7 @@ class ExceptionWrapper:
 DECORATORS: dict[str, type[StepDecorator]] = {
     cls.name: cls
     for cls in (RetryDecorator, CatchDecorator, TimeoutDecorator, EnvironmentDecorator,
-                ResourcesDecorator)  # fmt: skip
+                ResourcesDecorator, CardDecorator)  # fmt: skip
 }
 
 
@@ -182,6 +222,7 @@ catch = _factory(CatchDecorator)
 timeout = _factory(TimeoutDecorator)
 environment = _factory(EnvironmentDecorator)
 resources = _factory(ResourcesDecorator)
+card = _factory(CardDecorator)
 
 
 def parse_with(spec: str) -> StepDecorator:

@@ -1,13 +1,15 @@
-"""What the decorators of each step ask of the runtime: retries, catch, timeout, env."""
+"""What the decorators of each step ask of the runtime: retries, catch, timeout, env, cards."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..cards._records import CardSpec
 from ..exceptions import DecoratorError
 from ..flow._decorators import (
     MAX_ATTEMPTS,
+    CardDecorator,
     CatchDecorator,
     EnvironmentDecorator,
     ResourcesDecorator,
@@ -28,6 +30,7 @@ class StepPolicy:
     env: dict[str, str] = field(default_factory=dict)
     resources: dict[str, Any] | None = None
     decorators: tuple[dict[str, Any], ...] = ()
+    cards: tuple[CardSpec, ...] = ()
 
     @property
     def max_attempts(self) -> int:
@@ -40,12 +43,19 @@ def step_decorators(
 ) -> list[StepDecorator]:
     """The decorators of a step: its own, plus ``--with`` ones it does not already have."""
     own = list(getattr(getattr(flow_cls, step), "decorators", []))
+    keys = [d.key() for d in own]
+    for deco in own:
+        if keys.count(deco.key()) > 1:
+            raise DecoratorError(
+                f"Step '{step}' has @{deco.key()} more than once.",
+                hint=f"Give each @{deco.name} a different id."
+                if deco.allow_multiple
+                else f"Keep one @{deco.name} on the step.",
+            )
     names = [d.name for d in own]
-    for name in {n for n in names if names.count(n) > 1}:
-        raise DecoratorError(
-            f"Step '{step}' has @{name} more than once.", hint=f"Keep one @{name} on the step."
-        )
-    return own + [w for w in with_specs if w.name not in names]
+    return own + [
+        w for w in with_specs if (w.key() not in keys if w.allow_multiple else w.name not in names)
+    ]
 
 
 def build_policies(
@@ -63,6 +73,7 @@ def build_policies(
 
 def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy:
     values: dict[str, Any] = {"decorators": tuple(d.spec() for d in decos)}
+    cards: list[CardSpec] = []
     for deco in decos:
         a = deco.attributes
         if isinstance(deco, RetryDecorator):
@@ -80,4 +91,9 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
             values["env"] = {k: str(v) for k, v in a["vars"].items()}
         elif isinstance(deco, ResourcesDecorator):
             values["resources"] = dict(a)
-    return StepPolicy(**values)
+        elif isinstance(deco, CardDecorator):
+            if a["id"] is not None and a["id"] in {c.id for c in cards}:
+                deco.fail(step, f"repeats the card id {a['id']!r}",
+                          "Give each @card of a step a different id.")  # fmt: skip
+            cards.append(CardSpec.from_attributes(a))
+    return StepPolicy(**values, cards=tuple(cards))

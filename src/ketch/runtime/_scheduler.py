@@ -15,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 
+from ..cards._records import CARDS_ARTIFACT
 from ..datastore import BlobStore
 from ..exceptions import TooManySplitsError
 from ..flow._decorators import MAX_ATTEMPTS
@@ -30,6 +31,7 @@ from ._console import Reporter
 from ._origin import Origin, OriginTask
 from ._policy import StepPolicy
 from ._spec import InputRef, TaskResult, TaskSpec
+from ._task import save_value
 from ._writer import RecordWriter
 
 HEARTBEAT_SECONDS = 5.0
@@ -254,9 +256,18 @@ class Scheduler:
         self._write_task(
             self._task_record(spec, task_status, started, finished_at=finished if final else None),
             attempt,
-            list(result.artifacts.values()),
+            self._with_cards(result),
         )
         self.reporter.task_finished(spec, result.ok, "" if result.ok else result.exception or "")
+
+    def _with_cards(self, result: TaskResult) -> list[ArtifactRecord]:
+        """The attempt's artifacts plus its ``_cards`` record, which belongs to this task only:
+        successors start from ``result.artifacts``, which does not hold it."""
+        records = dict(result.artifacts)
+        if result.cards:
+            cards = [card.to_dict() for card in result.cards]
+            records[CARDS_ARTIFACT] = save_value(self.blobs, CARDS_ARTIFACT, cards)
+        return list(records.values())
 
     def _write_task(
         self,
@@ -300,7 +311,9 @@ class Scheduler:
             list(origin.artifacts.values()),
         )  # fmt: skip
         self.reporter.task_line(spec, f"Cloned from {origin.record.task_id} (resume).")
-        result = TaskResult(ok=True, artifacts=origin.artifacts, transition=spec.out_funcs)
+        # A clone keeps its origin's cards, but they are not passed on to its successors.
+        artifacts = {k: v for k, v in origin.artifacts.items() if k != CARDS_ARTIFACT}
+        result = TaskResult(ok=True, artifacts=artifacts, transition=spec.out_funcs)
         if spec.foreach_param:
             n, values, key = self.origin.foreach_split(origin, spec.foreach_param, indices)
             result = replace(result, foreach_var=spec.foreach_param, foreach_num_splits=n,
@@ -384,6 +397,7 @@ class Scheduler:
             catch_var=policy.catch_var,
             print_exception=policy.print_exception,
             timeout=policy.timeout,
+            cards=policy.cards,
         )
         self._next_task_id += 1
         self._queue.append(spec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..cards._records import CardRecord, CardSpec
 from ..metadata._records import ArtifactRecord, ForeachFrame
 
 
@@ -58,6 +59,7 @@ class TaskSpec:
     origin_run_id: int | None = None
     cwd: str = ""
     env: dict[str, str] = field(default_factory=dict)
+    cards: tuple[CardSpec, ...] = ()  # the step's @card decorators, in order
 
     @property
     def pathspec(self) -> str:
@@ -83,3 +85,4 @@ class TaskResult:
     stdout: bytes = b""
     stderr: bytes = b""
     pid: int | None = None
+    cards: tuple[CardRecord, ...] = ()  # the cards rendered after the step (see ketch.cards)

@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..cards._session import CardSession
 from ..datastore import BlobStore, LocalStorage, encode, is_disk_full
 from ..exceptions import InvalidNextError, KetchException, UnpicklableArtifactError, UserError
 from ..flow import (
@@ -37,6 +38,7 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
     """Run the step of ``spec``; never raises for a failure of user code."""
     started = time.time()
     blobs = open_blobs(spec.store_root)
+    parameter_names = tuple(sorted(_parameter_names(flow_cls, spec)))
     set_context(
         TaskContext(
             flow_name=spec.flow_name,
@@ -48,10 +50,11 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
             username=spec.username,
             namespace=f"user:{spec.username}",
             tags=spec.tags,
-            parameter_names=tuple(sorted(_parameter_names(flow_cls, spec))),
+            parameter_names=parameter_names,
             graph=spec.graph_info,
         )
     )
+    cards = CardSession.open(spec, blobs, parameter_names)  # sets current.card for @card steps
     flow: Any = None
     try:
         flow, state = _prepare(spec, flow_cls, blobs)
@@ -63,8 +66,10 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
         if flow is not None and not isinstance(exc, KeyboardInterrupt):
             # Like Metaflow, keep what the step had set before it failed, for debugging.
             result = replace(result, artifacts=_persist(flow, state, blobs, partial=True))
+        if cards is not None:  # rendered after a failure too, except on Ctrl-C
+            result = cards.finish(result, flow, render=not isinstance(exc, KeyboardInterrupt))
         return result
-    return TaskResult(
+    result = TaskResult(
         ok=True,
         artifacts=artifacts,
         transition=transition,
@@ -75,6 +80,7 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
         started_at=started,
         finished_at=time.time(),
     )
+    return result if cards is None else cards.finish(result, flow)
 
 
 def _run_step(
