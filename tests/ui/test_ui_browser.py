@@ -7,18 +7,22 @@ Screenshots go to ``test-artifacts/ui/``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import json
 import os
+import re
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flowrun import Project
-from uiflows import HAS_PANDAS, RunningUI, UIProject, running_ui
+from uiflows import CARD_FLOW, HAS_PANDAS, RunningUI, UIProject, running_ui
 
 pytestmark = pytest.mark.slow
 
@@ -290,5 +294,88 @@ def test_a_running_run_updates_live(page: Any, project: Project) -> None:
             )
             expect(page.locator(".live-note")).to_have_count(0)
             shot(page, "live-completed")
+    finally:
+        assert run.wait(timeout=60) == 0
+
+
+def _start_run(project: Project, flow_file: str, *args: str) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``flow_file`` running in the background; returns the process and the run id."""
+    id_file = project.root / "run-id.txt"
+    run = subprocess.Popen(
+        [sys.executable, flow_file, "run", "--run-id-file", str(id_file), *args],
+        cwd=project.root,
+        env=project.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    database = project.root / ".ketch" / "ketch.db"
+    while not (id_file.exists() and id_file.read_text() and database.exists()):
+        assert time.monotonic() < deadline, "the run did not start"
+        time.sleep(0.05)
+    return run, int(id_file.read_text())
+
+
+def _first_task(base: str, path: str) -> int:
+    """The id of the first task of the step at ``path``, once it has started."""
+    deadline = time.monotonic() + 30
+    while True:
+        with urllib.request.urlopen(f"{base}/api{path}", timeout=5) as response:
+            tasks = json.load(response)["tasks"]
+        if tasks:
+            return int(tasks[0]["id"])
+        assert time.monotonic() < deadline, f"no task of {path} started"
+        time.sleep(0.1)
+
+
+def test_cards_show_inline_and_update_live(page: Any, project: Project) -> None:
+    from playwright.sync_api import expect
+
+    project.write("cards.py", CARD_FLOW)
+    (SHOTS / "card-live.png").unlink(missing_ok=True)
+    run, run_id = _start_run(project, "cards.py", "--pause", "0.6")  # 8 epochs: about 5 s
+    try:
+        with running_ui(project, "-m", "ketch.cli", "ui", "--port", "0") as ui:
+            task_id = _first_task(ui.base, f"/CardFlow/{run_id}/start")
+            page.goto(f"{ui.base}/CardFlow/{run_id}/start/{task_id}")
+            expect(page.locator(".page-head .badge")).to_have_text("running")
+            page.evaluate("window.__notReloaded = true")
+
+            # The cards appear at their first refresh, then follow the step's progress.
+            progress = page.frame_locator("#card-frame-0").locator(".progress")
+            expect(progress).to_contain_text("Epochs", timeout=15_000)
+            expect(page.locator("#card-0 .live-note")).to_have_text("live")
+            page.evaluate("document.getElementById('card-frame-0').ketchKept = true")
+            seen = set()
+            deadline = time.monotonic() + 30
+            while page.locator(".page-head .badge").inner_text() == "running":
+                assert time.monotonic() < deadline, "the task did not finish"
+                with contextlib.suppress(Exception):  # the frame may be between two documents
+                    seen.add(progress.get_attribute("aria-valuenow", timeout=500))
+                if len(seen) == 2 and not (SHOTS / "card-live.png").exists():
+                    shot(page, "card-live")
+                time.sleep(0.15)
+            # At least one state before the last, then another: the frame followed the step.
+            assert len(seen - {None}) >= 2 and seen - {None, "8"}, f"live states seen: {seen}"
+            assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+            kept = "document.getElementById('card-frame-0').ketchKept === true"
+            assert page.evaluate(kept), "the frame was replaced, not reloaded in place"
+
+            # Finished: the stored cards replace the live ones.
+            frame = page.locator("#card-frame-0")
+            expect(frame).not_to_have_attribute("data-version", re.compile("^live:"))
+            expect(page.locator("#cards .live-note")).to_have_count(0)
+            expect(progress).to_contain_text("8 / 8 (100%)")
+            results = page.frame_locator("#card-frame-1").locator("body")
+            expect(results).to_contain_text("The loss went down every epoch.")
+            expect(page.locator("#card-1 .kind")).to_have_text("default")
+            height = frame.evaluate("f => f.getBoundingClientRect().height")
+            assert 100 < height < 640, f"the frame was not sized to its card: {height}"
+            expect(page.locator("#card-0 a", has_text="Open full page")).to_have_attribute(
+                "href", f"/-/card/CardFlow/{run_id}/start/{task_id}/0"
+            )
+            assert page.evaluate(kept), "the frame was replaced when the task finished"
+            page.wait_for_timeout(300)  # let the frames settle before the picture
+            shot(page, "card")
     finally:
         assert run.wait(timeout=60) == 0

@@ -14,7 +14,13 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "ui.md").read_text()
 
 def _documented(path: str) -> str:
     """``/{flow}/{run_id}`` -> ``/<Flow>/<run>``, the spelling the docs use."""
-    names = {"flow": "<Flow>", "run_id": "<run>", "step": "<step>", "task_id": "<task>"}
+    names = {
+        "flow": "<Flow>",
+        "run_id": "<run>",
+        "step": "<step>",
+        "task_id": "<task>",
+        "position": "<position>",
+    }
     return re.sub(r"\{(\w+)\}", lambda m: names[m.group(1)], path)
 
 
@@ -30,7 +36,14 @@ def test_every_page_and_its_json_endpoint_is_documented() -> None:
         else:
             assert f"| `{shown}`" in DOC, shown
             assert f"`GET /api{shown}`" in DOC, shown
-    assert "`GET /api/-/live/<Flow>/<run>`" in DOC
+    assert "`GET /api/-/live/<Flow>/<run>`" in DOC and "`?task=<id>`" in DOC
+
+
+def test_the_card_route_is_documented() -> None:
+    from ketch.ui._app import CARD_ROUTE
+
+    assert f"`{_documented(CARD_ROUTE)}`" in DOC
+    assert "sandbox allow-same-origin" in DOC
 
 
 def test_every_option_of_the_ui_command_is_documented() -> None:

@@ -123,6 +123,51 @@ if __name__ == "__main__":
 """
 
 
+CARD_FLOW = """
+import time
+from ketch import FlowSpec, Parameter, card, current, step
+from ketch.cards import Markdown, ProgressBar, Table, ValueBox
+
+
+class CardFlow(FlowSpec):
+    \"\"\"A step with two cards, refreshed while it runs.\"\"\"
+
+    pause = Parameter("pause", default=0.0, help="Seconds per epoch.")
+
+    @card
+    @card(type="blank", id="progress", options={"title": "Training progress"})
+    @step
+    def start(self):
+        epochs = 8
+        bar = ProgressBar(max=epochs, label="Epochs", value=0)
+        loss = ValueBox(title="Loss", value="—", subtitle="after epoch 0")
+        current.card["progress"].append(bar)
+        current.card["progress"].append(loss)
+        history = []
+        for epoch in range(1, epochs + 1):
+            time.sleep(self.pause)
+            history.append(round(1.0 / (epoch + 1), 4))
+            bar.update(epoch, metadata=f"epoch {epoch} of {epochs}")
+            loss.update(history[-1])
+            loss.subtitle = f"after epoch {epoch}"
+            current.card.refresh()
+        self.history = history
+        current.card.append(Markdown("## Results\\nThe loss went down **every** epoch."))
+        current.card.append(
+            Table([[i + 1, h] for i, h in enumerate(history)], headers=["epoch", "loss"])
+        )
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    CardFlow()
+"""
+
+
 @dataclass
 class UIProject:
     project: Project

@@ -7,8 +7,9 @@ Routes (each page also at ``/api`` + the same path)::
     /{flow}?tag=&status=&limit=         the runs of a flow
     /{flow}/{run}                       graph, steps, timeline, parameters
     /{flow}/{run}/{step}?status=        the tasks of a step
-    /{flow}/{run}/{step}/{task}?attempt=   artifacts, logs, attempts
-    /api/-/live/{flow}/{run}            status and version of a run, for polling
+    /{flow}/{run}/{step}/{task}?attempt=   cards, artifacts, logs, attempts
+    /api/-/live/{flow}/{run}?task=      status and version of a run (and a task's cards)
+    /-/card/{flow}/{run}/{step}/{task}/{position}?attempt=   one card's HTML, sandboxed
     /-/static/...                       CSS, JS and icons
 
 Only ``starlette`` and ``jinja2`` are imported here, so ``import ketch`` never loads them.
@@ -32,6 +33,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..exceptions import InternalError, KetchException, NotFoundError, UserError
+from ._cards import CARD_CSP, card_document
 from ._compare import compare_page
 from ._pages import DEFAULT_RUN_LIMIT, flow_page, index_page, live_state, run_page
 from ._render import Renderer
@@ -95,7 +97,8 @@ def _compare(src: Source, request: Request) -> dict[str, Any]:
 
 def _live(src: Source, request: Request) -> dict[str, Any]:
     p = request.path_params
-    return live_state(src, p["flow"], p["run_id"])
+    task_id = request.query_params.get("task") or None
+    return live_state(src, p["flow"], p["run_id"], task_id=task_id)
 
 
 PAGES: list[tuple[str, str, Builder]] = [
@@ -131,6 +134,13 @@ class JSONResponse(Response):
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
+_CARD_HEADERS = {
+    **_NO_STORE,
+    "Content-Security-Policy": CARD_CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+CARD_ROUTE = "/-/card/{flow}/{run_id}/{step}/{task_id}/{position}"
 
 
 class App:
@@ -143,6 +153,7 @@ class App:
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
             Route("/api/-/live/{flow}/{run_id}", self._endpoint(_live, None)),
+            Route(CARD_ROUTE, self._guarded(self._card)),
             Mount("/-/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ]
         for path, _template, builder in PAGES:
@@ -152,18 +163,40 @@ class App:
         return routes
 
     def _endpoint(self, builder: Builder, template: str | None) -> Callable[[Request], Response]:
+        def answer(request: Request) -> Response:
+            data = builder(self.src, request)
+            if template is None:
+                return JSONResponse(data, headers=_NO_STORE)
+            html = self.renderer.page(template, data, request.url.path, _api_url(request))
+            return HTMLResponse(html, headers=_NO_STORE)
+
+        return self._guarded(answer)
+
+    def _card(self, request: Request) -> Response:
+        """One card's own HTML, for its frame on the task page or to open on its own."""
+        p = request.path_params
+        html = card_document(
+            self.src,
+            p["flow"],
+            p["run_id"],
+            p["step"],
+            p["task_id"],
+            p["position"],
+            attempt=request.query_params.get("attempt") or None,
+        )
+        return HTMLResponse(html, headers=_CARD_HEADERS)
+
+    def _guarded(self, answer: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        """``answer``, with errors shown as error pages (or JSON errors under ``/api``)."""
+
         def endpoint(request: Request) -> Response:
             try:
-                data = builder(self.src, request)
-                if template is None:
-                    return JSONResponse(data, headers=_NO_STORE)
-                html = self.renderer.page(template, data, request.url.path, _api_url(request))
+                return answer(request)
             except KetchException as exc:
                 return self.error(request, exc)
             except Exception as exc:  # a page must answer, even when ketch has a bug
                 log.exception("ketch UI failed on %s", request.url.path)
                 return self.error(request, InternalError(f"{type(exc).__name__}: {exc}"))
-            return HTMLResponse(html, headers=_NO_STORE)
 
         return endpoint
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from ..exceptions import DataIntegrityError, NotFoundError, UserError
-from ..metadata import ParameterRecord, RunRecord, TaskRecord, effective_status
+from ..metadata import AttemptRecord, ParameterRecord, RunRecord, TaskRecord, effective_status
 from ._queries import PARAMETERS_STEP
 from ._source import Source
 
@@ -41,6 +42,45 @@ def find_run(src: Source, flow: str, run_id: str) -> RunRecord:
             hint=f"The page of flow '{flow}' lists its runs.",
         )
     return record
+
+
+def find_task(src: Source, run: RunRecord, step: str | None, task_id: str) -> TaskRecord:
+    """The task ``task_id`` of ``run`` (of ``step``, when given), or a `NotFoundError`."""
+    try:
+        number: int | None = int(task_id)
+    except ValueError:
+        number = None
+    task = None if number is None else src.store.get_task(run.run_id, number)
+    wrong_step = task is not None and step is not None and task.step_name != step
+    if task is None or task.step_name == PARAMETERS_STEP or wrong_step:
+        where = f"{run.flow_name}/{run.run_id}/{step}" if step else f"{run.flow_name}/{run.run_id}"
+        raise NotFoundError(
+            f"Task '{where}/{task_id}' does not exist.",
+            hint=f"The page of {'step' if step else 'run'} {where} lists its tasks.",
+        )
+    return task
+
+
+def choose_attempt(task: TaskRecord, attempts: list[AttemptRecord], wanted: str | None) -> int:
+    """The attempt number asked for (``?attempt=``), by default the task's latest."""
+    if wanted is None:
+        return task.attempt
+    numbers = {a.attempt for a in attempts}
+    try:
+        number = int(wanted)
+    except ValueError:
+        number = -1
+    if number not in numbers:
+        raise NotFoundError(
+            f"Attempt '{wanted}' of task {task.step_name}/{task.task_id} does not exist.",
+            hint="Attempts are numbered from 0; the task page lists them.",
+        )
+    return number
+
+
+def path_of(*parts: object) -> str:
+    """The URL path of a pathspec's parts: ``path_of("F", 3)`` -> ``"/F/3"``."""
+    return "/" + "/".join(quote(str(p), safe="") for p in parts)
 
 
 def parse_pathspec_list(text: str) -> list[tuple[str, str]]:

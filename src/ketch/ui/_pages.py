@@ -12,6 +12,7 @@ from typing import Any
 
 from ..exceptions import UserError
 from ..metadata import TaskRecord, effective_status
+from ._cards import card_versions
 from ._common import (
     RUN_STATUSES,
     duration,
@@ -98,23 +99,36 @@ def run_page(src: Source, flow: str, run_id: str) -> dict[str, Any]:
     }
 
 
-def live_state(src: Source, flow: str, run_id: str) -> dict[str, Any]:
+def live_state(
+    src: Source, flow: str, run_id: str, *, task_id: str | None = None
+) -> dict[str, Any]:
     """A small, cheap answer for polling: the run's status and a version that changes whenever
-    one of its tasks starts or finishes, the scheduler beats, or the run ends."""
+    one of its tasks starts or finishes, the scheduler beats, or the run ends.
+
+    With ``task_id``, also the versions of that task's cards, which are part of ``version``:
+    a card refreshed while its task runs changes it too.
+    """
     record = find_run(src, flow, run_id)
     now = time.time()
     status = effective_status(record, now)
     found = progress(src.store, record.run_id)
     counts = ",".join(f"{k}={v}" for k, v in sorted(found.task_counts.items()))
-    return {
+    # The heartbeat (every few seconds) is part of it so that running bars and durations
+    # advance even while no task starts or ends.
+    version = (
+        f"{status};{counts};{found.last_change:.6f};{record.heartbeat_at};{record.finished_at}"
+    )
+    state: dict[str, Any] = {
         "pathspec": f"{flow}/{record.run_id}",
         "status": status,
         "task_counts": found.task_counts,
-        # The heartbeat (every few seconds) is part of it so that running bars and durations
-        # advance even while no task starts or ends.
-        "version": f"{status};{counts};{found.last_change:.6f};{record.heartbeat_at};"
-        f"{record.finished_at}",
+        "version": version,
     }
+    if task_id is not None:
+        cards = card_versions(src, record, task_id)
+        state["cards"] = cards
+        state["version"] += ";" + ",".join(f"{c['position']}={c['version']}" for c in cards)
+    return state
 
 
 def _total(counts: dict[str, dict[str, int]]) -> dict[str, int]:

@@ -11,17 +11,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from . import _dag, _timeline
+from ._common import path_of
 from ._format import ago_text, duration_text, size_text, time_text
-
-
-def path_of(*parts: object) -> str:
-    """The URL path of a pathspec's parts: ``path_of("F", 3)`` -> ``"/F/3"``."""
-    return "/" + "/".join(quote(str(p), safe="") for p in parts)
 
 
 def crumbs(path: str) -> list[dict[str, str]]:
@@ -34,7 +30,10 @@ def crumbs(path: str) -> list[dict[str, str]]:
 
 
 def live_urls(data: dict[str, Any]) -> list[str]:
-    """The live endpoints of the runs on a page that are still running."""
+    """The live endpoints of the runs on a page that are still running.
+
+    On a task page the run's endpoint also watches the task's cards (``?task=``).
+    """
     runs: list[dict[str, Any]] = []
     if isinstance(data.get("run"), dict):
         runs.append(data["run"])
@@ -42,6 +41,11 @@ def live_urls(data: dict[str, Any]) -> list[str]:
     for flow in data.get("flows", []):
         runs.extend(flow["runs"])
     urls = {"/api/-/live" + path_of(r["flow"], r["id"]) for r in runs if r["status"] == "running"}
+    task = data.get("task")
+    if isinstance(task, dict) and data["run"]["status"] == "running":
+        url = "/api/-/live" + path_of(data["run"]["flow"], data["run"]["id"])
+        urls.discard(url)
+        urls.add(f"{url}?task={task['id']}")
     return sorted(urls)
 
 

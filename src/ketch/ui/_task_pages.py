@@ -1,4 +1,4 @@
-"""The data of the step page (its tasks) and the task page (artifacts, logs, attempts)."""
+"""The data of the step page (its tasks) and the task page (cards, artifacts, logs, attempts)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from typing import Any
 
 from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..metadata import AttemptRecord, RunRecord, TaskRecord
+from ._cards import card_entries
 from ._common import (
     RUN_STATUSES,
+    choose_attempt,
     duration,
     find_run,
+    find_task,
     foreach_list,
     load_graph,
     run_dict,
@@ -64,22 +67,20 @@ def step_page(
 def task_page(
     src: Source, flow: str, run_id: str, step: str, task_id: str, *, attempt: str | None = None
 ) -> dict[str, Any]:
-    """One task: its artifacts (with previews), logs and attempts.
+    """One task: its cards, artifacts (with previews), logs and attempts.
 
-    ``attempt`` picks which attempt's artifacts and logs to show (default: the latest).
+    ``attempt`` picks which attempt's cards, artifacts and logs to show (default: the latest).
     """
     record = find_run(src, flow, run_id)
     now = time.time()
     run = run_dict(record, now)
-    task = _find_task(src, record, step, task_id)
+    task = find_task(src, record, step, task_id)
     attempts = src.store.list_attempts(record.run_id, task.task_id)
-    chosen = _choose_attempt(task, attempts, attempt)
+    chosen = choose_attempt(task, attempts, attempt)
     shown = next((a for a in attempts if a.attempt == chosen), None)
-    artifacts = [
-        artifact_entry(src.blobs, a)
-        for a in src.store.list_artifacts(record.run_id, task.task_id, chosen)
-        if not a.name.startswith("_")
-    ]
+    records = src.store.list_artifacts(record.run_id, task.task_id, chosen)
+    artifacts = [artifact_entry(src.blobs, a) for a in records if not a.name.startswith("_")]
+    cards, cards_error = card_entries(src, record, task, shown, records)
     entry = _task_entry(record, task, run["status"], now, None)
     entry["attempt"] = chosen
     entry["inputs"] = _inputs(src, record, task)
@@ -88,42 +89,14 @@ def task_page(
         "step": {"name": step},
         "task": entry,
         "attempts": [_attempt_dict(a, run["status"], now) for a in attempts],
+        "cards": cards,
+        "cards_error": cards_error,
         "artifacts": artifacts,
         "logs": {
             "stdout": _log(src, None if shown is None else shown.stdout_key),
             "stderr": _log(src, None if shown is None else shown.stderr_key),
         },
     }
-
-
-def _find_task(src: Source, run: RunRecord, step: str, task_id: str) -> TaskRecord:
-    try:
-        number: int | None = int(task_id)
-    except ValueError:
-        number = None
-    task = None if number is None else src.store.get_task(run.run_id, number)
-    if task is None or task.step_name != step or step == PARAMETERS_STEP:
-        raise NotFoundError(
-            f"Task '{run.flow_name}/{run.run_id}/{step}/{task_id}' does not exist.",
-            hint=f"The page of step {run.flow_name}/{run.run_id}/{step} lists its tasks.",
-        )
-    return task
-
-
-def _choose_attempt(task: TaskRecord, attempts: list[AttemptRecord], wanted: str | None) -> int:
-    if wanted is None:
-        return task.attempt
-    numbers = {a.attempt for a in attempts}
-    try:
-        number = int(wanted)
-    except ValueError:
-        number = -1
-    if number not in numbers:
-        raise NotFoundError(
-            f"Attempt '{wanted}' of task {task.step_name}/{task.task_id} does not exist.",
-            hint="Attempts are numbered from 0; the task page lists them.",
-        )
-    return number
 
 
 def _task_entry(
