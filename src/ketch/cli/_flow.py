@@ -188,13 +188,16 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         executor: str | None,
         **params: Any,
     ) -> None:
+        from ..runtime import start_writer
+
         settings = _settings(max_workers, max_num_splits, executor, create=False)
-        click.echo(f"ketch executing {flow_cls.__name__} for user:{settings.user}", err=True)
-        graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
-        values = _resolve_parameters(flow_cls, params, settings.user)
-        settings = _settings(max_workers, max_num_splits, executor, create=True)
-        _execute(ctx, settings=settings, graph=graph, policies=policies, parameters=values,
-                 tags=tags, run_id_file=run_id_file)  # fmt: skip
+        with start_writer(settings) as writer:  # loads the SQL layer while the flow is checked
+            click.echo(f"ketch executing {flow_cls.__name__} for user:{settings.user}", err=True)
+            graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
+            values = _resolve_parameters(flow_cls, params, settings.user)
+            settings = _settings(max_workers, max_num_splits, executor, create=True)
+            _execute(ctx, writer, settings=settings, graph=graph, policies=policies,
+                     parameters=values, tags=tags, run_id_file=run_id_file)  # fmt: skip
 
     @cli.command(help="Resume the latest run (or --origin-run-id) from its failed step or STEP.")
     @click.argument("step", required=False)
@@ -214,29 +217,31 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         executor: str | None,
     ) -> None:
         from ..metadata import open_store
-        from ..runtime import ResumeFrom, choose_origin
+        from ..runtime import ResumeFrom, choose_origin, start_writer
         from ..settings import require_home
 
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         require_home(settings)
-        click.echo(f"ketch resuming {flow_cls.__name__} for user:{settings.user}", err=True)
-        graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
-        store = open_store(settings.resolved_metadata_url)
-        try:
-            origin, rerun = choose_origin(store, graph, origin_run_id, step)
-        finally:
-            store.close()
-        click.echo(f"Resuming run {flow_cls.__name__}/{origin}.", err=True)
-        _execute(ctx, settings=settings, graph=graph, policies=policies, parameters={},
-                 tags=tags, run_id_file=run_id_file, resume=ResumeFrom(origin, rerun))  # fmt: skip
+        with start_writer(settings) as writer:
+            click.echo(f"ketch resuming {flow_cls.__name__} for user:{settings.user}", err=True)
+            graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
+            store = open_store(settings.resolved_metadata_url)
+            try:
+                origin, rerun = choose_origin(store, graph, origin_run_id, step)
+            finally:
+                store.close()
+            click.echo(f"Resuming run {flow_cls.__name__}/{origin}.", err=True)
+            _execute(ctx, writer, settings=settings, graph=graph, policies=policies,
+                     parameters={}, tags=tags, run_id_file=run_id_file,
+                     resume=ResumeFrom(origin, rerun))  # fmt: skip
 
-    def _execute(ctx: click.Context, **fields: Any) -> None:
+    def _execute(ctx: click.Context, writer: Any, **fields: Any) -> None:
         """Run (or resume) the flow and exit with the run's status."""
         from ..runtime import RunRequest, execute_run
 
         request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, quiet=ctx.obj["quiet"],
                              **fields)  # fmt: skip
-        code = execute_run(request)
+        code = execute_run(request, writer)
         if code:
             ctx.exit(code)
 

@@ -67,12 +67,16 @@ def system_tags(user: str) -> list[str]:
     ]
 
 
-def execute_run(request: RunRequest) -> int:
-    """Run the flow; returns the process exit code (0 when the end step finished)."""
+def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
+    """Run the flow; returns the process exit code (0 when the end step finished).
+
+    ``writer`` may have been started earlier (see :func:`start_writer`) so that the SQL layer
+    loads while the flow is checked.
+    """
     settings = request.settings
     reporter = Reporter(quiet=request.quiet)
     # Both helper processes are forked before any thread exists in this process.
-    writer = RecordWriter(settings.resolved_metadata_url)
+    writer = writer or RecordWriter(settings.resolved_metadata_url)
     executor = LocalExecutor(
         request.flow_cls,
         mode="spawn" if settings.executor == "spawn" else "fork",
@@ -84,6 +88,11 @@ def execute_run(request: RunRequest) -> int:
     finally:
         executor.close()
         writer.close()
+
+
+def start_writer(settings: Settings) -> RecordWriter:
+    """Fork the metadata writer now: it loads the SQL layer on the other core meanwhile."""
+    return RecordWriter(settings.resolved_metadata_url)
 
 
 def _run(

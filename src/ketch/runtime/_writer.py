@@ -96,6 +96,12 @@ class RecordWriter:
         if error is not None:
             raise error
 
+    def __enter__(self) -> RecordWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         if self._closed:
             return
@@ -109,13 +115,13 @@ class RecordWriter:
 
 
 def _serve(url: str, inbox: int, outbox: int) -> None:
+    """Load the SQL layer at once (the slow part), but open the store only when the first
+    records arrive: a run refused by its checks must leave no database behind."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scheduler decides; we finish writing
     error: BaseException | None = None
     store = None
     try:
-        from ..metadata import open_store
-
-        store = open_store(url)
+        from ..metadata import _sql  # noqa: F401  (imports SQLAlchemy)
     except BaseException as exc:
         error = _portable(exc)
     try:
@@ -126,11 +132,23 @@ def _serve(url: str, inbox: int, outbox: int) -> None:
             kind, ops = message
             if kind == "flush":
                 _send(outbox, ("flushed", error))
-            elif error is None and store is not None:
-                error = _apply(store, ops)
+            elif error is None:
+                if store is None:
+                    store, error = _open(url)
+                if store is not None:
+                    error = _apply(store, ops)
     finally:
         if store is not None:
             store.close()
+
+
+def _open(url: str) -> tuple[Any, BaseException | None]:
+    try:
+        from ..metadata import open_store
+
+        return open_store(url), None
+    except BaseException as exc:
+        return None, _portable(exc)
 
 
 def _apply(store: Any, ops: list[Op]) -> BaseException | None:
