@@ -129,6 +129,20 @@ def test_ctrl_c_stops_everything_quickly(project) -> None:  # type: ignore[no-un
     assert resumed.returncode == 0 and f"TOTAL {TOTAL}" in resumed.stdout
 
 
+def test_sigterm_of_the_scheduler_stops_the_run(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", SLOW_FOREACH)
+    proc = _start(project, NAP="30")
+    assert proc.stdout is not None
+    while "working on" not in proc.stdout.readline():
+        pass
+    os.kill(proc.pid, signal.SIGTERM)  # the scheduler only, as a process manager would
+    _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1 and "interrupted" in err
+    assert _state(project)["status"] == "failed"
+    leftover = subprocess.run(["pgrep", "-g", str(proc.pid)], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""
+
+
 def test_corrupt_blob_is_detected(project) -> None:  # type: ignore[no-untyped-def]
     project.write("flow.py", SLOW_FOREACH)
     assert project.run("flow.py", "run", "--run-id-file", "run-id", NAP="0").returncode == 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import socket
 import sys
 import time
@@ -83,11 +84,18 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
         on_output=reporter.task_output,
         on_start=reporter.task_started,
     )
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         return _run(request, writer, executor, reporter)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         executor.close()
         writer.close()
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM stops a run like Ctrl-C: tasks are stopped and the run is recorded as failed."""
+    raise KeyboardInterrupt
 
 
 def start_writer(settings: Settings) -> RecordWriter:
