@@ -1,0 +1,97 @@
+"""The issue's targets, each checked against this session's figures."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ._format import size
+from ._results import Results, Row, Target
+
+
+def _row(results: Results, key: str) -> Row | None:
+    row = results.get(key)
+    return row if row is not None and not row.error else None
+
+
+def _speedup(results: Results, key: str, factor: float, text: str) -> Target:
+    row = _row(results, key)
+    if row is None or row.ratio is None:
+        return Target(text, None, "not measured")
+    return Target(text, row.ratio >= factor, f"{row.ratio:,.1f}x faster")
+
+
+def _within_floor(results: Results, key: str, factor: float, text: str) -> Target:
+    row = _row(results, key)
+    if row is None or row.vs_floor is None:
+        return Target(text, None, "not measured")
+    return Target(text, row.vs_floor <= factor, f"{row.vs_floor:.2f}x the floor")
+
+
+def _memory(results: Results) -> Target:
+    text = "1 GB case: peak memory ≤ 1.5x the array"
+    row = _row(results, "bigarray.memory")
+    if row is None or not row.ketch or not row.floor:
+        return Target(text, None, "not measured")
+    times = row.ketch.median / row.floor
+    return Target(text, times <= 1.5, f"{row.ketch.median:,.0f} MiB = {times:.2f}x the array")
+
+
+def _compressed(results: Results) -> list[Target]:
+    row = _row(results, "compressible.bytes")
+    fewer = "compressible case: fewer bytes stored than Metaflow's gzip"
+    near = "compressible case: within 2x of the floor"
+    if row is None or not row.ketch:
+        return [Target(fewer, None, "not measured"), Target(near, None, "not measured")]
+    k = row.ketch.median
+    out = [Target(fewer, None, "Metaflow not measured")]
+    if row.metaflow:
+        out[0] = Target(fewer, k < row.metaflow.median, f"{size(k)} vs {size(row.metaflow.median)}")
+    out.append(_within_floor(results, "compressible.bytes", 2, near))
+    return out
+
+
+def _files(results: Results) -> Target:
+    text = "≤ 3 files per task in the datastore"
+    row = _row(results, "disk.files")
+    if row is None or not row.ketch:
+        return Target(text, None, "not measured")
+    return Target(text, row.ketch.median <= 3, f"{row.ketch.median:.2f} files/task")
+
+
+def _scheduler(results: Results) -> Target:
+    text = "scheduler peak memory < 200 MB for 10,000 tasks"
+    row = _row(results, "scheduler.memory")
+    if row is None or not row.ketch:
+        return Target(text, None, "not measured")
+    return Target(text, row.ketch.median < 200, f"{row.ketch.median:,.0f} MiB")
+
+
+def targets(results: Results) -> list[Target]:
+    checks: list[Callable[[], Target | list[Target]]] = [
+        lambda: _speedup(results, "linear10", 30, "linear 10 ≥ 30x faster than Metaflow"),
+        lambda: _speedup(
+            results,
+            "foreach100.mw2",
+            60,
+            "foreach 100, --max-workers 2: ≥ 60x faster than Metaflow",
+        ),
+        lambda: _within_floor(results, "overhead", 3, "per-task overhead within 3x the fork floor"),
+        lambda: _within_floor(
+            results, "bigarray.time", 2, "1 GB write+read within 2x the pickle-5 floor"
+        ),
+        lambda: _speedup(
+            results, "bigarray.time", 20, "1 GB write+read ≥ 20x faster than Metaflow"
+        ),
+        lambda: _memory(results),
+        lambda: _compressed(results),
+        lambda: _files(results),
+        lambda: _scheduler(results),
+        lambda: _speedup(
+            results, "client", 20, "Client: 100 runs + 1 artifact each ≥ 20x faster than Metaflow"
+        ),
+    ]
+    out: list[Target] = []
+    for check in checks:
+        found = check()
+        out.extend(found if isinstance(found, list) else [found])
+    return out
