@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import atexit
+import os
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from ..datastore import BlobStore, LocalStorage
 from ..metadata import MetadataStore, open_store
-from ..settings import require_home, resolve
+from ..settings import Settings, env_name, require_home, resolve
 
 _UNSET = object()
 _namespace: ContextVar[object] = ContextVar("ketch_namespace", default=_UNSET)
@@ -21,11 +22,25 @@ class Backend:
 
 
 _backends: dict[tuple[str, str], Backend] = {}
+# The variables that can change what the client reads (see ketch.settings).
+_ENV = tuple(env_name(f.name) for f in fields(Settings)) + (
+    "METAFLOW_USER", "SUDO_USER", "USERNAME", "USER",
+)  # fmt: skip
+_resolved: dict[tuple[str, tuple[tuple[str, str], ...]], Settings] = {}
+
+
+def _settings() -> Settings:
+    """Settings for the current directory and ``KETCH_*`` environment, resolved once each."""
+    key = (os.getcwd(), tuple((name, os.environ.get(name, "")) for name in _ENV))
+    found = _resolved.get(key)
+    if found is None:
+        found = _resolved[key] = resolve()
+    return found
 
 
 def backend() -> Backend:
     """The metadata store and blob store of the current project (opened once per process)."""
-    settings = resolve()
+    settings = _settings()
     require_home(settings)
     key = (settings.resolved_metadata_url, settings.home)
     found = _backends.get(key)
@@ -46,7 +61,7 @@ def default_namespace() -> str:
     >>> default_namespace().startswith("user:")
     True
     """
-    return f"user:{resolve().user}"
+    return f"user:{_settings().user}"
 
 
 def namespace(ns: str | None) -> str | None:

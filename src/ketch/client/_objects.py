@@ -193,10 +193,11 @@ class Run(_Base):
         return list(self) if all(t in self.tags for t in tags) else []
 
     def __getitem__(self, step_name: str) -> Step:
-        names = {s.step_name for s in backend().store.list_steps(self._record.run_id)}
-        if step_name not in names or step_name == PARAMETERS_STEP:
+        # A step exists once it has a task: one query that the Step then reuses.
+        records = backend().store.list_tasks(self._record.run_id, step_name)
+        if not records or step_name == PARAMETERS_STEP:
             raise NotFoundError(f"Step '{self.pathspec}/{step_name}' does not exist.")
-        return Step._make(self, step_name)
+        return Step._make(self, step_name, records)
 
     def __contains__(self, step_name: object) -> bool:
         try:
@@ -305,6 +306,7 @@ class Step(_Base):
     """One step of a run; iterating it yields its tasks in foreach order."""
 
     _run: Run
+    _records: list[TaskRecord] | None
 
     def __init__(self, pathspec: str, _namespace_check: bool = True) -> None:
         flow, run_id, step = _split(pathspec, 3, "step")
@@ -313,10 +315,11 @@ class Step(_Base):
         self.__dict__.update(found.__dict__)
 
     @classmethod
-    def _make(cls, run: Run, step_name: str) -> Step:
+    def _make(cls, run: Run, step_name: str, records: list[TaskRecord] | None = None) -> Step:
         step = cls.__new__(cls)
         step._run = run
         step.pathspec = f"{run.pathspec}/{step_name}"
+        step._records = records
         return step
 
     @property
@@ -324,7 +327,11 @@ class Step(_Base):
         return self.pathspec.rsplit("/", 1)[-1]
 
     def _task_records(self) -> list[TaskRecord]:
-        return backend().store.list_tasks(self._run._record.run_id, self._step_name)
+        records = self._records
+        self._records = None  # fresh on the next call: a running step gains tasks
+        if records is None:
+            records = backend().store.list_tasks(self._run._record.run_id, self._step_name)
+        return records
 
     def __iter__(self) -> Iterator[Task]:
         for record in self._task_records():
