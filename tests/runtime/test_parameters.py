@@ -163,3 +163,34 @@ def test_required_parameter(project) -> None:  # type: ignore[no-untyped-def]
     assert "n is 4" in ok.stdout
     env = project.run("flow.py", "run", KETCH_RUN_N="5")
     assert "n is 5" in env.stdout
+
+
+NAMESPACE = """
+from ketch import FlowSpec, step, current, get_namespace
+
+class NsFlow(FlowSpec):
+    @step
+    def start(self):
+        print("NS", current.namespace, get_namespace())
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    NsFlow()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [([], "NS user:tester user:tester"), (["--namespace", "team:x"], "NS team:x team:x"),
+     (["--namespace", ""], "NS  None")],
+)  # fmt: skip
+def test_run_namespace_option(project, args, expected) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", NAMESPACE)
+    proc = project.run("flow.py", "run", *args)
+    assert proc.returncode == 0, proc.stderr
+    line = next(line for line in proc.stdout.splitlines() if "] NS" in line)
+    assert line.split("] ", 1)[1] == expected

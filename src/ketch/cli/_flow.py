@@ -66,7 +66,13 @@ def _run_options(func: Any) -> Any:
             click.option("--with", "with_specs", multiple=True,
                          help="Add a decorator to every step: name[:key=value,...]."),  # fmt: skip
             click.option("--run-id-file", default=None, help="Write the run id to this file."),
-            click.option("--namespace", "user_namespace", default=None, help="Client namespace."),
+            click.option(
+                "--namespace",
+                "user_namespace",
+                default=None,
+                help="The Client's namespace inside the tasks (default: your user; an empty "
+                "string sees every run). Tags written are unchanged.",
+            ),
             click.option("--executor", type=click.Choice(["fork", "spawn"]), default=None),
         ]
     ):
@@ -197,7 +203,8 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
             values = _resolve_parameters(flow_cls, params, settings.user)
             settings = _settings(max_workers, max_num_splits, executor, create=True)
             _execute(ctx, writer, settings=settings, graph=graph, policies=policies,
-                     parameters=values, tags=tags, run_id_file=run_id_file)  # fmt: skip
+                     parameters=values, tags=tags, run_id_file=run_id_file,
+                     namespace=user_namespace)  # fmt: skip
 
     @cli.command(help="Resume the latest run (or --origin-run-id) from its failed step or STEP.")
     @click.argument("step", required=False)
@@ -233,7 +240,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
             click.echo(f"Resuming run {flow_cls.__name__}/{origin}.", err=True)
             _execute(ctx, writer, settings=settings, graph=graph, policies=policies,
                      parameters={}, tags=tags, run_id_file=run_id_file,
-                     resume=ResumeFrom(origin, rerun))  # fmt: skip
+                     resume=ResumeFrom(origin, rerun), namespace=user_namespace)  # fmt: skip
 
     def _execute(ctx: click.Context, writer: Any, **fields: Any) -> None:
         """Run (or resume) the flow and exit with the run's status."""

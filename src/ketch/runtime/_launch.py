@@ -57,6 +57,7 @@ class RunRequest:
     quiet: bool = False
     policies: dict[str, StepPolicy] = field(default_factory=dict)
     resume: ResumeFrom | None = None
+    namespace: str | None = None  # run --namespace: what the Client sees inside tasks
 
 
 def system_tags(user: str) -> list[str]:
@@ -194,6 +195,7 @@ def _base_spec(
         store_root=str(request.settings.home_path),
         username=request.settings.user,
         tags=frozenset(request.tags),
+        namespace=request.namespace,
         cwd=os.getcwd(),
         graph_info=graph_info,
     )

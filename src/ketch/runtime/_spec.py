@@ -56,6 +56,8 @@ class TaskSpec:
     # the step body is not run again; the catch variable records the error instead.
     fallback_error: str | None = None
     tags: frozenset[str] = frozenset()
+    # The Client namespace inside the task (run --namespace); None: the user's, "": global.
+    namespace: str | None = None
     origin_run_id: int | None = None
     cwd: str = ""
     env: dict[str, str] = field(default_factory=dict)

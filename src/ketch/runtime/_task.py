@@ -48,7 +48,7 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
             retry_count=spec.attempt,
             origin_run_id=None if spec.origin_run_id is None else str(spec.origin_run_id),
             username=spec.username,
-            namespace=f"user:{spec.username}",
+            namespace=_namespace(spec),
             tags=spec.tags,
             parameter_names=parameter_names,
             graph=spec.graph_info,
@@ -81,6 +81,16 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
         finished_at=time.time(),
     )
     return result if cards is None else cards.finish(result, flow)
+
+
+def _namespace(spec: TaskSpec) -> str:
+    """The namespace of ``current.namespace``; ``run --namespace`` also sets the Client's."""
+    if spec.namespace is None:
+        return f"user:{spec.username}"
+    from ..client import namespace
+
+    namespace(spec.namespace or None)
+    return spec.namespace
 
 
 def _run_step(
