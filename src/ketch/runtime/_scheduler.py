@@ -248,8 +248,8 @@ class Scheduler:
                 exit_code=result.exit_code,
                 exception=result.exception,
                 traceback=result.traceback,
-                stdout_key=self.blobs.put_bytes(result.stdout),
-                stderr_key=self.blobs.put_bytes(result.stderr),
+                stdout_key=self.blobs.put_bytes(result.stdout) if result.stdout else None,
+                stderr_key=self.blobs.put_bytes(result.stderr) if result.stderr else None,
                 pid=result.pid,
             )
         task_status = status if final else "running"

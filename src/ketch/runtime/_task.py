@@ -211,7 +211,8 @@ def _persist(
     """Store the flow object's artifacts; with ``partial``, skip those that cannot be stored."""
     artifacts = {k: v for k, v in state.artifacts.items() if k not in state.deleted}
     values = {k: v for k, v in vars(flow).items() if _persistable(k, v)}
-    values["name"] = flow.name
+    if "name" not in artifacts:  # inherited from _parameters in every task but the oddest
+        values["name"] = flow.name
     for name, value in values.items():
         try:
             artifacts[name] = save_value(blobs, name, value)
