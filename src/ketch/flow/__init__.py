@@ -12,9 +12,9 @@ from ._decorators import (
     timeout,
 )
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
-from ._spec import EPHEMERAL, FlowSpec, is_step_function
+from ._spec import EPHEMERAL, FlowSpec
 from ._state import Inputs, InputView, TaskState
-from ._step import step, step_decorators
+from ._step import step
 
 __all__ = [
     "EPHEMERAL",
@@ -37,8 +37,6 @@ __all__ = [
     "TaskContext",
     "TaskState",
     "current",
-    "is_step_function",
     "set_context",
     "step",
-    "step_decorators",
 ]

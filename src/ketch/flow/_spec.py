@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import types
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
@@ -267,6 +266,3 @@ def _view_state(view: Any) -> TaskState:
         raise MergeArtifactsError("merge_artifacts expects the inputs argument of the join.")
     return state  # type: ignore[no-any-return]
 
-
-def is_step_function(value: Any) -> bool:
-    return inspect.isfunction(value) and getattr(value, "is_step", False)

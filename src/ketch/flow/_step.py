@@ -46,7 +46,3 @@ def step(
         return mark(func)
     return mark
 
-
-def step_decorators(func: Callable[..., Any]) -> list[Any]:
-    """The step decorators attached to a step function, outermost last."""
-    return list(getattr(func, "decorators", []))

@@ -20,10 +20,6 @@ class OriginTask:
     artifacts: dict[str, ArtifactRecord]
 
 
-def position(step: str, indices: tuple[int, ...]) -> Position:
-    return (step, indices)
-
-
 class Origin:
     """Index of an earlier run's successful tasks, for cloning them into a resumed run."""
 
@@ -51,10 +47,6 @@ class Origin:
                     values[frame.index] = frame.value
             if task.status == "completed":
                 self._tasks[(task.step_name, indices)] = OriginTask(task, artifacts[task.task_id])
-
-    def failed_steps(self) -> set[str]:
-        """Steps with a task that did not complete (failed, or cut off by a crash)."""
-        return {t.step_name for t in self.store.list_tasks(self.run_id) if t.status != "completed"}
 
     def lookup(self, step: str, indices: tuple[int, ...]) -> OriginTask | None:
         if step in self.rerun:

@@ -38,7 +38,7 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
     """Run the step of ``spec``; never raises for a failure of user code."""
     started = time.time()
     blobs = open_blobs(spec.store_root)
-    parameter_names = tuple(sorted(_parameter_names(flow_cls, spec)))
+    parameter_names = tuple(sorted(p.name for p in flow_cls._parameters().values()))
     set_context(
         TaskContext(
             flow_name=spec.flow_name,
@@ -121,10 +121,6 @@ def _run_step(
 def _caught(spec: TaskSpec, flow: Any, wrapper: ExceptionWrapper) -> None:
     if spec.catch_var:
         setattr(flow, spec.catch_var, wrapper)
-
-
-def _parameter_names(flow_cls: type[FlowSpec], spec: TaskSpec) -> list[str]:
-    return [p.name for p in flow_cls._parameters().values()]
 
 
 def _prepare(spec: TaskSpec, flow_cls: type[FlowSpec], blobs: BlobStore) -> tuple[Any, TaskState]:
