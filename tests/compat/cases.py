@@ -102,7 +102,15 @@ CASES: list[Case] = [
         ("run", "--tag", "t1", "--tag", "second-tag", "--tag", "t1"),
         top_args=(),  # also checks that a plain `run` (no --no-pylint) works
     ),
+    Case("retry_catch", "retry_catch.py", "RetryCatchFlow", ("run",)),
     # ---------------------------------------------------------------- failing runs
+    Case(
+        "retry_exhausted",
+        "retry_exhausted.py",
+        "RetryExhaustedFlow",
+        ("run",),
+        exception_contains={"always": ("always fails",)},
+    ),
     Case(
         "failing_step",
         "failing_step.py",

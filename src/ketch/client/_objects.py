@@ -14,7 +14,7 @@ from typing import Any
 from ..datastore import load_artifact
 from ..exceptions import DataIntegrityError, NamespaceMismatchError, NotFoundError, UserError
 from ..metadata import effective_status
-from ..metadata._records import ArtifactRecord, RunRecord, TaskRecord
+from ..metadata._records import ArtifactRecord, AttemptRecord, RunRecord, TaskRecord
 from ._code import KetchCode
 from ._context import backend, get_namespace
 
@@ -393,7 +393,7 @@ class Task(_Base):
         self._attempt = record.attempt if attempt is None else attempt
         self.pathspec = f"{run.pathspec}/{record.step_name}/{record.task_id}"
 
-    def _attempt_record(self) -> Any:
+    def _attempt_record(self) -> AttemptRecord | None:
         attempts = backend().store.list_attempts(self._record.run_id, self._record.task_id)
         for attempt in attempts:
             if attempt.attempt == self._attempt:
@@ -433,14 +433,17 @@ class Task(_Base):
 
     @property
     def successful(self) -> bool:
+        """True when the step ran without an exception (one handled by @catch does not count,
+        as in Metaflow)."""
         attempt = self._attempt_record()
-        return attempt is not None and attempt.status == "completed"
+        return attempt is not None and attempt.status == "completed" and not attempt.exception
 
     @property
     def finished(self) -> bool:
-        """True once the task completed successfully (a failed task is not finished, as in
-        Metaflow)."""
-        return self.successful
+        """True once the task completed, also when @catch handled its exception (a failed task
+        is not finished, as in Metaflow)."""
+        attempt = self._attempt_record()
+        return attempt is not None and attempt.status == "completed"
 
     @property
     def finished_at(self) -> datetime | None:
@@ -453,8 +456,11 @@ class Task(_Base):
 
     @property
     def exception(self) -> str | None:
+        """``"Type: message"`` of the failure of a failed task (None when @catch handled it)."""
         attempt = self._attempt_record()
-        return None if attempt is None else attempt.exception
+        if attempt is None or attempt.status == "completed":
+            return None
+        return attempt.exception
 
     @property
     def index(self) -> int | None:

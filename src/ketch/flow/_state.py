@@ -40,6 +40,7 @@ class TaskState:
         self.var_keys = var_keys
         self.transition: tuple[tuple[str, ...], str | None] | None = None
         self.deleted: set[str] = set()
+        self.caught: Any = None  # the ExceptionWrapper of an exception @catch handled
         self._inputs: dict[int, Any] = {}
 
     def load(self, name: str) -> Any:

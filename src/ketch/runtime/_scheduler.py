@@ -246,7 +246,7 @@ class Scheduler:
                 started_at=started,
                 finished_at=finished,
                 exit_code=result.exit_code,
-                exception=result.exception,
+                exception=result.exception or result.caught,
                 traceback=result.traceback,
                 stdout_key=self.blobs.put_bytes(result.stdout) if result.stdout else None,
                 stderr_key=self.blobs.put_bytes(result.stderr) if result.stderr else None,

@@ -87,4 +87,5 @@ class TaskResult:
     stdout: bytes = b""
     stderr: bytes = b""
     pid: int | None = None
+    caught: str | None = None  # "Type: message" of an exception that @catch handled
     cards: tuple[CardRecord, ...] = ()  # the cards rendered after the step (see ketch.cards)

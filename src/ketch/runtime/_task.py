@@ -77,6 +77,10 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
         foreach_num_splits=fe[0] if fe else 0,
         foreach_values=fe[1] if fe else (),
         foreach_key=fe[2] if fe else None,
+        # A step whose exception @catch handled completes, but (as in Metaflow) is not
+        # "successful": the caught error is reported with the result.
+        caught=str(state.caught) if state.caught else None,
+        traceback=state.caught.stacktrace if state.caught else None,
         started_at=started,
         finished_at=time.time(),
     )
@@ -119,6 +123,7 @@ def _run_step(
 
 
 def _caught(spec: TaskSpec, flow: Any, wrapper: ExceptionWrapper) -> None:
+    flow.__dict__["_ketch"].caught = wrapper
     if spec.catch_var:
         setattr(flow, spec.catch_var, wrapper)
 
