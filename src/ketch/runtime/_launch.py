@@ -169,8 +169,8 @@ def _origin(request: RunRequest, settings: Settings, blobs: BlobStore) -> Origin
     """For resume, the index of the origin run's reusable tasks (read synchronously)."""
     if request.resume is None:
         return None
-    store = open_store(settings.resolved_metadata_url)
-    return Origin(store, blobs, request.resume.origin_run_id, request.resume.rerun)
+    with open_store(settings.resolved_metadata_url) as store:
+        return Origin(store, blobs, request.resume.origin_run_id, request.resume.rerun)
 
 
 def _base_spec(
@@ -256,9 +256,8 @@ def _clone_parameters(
 ) -> dict[str, ArtifactRecord]:
     """Resume keeps the origin's parameters: copy its ``_parameters`` task by reference."""
     assert origin is not None
-    records = {a.name: a for a in origin.store.list_artifacts(origin.run_id, 0)}
-    parameters = origin.store.get_parameters(origin.run_id)
-    _parameters_task(writer, run_id, records, parameters, origin.run_id)
+    records = origin.parameter_artifacts
+    _parameters_task(writer, run_id, records, origin.parameters, origin.run_id)
     return records
 
 

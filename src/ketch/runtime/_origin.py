@@ -21,12 +21,14 @@ class OriginTask:
 
 
 class Origin:
-    """Index of an earlier run's successful tasks, for cloning them into a resumed run."""
+    """Index of an earlier run's successful tasks, for cloning them into a resumed run.
+
+    Everything is read from ``store`` here, in a few queries; the store is not kept.
+    """
 
     def __init__(
         self, store: MetadataStore, blobs: BlobStore, run_id: int, rerun: frozenset[str]
     ) -> None:
-        self.store = store
         self.blobs = blobs
         self.run_id = run_id
         self.rerun = rerun
@@ -47,6 +49,9 @@ class Origin:
                     values[frame.index] = frame.value
             if task.status == "completed":
                 self._tasks[(task.step_name, indices)] = OriginTask(task, artifacts[task.task_id])
+        # The _parameters pseudo-task (task 0): parameters and constants, reused as they are.
+        self.parameter_artifacts = dict(artifacts[0])
+        self.parameters = store.get_parameters(run_id)
 
     def lookup(self, step: str, indices: tuple[int, ...]) -> OriginTask | None:
         if step in self.rerun:
