@@ -38,7 +38,8 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
     """Run the step of ``spec``; never raises for a failure of user code."""
     started = time.time()
     blobs = open_blobs(spec.store_root)
-    parameter_names = tuple(sorted(p.name for p in flow_cls._parameters().values()))
+    params = flow_cls._parameters()
+    parameter_names = tuple(sorted(p.name for p in params.values()))
     set_context(
         TaskContext(
             flow_name=spec.flow_name,
@@ -57,7 +58,7 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
     cards = CardSession.open(spec, blobs, parameter_names)  # sets current.card for @card steps
     flow: Any = None
     try:
-        flow, state = _prepare(spec, flow_cls, blobs)
+        flow, state = _prepare(spec, flow_cls, blobs, params)
         transition, foreach = _run_step(spec, flow, state, blobs)
         artifacts = _persist(flow, state, blobs)
         fe = _foreach_info(flow, foreach, artifacts) if foreach else None
@@ -128,8 +129,9 @@ def _caught(spec: TaskSpec, flow: Any, wrapper: ExceptionWrapper) -> None:
         setattr(flow, spec.catch_var, wrapper)
 
 
-def _prepare(spec: TaskSpec, flow_cls: type[FlowSpec], blobs: BlobStore) -> tuple[Any, TaskState]:
-    params = flow_cls._parameters()
+def _prepare(
+    spec: TaskSpec, flow_cls: type[FlowSpec], blobs: BlobStore, params: dict[str, Parameter]
+) -> tuple[Any, TaskState]:
     constants = flow_cls._constants()
     if spec.is_join:
         artifacts = dict(spec.parameters)
