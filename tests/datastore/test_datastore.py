@@ -44,6 +44,42 @@ def test_put_get_exists_list(storage: Storage) -> None:
         storage.get("missing")
 
 
+def test_size(storage: Storage) -> None:
+    assert storage.size("k") is None
+    storage.put("k", [b"abc", b"de"])
+    assert storage.size("k") == 5
+
+
+def test_only_large_objects_are_flushed_to_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    flushed: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        flushed.append(os.fstat(fd).st_size)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    storage = LocalStorage(tmp_path, fsync_min_bytes=100)
+    storage.put("small", [b"x" * 99])
+    storage.put("large", [b"x" * 60, b"y" * 40])
+    assert flushed == [100]
+    LocalStorage(tmp_path, fsync_min_bytes=None).put("never", [b"x" * 1000])
+    assert flushed == [100]
+
+
+def test_a_truncated_blob_is_detected_and_repaired_by_the_next_put(tmp_path: Path) -> None:
+    blobs = BlobStore(LocalStorage(tmp_path))
+    key = blobs.put_bytes(b"precious bytes")
+    path = next(p for p in tmp_path.rglob("*") if p.is_file())
+    path.write_bytes(b"")  # what a crash of the machine can leave behind
+    with pytest.raises(DataIntegrityError, match="corrupt"):
+        blobs.get(key)
+    assert blobs.put_bytes(b"precious bytes") == key
+    assert bytes(blobs.get(key)) == b"precious bytes"
+
+
 def test_read_buffers_are_writable(storage: Storage) -> None:
     storage.put("k", [b"abc"])
     view = storage.get("k")

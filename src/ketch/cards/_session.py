@@ -49,7 +49,7 @@ class CardSession:
             parameters=self._parameters(parameter_names),
         )
         self.parameter_names = set(parameter_names)
-        storage = LocalStorage(Path(spec.store_root), fsync=False)
+        storage = LocalStorage(Path(spec.store_root), fsync_min_bytes=None)
         self.live = LiveWriter(storage, spec.run_id, spec.task_id, self._live_html)
         self.handles = [CardHandle(card, i, self.live) for i, card in enumerate(spec.cards)]
         install(CardCollector(self.handles))

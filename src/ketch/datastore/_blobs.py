@@ -30,10 +30,13 @@ class BlobStore:
         return f"{_PREFIX}/{key[:2]}/{key[2:]}"
 
     def put(self, parts: Sequence[Buffer]) -> str:
-        """Store the concatenation of ``parts`` unless it is already there; return its key."""
+        """Store the concatenation of ``parts`` unless it is already there; return its key.
+
+        A stored object of another size (truncated by a crash of the machine) is replaced.
+        """
         key = blob_hash(parts)
         path = self._path(key)
-        if not self.storage.exists(path):
+        if self.storage.size(path) != sum(memoryview(p).nbytes for p in parts):
             self.storage.put(path, parts)
         return key
 

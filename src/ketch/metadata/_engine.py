@@ -11,8 +11,6 @@ front and waits for it under the busy timeout, instead of a deferred BEGIN that 
 from __future__ import annotations
 
 import importlib.util
-import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +21,8 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from ketch.exceptions import UserError
 
 from ._errors import StoreUrlError
+from ._sqlite import BUSY_TIMEOUT_S, configure
 
-BUSY_TIMEOUT_S = 30.0
 WRITE_OPTION = "ketch_write"  # execution option: this connection's transaction will write
 
 
@@ -77,16 +75,7 @@ def _sqlite_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN (below)
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA synchronous = NORMAL")
-            if not memory:
-                _enable_wal(cursor)
-        finally:
-            cursor.close()
+        configure(dbapi_connection, memory=memory)  # SQLAlchemy emits BEGIN (below)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -94,24 +83,3 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
     return engine
-
-
-def _enable_wal(cursor: sqlite3.Cursor) -> None:
-    """Switch the file to WAL once (the mode persists in the file).
-
-    Changing the journal mode needs an exclusive lock; when several processes open a fresh file
-    at once, one of them may see SQLITE_BUSY here, so retry for up to the busy timeout.
-    """
-    deadline = time.monotonic() + BUSY_TIMEOUT_S
-    while True:
-        try:
-            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
-            if str(mode).lower() != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Connection, Engine, delete, insert, inspect, select, text
 
-from ._errors import SchemaVersionError
+from ._errors import check_not_newer
 from ._schema import metadata, schema_version
 
 Migration = Callable[[Connection], None]
@@ -41,15 +41,6 @@ def _read_version(conn: Connection) -> int:
     return int(version) if version is not None else 0
 
 
-def _check_not_newer(version: int, url: str) -> None:
-    if version > LATEST_VERSION:
-        raise SchemaVersionError(
-            f"{url} has schema version {version}; this ketch knows versions up to "
-            f"{LATEST_VERSION}.",
-            hint="upgrade ketch (pip install -U ketch), or use another metadata store",
-        )
-
-
 def current_version(engine: Engine) -> int:
     """The schema version of the database (0 when it has no ketch tables yet)."""
     with engine.connect() as conn, conn.begin():
@@ -63,7 +54,7 @@ def migrate(engine: Engine) -> int:
     """
     url = engine.url.render_as_string(hide_password=True)
     before = current_version(engine)  # cheap and lock-free when nothing is to do
-    _check_not_newer(before, url)
+    check_not_newer(before, LATEST_VERSION, url)
     if before == LATEST_VERSION:
         return before
     with engine.connect() as conn:
@@ -72,7 +63,7 @@ def migrate(engine: Engine) -> int:
             if conn.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
             version = _read_version(conn)  # another process may have migrated meanwhile
-            _check_not_newer(version, url)
+            check_not_newer(version, LATEST_VERSION, url)
             if version == LATEST_VERSION:
                 return version
             # A fresh database gets the current schema at once (version 1 creates everything).

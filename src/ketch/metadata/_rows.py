@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any, cast
-
-from sqlalchemy import RowMapping
+from typing import Any, Protocol, cast
 
 from ._records import (
     ArtifactRecord,
@@ -18,9 +16,24 @@ from ._records import (
     TaskRecord,
     TaskStatus,
 )
-from ._schema import foreach_order
 
-Row = RowMapping
+
+class Row(Protocol):
+    """A result row by column name (SQLAlchemy's ``RowMapping``, ``sqlite3.Row``)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+FOREACH_INDEX_DIGITS = 10
+
+
+def foreach_order(indices: list[int] | tuple[int, ...]) -> str:
+    """Sort key of a task's foreach position: fixed-width decimal indices, outermost first.
+
+    Digits only, so every collation (SQLite binary, any PostgreSQL locale) orders it the same:
+    ``[2] < [10]``, ``[1] < [1, 0] < [1, 2] < [2, 0]``, and a task outside any foreach ("") first.
+    """
+    return "".join(f"{i:0{FOREACH_INDEX_DIGITS}d}" for i in indices)
 
 
 def _json(value: object) -> str:

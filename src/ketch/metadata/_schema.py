@@ -157,14 +157,3 @@ schema_version = Table(
     metadata,
     Column("version", Integer, nullable=False),
 )
-
-FOREACH_INDEX_DIGITS = 10
-
-
-def foreach_order(indices: list[int] | tuple[int, ...]) -> str:
-    """Sort key of a task's foreach position: fixed-width decimal indices, outermost first.
-
-    Digits only, so every collation (SQLite binary, any PostgreSQL locale) orders it the same:
-    ``[2] < [10]``, ``[1] < [1, 0] < [1, 2] < [2, 0]``, and a task outside any foreach ("") first.
-    """
-    return "".join(f"{i:0{FOREACH_INDEX_DIGITS}d}" for i in indices)

@@ -6,7 +6,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -18,7 +18,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -43,6 +42,7 @@ from ._records import (
 from ._schema import artifacts as artifacts_t
 from ._schema import attempts, flows, run_tags, runs, steps, tasks
 from ._schema import parameters as parameters_t
+from ._statements import insert_ignore, insert_step, upsert
 
 
 class _BatchState(threading.local):
@@ -74,7 +74,7 @@ class SqlMetadataStore:
         self._dialect = self._engine.dialect.name
         self._pid = os.getpid()
         self._batch = _BatchState()
-        self._upserts: dict[str, Any] = {}
+        self._statements: dict[str, Any] = {}
         try:
             migrate(self._engine)
         except BaseException:
@@ -139,31 +139,17 @@ class SqlMetadataStore:
             finally:
                 state.conn = None
 
-    def _insert(self, table: Table) -> Any:
-        """The dialect's INSERT, which has ``on_conflict_do_nothing/update``."""
-        # Import only the dialect in use: each costs tens of milliseconds at start-up.
-        if self._dialect == "postgresql":
-            from sqlalchemy.dialects import postgresql
-
-            return postgresql.insert(table)
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.insert(table)
+    def _statement(self, name: str, build: Callable[[], Any]) -> Any:
+        """A write statement built once per store: building one costs more than running it."""
+        stmt = self._statements.get(name)
+        if stmt is None:
+            stmt = self._statements[name] = build()
+        return stmt
 
     def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
         """Insert rows, replacing the non-key columns of rows whose primary key exists."""
-        if not rows:
-            return
-        stmt = self._upserts.get(table.name)
-        if stmt is None:  # built once per table: building it costs more than running it
-            keys = [c.name for c in table.primary_key.columns]
-            insert_ = self._insert(table)
-            changed = {
-                c.name: insert_.excluded[c.name] for c in table.columns if c.name not in keys
-            }
-            stmt = insert_.on_conflict_do_update(index_elements=keys, set_=changed)
-            self._upserts[table.name] = stmt
-        conn.execute(stmt, rows)
+        if rows:
+            conn.execute(self._statement(table.name, lambda: upsert(self._dialect, table)), rows)
 
     @staticmethod
     def _require_run(conn: Connection, run_id: int) -> None:
@@ -200,9 +186,8 @@ class SqlMetadataStore:
         run_id = new_run_id() if run_id is None else run_id
         with self._transaction(write=True) as conn:
             conn.execute(
-                self._insert(flows)
-                .values(flow_name=flow_name, created_at=now)
-                .on_conflict_do_nothing(index_elements=["flow_name"])
+                self._statement("flows", lambda: insert_ignore(self._dialect, flows)),
+                {"flow_name": flow_name, "created_at": now},
             )
             conn.execute(
                 insert(runs).values(
@@ -229,7 +214,7 @@ class SqlMetadataStore:
     ) -> None:
         rows = [{"run_id": run_id, "tag": t, "is_system": system} for t in sorted(set(names))]
         if rows:
-            stmt = self._insert(run_tags).on_conflict_do_nothing(index_elements=["run_id", "tag"])
+            stmt = self._statement("run_tags", lambda: insert_ignore(self._dialect, run_tags))
             conn.execute(stmt, rows)
 
     def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
@@ -265,17 +250,9 @@ class SqlMetadataStore:
     def upsert_task(self, task: TaskRecord) -> None:
         """Insert or replace the task (and its step row on first sight)."""
         with self._transaction(write=True) as conn:
-            # One statement: add the step at the next position unless it exists already.
-            next_position = select(
-                literal(task.run_id),
-                literal(task.step_name),
-                literal(task.created_at),
-                func.coalesce(func.max(steps.c.position), -1) + 1,
-            ).where(steps.c.run_id == task.run_id)
             conn.execute(
-                self._insert(steps)
-                .from_select(["run_id", "step_name", "created_at", "position"], next_position)
-                .on_conflict_do_nothing(index_elements=["run_id", "step_name"])
+                self._statement("steps", lambda: insert_step(self._dialect)),
+                {"run_id": task.run_id, "step_name": task.step_name, "created_at": task.created_at},
             )
             self._upsert(conn, tasks, [_rows.task_to_row(task)])
 

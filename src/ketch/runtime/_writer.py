@@ -21,6 +21,7 @@ import sys
 from typing import Any
 
 from ..exceptions import InternalError, KetchException
+from ..metadata._sqlite import SqliteRecordWriter, sqlite_file
 
 Op = tuple[str, tuple[Any, ...], dict[str, Any]]
 _LEN = struct.Struct("<I")
@@ -115,15 +116,17 @@ class RecordWriter:
 
 
 def _serve(url: str, inbox: int, outbox: int) -> None:
-    """Load the SQL layer at once (the slow part), but open the store only when the first
-    records arrive: a run refused by its checks must leave no database behind."""
+    """Open the store only when the first records arrive: a run refused by its checks must
+    leave no database behind. On a SQLite file the writer needs only the standard library;
+    any other store loads the SQL layer (the slow part) at once, before records arrive."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the scheduler decides; we finish writing
     error: BaseException | None = None
     store = None
-    try:
-        from ..metadata import _sql  # noqa: F401  (imports SQLAlchemy)
-    except BaseException as exc:
-        error = _portable(exc)
+    if sqlite_file(url) is None:
+        try:
+            from ..metadata import _sql  # noqa: F401  (imports SQLAlchemy)
+        except BaseException as exc:
+            error = _portable(exc)
     try:
         while True:
             message = _receive(inbox)
@@ -144,6 +147,8 @@ def _serve(url: str, inbox: int, outbox: int) -> None:
 
 def _open(url: str) -> tuple[Any, BaseException | None]:
     try:
+        if sqlite_file(url) is not None:
+            return SqliteRecordWriter(url), None
         from ..metadata import open_store
 
         return open_store(url), None

@@ -1,0 +1,100 @@
+"""Render ``_sqlite_sql.py``: the schema and write statements as plain SQLite SQL.
+
+Run ``python -m ketch.metadata._sqlite_gen`` after changing ``_schema`` or ``_statements``;
+``tests/metadata/test_sqlite_writer.py`` fails while the module is out of date.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import ClauseElement, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from ._migrations import LATEST_VERSION
+from ._schema import artifacts, attempts, flows, metadata, parameters, run_tags, runs, tasks
+from ._statements import insert_ignore, insert_step, upsert
+
+TARGET = Path(__file__).with_name("_sqlite_sql.py")
+_DIALECT = sqlite.dialect(paramstyle="named")
+
+HEADER = '''"""The metadata schema and write statements in SQLite's SQL, for `SqliteRecordWriter`.
+
+Generated from ``_schema`` and ``_statements`` by ``python -m ketch.metadata._sqlite_gen``: do
+not edit by hand (``tests/metadata/test_sqlite_writer.py`` checks that it is up to date).
+"""
+
+# fmt: off
+'''
+
+
+def _sql(element: ClauseElement, column_keys: list[str] | None = None) -> str:
+    if column_keys is None:
+        compiled = element.compile(dialect=_DIALECT)
+    else:
+        compiled = element.compile(dialect=_DIALECT, column_keys=column_keys)
+    return " ".join(str(compiled).split())
+
+
+def _update_run(*columns: str) -> str:
+    stmt = update(runs).where(runs.c.run_id == bindparam("run_id"))
+    return _sql(stmt, column_keys=list(columns))
+
+
+def statements() -> dict[str, Any]:
+    """Every constant of the generated module, by name."""
+    create = []
+    for table in metadata.sorted_tables:
+        create.append(_sql(CreateTable(table)))
+        indexes = sorted(table.indexes, key=lambda i: str(i.name))
+        create.extend(_sql(CreateIndex(ix)) for ix in indexes)
+    return {
+        "SCHEMA_VERSION": LATEST_VERSION,
+        "CREATE_SCHEMA": tuple(create),
+        "INSERT_VERSION": _sql(insert(metadata.tables["ketch_schema_version"])),
+        "INSERT_FLOW": _sql(insert_ignore("sqlite", flows)),
+        "INSERT_RUN": _sql(insert(runs)),
+        "INSERT_TAG": _sql(insert_ignore("sqlite", run_tags)),
+        "RUN_EXISTS": _sql(select(runs.c.run_id).where(runs.c.run_id == bindparam("run_id"))),
+        "DELETE_PARAMETERS": _sql(
+            delete(parameters).where(parameters.c.run_id == bindparam("run_id"))
+        ),
+        "INSERT_PARAMETER": _sql(insert(parameters)),
+        "SET_CODE_KEY": _update_run("code_key"),
+        "SET_GRAPH_KEY": _update_run("graph_key"),
+        "SET_HEARTBEAT": _update_run("heartbeat_at"),
+        "FINISH_RUN": _update_run("status", "finished_at"),
+        "INSERT_STEP": _sql(insert_step("sqlite")),
+        "UPSERT_TASK": _sql(upsert("sqlite", tasks)),
+        "UPSERT_ATTEMPT": _sql(upsert("sqlite", attempts)),
+        "UPSERT_ARTIFACT": _sql(upsert("sqlite", artifacts)),
+    }
+
+
+def _literal(text: str, indent: str) -> str:
+    pieces = textwrap.wrap(text, 84, break_long_words=False, drop_whitespace=False)
+    if len(pieces) == 1:
+        return repr(text)
+    inner = "".join(f"{indent}    {p!r}\n" for p in pieces)
+    return f"(\n{inner}{indent})"
+
+
+def render() -> str:
+    lines = [HEADER]
+    for name, value in statements().items():
+        if isinstance(value, tuple):
+            items = "".join(f"    {_literal(v, '    ')},\n" for v in value)
+            lines.append(f"{name} = (\n{items})\n")
+        elif isinstance(value, str):
+            lines.append(f"{name} = {_literal(value, '')}\n")
+        else:
+            lines.append(f"{name} = {value!r}\n")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    TARGET.write_text(render())
+    print(f"wrote {TARGET}")
