@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import mmap
 import os
-import tempfile
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -56,52 +56,64 @@ class LocalStorage:
         self, root: str | os.PathLike[str], *, fsync_min_bytes: int | None = 1 << 20
     ) -> None:
         self.root = Path(root)
+        self._root = os.fspath(self.root)
         self.fsync_min_bytes = fsync_min_bytes
 
     def path(self, key: str) -> Path:
         return self.root / key
 
+    def _file(self, key: str) -> str:
+        return f"{self._root}/{key}"
+
     def put(self, key: str, parts: Sequence[Buffer]) -> None:
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        target = self._file(key)
+        fd, tmp = _create_temporary(os.path.dirname(target))
         try:
-            with os.fdopen(fd, "wb", buffering=0) as fh:
-                size = 0
-                for part in parts:
-                    view = memoryview(part).cast("B")
-                    size += view.nbytes
-                    while view:
-                        written = fh.write(view)
-                        view = view[written:] if written else view
-                if self.fsync_min_bytes is not None and size >= self.fsync_min_bytes:
-                    os.fsync(fh.fileno())
+            size = 0
+            for part in parts:
+                view = memoryview(part).cast("B")
+                size += view.nbytes
+                while view:
+                    view = view[os.write(fd, view) :]
+            if self.fsync_min_bytes is not None and size >= self.fsync_min_bytes:
+                os.fsync(fd)
+            os.close(fd)
+            fd = -1
             os.replace(tmp, target)
         except BaseException:
+            if fd >= 0:
+                os.close(fd)
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
 
     def get(self, key: str) -> memoryview:
-        path = self.path(key)
         try:
-            with open(path, "rb") as fh:
-                size = os.fstat(fh.fileno()).st_size
-                if size >= self.MMAP_THRESHOLD:
-                    return memoryview(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_COPY))
-                # A writable buffer: arrays unpickled from it must be writable, as in Metaflow.
-                buffer = bytearray(size)
-                fh.readinto(buffer)
-                return memoryview(buffer)
+            fd = os.open(self._file(key), os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
             raise KeyError(key) from None
+        try:
+            size = os.fstat(fd).st_size
+            if size >= self.MMAP_THRESHOLD:
+                return memoryview(mmap.mmap(fd, 0, access=mmap.ACCESS_COPY))
+            # A writable buffer: arrays unpickled from it must be writable, as in Metaflow.
+            buffer = bytearray(size)
+            view, got = memoryview(buffer), 0
+            while got < size:
+                n = os.readv(fd, [view[got:]])
+                if n == 0:
+                    break  # the file shrank while read: the caller's hash check notices
+                got += n
+            return view
+        finally:
+            os.close(fd)
 
     def exists(self, key: str) -> bool:
-        return self.path(key).exists()
+        return os.path.exists(self._file(key))
 
     def size(self, key: str) -> int | None:
         try:
-            return os.stat(self.path(key)).st_size
+            return os.stat(self._file(key)).st_size
         except FileNotFoundError:
             return None
 
@@ -115,6 +127,23 @@ class LocalStorage:
                 key = os.path.relpath(os.path.join(dirpath, name), self.root)
                 if key.startswith(prefix):
                     yield key
+
+
+_TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+_temporaries = itertools.count()
+_TOKEN = os.urandom(4).hex()  # with the pid, unique across hosts sharing a file system
+
+
+def _create_temporary(directory: str) -> tuple[int, str]:
+    """Open a new, uniquely named hidden file in ``directory`` (made if missing)."""
+    while True:
+        path = f"{directory}/.tmp-{os.getpid()}-{_TOKEN}-{next(_temporaries)}"
+        try:
+            return os.open(path, _TEMPORARY_FLAGS, 0o644), path
+        except FileNotFoundError:
+            os.makedirs(directory, exist_ok=True)
+        except FileExistsError:  # left behind by a crashed process with the same pid
+            continue
 
 
 class MemoryStorage:
