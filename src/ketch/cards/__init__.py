@@ -17,28 +17,59 @@ Examples
 ...         self.next(self.end)
 """
 
-from ._client import (
-    Card,
-    CardContainer,
-    get_cards,
-    list_cards,
-    live_card_html,
-    read_card_html,
-    read_card_records,
-)
-from ._components import (
-    Artifact,
-    CardComponent,
-    Error,
-    Image,
-    Markdown,
-    MetaflowCardComponent,
-    ProgressBar,
-    Table,
-    ValueBox,
-)
+from typing import TYPE_CHECKING, Any
+
 from ._records import CARD_TYPES, CardRecord, CardSpec
-from ._vega import VegaChart
+
+if TYPE_CHECKING:
+    from ._client import (
+        Card,
+        CardContainer,
+        get_cards,
+        list_cards,
+        live_card_html,
+        read_card_html,
+        read_card_records,
+    )
+    from ._components import (
+        Artifact,
+        CardComponent,
+        Error,
+        Image,
+        Markdown,
+        MetaflowCardComponent,
+        ProgressBar,
+        Table,
+        ValueBox,
+    )
+    from ._vega import VegaChart
+
+# Loaded on first use, so that runs and tasks which make no card do not import them.
+_LAZY = {
+    **dict.fromkeys(
+        ["Card", "CardContainer", "get_cards", "list_cards", "live_card_html",
+         "read_card_html", "read_card_records"],
+        "_client",
+    ),
+    **dict.fromkeys(
+        ["Artifact", "CardComponent", "Error", "Image", "Markdown", "MetaflowCardComponent",
+         "ProgressBar", "Table", "ValueBox"],
+        "_components",
+    ),
+    "VegaChart": "_vega",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "CARD_TYPES",

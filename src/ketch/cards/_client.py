@@ -12,7 +12,6 @@ import html
 import os
 import sys
 import tempfile
-import webbrowser
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, overload
@@ -238,6 +237,8 @@ def open_in_browser(path: Path) -> bool:
         os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
     ):
         return False  # a text browser would take over the terminal
+    import webbrowser
+
     try:
         return webbrowser.open(path.resolve().as_uri())
     except webbrowser.Error:
