@@ -69,6 +69,22 @@ def test_only_large_objects_are_flushed_to_disk(
     assert flushed == [100]
 
 
+def test_blobs_are_keyed_by_blake3_and_older_sha256_keys_still_read(tmp_path: Path) -> None:
+    import hashlib
+
+    import blake3
+
+    storage = LocalStorage(tmp_path)
+    blobs = BlobStore(storage)
+    assert blobs.put_bytes(b"new") == blake3.blake3(b"new").hexdigest()
+    old = hashlib.sha256(b"written by an older ketch").hexdigest()
+    storage.put(f"blobs/{old[:2]}/{old[2:]}", [b"written by an older ketch"])
+    assert bytes(blobs.get(old)) == b"written by an older ketch"
+    storage.put(f"blobs/{old[:2]}/{old[2:]}", [b"damaged"])
+    with pytest.raises(DataIntegrityError, match="corrupt"):
+        blobs.get(old)
+
+
 def test_a_truncated_blob_is_detected_and_repaired_by_the_next_put(tmp_path: Path) -> None:
     blobs = BlobStore(LocalStorage(tmp_path))
     key = blobs.put_bytes(b"precious bytes")

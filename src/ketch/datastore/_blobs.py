@@ -1,9 +1,16 @@
-"""Content-addressed blobs over a :class:`Storage`: the key is the SHA-256 of the stored bytes."""
+"""Content-addressed blobs over a :class:`Storage`: the key is the BLAKE3 hash of the bytes.
+
+BLAKE3 is a cryptographic hash that runs at several GB/s on one core (SHA-256: about 2 GB/s),
+which matters because every artifact is hashed when stored and again when read back. Stores
+written before ketch used BLAKE3 have SHA-256 keys of the same length; those blobs still read.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+
+import blake3
 
 from ..exceptions import DataIntegrityError
 from ._storage import Buffer, Storage
@@ -13,10 +20,14 @@ _PREFIX = "blobs"
 
 def blob_hash(parts: Sequence[Buffer]) -> str:
     """The key a blob made of ``parts`` gets."""
-    digest = hashlib.sha256()
+    digest = blake3.blake3()
     for part in parts:
         digest.update(part)
     return digest.hexdigest()
+
+
+def _legacy_hash(data: Buffer) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 class BlobStore:
@@ -54,7 +65,7 @@ class BlobStore:
                 f"Blob {key} is missing from the datastore.",
                 hint="The .ketch directory may have been partly deleted or copied.",
             ) from None
-        if verify and blob_hash([view]) != key:
+        if verify and blob_hash([view]) != key and _legacy_hash(view) != key:
             raise DataIntegrityError(
                 f"Blob {key} is corrupt: its content does not match its key.",
                 hint="The file was modified or damaged on disk; re-run the step that made it.",
