@@ -1,8 +1,10 @@
 """Store fixtures for the metadata tests, parametrized over every backend.
 
-``url``/``store``: ``sqlite`` (a file under tmp_path), ``memory`` (``sqlite://``) and ``postgres``
-(a fresh database on the session's server, see ``tests/conftest.py``). ``shared_url``: only the
-backends that several store objects and processes can share (``sqlite``, ``postgres``).
+``url``/``store``: ``sqlite`` (a file under tmp_path, `SqliteStore` on the standard library),
+``sqlite-sqlalchemy`` (the same file through `SqlMetadataStore`), ``memory`` (``sqlite://``) and
+``postgres`` (a fresh database on the session's server, see ``tests/conftest.py``).
+``shared_url``: only the backends that several store objects and processes can share
+(``sqlite``, ``postgres``).
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ import pytest
 
 from ketch.metadata import MetadataStore, open_store, sqlite_url
 
-BACKENDS = ["sqlite", "memory", "postgres"]
+BACKENDS = ["sqlite", "sqlite-sqlalchemy", "memory", "postgres"]
 FILE_BACKENDS = ["sqlite", "postgres"]  # shared by several store objects and processes
 
 
 def _make_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
+    if backend in ("sqlite", "sqlite-sqlalchemy"):
         return sqlite_url(tmp_path / ".ketch" / "metadata.db")
     if backend == "memory":
         return "sqlite://"
@@ -28,8 +30,14 @@ def _make_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> s
 
 
 @pytest.fixture(params=BACKENDS)
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return _make_url(request.param, request, tmp_path)
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return _make_url(backend, request, tmp_path)
 
 
 @pytest.fixture(params=FILE_BACKENDS)
@@ -38,7 +46,7 @@ def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def store(url: str) -> Iterator[MetadataStore]:
-    opened = open_store(url)
+def store(backend: str, url: str) -> Iterator[MetadataStore]:
+    opened = open_store(url, sqlalchemy=backend == "sqlite-sqlalchemy")
     yield opened
     opened.close()

@@ -69,7 +69,7 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
     return "sqlite:///" + Path(path).expanduser().absolute().as_posix()
 
 
-def open_store(url: str) -> MetadataStore:
+def open_store(url: str, *, sqlalchemy: bool = False) -> MetadataStore:
     """Open the metadata store at ``url``, creating or migrating its schema.
 
     Parameters
@@ -78,6 +78,10 @@ def open_store(url: str) -> MetadataStore:
         ``sqlite:///ABSOLUTE/PATH`` (see `sqlite_url`; the parent directory is created),
         ``sqlite://`` for a private in-memory store (tests), or
         ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE`` (needs ``ketch[postgres]``).
+    sqlalchemy
+        On a SQLite file, open the SQLAlchemy store too (for callers that run their own
+        SQLAlchemy queries over the schema, such as the UI). By default a SQLite file is read
+        and written with the standard library's ``sqlite3``, which opens in a millisecond.
 
     Raises
     ------
@@ -85,6 +89,12 @@ def open_store(url: str) -> MetadataStore:
         The URL is not supported, the driver is missing, or the store's schema is newer than
         this ketch (`SchemaVersionError`).
     """
+    from ._sqlite import sqlite_file
+
+    if sqlite_file(url) is not None and not sqlalchemy:
+        from ._sqlite_store import SqliteStore
+
+        return SqliteStore(url)
     from ._sql import SqlMetadataStore
 
     return SqlMetadataStore(url)

@@ -21,7 +21,7 @@ import sys
 from typing import Any
 
 from ..exceptions import InternalError, KetchException
-from ..metadata._sqlite import SqliteRecordWriter, sqlite_file
+from ..metadata._sqlite import sqlite_file
 
 Op = tuple[str, tuple[Any, ...], dict[str, Any]]
 _LEN = struct.Struct("<I")
@@ -147,8 +147,6 @@ def _serve(url: str, inbox: int, outbox: int) -> None:
 
 def _open(url: str) -> tuple[Any, BaseException | None]:
     try:
-        if sqlite_file(url) is not None:
-            return SqliteRecordWriter(url), None
         from ..metadata import open_store
 
         return open_store(url), None

@@ -24,5 +24,5 @@ class Source:
 def open_source(settings: Settings) -> Source:
     """Open the project's stores; raises `StoreNotFoundError` when there is none yet."""
     home = require_home(settings)
-    store = open_store(settings.resolved_metadata_url)
+    store = open_store(settings.resolved_metadata_url, sqlalchemy=True)  # see _queries
     return Source(store=store, blobs=BlobStore(LocalStorage(home)), home=str(home))

@@ -1,28 +1,26 @@
-"""`SqliteRecordWriter` (the run's writer on a SQLite file, without SQLAlchemy) writes exactly
-what `SqlMetadataStore` writes, into the same schema."""
+"""`SqliteStore` (a SQLite file on the standard library) makes the same schema and writes the
+same rows as `SqlMetadataStore`; the contract suite (test_contract.py) checks the rest."""
 
 from __future__ import annotations
 
 import sqlite3
-import threading
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from ketch.exceptions import NotFoundError
 from ketch.metadata import (
     ArtifactRecord,
     AttemptRecord,
     ForeachFrame,
     ParameterRecord,
-    SchemaVersionError,
     TaskRecord,
     open_store,
     sqlite_url,
 )
-from ketch.metadata._sqlite import SqliteRecordWriter, sqlite_file
+from ketch.metadata._sqlite import sqlite_file
 from ketch.metadata._sqlite_gen import TARGET, render
+from ketch.metadata._sqlite_store import SqliteStore
 
 RUN = 1_700_000_000_000_001
 
@@ -86,8 +84,8 @@ def test_generated_statements_are_up_to_date() -> None:
 
 
 def test_fresh_database_gets_the_same_schema(tmp_path: Path) -> None:
-    SqliteRecordWriter(sqlite_url(tmp_path / "w.db")).close()
-    open_store(sqlite_url(tmp_path / "s.db")).close()
+    SqliteStore(sqlite_url(tmp_path / "w.db")).close()
+    open_store(sqlite_url(tmp_path / "s.db"), sqlalchemy=True).close()
     assert _schema(tmp_path / "w.db") == _schema(tmp_path / "s.db")
     conn = sqlite3.connect(tmp_path / "w.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -96,9 +94,9 @@ def test_fresh_database_gets_the_same_schema(tmp_path: Path) -> None:
 
 
 def test_writes_the_same_rows_as_the_sql_store(tmp_path: Path) -> None:
-    with SqliteRecordWriter(sqlite_url(tmp_path / "w.db")) as writer:
+    with SqliteStore(sqlite_url(tmp_path / "w.db")) as writer:
         _write_a_run(writer)
-    with open_store(sqlite_url(tmp_path / "s.db")) as store:
+    with open_store(sqlite_url(tmp_path / "s.db"), sqlalchemy=True) as store:
         _write_a_run(store)
     written = _dump(tmp_path / "w.db")
     assert written == _dump(tmp_path / "s.db")
@@ -113,67 +111,23 @@ def test_writes_the_same_rows_as_the_sql_store(tmp_path: Path) -> None:
         assert [p.name for p in store.get_parameters(RUN)] == ["beta"]
 
 
-def test_missing_run_is_an_error_and_a_failed_batch_writes_nothing(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "w.db")
-    with SqliteRecordWriter(url) as writer:
-        with pytest.raises(NotFoundError, match="run 5 does not exist"):
-            writer.finish_run(5, "failed", 1.0)
-        with pytest.raises(NotFoundError):
-            writer.set_parameters(5, [])
-        with pytest.raises(RuntimeError), writer.batch():
-            writer.create_run("F", run_id=1, user="u", tags=[], system_tags=[])
-            raise RuntimeError("boom")
-        with writer.batch():
-            writer.create_run("F", run_id=2, user="u", tags=[], system_tags=[])
-            with pytest.raises(NotFoundError), writer.batch():  # nested: rolls back itself only
-                writer.create_run("F", run_id=3, user="u", tags=[], system_tags=[])
-                writer.heartbeat(4, 1.0)
-        with pytest.raises(sqlite3.IntegrityError), writer.batch():
-            writer.upsert_attempt(AttemptRecord(2, 99, 0, "running", 1.0, None))  # no task 99
-    runs = _dump(tmp_path / "w.db")["runs"]
-    assert [(r[0], r[3]) for r in runs] == [(2, "running")]  # run id, status
-
-
-def test_opens_a_store_made_by_the_sql_store_and_refuses_a_newer_one(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "m.db")
-    with open_store(url) as store:
-        store.create_run("F", run_id=1, user="u", tags=[], system_tags=[])
-    with SqliteRecordWriter(url) as writer:
-        writer.finish_run(1, "completed", 2.0)
-    conn = sqlite3.connect(tmp_path / "m.db")
-    conn.execute("UPDATE ketch_schema_version SET version = 999")
-    conn.commit()
-    conn.close()
-    with pytest.raises(SchemaVersionError, match="999"):
-        SqliteRecordWriter(url)
-
-
-def test_writers_creating_one_fresh_file_at_once(tmp_path: Path) -> None:
-    url = sqlite_url(tmp_path / "race.db")
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
-
-    def open_and_write(run_id: int) -> None:
-        try:
-            barrier.wait()
-            with SqliteRecordWriter(url) as writer:
-                writer.create_run("F", run_id=run_id, user="u", tags=[], system_tags=[])
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=open_and_write, args=(i,)) for i in range(1, 5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert [r[0] for r in _dump(tmp_path / "race.db")["runs"]] == [1, 2, 3, 4]
-    assert _dump(tmp_path / "race.db")["ketch_schema_version"] == [(1,)]
-
-
 def test_sqlite_file_of_urls() -> None:
     assert sqlite_file("sqlite:////srv/p/.ketch/ketch.db") == "/srv/p/.ketch/ketch.db"
     assert sqlite_file("sqlite:///rel.db") == "rel.db"
     assert sqlite_file("sqlite://") is None
     assert sqlite_file("sqlite:///:memory:") is None
     assert sqlite_file("postgresql://u@h/db") is None
+
+
+def test_sqlite_files_open_without_sqlalchemy(tmp_path: Path) -> None:
+    """A run's writer and the Client must not wait for SQLAlchemy's import (~0.13 s)."""
+    script = f"""
+import sys
+from ketch.metadata import open_store, sqlite_url
+with open_store(sqlite_url({str(tmp_path / "m.db")!r})) as store:
+    run = store.create_run("F", user="u", tags=["t"], system_tags=[])
+    assert [r.run_id for r in store.list_runs("F", tags=["t"])] == [run.run_id]
+assert "sqlalchemy" not in sys.modules, "sqlalchemy was imported"
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
