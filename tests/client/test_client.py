@@ -154,3 +154,48 @@ def test_dump_and_logs_commands(runs) -> None:  # type: ignore[no-untyped-def]
     assert logs.returncode == 0 and logs.stdout == "starting\n"
     tags = project.run("flow.py", "tag", "list", first)
     assert "user tags:   a" in tags.stdout
+
+
+LISTED = """
+import os
+from ketch import FlowSpec, step, retry
+
+class ListedFlow(FlowSpec):
+    @step
+    def start(self):
+        self.x = int(os.environ["X"])
+        if self.x == 2:
+            raise ValueError("no end for run 2")
+        self.next(self.end)
+
+    @retry(times=1)
+    @step
+    def end(self):
+        if self.x == 3 and not os.path.exists("retried"):
+            open("retried", "w").close()
+            raise RuntimeError("first attempt of end fails")
+        self.y = self.x * 10
+
+if __name__ == "__main__":
+    ListedFlow()
+"""
+
+
+def test_listing_reads_every_runs_end_task(project) -> None:  # type: ignore[no-untyped-def]
+    """`[r.data.y for r in Flow(...)]` reads the end tasks of the listing in one batch: the
+    answers must be those of each run (failed runs have no data, a retried end its last try)."""
+    project.write("flow.py", LISTED)
+    for x in (1, 2, 3):
+        proc = project.run("flow.py", "run", X=str(x))
+        assert proc.returncode == (1 if x == 2 else 0), proc.stderr
+    lines = _py(
+        project,
+        """
+        from ketch import Flow
+        for run in Flow("ListedFlow"):
+            data, end = run.data, run.end_task
+            print(run.successful, data and data.y, end and end.current_attempt)
+        print([r.data.y for r in Flow("ListedFlow").runs() if r.successful])
+        """,
+    )
+    assert lines == ["True 30 1", "False None None", "True 10 0", "[30, 10]"]

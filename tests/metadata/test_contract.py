@@ -295,6 +295,29 @@ def test_artifacts_of_latest_attempt(store: MetadataStore) -> None:
     assert [a.key for a in store.list_artifacts(run_id, 1)] == ["k-newer"]
 
 
+def test_snapshot_step_reads_many_runs_at_once(store: MetadataStore) -> None:
+    r1, r2, r3 = _new_run(store), _new_run(store), _new_run(store)
+    for run_id in (r1, r2):
+        store.upsert_task(_task(run_id, 1))
+        store.upsert_task(_task(run_id, 2, "end", attempt=1))
+        for attempt, status in ((0, "failed"), (1, "completed")):
+            store.upsert_attempt(AttemptRecord(run_id, 2, attempt, status, 1.0, 2.0))  # type: ignore[arg-type]
+            arts = [ArtifactRecord(n, f"k{run_id}{attempt}{n}", "t", 1) for n in ("b", "a")]
+            store.add_artifacts(run_id, 2, attempt, arts)
+    store.upsert_task(_task(r3, 1))  # a run without the step
+    found = store.snapshot_step([r3, r1, r2, 424242], "end")
+    assert set(found) == {r1, r2}
+    for run_id in (r1, r2):
+        (snap,) = found[run_id]
+        assert (snap.task.task_id, snap.task.attempt) == (2, 1)
+        assert snap.attempt is not None and snap.attempt.status == "completed"
+        assert [a.name for a in snap.artifacts] == ["a", "b"]  # the latest attempt's, by name
+        assert snap.artifacts[0].key == f"k{run_id}1a"
+    assert store.snapshot_step([], "end") == {}
+    many = store.snapshot_step([r1, *range(1, 1200)], "end")  # more ids than one query takes
+    assert list(many) == [r1]
+
+
 def test_run_summaries_count_tasks(store: MetadataStore) -> None:
     r1 = _new_run(store, tags=["t"])
     r2 = _new_run(store)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, fields
 
 from ..datastore import BlobStore, LocalStorage
 from ..metadata import MetadataStore, open_store
+from ..metadata._sqlite_store import SqliteStore  # noqa: F401  (every local project opens one)
 from ..settings import Settings, env_name, require_home, resolve
 
 _UNSET = object()

@@ -2,7 +2,9 @@
 
 The classes are ``Metaflow``, ``Flow``, ``Run``, ``Step``, ``Task`` and ``DataArtifact``.
 
-Objects are addressed by pathspec (``Flow/run/step/task``), as in Metaflow.
+Objects are addressed by pathspec (``Flow/run/step/task``), as in Metaflow. Each object keeps
+the project store it was read from (the one of the working directory when it was made), so its
+children and properties read from the same place.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ from typing import Any
 from ..datastore import load_artifact
 from ..exceptions import DataIntegrityError, NamespaceMismatchError, NotFoundError, UserError
 from ..metadata import effective_status
-from ..metadata._records import ArtifactRecord, AttemptRecord, RunRecord, TaskRecord
+from ..metadata._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    RunRecord,
+    TaskRecord,
+    TaskSnapshot,
+)
 from ._code import KetchCode
-from ._context import backend, get_namespace
+from ._context import Backend, backend, get_namespace
 
 PARAMETERS_STEP = "_parameters"
+_CURRENT = object()  # "the namespace in effect now"
 
 
 def _time(ts: float | None) -> datetime | None:
@@ -42,8 +51,8 @@ def _run_id(text: str, flow: str) -> int:
         raise NotFoundError(f"Run '{flow}/{text}' does not exist: run ids are integers.") from None
 
 
-def _load_run(flow: str, run_id: int, check_namespace: bool) -> RunRecord:
-    record = backend().store.get_run(run_id)
+def _load_run(source: Backend, flow: str, run_id: int, check_namespace: bool) -> RunRecord:
+    record = source.store.get_run(run_id)
     if record is None or record.flow_name != flow:
         raise NotFoundError(
             f"Run '{flow}/{run_id}' does not exist.",
@@ -57,8 +66,9 @@ def _load_run(flow: str, run_id: int, check_namespace: bool) -> RunRecord:
     return record
 
 
-def _in_namespace(record: RunRecord) -> bool:
-    ns = get_namespace()
+def _in_namespace(record: RunRecord, ns: str | None | object = _CURRENT) -> bool:
+    if ns is _CURRENT:
+        ns = get_namespace()
     return ns is None or ns in record.tags or ns in record.system_tags
 
 
@@ -95,8 +105,9 @@ class Metaflow:
         return list(self)
 
     def __iter__(self) -> Iterator[Flow]:
-        for record in backend().store.list_flows():
-            yield Flow(record.flow_name)
+        source = backend()
+        for record in source.store.list_flows():
+            yield Flow._make(record.flow_name, source)
 
     def __getitem__(self, name: str) -> Flow:
         return Flow(name)
@@ -115,28 +126,42 @@ class Flow(_Base):
 
     def __init__(self, pathspec: str, _namespace_check: bool = True) -> None:
         self.pathspec = _split(pathspec, 1, "flow")[0]
-        names = {f.flow_name for f in backend().store.list_flows()}
+        self._backend = backend()
+        names = {f.flow_name for f in self._backend.store.list_flows()}
         if self.pathspec not in names:
             raise NotFoundError(
                 f"Flow '{self.pathspec}' does not exist in this project's store.",
                 hint="Run it first, or check the name (flow names are class names).",
             )
 
+    @classmethod
+    def _make(cls, name: str, source: Backend) -> Flow:
+        flow = cls.__new__(cls)
+        flow.pathspec = name
+        flow._backend = source
+        return flow
+
     def _records(self, tags: tuple[str, ...] = ()) -> list[RunRecord]:
+        ns = get_namespace()
         return [
-            r for r in backend().store.list_runs(self.pathspec, tags=tags) if _in_namespace(r)
+            r
+            for r in self._backend.store.list_runs(self.pathspec, tags=tags)
+            if _in_namespace(r, ns)
         ]
 
+    def _listed(self, records: list[RunRecord]) -> list[Run]:
+        listing = _Listing(self._backend, [r.run_id for r in records])
+        return [Run._from_record(r, self._backend, listing) for r in records]
+
     def __iter__(self) -> Iterator[Run]:
-        for record in self._records():
-            yield Run._from_record(record)
+        return iter(self._listed(self._records()))
 
     def runs(self, *tags: str) -> list[Run]:
         """Runs carrying every one of ``tags``, newest first."""
-        return [Run._from_record(r) for r in self._records(tags)]
+        return self._listed(self._records(tags))
 
     def __getitem__(self, run_id: str) -> Run:
-        return Run(f"{self.pathspec}/{run_id}")
+        return Run._load(self._backend, self.pathspec, run_id, True)
 
     def __contains__(self, run_id: object) -> bool:
         try:
@@ -148,7 +173,7 @@ class Flow(_Base):
     @property
     def latest_run(self) -> Run | None:
         records = self._records()
-        return Run._from_record(records[0]) if records else None
+        return Run._from_record(records[0], self._backend) if records else None
 
     @property
     def latest_successful_run(self) -> Run | None:
@@ -165,26 +190,38 @@ class Flow(_Base):
 class Run(_Base):
     """One run of a flow: its steps, status, tags and code."""
 
+    _listing: _Listing | None = None
+
     def __init__(self, pathspec: str, _namespace_check: bool = True) -> None:
         flow, run_id = _split(pathspec, 2, "run")
-        self._record = _load_run(flow, _run_id(run_id, flow), _namespace_check)
+        self._backend = backend()
+        self._record = _load_run(self._backend, flow, _run_id(run_id, flow), _namespace_check)
         self.pathspec = f"{flow}/{run_id}"
 
     @classmethod
-    def _from_record(cls, record: RunRecord) -> Run:
+    def _load(cls, source: Backend, flow: str, run_id: str, check_namespace: bool) -> Run:
+        record = _load_run(source, flow, _run_id(run_id, flow), check_namespace)
+        return cls._from_record(record, source)
+
+    @classmethod
+    def _from_record(
+        cls, record: RunRecord, source: Backend, listing: _Listing | None = None
+    ) -> Run:
         run = cls.__new__(cls)
         run._record = record
+        run._backend = source
+        run._listing = listing
         run.pathspec = f"{record.flow_name}/{record.run_id}"
         return run
 
     def _refresh(self) -> RunRecord:
-        record = backend().store.get_run(self._record.run_id)
+        record = self._backend.store.get_run(self._record.run_id)
         if record is not None:
             self._record = record
         return self._record
 
     def __iter__(self) -> Iterator[Step]:
-        steps = backend().store.list_steps(self._record.run_id)
+        steps = self._backend.store.list_steps(self._record.run_id)
         for step in reversed(steps):
             if step.step_name != PARAMETERS_STEP:
                 yield Step._make(self, step.step_name)
@@ -194,7 +231,7 @@ class Run(_Base):
 
     def __getitem__(self, step_name: str) -> Step:
         # A step exists once it has a task: one query that the Step then reuses.
-        records = backend().store.list_tasks(self._record.run_id, step_name)
+        records = self._backend.store.list_tasks(self._record.run_id, step_name)
         if not records or step_name == PARAMETERS_STEP:
             raise NotFoundError(f"Step '{self.pathspec}/{step_name}' does not exist.")
         return Step._make(self, step_name, records)
@@ -208,6 +245,9 @@ class Run(_Base):
 
     @property
     def end_task(self) -> Task | None:
+        snapshot = None if self._listing is None else self._listing.end_task(self._record.run_id)
+        if snapshot is not None:
+            return Task._make(self, snapshot.task, snapshot)
         try:
             return self["end"].task
         except NotFoundError:
@@ -266,7 +306,7 @@ class Run(_Base):
 
     @property
     def parent(self) -> Flow:
-        return Flow(self._record.flow_name)
+        return Flow._make(self._record.flow_name, self._backend)
 
     def is_in_namespace(self) -> bool:
         return _in_namespace(self._record)
@@ -275,7 +315,7 @@ class Run(_Base):
         self.add_tags([tag])
 
     def add_tags(self, tags: list[str] | tuple[str, ...]) -> None:
-        backend().store.add_tags(self._record.run_id, tags)
+        self._backend.store.add_tags(self._record.run_id, tags)
         self._refresh()
 
     def remove_tag(self, tag: str) -> None:
@@ -288,14 +328,14 @@ class Run(_Base):
                 f"System tags cannot be removed: {', '.join(system)}.",
                 hint="Only tags added with --tag or add_tag() can be removed.",
             )
-        backend().store.remove_tags(self._record.run_id, tags)
+        self._backend.store.remove_tags(self._record.run_id, tags)
         self._refresh()
 
     def replace_tag(self, old: str, new: str) -> None:
         self.replace_tags([old], [new])
 
     def replace_tags(self, remove: list[str], add: list[str]) -> None:
-        store = backend().store
+        store = self._backend.store
         with store.batch():
             store.remove_tags(self._record.run_id, remove)
             store.add_tags(self._record.run_id, add)
@@ -330,7 +370,7 @@ class Step(_Base):
         records = self._records
         self._records = None  # fresh on the next call: a running step gains tasks
         if records is None:
-            records = backend().store.list_tasks(self._run._record.run_id, self._step_name)
+            records = self._run._backend.store.list_tasks(self._run._record.run_id, self._step_name)
         return records
 
     def __iter__(self) -> Iterator[Task]:
@@ -346,7 +386,7 @@ class Step(_Base):
         return Task._make(self._run, records[0]) if records else None
 
     def __getitem__(self, task_id: str) -> Task:
-        return Task(f"{self.pathspec}/{task_id}")
+        return Task._load(self._run, self._step_name, task_id)
 
     @property
     def finished_at(self) -> datetime | None:
@@ -370,21 +410,29 @@ class Step(_Base):
 class Task(_Base):
     """One task: its artifacts, logs, status and foreach position."""
 
+    _snapshot: TaskSnapshot | None = None
+
     def __init__(self, pathspec: str, attempt: int | None = None, _namespace_check: bool = True):
         flow, run_id, step, task_id = _split(pathspec, 4, "task")
         run = Run(f"{flow}/{run_id}", _namespace_check)
+        found = Task._load(run, step, task_id)
+        self._setup(run, found._record, attempt)
+
+    @classmethod
+    def _load(cls, run: Run, step: str, task_id: str) -> Task:
         try:
-            record = backend().store.get_task(run._record.run_id, int(task_id))
+            record = run._backend.store.get_task(run._record.run_id, int(task_id))
         except ValueError:
             record = None
         if record is None or record.step_name != step:
-            raise NotFoundError(f"Task '{pathspec}' does not exist.")
-        self._setup(run, record, attempt)
+            raise NotFoundError(f"Task '{run.pathspec}/{step}/{task_id}' does not exist.")
+        return cls._make(run, record)
 
     @classmethod
-    def _make(cls, run: Run, record: TaskRecord) -> Task:
+    def _make(cls, run: Run, record: TaskRecord, snapshot: TaskSnapshot | None = None) -> Task:
         task = cls.__new__(cls)
         task._setup(run, record, None)
+        task._snapshot = snapshot
         return task
 
     def _setup(self, run: Run, record: TaskRecord, attempt: int | None) -> None:
@@ -393,15 +441,28 @@ class Task(_Base):
         self._attempt = record.attempt if attempt is None else attempt
         self.pathspec = f"{run.pathspec}/{record.step_name}/{record.task_id}"
 
+    def _finished_snapshot(self) -> TaskSnapshot | None:
+        """The batch-read state of this task, if it was read finished (it cannot change then)."""
+        snap = self._snapshot
+        if snap is None or snap.attempt is None or snap.attempt.status == "running":
+            return None
+        return snap
+
     def _attempt_record(self) -> AttemptRecord | None:
-        attempts = backend().store.list_attempts(self._record.run_id, self._record.task_id)
-        for attempt in attempts:
+        snap = self._finished_snapshot()
+        if snap is not None:
+            return snap.attempt
+        store = self._run._backend.store
+        for attempt in store.list_attempts(self._record.run_id, self._record.task_id):
             if attempt.attempt == self._attempt:
                 return attempt
         return None
 
     def _artifact_records(self) -> list[ArtifactRecord]:
-        return backend().store.list_artifacts(
+        snap = self._finished_snapshot()
+        if snap is not None:
+            return list(snap.artifacts)
+        return self._run._backend.store.list_artifacts(
             self._record.run_id, self._record.task_id, self._attempt
         )
 
@@ -476,7 +537,7 @@ class Task(_Base):
         key = None if attempt is None else getattr(attempt, f"{stream}_key")
         if not key:
             return ""
-        return bytes(backend().blobs.get(key)).decode("utf-8", errors="replace")
+        return bytes(self._run._backend.blobs.get(key)).decode("utf-8", errors="replace")
 
     @property
     def stdout(self) -> str:
@@ -517,7 +578,7 @@ class Task(_Base):
     def parent_task_pathspecs(self) -> list[str]:
         out = []
         for task_id in self._record.input_task_ids:
-            rec = backend().store.get_task(self._record.run_id, task_id)
+            rec = self._run._backend.store.get_task(self._record.run_id, task_id)
             if rec is not None:
                 out.append(f"{self._run.pathspec}/{rec.step_name}/{task_id}")
         return out
@@ -549,7 +610,7 @@ class DataArtifact(_Base):
     @property
     def data(self) -> Any:
         try:
-            return load_artifact(backend().blobs, self._art.key)
+            return load_artifact(self._task._run._backend.blobs, self._art.key)
         except DataIntegrityError as exc:
             raise DataIntegrityError(
                 f"Artifact '{self._art.name}' of task {self._task.pathspec}: {exc.detail}",
@@ -623,3 +684,19 @@ class MetaflowData:
 
     def __repr__(self) -> str:
         return f"<MetaflowData: {', '.join(sorted(self.__dir__()))}>"
+
+
+class _Listing:
+    """The runs of one listing (``Flow.runs()``, iterating a ``Flow``). The first time one of
+    them needs its end task, the end tasks of all of them are read at once."""
+
+    def __init__(self, source: Backend, run_ids: list[int]) -> None:
+        self._source = source
+        self._run_ids = run_ids
+        self._end: dict[int, list[TaskSnapshot]] | None = None
+
+    def end_task(self, run_id: int) -> TaskSnapshot | None:
+        if self._end is None:
+            self._end = self._source.store.snapshot_step(self._run_ids, "end")
+        found = self._end.pop(run_id, None)  # used once: later reads see later changes
+        return found[0] if found else None

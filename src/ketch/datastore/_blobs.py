@@ -16,6 +16,7 @@ from ..exceptions import DataIntegrityError
 from ._storage import Buffer, Storage
 
 _PREFIX = "blobs"
+_HEX = frozenset("0123456789abcdef")
 
 
 def blob_hash(parts: Sequence[Buffer]) -> str:
@@ -56,7 +57,7 @@ class BlobStore:
 
     def get(self, key: str, *, verify: bool = True) -> memoryview:
         """The blob's bytes; raises :class:`DataIntegrityError` if missing or corrupt."""
-        if len(key) != 64 or not all(c in "0123456789abcdef" for c in key):
+        if len(key) != 64 or not _HEX.issuperset(key):
             raise DataIntegrityError(f"'{key}' is not a valid blob key.")
         try:
             view = self.storage.get(self._path(key))

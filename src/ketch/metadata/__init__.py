@@ -34,6 +34,7 @@ from ._records import (
     RunSummary,
     StepRecord,
     TaskRecord,
+    TaskSnapshot,
     TaskStatus,
 )
 
@@ -51,6 +52,7 @@ __all__ = [
     "StepRecord",
     "StoreUrlError",
     "TaskRecord",
+    "TaskSnapshot",
     "TaskStatus",
     "effective_status",
     "new_run_id",

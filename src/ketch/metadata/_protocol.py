@@ -16,6 +16,7 @@ from ._records import (
     RunSummary,
     StepRecord,
     TaskRecord,
+    TaskSnapshot,
 )
 
 
@@ -133,6 +134,14 @@ class MetadataStore(Protocol):
 
     def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
         """(task_id, artifact) for the latest attempt of every task of the run."""
+        ...
+
+    def snapshot_step(
+        self, run_ids: Sequence[int], step_name: str
+    ) -> dict[int, list[TaskSnapshot]]:
+        """For each of ``run_ids`` that has the step, its tasks (by task id) with their latest
+        attempt and that attempt's artifacts: a few queries for any number of runs, so that
+        ``[run.data.x for run in Flow(...)]`` does not cost queries per run."""
         ...
 
     def close(self) -> None: ...

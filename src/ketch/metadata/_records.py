@@ -104,6 +104,15 @@ class ParameterRecord:
 
 
 @dataclass(frozen=True)
+class TaskSnapshot:
+    """A task with its latest attempt and that attempt's artifacts, read in one batch."""
+
+    task: TaskRecord
+    attempt: AttemptRecord | None
+    artifacts: tuple[ArtifactRecord, ...]
+
+
+@dataclass(frozen=True)
 class RunSummary:
     """A run with the counts a listing needs, in one query."""
 

@@ -14,6 +14,7 @@ from ._records import (
     RunRecord,
     RunStatus,
     TaskRecord,
+    TaskSnapshot,
     TaskStatus,
 )
 
@@ -34,6 +35,10 @@ def foreach_order(indices: list[int] | tuple[int, ...]) -> str:
     ``[2] < [10]``, ``[1] < [1, 0] < [1, 2] < [2, 0]``, and a task outside any foreach ("") first.
     """
     return "".join(f"{i:0{FOREACH_INDEX_DIGITS}d}" for i in indices)
+
+
+def _json_list(text: str) -> list[Any]:
+    return [] if text == "[]" else cast(list[Any], json.loads(text))
 
 
 def _json(value: object) -> str:
@@ -96,7 +101,7 @@ def task_from_row(row: Row) -> TaskRecord:
             index=int(f["index"]),
             value=f["value"],
         )
-        for f in json.loads(row["foreach_stack"])
+        for f in _json_list(row["foreach_stack"])
     )
     return TaskRecord(
         run_id=int(row["run_id"]),
@@ -109,7 +114,7 @@ def task_from_row(row: Row) -> TaskRecord:
         foreach_stack=frames,
         origin_run_id=row["origin_run_id"],
         origin_task_id=row["origin_task_id"],
-        input_task_ids=tuple(int(i) for i in json.loads(row["input_task_ids"])),
+        input_task_ids=tuple(int(i) for i in _json_list(row["input_task_ids"])),
     )
 
 
@@ -174,3 +179,23 @@ def artifact_from_row(row: Row) -> ArtifactRecord:
 
 def parameter_from_row(row: Row) -> ParameterRecord:
     return ParameterRecord(name=row["name"], value_json=row["value_json"], key=row["blob_key"])
+
+
+def snapshots(
+    task_rows: Iterable[Row], attempt_rows: Iterable[Row], artifact_rows: Iterable[Row]
+) -> dict[int, list[TaskSnapshot]]:
+    """Assemble `TaskSnapshot` per run from the rows of tasks, of their latest attempts and of
+    those attempts' artifacts (tasks in the order given, artifacts by name)."""
+    attempts = {(int(r["run_id"]), int(r["task_id"])): attempt_from_row(r) for r in attempt_rows}
+    artifacts: dict[tuple[int, int], list[ArtifactRecord]] = {}
+    for r in artifact_rows:
+        artifacts.setdefault((int(r["run_id"]), int(r["task_id"])), []).append(
+            artifact_from_row(r)
+        )
+    out: dict[int, list[TaskSnapshot]] = {}
+    for r in task_rows:
+        task = task_from_row(r)
+        key = (task.run_id, task.task_id)
+        snapshot = TaskSnapshot(task, attempts.get(key), tuple(artifacts.get(key, ())))
+        out.setdefault(task.run_id, []).append(snapshot)
+    return out

@@ -38,6 +38,7 @@ from ._records import (
     RunSummary,
     StepRecord,
     TaskRecord,
+    TaskSnapshot,
 )
 from ._schema import artifacts as artifacts_t
 from ._schema import attempts, flows, run_tags, runs, steps, tasks
@@ -433,17 +434,60 @@ class SqlMetadataStore:
 
     def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
         """(task_id, artifact) for the latest attempt of every task of the run."""
-        latest = and_(
-            artifacts_t.c.run_id == tasks.c.run_id,
-            artifacts_t.c.task_id == tasks.c.task_id,
-            artifacts_t.c.attempt == tasks.c.attempt,
-        )
         query = (
             select(artifacts_t)
-            .select_from(artifacts_t.join(tasks, latest))
+            .select_from(artifacts_t.join(tasks, _latest(artifacts_t)))
             .where(tasks.c.run_id == run_id)
             .order_by(artifacts_t.c.task_id, artifacts_t.c.name)
         )
         with self._transaction(write=False) as conn:
             rows = conn.execute(query).mappings().all()
         return iter([(int(r["task_id"]), _rows.artifact_from_row(r)) for r in rows])
+
+    def snapshot_step(
+        self, run_ids: Sequence[int], step_name: str
+    ) -> dict[int, list[TaskSnapshot]]:
+        ids = sorted(set(run_ids))
+        out: dict[int, list[TaskSnapshot]] = {}
+        with self._transaction(write=False) as conn:
+            for start in range(0, len(ids), 500):
+                chosen = and_(
+                    tasks.c.run_id.in_(ids[start : start + 500]), tasks.c.step_name == step_name
+                )
+                task_rows = (
+                    conn.execute(
+                        select(tasks).where(chosen).order_by(tasks.c.run_id, tasks.c.task_id)
+                    )
+                    .mappings()
+                    .all()
+                )
+                attempt_rows = (
+                    conn.execute(
+                        select(attempts)
+                        .select_from(attempts.join(tasks, _latest(attempts)))
+                        .where(chosen)
+                    )
+                    .mappings()
+                    .all()
+                )
+                artifact_rows = (
+                    conn.execute(
+                        select(artifacts_t)
+                        .select_from(artifacts_t.join(tasks, _latest(artifacts_t)))
+                        .where(chosen)
+                        .order_by(artifacts_t.c.name)
+                    )
+                    .mappings()
+                    .all()
+                )
+                out.update(_rows.snapshots(task_rows, attempt_rows, artifact_rows))
+        return out
+
+
+def _latest(table: Table) -> Any:
+    """Join condition: ``table``'s rows of each task's latest attempt."""
+    return and_(
+        table.c.run_id == tasks.c.run_id,
+        table.c.task_id == tasks.c.task_id,
+        table.c.attempt == tasks.c.attempt,
+    )

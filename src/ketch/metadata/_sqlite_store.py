@@ -35,8 +35,20 @@ from ._records import (
     RunSummary,
     StepRecord,
     TaskRecord,
+    TaskSnapshot,
 )
 from ._sqlite import BUSY_TIMEOUT_S, configure, sqlite_file
+
+_CHUNK = 500  # run ids per query, well under SQLite's limit on bound parameters
+
+
+def _latest(table: str) -> str:
+    """Join condition: ``table``'s rows of each task's latest attempt."""
+    return (
+        f"{table}.run_id = tasks.run_id AND {table}.task_id = tasks.task_id"
+        f" AND {table}.attempt = tasks.attempt"
+    )
+
 
 _TASKS_IN_ORDER = (
     "SELECT tasks.* FROM tasks LEFT OUTER JOIN steps"
@@ -454,10 +466,35 @@ class SqliteStore:
 
     def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
         query = (
-            "SELECT artifacts.* FROM artifacts JOIN tasks ON artifacts.run_id = tasks.run_id"
-            " AND artifacts.task_id = tasks.task_id AND artifacts.attempt = tasks.attempt"
+            f"SELECT artifacts.* FROM artifacts JOIN tasks ON {_latest('artifacts')}"
             " WHERE tasks.run_id = ? ORDER BY artifacts.task_id, artifacts.name"
         )
         with self._read() as conn:
             rows = conn.execute(query, (run_id,)).fetchall()
         return iter([(int(r["task_id"]), _rows.artifact_from_row(r)) for r in rows])
+
+    def snapshot_step(
+        self, run_ids: Sequence[int], step_name: str
+    ) -> dict[int, list[TaskSnapshot]]:
+        ids = sorted(set(run_ids))
+        out: dict[int, list[TaskSnapshot]] = {}
+        with self._read() as conn:
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                where = f"tasks.run_id IN ({', '.join('?' * len(chunk))}) AND tasks.step_name = ?"
+                params = [*chunk, step_name]
+                tasks = conn.execute(
+                    f"SELECT * FROM tasks WHERE {where} ORDER BY run_id, task_id", params
+                ).fetchall()
+                attempts = conn.execute(
+                    f"SELECT attempts.* FROM attempts JOIN tasks ON {_latest('attempts')}"
+                    f" WHERE {where}",
+                    params,
+                ).fetchall()
+                artifacts = conn.execute(
+                    f"SELECT artifacts.* FROM artifacts JOIN tasks ON {_latest('artifacts')}"
+                    f" WHERE {where} ORDER BY artifacts.name",
+                    params,
+                ).fetchall()
+                out.update(_rows.snapshots(tasks, attempts, artifacts))
+        return out
