@@ -55,9 +55,12 @@ class LocalStorage:
     def __init__(
         self, root: str | os.PathLike[str], *, fsync_min_bytes: int | None = 1 << 20
     ) -> None:
-        self.root = Path(root)
-        self._root = os.fspath(self.root)
+        self._root = os.fspath(root)
         self.fsync_min_bytes = fsync_min_bytes
+
+    @property
+    def root(self) -> Path:
+        return Path(self._root)
 
     def path(self, key: str) -> Path:
         return self.root / key

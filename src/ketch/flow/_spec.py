@@ -16,6 +16,11 @@ EPHEMERAL = frozenset({"_ketch", "index", "input"})
 _NEVER_MERGED = frozenset({"_foreach_values", "_foreach_var", "_foreach_num_splits"})
 
 
+# Per flow class, filled on first use (a task's fork inherits them from the fork server).
+_PARAMETERS: dict[type, dict[str, Parameter]] = {}
+_CONSTANTS: dict[type, dict[str, Any]] = {}
+
+
 class FlowSpec:
     """Base class of a flow: subclass it and write ``@step`` methods.
 
@@ -54,30 +59,37 @@ class FlowSpec:
 
     @classmethod
     def _parameters(cls) -> dict[str, Parameter]:
-        """Attribute name -> Parameter, across the class hierarchy."""
-        found: dict[str, Parameter] = {}
-        for klass in reversed(cls.__mro__):
-            for attr, value in vars(klass).items():
-                if isinstance(value, Parameter):
-                    found[attr] = value
+        """Attribute name -> Parameter, across the class hierarchy (computed once per class)."""
+        found = _PARAMETERS.get(cls)
+        if found is None:
+            found = {}
+            for klass in reversed(cls.__mro__):
+                for attr, value in vars(klass).items():
+                    if isinstance(value, Parameter):
+                        found[attr] = value
+            _PARAMETERS[cls] = found
         return found
 
     @classmethod
     def _constants(cls) -> dict[str, Any]:
-        """Class constants: plain class attributes that are persisted once, read-only."""
-        found: dict[str, Any] = {}
-        for klass in reversed(cls.__mro__[:-1]):
-            if klass is FlowSpec or not issubclass(klass, FlowSpec):
-                continue
-            for attr, value in vars(klass).items():
-                if attr.startswith("__") or attr in EPHEMERAL or attr == "_EPHEMERAL":
+        """Class constants: plain class attributes that are persisted once, read-only
+        (computed once per class)."""
+        found = _CONSTANTS.get(cls)
+        if found is None:
+            found = {}
+            for klass in reversed(cls.__mro__[:-1]):
+                if klass is FlowSpec or not issubclass(klass, FlowSpec):
                     continue
-                if isinstance(
-                    value,
-                    (Parameter, property, staticmethod, classmethod, type, types.FunctionType),
-                ) or callable(value):
-                    continue
-                found[attr] = value
+                for attr, value in vars(klass).items():
+                    if attr.startswith("__") or attr in EPHEMERAL or attr == "_EPHEMERAL":
+                        continue
+                    if isinstance(
+                        value,
+                        (Parameter, property, staticmethod, classmethod, type, types.FunctionType),
+                    ) or callable(value):
+                        continue
+                    found[attr] = value
+            _CONSTANTS[cls] = found
         return found
 
     # -- artifacts --------------------------------------------------------------------------

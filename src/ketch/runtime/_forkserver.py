@@ -60,6 +60,8 @@ class ForkServer:
 
 def _serve(sock: socket.socket, flow_cls: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    flow_cls._parameters()  # computed once here rather than in every task
+    flow_cls._constants()
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ, None)
     children: dict[int, tuple[int, int]] = {}  # pidfd -> (req_id, pid)

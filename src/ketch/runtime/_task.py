@@ -31,7 +31,7 @@ _FOREACH_VALUE_CHARS = 30
 
 
 def open_blobs(store_root: str) -> BlobStore:
-    return BlobStore(LocalStorage(Path(store_root)))
+    return BlobStore(LocalStorage(store_root))
 
 
 def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
