@@ -23,7 +23,8 @@ from ._results import Row
 from ._targets import targets
 
 Workload = Callable[[Bench], None]
-SLOW = ("foreach1000", "bigarray", "compressible", "scheduler10k")  # skipped by --quick
+# Skipped by --quick:
+SLOW = ("foreach1000", "bigarray", "compressible", "resume1000", "scheduler10k")
 
 
 def workloads(cores: int) -> dict[str, Workload]:
@@ -37,6 +38,7 @@ def workloads(cores: int) -> dict[str, Workload]:
         "compressible": _bigdata.compressible,
         "client": _data.client,
         "resume": lambda b: _timing.resume(b, cores),
+        "resume1000": lambda b: _timing.resume1000(b, cores),
         "scheduler10k": lambda b: _data.scheduler10k(b, cores),
     }
 

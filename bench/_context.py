@@ -26,6 +26,7 @@ METAFLOW_REPEATS = {
     "compressible": 1,
     "client": 3,
     "resume": 2,
+    "resume1000": 1,
 }
 KETCH_TIMEOUT_S = 600.0
 METAFLOW_TIMEOUT_S = 3600.0

@@ -175,20 +175,36 @@ def foreach1000(bench: Bench, nproc: int) -> None:
 def resume(bench: Bench, nproc: int) -> None:
     """Resume a linear run that failed at s8; only where ``resume`` exists."""
     row = bench.results.add(Row("resume", "resume linear 10 after a failure at step 8", "s"))
+    row.floor = flow_floor(bench, critical_path([1, 1, 1], 1, nproc))
+    row.floor_label = "py start + 3 forks"
+    _time_resume(bench, row, "resume", "failing.py", [])
+
+
+def resume1000(bench: Bench, nproc: int) -> None:
+    """Resume a 1,000-task foreach that failed at its join: the 1,000 tasks are reused."""
+    row = bench.results.add(
+        Row("resume1000", "resume foreach 1,000 (max-workers 2) after a failure at the join", "s")
+    )
+    row.floor = flow_floor(bench, critical_path([1, 1], 1, nproc))
+    row.floor_label = "py start + 2 forks (join, end: the rest is reused)"
+    args = ["--max-workers", "2", "--max-num-splits", "1000"]
+    _time_resume(bench, row, "resume1000", "failing_foreach.py", args)
+
+
+def _time_resume(bench: Bench, row: Row, workload: str, flow: str, args: list[str]) -> None:
+    """Per framework: a run that fails (not timed), then its ``resume`` (timed)."""
     missing = [fw.name for fw in bench.frameworks if not _has_resume(bench, fw)]
     if "ketch" in missing:
         row.note = "n/a (resume not implemented)"
         return
-    row.floor = flow_floor(bench, critical_path([1, 1, 1], 1, nproc))
-    row.floor_label = "py start + 3 forks"
     fail_env = {**bench.env, "BENCH_FAIL": "1"}
-    for _, fw in bench.alternate("resume"):
+    for _, fw in bench.alternate(workload):
         if fw.name in missing:
             continue
-        done, cwd = bench.flow_run(fw, "failing.py", env=fail_env, check=False)
+        done, cwd = bench.flow_run(fw, flow, args, env=fail_env, check=False)
         if done.returncode == 0:
-            raise RuntimeError(f"{fw.name}: failing.py did not fail with BENCH_FAIL=1")
-        done, _ = bench.flow_run(fw, "failing.py", cwd=cwd, verb="resume")
+            raise RuntimeError(f"{fw.name}: {flow} did not fail with BENCH_FAIL=1")
+        done, _ = bench.flow_run(fw, flow, args, cwd=cwd, verb="resume")
         getattr(row, fw.name).values.append(done.wall_s)
         bench.scratch.discard(cwd)
 
