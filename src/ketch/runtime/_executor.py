@@ -1,8 +1,11 @@
 """The local executor: ``submit(TaskSpec) -> Future[TaskResult]`` over local processes.
 
 One I/O thread owns every pipe: it starts tasks (through the fork server, or by spawning a
-fresh interpreter), streams their output to a callback line by line, and resolves each future
-when the task's process has exited.
+fresh interpreter) and streams their output to a callback line by line. A future resolves as
+soon as its task has written its whole result and closed the result pipe (the task flushed its
+output first and does nothing after but exit), so the next task can start while this one's
+process is still being torn down; a task that dies without a result resolves when its process
+has exited, with the exit status.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class _Running:
     proc: subprocess.Popen[bytes] | None = None
     pending: list[tuple[str, bytes]] = field(default_factory=list)  # lines seen before the pid
     kill_requested: bool = False
+    delivered: bool = False  # the future has its result (the process may still be exiting)
 
 
 class LocalExecutor:
@@ -232,6 +236,8 @@ class LocalExecutor:
             self._selector.unregister(fd)
             os.close(fd)
             running.fds.pop(name, None)
+            if name == "result":
+                self._deliver_reported(running)
             return
         _keep(running.out[name], data, name)
         if name != "result" and self.on_output is not None:
@@ -254,21 +260,45 @@ class LocalExecutor:
                 self.on_output(running.spec, name, line)
         running.pending.clear()
 
-    def _finish(self, req_id: int, status: int) -> None:
-        running = self._running.pop(req_id)
+    def _drain(self, running: _Running, *, close: bool) -> None:
+        """Read what the task's pipes hold now; with ``close``, up to EOF, then close them."""
         for name, fd in list(running.fds.items()):
             with contextlib.suppress(OSError):
                 while chunk := os.read(fd, _READ):
                     _keep(running.out[name], chunk, name)
                     if name != "result" and self.on_output is not None:
                         self._emit_lines(running, name, chunk)
-            self._selector.unregister(fd)
-            os.close(fd)
+            if close:
+                self._selector.unregister(fd)
+                os.close(fd)
+
+    def _deliver(self, running: _Running, status: int) -> None:
         for name, rest in running.partial.items():
             if rest:
                 running.pending.append((name, rest))
+        running.partial.clear()
         self._flush_pending(running)
+        running.delivered = True
         running.future.set_result(_result(running, status))
+
+    def _deliver_reported(self, running: _Running) -> None:
+        """Resolve the future now if the task wrote a whole result (else wait for its exit)."""
+        if running.pid is None or running.kill_requested:
+            return
+        try:
+            result = pickle.loads(bytes(running.out["result"]))
+        except Exception:
+            return
+        if not isinstance(result, TaskResult):
+            return
+        self._drain(running, close=False)  # the task flushed its output before reporting
+        self._deliver(running, 0 if result.ok else 1 << 8)  # the status it exits with
+
+    def _finish(self, req_id: int, status: int) -> None:
+        running = self._running.pop(req_id)
+        self._drain(running, close=True)
+        if not running.delivered:
+            self._deliver(running, status)
 
 
 # Captured output kept per stream (as Metaflow's --max-log-size default); the rest is still
