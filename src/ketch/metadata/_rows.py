@@ -152,6 +152,24 @@ def attempt_from_row(row: Row) -> AttemptRecord:
     )
 
 
+def tag_rows(run_id: int, names: Iterable[str], *, system: bool) -> list[dict[str, Any]]:
+    return [{"run_id": run_id, "tag": t, "is_system": system} for t in sorted(set(names))]
+
+
+def parameter_rows(run_id: int, parameters: Iterable[ParameterRecord]) -> list[dict[str, Any]]:
+    """Rows of the run's parameters, numbered in the order given."""
+    return [
+        {
+            "run_id": run_id,
+            "name": p.name,
+            "position": i,
+            "value_json": p.value_json,
+            "blob_key": p.key,
+        }
+        for i, p in enumerate(parameters)
+    ]
+
+
 def artifact_to_row(
     run_id: int, task_id: int, attempt: int, artifact: ArtifactRecord
 ) -> dict[str, Any]:

@@ -213,23 +213,14 @@ class SqlMetadataStore:
     def _insert_tags(
         self, conn: Connection, run_id: int, names: Iterable[str], *, system: bool
     ) -> None:
-        rows = [{"run_id": run_id, "tag": t, "is_system": system} for t in sorted(set(names))]
+        rows = _rows.tag_rows(run_id, names, system=system)
         if rows:
             stmt = self._statement("run_tags", lambda: insert_ignore(self._dialect, run_tags))
             conn.execute(stmt, rows)
 
     def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
         """Set the run's parameters (replacing any set before), kept in the given order."""
-        rows = [
-            {
-                "run_id": run_id,
-                "name": p.name,
-                "position": i,
-                "value_json": p.value_json,
-                "blob_key": p.key,
-            }
-            for i, p in enumerate(parameters)
-        ]
+        rows = _rows.parameter_rows(run_id, parameters)
         with self._transaction(write=True) as conn:
             self._require_run(conn, run_id)
             conn.execute(delete(parameters_t).where(parameters_t.c.run_id == run_id))

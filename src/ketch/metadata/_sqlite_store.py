@@ -228,7 +228,7 @@ class SqliteStore:
     def _insert_tags(
         conn: sqlite3.Connection, run_id: int, names: Iterable[str], *, system: bool
     ) -> None:
-        rows = [{"run_id": run_id, "tag": t, "is_system": system} for t in sorted(set(names))]
+        rows = _rows.tag_rows(run_id, names, system=system)
         conn.executemany(sql.INSERT_TAG, rows)
 
     def create_run(
@@ -274,16 +274,7 @@ class SqliteStore:
         return record
 
     def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
-        rows = [
-            {
-                "run_id": run_id,
-                "name": p.name,
-                "position": i,
-                "value_json": p.value_json,
-                "blob_key": p.key,
-            }
-            for i, p in enumerate(parameters)
-        ]
+        rows = _rows.parameter_rows(run_id, parameters)
         with self._write() as conn:
             self._require_run(conn, run_id)
             conn.execute(sql.DELETE_PARAMETERS, {"run_id": run_id})
