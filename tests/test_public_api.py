@@ -11,10 +11,27 @@ import ketch
 
 def test_all_names_are_importable() -> None:
     expected = {
-        "FlowSpec", "step", "Parameter", "JSONType", "IncludeFile", "current", "Metaflow", "Flow",
-        "Run", "Step", "Task", "DataArtifact", "namespace", "get_namespace", "default_namespace",
-        "retry", "catch", "timeout", "environment", "resources",
-    }  # fmt: skip
+        "FlowSpec",
+        "step",
+        "Parameter",
+        "JSONType",
+        "IncludeFile",
+        "current",
+        "Metaflow",
+        "Flow",
+        "Run",
+        "Step",
+        "Task",
+        "DataArtifact",
+        "namespace",
+        "get_namespace",
+        "default_namespace",
+        "retry",
+        "catch",
+        "timeout",
+        "environment",
+        "resources",
+    }
     assert expected <= set(ketch.__all__)
     for name in ketch.__all__:
         assert getattr(ketch, name) is not None

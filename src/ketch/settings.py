@@ -124,9 +124,7 @@ def resolve(
     values["home"] = str(_resolve_home(str(values["home"]), cwd, create_home))
     values["user"] = str(values["user"]) or current_user(environ)
     if values["executor"] not in ("fork", "spawn"):
-        raise UserError(
-            f"Unknown executor {values['executor']!r}.", hint="Use 'fork' or 'spawn'."
-        )
+        raise UserError(f"Unknown executor {values['executor']!r}.", hint="Use 'fork' or 'spawn'.")
     return Settings(**values)  # type: ignore[arg-type]
 
 

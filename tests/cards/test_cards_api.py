@@ -19,10 +19,22 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "cards.md").read_text()
 def test_card_decorator_and_components_are_exported() -> None:
     assert "card" in ketch.__all__ and ketch.card.__name__ == "card"
     expected = {
-        "Markdown", "Table", "Image", "Artifact", "VegaChart", "ProgressBar", "ValueBox", "Error",
-        "CardComponent", "MetaflowCardComponent", "get_cards", "list_cards", "live_card_html",
-        "Card", "CardContainer",
-    }  # fmt: skip
+        "Markdown",
+        "Table",
+        "Image",
+        "Artifact",
+        "VegaChart",
+        "ProgressBar",
+        "ValueBox",
+        "Error",
+        "CardComponent",
+        "MetaflowCardComponent",
+        "get_cards",
+        "list_cards",
+        "live_card_html",
+        "Card",
+        "CardContainer",
+    }
     assert expected <= set(ketch.cards.__all__)
     for name in ketch.cards.__all__:
         assert getattr(ketch.cards, name) is not None

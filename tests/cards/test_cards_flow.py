@@ -143,8 +143,9 @@ def test_card_get_command(report: Ran) -> None:
     assert "2 matching cards" in both.stderr
     written = (report.project.root / "out.html").read_text()
     assert written == get_cards(report.task("start"))[0].get()
-    by_step = report.project.run("flow.py", "card", "get", f"{report.run_id}/start", "--type",
-                                 "default")  # fmt: skip
+    by_step = report.project.run(
+        "flow.py", "card", "get", f"{report.run_id}/start", "--type", "default"
+    )
     assert by_step.returncode == 0 and "<h2>Parameters</h2>" in by_step.stdout
 
 
@@ -212,8 +213,9 @@ def test_with_card_adds_a_default_card_to_every_step(project: Project) -> None:
 
 def test_with_card_options_and_no_duplicate(project: Project) -> None:
     project.write("flow.py", PLAIN)
-    proc = project.run("flow.py", "run", "--with", "card:type=blank,id=own",
-                       "--run-id-file", "run-id")  # fmt: skip
+    proc = project.run(
+        "flow.py", "run", "--with", "card:type=blank,id=own", "--run-id-file", "run-id"
+    )
     assert proc.returncode == 0, proc.stderr
     run = f"PlainFlow/{project.run_id()}"
     assert [(c.type, c.id) for c in get_cards(f"{run}/start/1")] == [("blank", "own")]
@@ -263,8 +265,9 @@ def test_resumed_clone_keeps_its_cards_but_does_not_pass_them_on(project: Projec
 
 def test_failed_step_card_shows_the_failure(project: Project) -> None:
     project.write("flow.py", PLAIN)
-    proc = project.run("flow.py", "--with", "card", "run", "--run-id-file", "run-id",
-                       FAIL_MIDDLE="1")  # fmt: skip
+    proc = project.run(
+        "flow.py", "--with", "card", "run", "--run-id-file", "run-id", FAIL_MIDDLE="1"
+    )
     assert proc.returncode == 1
     default = get_cards(f"PlainFlow/{project.run_id()}/middle/2", type="default")[0]
     html = default.get()
@@ -302,8 +305,11 @@ def test_live_refresh_is_readable_while_the_task_runs(project: Project) -> None:
     project.write("flow.py", LIVE)
     proc = subprocess.Popen(
         [sys.executable, "flow.py", "run", "--run-id-file", "run-id"],
-        cwd=project.root, env=project.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        cwd=project.root,
+        env=project.env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     seen: set[str] = set()
     try:
         deadline = time.monotonic() + 60

@@ -34,9 +34,13 @@ GRAPH = {
 
 def _view(**extra: Any) -> TaskView:
     values: dict[str, Any] = {
-        "flow_name": "F", "run_id": "7", "step_name": "a", "task_id": "3", "graph": GRAPH,
+        "flow_name": "F",
+        "run_id": "7",
+        "step_name": "a",
+        "task_id": "3",
+        "graph": GRAPH,
         "parameters": [("alpha", 0.5), ("name_<x>", "<v>")],
-    }  # fmt: skip
+    }
     values.update(extra)
     return TaskView(**values)
 

@@ -29,9 +29,16 @@ def _write_a_run(store: Any) -> None:
     """Every write a run makes, in the order a run makes them (one batch per loop turn)."""
     with store.batch():
         store.create_run(
-            "TrainFlow", run_id=RUN, user="ada", tags=["exp", "b"], system_tags=["user:ada", "b"],
-            origin_run_id=None, scheduler_pid=42, hostname="box", created_at=10.0,
-        )  # fmt: skip
+            "TrainFlow",
+            run_id=RUN,
+            user="ada",
+            tags=["exp", "b"],
+            system_tags=["user:ada", "b"],
+            origin_run_id=None,
+            scheduler_pid=42,
+            hostname="box",
+            created_at=10.0,
+        )
         store.set_parameters(RUN, [ParameterRecord("alpha", "0.5", "k" * 64)])
         store.set_parameters(RUN, [ParameterRecord("beta", '"x"', "j" * 64)])  # replaces
         store.set_code_key(RUN, "c" * 64)
@@ -45,9 +52,18 @@ def _write_a_run(store: Any) -> None:
         store.heartbeat(RUN, 12.5)
     with store.batch():
         done = TaskRecord(
-            RUN, "work", 3, "completed", 14.0, 15.0, attempt=1, foreach_stack=frames,
-            origin_run_id=5, origin_task_id=9, input_task_ids=(1,),
-        )  # fmt: skip
+            RUN,
+            "work",
+            3,
+            "completed",
+            14.0,
+            15.0,
+            attempt=1,
+            foreach_stack=frames,
+            origin_run_id=5,
+            origin_task_id=9,
+            input_task_ids=(1,),
+        )
         store.upsert_attempt(
             AttemptRecord(RUN, 3, 1, "completed", 14.0, 15.0, 0, None, None, "o" * 64, None, 8)
         )

@@ -15,10 +15,20 @@ class _Terminal(io.StringIO):
 
 def _spec(task_id: int) -> TaskSpec:
     return TaskSpec(
-        flow_name="F", flow_file="f.py", flow_class="F", run_id=7, step_name="body",
-        task_id=task_id, attempt=0, inputs=(), parameters={}, frames=(), var_keys=(),
-        store_root="/tmp", username="u",
-    )  # fmt: skip
+        flow_name="F",
+        flow_file="f.py",
+        flow_class="F",
+        run_id=7,
+        step_name="body",
+        task_id=task_id,
+        attempt=0,
+        inputs=(),
+        parameters={},
+        frames=(),
+        var_keys=(),
+        store_root="/tmp",
+        username="u",
+    )
 
 
 def test_lines_are_prefixed_with_the_task() -> None:

@@ -194,8 +194,9 @@ if __name__ == "__main__":
 
 def test_disk_full_fails_the_task_clearly(project, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     small = tmp_path_factory.mktemp("tmpfs")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(small)],
-                             capture_output=True)  # fmt: skip
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(small)], capture_output=True
+    )
     if mounted.returncode != 0:
         if os.environ.get("CI"):
             pytest.fail(f"cannot mount a tmpfs: {mounted.stderr!r}")
@@ -208,8 +209,12 @@ def test_disk_full_fails_the_task_clearly(project, tmp_path_factory) -> None:  #
         assert proc.returncode == 1
         assert "No space left on the device while storing artifact 'blob'" in proc.stdout
         assert "Traceback" not in proc.stdout + proc.stderr
-        out = project.run("-c", "from ketch import Flow; r = Flow('BigFlow').latest_run; "
-                          "print(r['start'].task.data.small, r.status)", **env)  # fmt: skip
+        out = project.run(
+            "-c",
+            "from ketch import Flow; r = Flow('BigFlow').latest_run; "
+            "print(r['start'].task.data.small, r.status)",
+            **env,
+        )
         assert out.stdout.split() == ["kept", "failed"]
         assert not [p for p in Path(small).rglob(".tmp-*")]  # no partial blob left behind
     finally:

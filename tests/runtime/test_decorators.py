@@ -55,8 +55,10 @@ def _work(project) -> dict[str, object]:  # type: ignore[no-untyped-def]
 
 
 def test_retry_until_success(project) -> None:  # type: ignore[no-untyped-def]
-    body = "self.tries = current.retry_count\n        if current.retry_count < 2:\n" \
-           "            raise RuntimeError('flaky')"  # fmt: skip
+    body = (
+        "self.tries = current.retry_count\n        if current.retry_count < 2:\n"
+        "            raise RuntimeError('flaky')"
+    )
     _flow(project, "@retry(times=3)", body)
     proc = project.run("flow.py", "run")
     assert proc.returncode == 0, proc.stderr
@@ -86,8 +88,11 @@ def test_catch_keeps_the_run_going(project) -> None:  # type: ignore[no-untyped-
 
 
 def test_catch_after_retries_and_after_a_crash(project) -> None:  # type: ignore[no-untyped-def]
-    _flow(project, "@catch(var='err', print_exception=False)\n    @retry(times=1)",
-          "os.kill(os.getpid(), signal.SIGSEGV)")  # fmt: skip
+    _flow(
+        project,
+        "@catch(var='err', print_exception=False)\n    @retry(times=1)",
+        "os.kill(os.getpid(), signal.SIGSEGV)",
+    )
     proc = project.run("flow.py", "run")
     assert proc.returncode == 0, proc.stderr
     info = _work(project)
@@ -107,8 +112,11 @@ def test_timeout_stops_native_code(project) -> None:  # type: ignore[no-untyped-
 
 
 def test_environment_and_resources(project) -> None:  # type: ignore[no-untyped-def]
-    _flow(project, "@environment(vars={'MODE': 'fast'})\n    @resources(cpu=2, memory=512)",
-          "self.env = os.environ['MODE']")  # fmt: skip
+    _flow(
+        project,
+        "@environment(vars={'MODE': 'fast'})\n    @resources(cpu=2, memory=512)",
+        "self.env = os.environ['MODE']",
+    )
     proc = project.run("flow.py", "run")
     assert proc.returncode == 0, proc.stderr
     assert _work(project)["data"] == {"env": "fast"}
@@ -128,8 +136,12 @@ def test_environment_and_resources(project) -> None:  # type: ignore[no-untyped-
 
 
 def test_with_adds_decorators_to_every_step(project) -> None:  # type: ignore[no-untyped-def]
-    _flow(project, "", "self.tries = current.retry_count\n        if current.retry_count == 0:\n"
-          "            raise RuntimeError('once')")  # fmt: skip
+    _flow(
+        project,
+        "",
+        "self.tries = current.retry_count\n        if current.retry_count == 0:\n"
+        "            raise RuntimeError('once')",
+    )
     proc = project.run("flow.py", "run", "--with", "retry:times=1")
     assert proc.returncode == 0, proc.stderr
     assert _work(project)["data"] == {"tries": "1"}

@@ -183,8 +183,12 @@ def test_missing_and_foreign_runs(project) -> None:  # type: ignore[no-untyped-d
     assert proc.returncode == 1
     assert "No ketch store" in proc.stderr and "Traceback" not in proc.stderr
     assert project.run("flow.py", "run", "--run-id-file", "mine").returncode == 0
-    project.write("other.py", LINT_BAD.replace("BadFlow", "OtherFlow").replace(
-        "    @step\n    def orphan(self):\n        self.next(self.end)\n", ""))  # fmt: skip
+    project.write(
+        "other.py",
+        LINT_BAD.replace("BadFlow", "OtherFlow").replace(
+            "    @step\n    def orphan(self):\n        self.next(self.end)\n", ""
+        ),
+    )
     assert project.run("other.py", "run", "--run-id-file", "other").returncode == 0
     for path in ("99/start", f"{project.run_id('other')}/start"):  # a run of OtherFlow
         proc = project.run("flow.py", "dump", path)

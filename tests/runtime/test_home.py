@@ -37,9 +37,11 @@ def test_store_is_found_upward_and_steps_run_in_the_launch_directory(project) ->
     assert not (sub / ".ketch").exists()
     assert (project.root / ".ketch" / "ketch.db").exists()
     out = project.run(
-        "-c", "from ketch import Flow; t = Flow('HomeFlow').latest_run['start'].task; "
-        "print(t.data.cwd, t.data.data)", cwd=str(sub),
-    )  # fmt: skip
+        "-c",
+        "from ketch import Flow; t = Flow('HomeFlow').latest_run['start'].task; "
+        "print(t.data.cwd, t.data.data)",
+        cwd=str(sub),
+    )
     assert out.stdout.split() == [str(sub), "from", "sub"]
 
 

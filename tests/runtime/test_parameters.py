@@ -74,10 +74,15 @@ def test_parameter_defaults_types_and_current(project) -> None:  # type: ignore[
     assert seen["LIMIT"] == 7
     assert seen["types"] == ["float", "int", "bool"]
     assert seen["current"] == [
-        "ParamFlow", "start", True, 0,
+        "ParamFlow",
+        "start",
+        True,
+        0,
         ["alpha", "blob", "config", "count", "flag", "label", "text", "words"],
-        "start", "tester", ["exp1"],
-    ]  # fmt: skip
+        "start",
+        "tester",
+        ["exp1"],
+    ]
     out = project.client(
         """
         from ketch import Flow
@@ -99,18 +104,28 @@ def test_parameter_values_from_command_line(project) -> None:  # type: ignore[no
     (project.root / "other.txt").write_text("snapshot")
     (project.root / "data.bin").write_bytes(b"")
     proc = project.run(
-        "flow.py", "run", "--alpha", "2.5", "--count", "9", "--flag", "true",
-        "--config", '{"a": null}', "--words", "x,y,z", "--text", "other.txt",
-    )  # fmt: skip
+        "flow.py",
+        "run",
+        "--alpha",
+        "2.5",
+        "--count",
+        "9",
+        "--flag",
+        "true",
+        "--config",
+        '{"a": null}',
+        "--words",
+        "x,y,z",
+        "--text",
+        "other.txt",
+    )
     seen = _seen(proc.stdout)
     assert seen["alpha"] == 2.5 and seen["count"] == 9 and seen["flag"] is True
     assert seen["config"] == {"a": None} and seen["words"] == ["x", "y", "z"]
     assert seen["text"] == "snapshot"
     # IncludeFile content is a snapshot: changing the file later does not change the run.
     (project.root / "other.txt").write_text("changed")
-    out = project.client(
-        "from ketch import Flow; print(Flow('ParamFlow').latest_run.data.text)"
-    )
+    out = project.client("from ketch import Flow; print(Flow('ParamFlow').latest_run.data.text)")
     assert out.stdout.strip() == "snapshot"
 
 
@@ -185,9 +200,12 @@ if __name__ == "__main__":
 
 @pytest.mark.parametrize(
     ("args", "expected"),
-    [([], "NS user:tester user:tester"), (["--namespace", "team:x"], "NS team:x team:x"),
-     (["--namespace", ""], "NS  None")],
-)  # fmt: skip
+    [
+        ([], "NS user:tester user:tester"),
+        (["--namespace", "team:x"], "NS team:x team:x"),
+        (["--namespace", ""], "NS  None"),
+    ],
+)
 def test_run_namespace_option(project, args, expected) -> None:  # type: ignore[no-untyped-def]
     project.write("flow.py", NAMESPACE)
     proc = project.run("flow.py", "run", *args)

@@ -72,8 +72,17 @@ def _tasks(project, run: str = "") -> dict[str, list[list[object]]]:  # type: ig
 
 def test_resume_reruns_only_failed_split_and_downstream(project) -> None:  # type: ignore[no-untyped-def]
     project.write("flow.py", FLOW)
-    failed = project.run("flow.py", "run", "--scale", "3", "--max-workers", "1",
-                         "--run-id-file", "run-id", BREAK="1b")  # fmt: skip
+    failed = project.run(
+        "flow.py",
+        "run",
+        "--scale",
+        "3",
+        "--max-workers",
+        "1",
+        "--run-id-file",
+        "run-id",
+        BREAK="1b",
+    )
     assert failed.returncode == 1
     resumed = project.run("flow.py", "resume")
     assert resumed.returncode == 0, resumed.stderr

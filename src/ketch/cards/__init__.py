@@ -47,17 +47,33 @@ if TYPE_CHECKING:
 # Loaded on first use, so that runs and tasks which make no card do not import them.
 _LAZY = {
     **dict.fromkeys(
-        ["Card", "CardContainer", "get_cards", "list_cards", "live_card_html",
-         "read_card_html", "read_card_records"],
+        [
+            "Card",
+            "CardContainer",
+            "get_cards",
+            "list_cards",
+            "live_card_html",
+            "read_card_html",
+            "read_card_records",
+        ],
         "_client",
     ),
     **dict.fromkeys(
-        ["Artifact", "CardComponent", "Error", "Image", "Markdown", "MetaflowCardComponent",
-         "ProgressBar", "Table", "ValueBox"],
+        [
+            "Artifact",
+            "CardComponent",
+            "Error",
+            "Image",
+            "Markdown",
+            "MetaflowCardComponent",
+            "ProgressBar",
+            "Table",
+            "ValueBox",
+        ],
         "_components",
     ),
     "VegaChart": "_vega",
-}  # fmt: skip
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -85,8 +85,11 @@ def _layout(
     for row in sorted(rows):
         members = rows[row]
         if row > 0:  # order by the mean position of the parents (stable for ties)
-            members.sort(key=lambda i: sum(items[p].center for p in i.parents) / len(i.parents)
-                         if i.parents else 0.0)  # fmt: skip
+            members.sort(
+                key=lambda i: (
+                    sum(items[p].center for p in i.parents) / len(i.parents) if i.parents else 0.0
+                )
+            )
         x = (width - _row_width(members)) / 2
         for item in members:
             item.x = x

@@ -126,10 +126,14 @@ def _artifacts(view: TaskView, include: Any) -> str:
     if not shown:
         return '<div class="note">This task has no artifacts.</div>'
     rows = [
-        [esc(a.name), esc(a.type_name), f'<span class="nowrap">{esc(human_size(a.size))}</span>',
-         _artifact_preview(a)]
+        [
+            esc(a.name),
+            esc(a.type_name),
+            f'<span class="nowrap">{esc(human_size(a.size))}</span>',
+            _artifact_preview(a),
+        ]
         for a in sorted(shown, key=lambda a: a.name)
-    ]  # fmt: skip
+    ]
     return table(["Name", "Type", "Stored", "Value"], rows, raw=True)
 
 

@@ -21,8 +21,18 @@ from typing import Any
 from ._components import CardComponent
 from ._html import esc, table
 
-PALETTE = ("#4c78a8", "#f58518", "#e45756", "#72b7b2", "#54a24b",
-           "#eeca3b", "#b279a2", "#ff9da6", "#9d755d", "#bab0ac")  # fmt: skip
+PALETTE = (
+    "#4c78a8",
+    "#f58518",
+    "#e45756",
+    "#72b7b2",
+    "#54a24b",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+)
 _MARKS = {"bar", "line", "area", "point", "circle", "square", "tick"}
 _COMPOSITE = ("layer", "concat", "hconcat", "vconcat", "facet", "repeat", "transform")
 _AGGREGATES: dict[str, Callable[[list[Any]], Any]] = {
@@ -178,16 +188,25 @@ class _Plot:
         self.w, self.h = max(80, min(width, 1600)), max(60, min(height, 1200))
         self.left, self.top, self.bottom = 56, 28, 48
 
-    def draw(self, mark: str, x: _Channel, y: _Channel, color: str | None,
-             values: list[dict[str, Any]], title: str) -> str:  # fmt: skip
+    def draw(
+        self,
+        mark: str,
+        x: _Channel,
+        y: _Channel,
+        color: str | None,
+        values: list[dict[str, Any]],
+        title: str,
+    ) -> str:
         horizontal = x.numeric and not y.numeric
         cat, num = (y, x) if horizontal else (x, y)
         rows: list[tuple[Any, Any, Any]] = [
-            (r.get(cat.field) if cat.field else None,
-             r.get(num.field) if num.field else 1,
-             r.get(color) if color else None)
+            (
+                r.get(cat.field) if cat.field else None,
+                r.get(num.field) if num.field else 1,
+                r.get(color) if color else None,
+            )
             for r in values
-        ]  # fmt: skip
+        ]
         if num.aggregate:
             rows = _aggregate(rows, num.aggregate)
         rows = [r for r in rows if _is_number(r[1]) and (cat.numeric or r[0] is not None)]
@@ -214,8 +233,9 @@ class _Plot:
             parts += self._legend(color, series, self.left + self.w + 16)
         return "".join(parts) + "</svg>"
 
-    def _marks(self, mark: str, cat: _Channel, rows: list[tuple[Any, Any, Any]],
-               horizontal: bool) -> list[str]:  # fmt: skip
+    def _marks(
+        self, mark: str, cat: _Channel, rows: list[tuple[Any, Any, Any]], horizontal: bool
+    ) -> list[str]:
         stacked = mark in ("bar", "area") and not cat.numeric
         totals: dict[Any, float] = defaultdict(float)
         spans = []  # (category, low, high, series)
@@ -245,16 +265,27 @@ class _Plot:
             return self.left + v * self.w, self.top + c * self.h
         return self.left + c * self.w, self.top + (1 - v) * self.h
 
-    def _mark(self, mark: str, cscale: Any, vscale: _Linear, c: float, low: float,
-              high: float, series: Any, horizontal: bool) -> str:  # fmt: skip
+    def _mark(
+        self,
+        mark: str,
+        cscale: Any,
+        vscale: _Linear,
+        c: float,
+        low: float,
+        high: float,
+        series: Any,
+        horizontal: bool,
+    ) -> str:
         fill = self.colors[series]
         tip = f"<title>{esc(series if series is not None else '')} {high - low:g}</title>"
         if mark == "bar":
             half = (cscale.bandwidth if isinstance(cscale, _Band) else 0.02) * 0.4
             x0, y0 = self._xy(c - half, vscale.map(low), horizontal)
             x1, y1 = self._xy(c + half, vscale.map(high), horizontal)
-            return (f'<rect x="{min(x0, x1):.1f}" y="{min(y0, y1):.1f}" width="{abs(x1 - x0):.1f}"'
-                    f' height="{abs(y1 - y0):.1f}" fill="{fill}">{tip}</rect>')  # fmt: skip
+            return (
+                f'<rect x="{min(x0, x1):.1f}" y="{min(y0, y1):.1f}" width="{abs(x1 - x0):.1f}"'
+                f' height="{abs(y1 - y0):.1f}" fill="{fill}">{tip}</rect>'
+            )
         px, py = self._xy(c, vscale.map(high), horizontal)
         if mark == "square":
             return f'<rect x="{px - 3:.1f}" y="{py - 3:.1f}" width="6" height="6" fill="{fill}">{tip}</rect>'  # noqa: E501
@@ -267,8 +298,15 @@ class _Plot:
         hollow = 'fill="none" stroke-width="1.5" stroke' if mark == "point" else "fill"
         return f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3.5" {hollow}="{fill}">{tip}</circle>'
 
-    def _paths(self, mark: str, cscale: Any, vscale: _Linear, spans: list[Any],
-               numeric: bool, horizontal: bool) -> list[str]:  # fmt: skip
+    def _paths(
+        self,
+        mark: str,
+        cscale: Any,
+        vscale: _Linear,
+        spans: list[Any],
+        numeric: bool,
+        horizontal: bool,
+    ) -> list[str]:
         by_series: dict[Any, list[tuple[float, float, float]]] = defaultdict(list)
         for key, low, high, series in spans:
             c = cscale.map(key if numeric else str(key))
@@ -280,8 +318,9 @@ class _Plot:
             line = " ".join(f"{px:.1f},{py:.1f}" for px, py in top)
             fill = self.colors[series]
             if mark == "line":
-                out.append(f'<polyline points="{line}" fill="none" stroke="{fill}" '
-                           'stroke-width="2"/>')  # fmt: skip
+                out.append(
+                    f'<polyline points="{line}" fill="none" stroke="{fill}" stroke-width="2"/>'
+                )
             else:
                 base = [self._xy(c, lo, horizontal) for c, lo, _hi in reversed(points)]
                 ring = line + " " + " ".join(f"{px:.1f},{py:.1f}" for px, py in base)
@@ -289,19 +328,25 @@ class _Plot:
         return out
 
     def _axis_lines(self, cscale: Any, vscale: _Linear, horizontal: bool) -> list[str]:
-        out = [f'<rect x="{self.left}" y="{self.top}" width="{self.w}" height="{self.h}" '
-               'fill="none" stroke="#d0d7de"/>']  # fmt: skip
+        out = [
+            f'<rect x="{self.left}" y="{self.top}" width="{self.w}" height="{self.h}" '
+            'fill="none" stroke="#d0d7de"/>'
+        ]
         for tick in vscale.ticks():
             px, py = self._xy(0, vscale.map(tick), horizontal)
             if horizontal:
-                out.append(f'<line x1="{px:.1f}" y1="{self.top}" x2="{px:.1f}" '
-                           f'y2="{self.top + self.h}" stroke="#eaeef2"/>'
-                           f'<text x="{px:.1f}" y="{self.top + self.h + 14}" '
-                           f'text-anchor="middle">{tick:g}</text>')  # fmt: skip
+                out.append(
+                    f'<line x1="{px:.1f}" y1="{self.top}" x2="{px:.1f}" '
+                    f'y2="{self.top + self.h}" stroke="#eaeef2"/>'
+                    f'<text x="{px:.1f}" y="{self.top + self.h + 14}" '
+                    f'text-anchor="middle">{tick:g}</text>'
+                )
             else:
-                out.append(f'<line x1="{self.left}" y1="{py:.1f}" x2="{self.left + self.w}" '
-                           f'y2="{py:.1f}" stroke="#eaeef2"/><text x="{self.left - 6}" '
-                           f'y="{py + 4:.1f}" text-anchor="end">{tick:g}</text>')  # fmt: skip
+                out.append(
+                    f'<line x1="{self.left}" y1="{py:.1f}" x2="{self.left + self.w}" '
+                    f'y2="{py:.1f}" stroke="#eaeef2"/><text x="{self.left - 6}" '
+                    f'y="{py + 4:.1f}" text-anchor="end">{tick:g}</text>'
+                )
         labels = cscale.labels()
         # Rotate the labels of a crowded horizontal axis so that they do not overlap.
         crowded = not horizontal and sum(len(t) for t, _ in labels) * 6.5 > self.w
@@ -331,9 +376,11 @@ class _Plot:
         out = [f'<text x="{x}" y="{self.top + 8}" font-weight="600">{esc(field)}</text>']
         for i, s in enumerate(series[:15]):
             y = self.top + 24 + 16 * i
-            out.append(f'<rect x="{x}" y="{y - 9}" width="10" height="10" '
-                       f'fill="{self.colors[s]}"/><text x="{x + 16}" y="{y}">'
-                       f"{esc(str(s)[:16])}</text>")  # fmt: skip
+            out.append(
+                f'<rect x="{x}" y="{y - 9}" width="10" height="10" '
+                f'fill="{self.colors[s]}"/><text x="{x + 16}" y="{y}">'
+                f"{esc(str(s)[:16])}</text>"
+            )
         return out
 
 

@@ -61,10 +61,15 @@ def _run_options(func: Any) -> Any:
         [
             click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable)."),
             click.option("--max-workers", type=int, default=None, help="Most tasks at once (16)."),
-            click.option("--max-num-splits", type=int, default=None,
-                         help="Most tasks per foreach (100)."),  # fmt: skip
-            click.option("--with", "with_specs", multiple=True,
-                         help="Add a decorator to every step: name[:key=value,...]."),  # fmt: skip
+            click.option(
+                "--max-num-splits", type=int, default=None, help="Most tasks per foreach (100)."
+            ),
+            click.option(
+                "--with",
+                "with_specs",
+                multiple=True,
+                help="Add a decorator to every step: name[:key=value,...].",
+            ),
             click.option("--run-id-file", default=None, help="Write the run id to this file."),
             click.option(
                 "--namespace",
@@ -80,8 +85,9 @@ def _run_options(func: Any) -> Any:
     return func
 
 
-def _settings(max_workers: int | None, max_num_splits: int | None, executor: str | None,
-              create: bool) -> Any:  # fmt: skip
+def _settings(
+    max_workers: int | None, max_num_splits: int | None, executor: str | None, create: bool
+) -> Any:
     settings = resolve(
         {"max_workers": max_workers, "max_num_splits": max_num_splits, "executor": executor},
         create_home=create,
@@ -202,9 +208,17 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
             graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
             values = _resolve_parameters(flow_cls, params, settings.user)
             settings = _settings(max_workers, max_num_splits, executor, create=True)
-            _execute(ctx, writer, settings=settings, graph=graph, policies=policies,
-                     parameters=values, tags=tags, run_id_file=run_id_file,
-                     namespace=user_namespace)  # fmt: skip
+            _execute(
+                ctx,
+                writer,
+                settings=settings,
+                graph=graph,
+                policies=policies,
+                parameters=values,
+                tags=tags,
+                run_id_file=run_id_file,
+                namespace=user_namespace,
+            )
 
     @cli.command(help="Resume the latest run (or --origin-run-id) from its failed step or STEP.")
     @click.argument("step", required=False)
@@ -238,16 +252,26 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
             finally:
                 store.close()
             click.echo(f"Resuming run {flow_cls.__name__}/{origin}.", err=True)
-            _execute(ctx, writer, settings=settings, graph=graph, policies=policies,
-                     parameters={}, tags=tags, run_id_file=run_id_file,
-                     resume=ResumeFrom(origin, rerun), namespace=user_namespace)  # fmt: skip
+            _execute(
+                ctx,
+                writer,
+                settings=settings,
+                graph=graph,
+                policies=policies,
+                parameters={},
+                tags=tags,
+                run_id_file=run_id_file,
+                resume=ResumeFrom(origin, rerun),
+                namespace=user_namespace,
+            )
 
     def _execute(ctx: click.Context, writer: Any, **fields: Any) -> None:
         """Run (or resume) the flow and exit with the run's status."""
         from ..runtime import RunRequest, execute_run
 
-        request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, quiet=ctx.obj["quiet"],
-                             **fields)  # fmt: skip
+        request = RunRequest(
+            flow_cls=flow_cls, flow_file=flow_file, quiet=ctx.obj["quiet"], **fields
+        )
         code = execute_run(request, writer)
         if code:
             ctx.exit(code)

@@ -18,8 +18,7 @@ def _flow_verb(verb: str) -> click.Command:
     @click.command(
         name=verb,
         help=(
-            f"'{verb}' a flow: ketch {verb} FLOW_FILE [ARGS]... "
-            f"(same as python FLOW_FILE {verb})."
+            f"'{verb}' a flow: ketch {verb} FLOW_FILE [ARGS]... (same as python FLOW_FILE {verb})."
         ),
         context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
         add_help_option=False,
@@ -76,9 +75,13 @@ def runs(flow_name: str | None, limit: int, all_users: bool) -> None:
         started = datetime.fromtimestamp(r.created_at).strftime("%Y-%m-%d %H:%M:%S")
         duration = f"{r.finished_at - r.created_at:.1f}s" if r.finished_at else "-"
         table.add_row(
-            f"{r.flow_name}/{r.run_id}", effective_status(r), started, duration, r.user,
+            f"{r.flow_name}/{r.run_id}",
+            effective_status(r),
+            started,
+            duration,
+            r.user,
             ", ".join(sorted(r.tags)),
-        )  # fmt: skip
+        )
     if not records:
         click.echo("No runs yet. Start one with: python flow.py run")
         return

@@ -25,8 +25,11 @@ class Backend:
 _backends: dict[tuple[str, str], Backend] = {}
 # The variables that can change what the client reads (see ketch.settings).
 _ENV = tuple(env_name(f.name) for f in fields(Settings)) + (
-    "METAFLOW_USER", "SUDO_USER", "USERNAME", "USER",
-)  # fmt: skip
+    "METAFLOW_USER",
+    "SUDO_USER",
+    "USERNAME",
+    "USER",
+)
 _resolved: dict[tuple[str, tuple[tuple[str, str], ...]], Settings] = {}
 
 

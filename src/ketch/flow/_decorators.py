@@ -79,8 +79,11 @@ class RetryDecorator(StepDecorator):
         times = self._number(step_name, "times", integer=True)
         self._number(step_name, "minutes_between_retries")
         if times > MAX_ATTEMPTS - 2:
-            self.fail(step_name, f"times={int(times)} is too large",
-                      f"At most {MAX_ATTEMPTS - 2} retries are allowed.")  # fmt: skip
+            self.fail(
+                step_name,
+                f"times={int(times)} is too large",
+                f"At most {MAX_ATTEMPTS - 2} retries are allowed.",
+            )
 
 
 class CatchDecorator(StepDecorator):
@@ -98,11 +101,16 @@ class TimeoutDecorator(StepDecorator):
     defaults = {"seconds": 0, "minutes": 0, "hours": 0}
 
     def check(self, step_name: str) -> None:
-        total = sum(self._number(step_name, k) * m for k, m in
-                    (("seconds", 1), ("minutes", 60), ("hours", 3600)))  # fmt: skip
+        total = sum(
+            self._number(step_name, k) * m
+            for k, m in (("seconds", 1), ("minutes", 60), ("hours", 3600))
+        )
         if total <= 0:
-            self.fail(step_name, "has a zero timeout",
-                      "Give seconds=, minutes= or hours= a positive value.")  # fmt: skip
+            self.fail(
+                step_name,
+                "has a zero timeout",
+                "Give seconds=, minutes= or hours= a positive value.",
+            )
 
     @property
     def seconds(self) -> float:
@@ -142,19 +150,28 @@ class CardDecorator(StepDecorator):
     name = "card"
     allow_multiple = True
     defaults: ClassVar[dict[str, Any]] = {
-        "type": "default", "id": None, "options": {}, "timeout": 45,
-        "refresh_interval": 5, "customize": False, "save_errors": True,
-    }  # fmt: skip
+        "type": "default",
+        "id": None,
+        "options": {},
+        "timeout": 45,
+        "refresh_interval": 5,
+        "customize": False,
+        "save_errors": True,
+    }
 
     def check(self, step_name: str) -> None:
         a = self.attributes
         if a["type"] not in CARD_TYPES:
-            self.fail(step_name, f"type={a['type']!r} is unknown",
-                      f"Card types: {', '.join(CARD_TYPES)}.")  # fmt: skip
+            self.fail(
+                step_name, f"type={a['type']!r} is unknown", f"Card types: {', '.join(CARD_TYPES)}."
+            )
         card_id = a["id"]
         if card_id is not None and not (isinstance(card_id, str) and _CARD_ID.fullmatch(card_id)):
-            self.fail(step_name, f"id={card_id!r} is invalid",
-                      "A card id is a name of letters, digits and _, e.g. 'summary'.")  # fmt: skip
+            self.fail(
+                step_name,
+                f"id={card_id!r} is invalid",
+                "A card id is a name of letters, digits and _, e.g. 'summary'.",
+            )
         if not isinstance(a["options"], dict):
             self.fail(step_name, f"options={a['options']!r} is invalid", "options is a dict.")
         if self._number(step_name, "timeout") <= 0:
@@ -186,8 +203,14 @@ class ExceptionWrapper:
 
 DECORATORS: dict[str, type[StepDecorator]] = {
     cls.name: cls
-    for cls in (RetryDecorator, CatchDecorator, TimeoutDecorator, EnvironmentDecorator,
-                ResourcesDecorator, CardDecorator)  # fmt: skip
+    for cls in (
+        RetryDecorator,
+        CatchDecorator,
+        TimeoutDecorator,
+        EnvironmentDecorator,
+        ResourcesDecorator,
+        CardDecorator,
+    )
 }
 
 

@@ -47,10 +47,22 @@ class ParameterContext:
 
 
 _RESERVED = {
-    "params", "with", "tag", "namespace", "obj", "tags", "decospecs", "run-id-file",
-    "max-num-splits", "max-workers", "max-log-size", "user-namespace", "run-id", "task-id",
+    "params",
+    "with",
+    "tag",
+    "namespace",
+    "obj",
+    "tags",
+    "decospecs",
+    "run-id-file",
+    "max-num-splits",
+    "max-workers",
+    "max-log-size",
+    "user-namespace",
+    "run-id",
+    "task-id",
     "runner-attribute-file",
-}  # fmt: skip
+}
 
 
 class Parameter:

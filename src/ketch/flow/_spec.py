@@ -277,4 +277,3 @@ def _view_state(view: Any) -> TaskState:
     if state is None:
         raise MergeArtifactsError("merge_artifacts expects the inputs argument of the join.")
     return state  # type: ignore[no-any-return]
-

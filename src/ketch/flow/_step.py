@@ -16,9 +16,7 @@ def step(func: F) -> F: ...
 def step(*, start: bool = False, end: bool = False) -> Callable[[F], F]: ...
 
 
-def step(
-    func: F | None = None, *, start: bool = False, end: bool = False
-) -> F | Callable[[F], F]:
+def step(func: F | None = None, *, start: bool = False, end: bool = False) -> F | Callable[[F], F]:
     """Mark a method of a :class:`FlowSpec` as a step of the flow.
 
     ``@step`` sits closest to the ``def``; other step decorators go above it.
@@ -45,4 +43,3 @@ def step(
     if func is not None:
         return mark(func)
     return mark
-

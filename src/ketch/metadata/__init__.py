@@ -100,4 +100,3 @@ def open_store(url: str, *, sqlalchemy: bool = False) -> MetadataStore:
     from ._sql import SqlMetadataStore
 
     return SqlMetadataStore(url)
-

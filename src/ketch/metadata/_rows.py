@@ -207,9 +207,7 @@ def snapshots(
     attempts = {(int(r["run_id"]), int(r["task_id"])): attempt_from_row(r) for r in attempt_rows}
     artifacts: dict[tuple[int, int], list[ArtifactRecord]] = {}
     for r in artifact_rows:
-        artifacts.setdefault((int(r["run_id"]), int(r["task_id"])), []).append(
-            artifact_from_row(r)
-        )
+        artifacts.setdefault((int(r["run_id"]), int(r["task_id"])), []).append(artifact_from_row(r))
     out: dict[int, list[TaskSnapshot]] = {}
     for r in task_rows:
         task = task_from_row(r)

@@ -114,10 +114,17 @@ def _run(
     origin_id = request.resume.origin_run_id if request.resume else None
     user, tags = settings.user, request.tags
     writer.call(
-        "create_run", flow_name, run_id=run_id, user=user, tags=tags,
-        system_tags=system_tags(user), origin_run_id=origin_id, scheduler_pid=os.getpid(),
-        hostname=socket.gethostname(), created_at=time.time(),
-    )  # fmt: skip
+        "create_run",
+        flow_name,
+        run_id=run_id,
+        user=user,
+        tags=tags,
+        system_tags=system_tags(user),
+        origin_run_id=origin_id,
+        scheduler_pid=os.getpid(),
+        hostname=socket.gethostname(),
+        created_at=time.time(),
+    )
     writer.send()
     if request.run_id_file:
         Path(request.run_id_file).write_text(str(run_id))
@@ -228,9 +235,17 @@ def _parameters_task(
     writer.call("set_parameters", run_id, parameters)
     writer.call(
         "upsert_task",
-        TaskRecord(run_id, PARAMETERS_STEP, 0, "completed", now, now,
-                   origin_run_id=origin_run_id, origin_task_id=origin_task),
-    )  # fmt: skip
+        TaskRecord(
+            run_id,
+            PARAMETERS_STEP,
+            0,
+            "completed",
+            now,
+            now,
+            origin_run_id=origin_run_id,
+            origin_task_id=origin_task,
+        ),
+    )
     writer.call("upsert_attempt", AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
     writer.call("add_artifacts", run_id, 0, 0, list(records.values()))
 

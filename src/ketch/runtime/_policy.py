@@ -80,8 +80,11 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
             values["retries"] = int(a["times"])
         elif isinstance(deco, CatchDecorator):
             if node_type == "foreach":
-                deco.fail(step, "is on a foreach step",
-                          "@catch is not allowed on a step that starts a foreach.")  # fmt: skip
+                deco.fail(
+                    step,
+                    "is on a foreach step",
+                    "@catch is not allowed on a step that starts a foreach.",
+                )
             values.update(
                 catch=True, catch_var=a["var"], print_exception=bool(a["print_exception"])
             )
@@ -93,7 +96,10 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
             values["resources"] = dict(a)
         elif isinstance(deco, CardDecorator):
             if a["id"] is not None and a["id"] in {c.id for c in cards}:
-                deco.fail(step, f"repeats the card id {a['id']!r}",
-                          "Give each @card of a step a different id.")  # fmt: skip
+                deco.fail(
+                    step,
+                    f"repeats the card id {a['id']!r}",
+                    "Give each @card of a step a different id.",
+                )
             cards.append(CardSpec.from_attributes(a))
     return StepPolicy(**values, cards=tuple(cards))

@@ -116,8 +116,9 @@ class Scheduler:
                 self.writer.send()
                 if not self._running:
                     continue
-                done, _ = wait(list(self._running), timeout=self._wait_time(),
-                               return_when=FIRST_COMPLETED)  # fmt: skip
+                done, _ = wait(
+                    list(self._running), timeout=self._wait_time(), return_when=FIRST_COMPLETED
+                )
                 for future in done:
                     self._finished(future)
                 self._enforce_timeouts()
@@ -239,19 +240,19 @@ class Scheduler:
         status: TaskStatus = "completed" if result.ok else "failed"
         finished = result.finished_at or time.time()
         attempt = AttemptRecord(
-                run_id=self.run_id,
-                task_id=spec.task_id,
-                attempt=spec.attempt,
-                status=status,
-                started_at=started,
-                finished_at=finished,
-                exit_code=result.exit_code,
-                exception=result.exception or result.caught,
-                traceback=result.traceback,
-                stdout_key=self.blobs.put_bytes(result.stdout) if result.stdout else None,
-                stderr_key=self.blobs.put_bytes(result.stderr) if result.stderr else None,
-                pid=result.pid,
-            )
+            run_id=self.run_id,
+            task_id=spec.task_id,
+            attempt=spec.attempt,
+            status=status,
+            started_at=started,
+            finished_at=finished,
+            exit_code=result.exit_code,
+            exception=result.exception or result.caught,
+            traceback=result.traceback,
+            stdout_key=self.blobs.put_bytes(result.stdout) if result.stdout else None,
+            stderr_key=self.blobs.put_bytes(result.stderr) if result.stderr else None,
+            pid=result.pid,
+        )
         task_status = status if final else "running"
         self._write_task(
             self._task_record(spec, task_status, started, finished_at=finished if final else None),
@@ -300,24 +301,40 @@ class Scheduler:
         attempt = self.origin.attempt(origin)
         now = time.time()
         self._write_task(
-            self._task_record(spec, "completed", now, finished_at=now,
-                              origin_run_id=self.origin.run_id,
-                              origin_task_id=origin.record.task_id),
+            self._task_record(
+                spec,
+                "completed",
+                now,
+                finished_at=now,
+                origin_run_id=self.origin.run_id,
+                origin_task_id=origin.record.task_id,
+            ),
             AttemptRecord(
-                self.run_id, spec.task_id, 0, "completed", now, now, exit_code=0,
+                self.run_id,
+                spec.task_id,
+                0,
+                "completed",
+                now,
+                now,
+                exit_code=0,
                 stdout_key=attempt.stdout_key if attempt else None,
                 stderr_key=attempt.stderr_key if attempt else None,
             ),
             list(origin.artifacts.values()),
-        )  # fmt: skip
+        )
         self.reporter.task_line(spec, f"Cloned from {origin.record.task_id} (resume).")
         # A clone keeps its origin's cards, but they are not passed on to its successors.
         artifacts = {k: v for k, v in origin.artifacts.items() if k != CARDS_ARTIFACT}
         result = TaskResult(ok=True, artifacts=artifacts, transition=spec.out_funcs)
         if spec.foreach_param:
             n, values, key = self.origin.foreach_split(origin, spec.foreach_param, indices)
-            result = replace(result, foreach_var=spec.foreach_param, foreach_num_splits=n,
-                             foreach_values=values, foreach_key=key)  # fmt: skip
+            result = replace(
+                result,
+                foreach_var=spec.foreach_param,
+                foreach_num_splits=n,
+                foreach_values=values,
+                foreach_key=key,
+            )
         return result
 
     # -- what comes next --------------------------------------------------------------------
@@ -345,8 +362,9 @@ class Scheduler:
         child = self.graph[spec.step_name].out_funcs[0]
         assert result.foreach_var is not None and result.foreach_key is not None
         for index in range(n):
-            frame = ForeachFrame(spec.step_name, result.foreach_var, n, index,
-                                 result.foreach_values[index])  # fmt: skip
+            frame = ForeachFrame(
+                spec.step_name, result.foreach_var, n, index, result.foreach_values[index]
+            )
             self._enqueue(
                 child, (done,), spec.frames + (frame,), spec.var_keys + (result.foreach_key,)
             )
