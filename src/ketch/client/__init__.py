@@ -2,7 +2,8 @@
 
 from ._code import KetchCode
 from ._context import default_namespace, get_namespace, namespace
-from ._objects import Artifacts, DataArtifact, Flow, Metaflow, MetaflowData, Run, Step, Task
+from ._objects import Flow, Metaflow, Run, Step
+from ._task import Artifacts, DataArtifact, MetaflowData, Task
 
 __all__ = [
     "Artifacts",

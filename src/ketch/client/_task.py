@@ -1,0 +1,299 @@
+"""Tasks and their artifacts: ``Task``, ``DataArtifact``, ``.data`` and ``.artifacts``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..datastore import load_artifact
+from ..exceptions import DataIntegrityError, NotFoundError
+from ..metadata._records import ArtifactRecord, AttemptRecord, TaskRecord, TaskSnapshot
+from ._base import _Base, _split, _time
+from ._code import KetchCode
+
+if TYPE_CHECKING:
+    from ._objects import Run, Step
+
+
+class Task(_Base):
+    """One task: its artifacts, logs, status and foreach position."""
+
+    _snapshot: TaskSnapshot | None = None
+
+    def __init__(self, pathspec: str, attempt: int | None = None, _namespace_check: bool = True):
+        from ._objects import Run  # Run makes Tasks: imported when first needed
+
+        flow, run_id, step, task_id = _split(pathspec, 4, "task")
+        run = Run(f"{flow}/{run_id}", _namespace_check)
+        found = Task._load(run, step, task_id)
+        self._setup(run, found._record, attempt)
+
+    @classmethod
+    def _load(cls, run: Run, step: str, task_id: str) -> Task:
+        try:
+            record = run._backend.store.get_task(run._record.run_id, int(task_id))
+        except ValueError:
+            record = None
+        if record is None or record.step_name != step:
+            raise NotFoundError(f"Task '{run.pathspec}/{step}/{task_id}' does not exist.")
+        return cls._make(run, record)
+
+    @classmethod
+    def _make(cls, run: Run, record: TaskRecord, snapshot: TaskSnapshot | None = None) -> Task:
+        task = cls.__new__(cls)
+        task._setup(run, record, None)
+        task._snapshot = snapshot
+        return task
+
+    def _setup(self, run: Run, record: TaskRecord, attempt: int | None) -> None:
+        self._run = run
+        self._record = record
+        self._attempt = record.attempt if attempt is None else attempt
+        self.pathspec = f"{run.pathspec}/{record.step_name}/{record.task_id}"
+
+    def _finished_snapshot(self) -> TaskSnapshot | None:
+        """The batch-read state of this task, if it was read finished (it cannot change then)."""
+        snap = self._snapshot
+        if snap is None or snap.attempt is None or snap.attempt.status == "running":
+            return None
+        return snap
+
+    def _attempt_record(self) -> AttemptRecord | None:
+        snap = self._finished_snapshot()
+        if snap is not None:
+            return snap.attempt
+        store = self._run._backend.store
+        for attempt in store.list_attempts(self._record.run_id, self._record.task_id):
+            if attempt.attempt == self._attempt:
+                return attempt
+        return None
+
+    def _artifact_records(self) -> list[ArtifactRecord]:
+        snap = self._finished_snapshot()
+        if snap is not None:
+            return list(snap.artifacts)
+        return self._run._backend.store.list_artifacts(
+            self._record.run_id, self._record.task_id, self._attempt
+        )
+
+    @property
+    def data(self) -> MetaflowData:
+        return MetaflowData(self)
+
+    @property
+    def artifacts(self) -> Artifacts:
+        return Artifacts(
+            [
+                DataArtifact._make(self, a)
+                for a in self._artifact_records()
+                if not a.name.startswith("_")
+            ]
+        )
+
+    def __iter__(self) -> Iterator[DataArtifact]:
+        return iter(self.artifacts)
+
+    def __getitem__(self, name: str) -> DataArtifact:
+        for record in self._artifact_records():
+            if record.name == name:
+                return DataArtifact._make(self, record)
+        raise NotFoundError(f"Artifact '{name}' does not exist in task '{self.pathspec}'.")
+
+    def __contains__(self, name: object) -> bool:
+        return any(r.name == name for r in self._artifact_records())
+
+    @property
+    def successful(self) -> bool:
+        """True when the step ran without an exception (one handled by @catch does not count,
+        as in Metaflow)."""
+        attempt = self._attempt_record()
+        return attempt is not None and attempt.status == "completed" and not attempt.exception
+
+    @property
+    def finished(self) -> bool:
+        """True once the task completed, also when @catch handled its exception (a failed task
+        is not finished, as in Metaflow)."""
+        attempt = self._attempt_record()
+        return attempt is not None and attempt.status == "completed"
+
+    @property
+    def finished_at(self) -> datetime | None:
+        attempt = self._attempt_record()
+        return None if attempt is None else _time(attempt.finished_at)
+
+    @property
+    def created_at(self) -> datetime:
+        return _time(self._record.created_at)  # type: ignore[return-value]
+
+    @property
+    def exception(self) -> str | None:
+        """``"Type: message"`` of the failure of a failed task (None when @catch handled it)."""
+        attempt = self._attempt_record()
+        if attempt is None or attempt.status == "completed":
+            return None
+        return attempt.exception
+
+    @property
+    def index(self) -> int | None:
+        frames = self._record.foreach_stack
+        return frames[-1].index if frames else None
+
+    @property
+    def current_attempt(self) -> int:
+        return self._attempt
+
+    def _log(self, stream: str) -> str:
+        attempt = self._attempt_record()
+        key = None if attempt is None else getattr(attempt, f"{stream}_key")
+        if not key:
+            return ""
+        return bytes(self._run._backend.blobs.get(key)).decode("utf-8", errors="replace")
+
+    @property
+    def stdout(self) -> str:
+        return self._log("stdout")
+
+    @property
+    def stderr(self) -> str:
+        return self._log("stderr")
+
+    @property
+    def stdout_size(self) -> int:
+        return len(self.stdout.encode())
+
+    @property
+    def stderr_size(self) -> int:
+        return len(self.stderr.encode())
+
+    @property
+    def code(self) -> KetchCode | None:
+        return self._run.code
+
+    @property
+    def tags(self) -> frozenset[str]:
+        return self._run.tags
+
+    @property
+    def origin_pathspec(self) -> str | None:
+        r = self._record
+        if r.origin_run_id is None:
+            return None
+        return f"{self._run._record.flow_name}/{r.origin_run_id}/{r.step_name}/{r.origin_task_id}"
+
+    @property
+    def parent(self) -> Step:
+        from ._objects import Step
+
+        return Step._make(self._run, self._record.step_name)
+
+    @property
+    def parent_task_pathspecs(self) -> list[str]:
+        out = []
+        for task_id in self._record.input_task_ids:
+            rec = self._run._backend.store.get_task(self._record.run_id, task_id)
+            if rec is not None:
+                out.append(f"{self._run.pathspec}/{rec.step_name}/{task_id}")
+        return out
+
+    @property
+    def parent_tasks(self) -> list[Task]:
+        return [Task(p, _namespace_check=False) for p in self.parent_task_pathspecs]
+
+
+class DataArtifact(_Base):
+    """One stored value; ``.data`` unpickles it on first access."""
+
+    _task: Task
+    _art: ArtifactRecord
+
+    def __init__(self, pathspec: str, _namespace_check: bool = True) -> None:
+        task_path, name = pathspec.rstrip("/").rsplit("/", 1)
+        found = Task(task_path, _namespace_check=_namespace_check)[name]
+        self.__dict__.update(found.__dict__)
+
+    @classmethod
+    def _make(cls, task: Task, record: ArtifactRecord) -> DataArtifact:
+        artifact = cls.__new__(cls)
+        artifact._task = task
+        artifact._art = record
+        artifact.pathspec = f"{task.pathspec}/{record.name}"
+        return artifact
+
+    @property
+    def data(self) -> Any:
+        try:
+            return load_artifact(self._task._run._backend.blobs, self._art.key)
+        except DataIntegrityError as exc:
+            raise DataIntegrityError(
+                f"Artifact '{self._art.name}' of task {self._task.pathspec}: {exc.detail}",
+                hint=exc.hint,
+            ) from None
+
+    @property
+    def size(self) -> int:
+        return self._art.size
+
+    @property
+    def sha(self) -> str:
+        return self._art.key
+
+    @property
+    def type(self) -> str:
+        return self._art.type_name
+
+    @property
+    def finished_at(self) -> datetime | None:
+        return self._task.finished_at
+
+    @property
+    def parent(self) -> Task:
+        return self._task
+
+
+class Artifacts:
+    """The public artifacts of a task, by attribute or by iteration."""
+
+    def __init__(self, items: list[DataArtifact]) -> None:
+        self._items = {a.id: a for a in items}
+
+    def __iter__(self) -> Iterator[DataArtifact]:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getattr__(self, name: str) -> DataArtifact:
+        items = self.__dict__.get("_items", {})
+        if name in items:
+            return items[name]  # type: ignore[no-any-return]
+        raise AttributeError(f"No artifact named '{name}'")
+
+    def _fields(self) -> tuple[str, ...]:
+        return tuple(self._items)
+
+
+class MetaflowData:
+    """Attribute access to a task's artifacts: ``task.data.accuracy``."""
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+        self._records = {r.name: r for r in task._artifact_records()}
+        self._cache: dict[str, Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        records = self.__dict__.get("_records", {})
+        if name not in records:
+            raise AttributeError(f"Task {self._task.pathspec} has no artifact '{name}'")
+        if name not in self._cache:
+            self._cache[name] = DataArtifact._make(self._task, records[name]).data
+        return self._cache[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._records
+
+    def __dir__(self) -> list[str]:
+        return [n for n in self._records if not n.startswith("_")]
+
+    def __repr__(self) -> str:
+        return f"<MetaflowData: {', '.join(sorted(self.__dir__()))}>"
