@@ -16,7 +16,7 @@
     │   ├── TooManySplitsError        a foreach exceeds ``--max-num-splits``
     │   └── DecoratorError            a decorator got a bad argument
     ├── TaskFailedError               a run ended because a task failed
-    ├── DataIntegrityError            a blob is missing or does not match its key
+    ├── DataIntegrityError            a blob is missing or corrupt, or the database is damaged
     └── InternalError                 a bug in ketch; keeps its traceback
 
 Every ketch exception carries a one-line ``headline``, an optional ``detail`` paragraph and an

@@ -168,6 +168,24 @@ def test_corrupt_blob_is_detected(project) -> None:  # type: ignore[no-untyped-d
     assert f"Artifact 'total' read by SlowFlow/{resumed_id}/end/" in resumed.stdout + resumed.stderr
 
 
+def test_damaged_metadata_database_is_named(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", SLOW_FOREACH)
+    assert project.run("flow.py", "run", NAP="0").returncode == 0
+    db = project.root / ".ketch" / "ketch.db"
+    for leftover in (db.with_name("ketch.db-wal"), db.with_name("ketch.db-shm")):
+        leftover.unlink(missing_ok=True)
+    db.write_bytes(b"this is not a database" * 100)
+    for proc in (
+        project.run("flow.py", "run", NAP="0"),
+        project.ketch("runs"),
+        project.client("from ketch import Flow; print(list(Flow('SlowFlow')))"),
+    ):
+        assert proc.returncode == 1
+        assert "is not a readable SQLite database" in proc.stderr
+        assert str(db) in proc.stderr
+    assert db.read_bytes() == b"this is not a database" * 100  # left as it was
+
+
 BIG = """
 import os
 from ketch import FlowSpec, step

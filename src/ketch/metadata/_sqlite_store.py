@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ketch.exceptions import NotFoundError
+from ketch.exceptions import DataIntegrityError, NotFoundError
 
 from . import _rows
 from . import _sqlite_sql as sql
@@ -121,12 +121,32 @@ class SqliteStore:
         conn = self._local.conn
         if conn is None:
             conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
-            conn.row_factory = sqlite3.Row
-            configure(conn, memory=False)
+            try:
+                with self._damage_reported():
+                    conn.row_factory = sqlite3.Row
+                    configure(conn, memory=False)
+            except BaseException:
+                conn.close()
+                raise
             with self._lock:
                 self._opened.append(conn)
             self._local.conn = conn
         return conn
+
+    @contextmanager
+    def _damage_reported(self) -> Iterator[None]:
+        """Turn SQLite's "not a database" / "malformed" errors into one that says what to do."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # locked, constraint, ...: not damage
+                raise
+            raise DataIntegrityError(
+                f"{self._path} is not a readable SQLite database ({exc}).",
+                headline="The metadata store is damaged",
+                hint="Move the file aside and run again to start a new store (artifact values "
+                "live in the blobs directory next to it), or restore it from a backup.",
+            ) from None
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -138,10 +158,12 @@ class SqliteStore:
         conn, local = self._conn(), self._local
         depth = local.depth
         name = f"b{depth}"
-        conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {name}")
+        with self._damage_reported():
+            conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {name}")
         local.depth = depth + 1
         try:
-            yield
+            with self._damage_reported():
+                yield
         except BaseException:
             if depth == 0:
                 conn.execute("ROLLBACK")
@@ -179,11 +201,12 @@ class SqliteStore:
         if self._local.depth:
             yield conn
             return
-        conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            conn.execute("COMMIT")
+        with self._damage_reported():
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
 
     # -- schema ---------------------------------------------------------------------------------
     def _version(self, conn: sqlite3.Connection) -> int:
@@ -196,7 +219,8 @@ class SqliteStore:
         return 0 if row is None else int(row[0])
 
     def _ensure_schema(self) -> None:
-        version = self._version(self._conn())
+        with self._damage_reported():
+            version = self._version(self._conn())
         check_not_newer(version, sql.SCHEMA_VERSION, self.url)
         if version == sql.SCHEMA_VERSION:
             return
