@@ -179,6 +179,10 @@ def test_damaged_metadata_database_is_named(project) -> None:  # type: ignore[no
         project.run("flow.py", "run", NAP="0"),
         project.ketch("runs"),
         project.client("from ketch import Flow; print(list(Flow('SlowFlow')))"),
+        project.client(
+            "from ketch.metadata import open_store, sqlite_url; "
+            f"open_store(sqlite_url({str(db)!r}), sqlalchemy=True)"
+        ),
     ):
         assert proc.returncode == 1
         assert "is not a readable SQLite database" in proc.stderr

@@ -21,6 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.exc import DBAPIError
 
 from ketch.exceptions import NotFoundError
 
@@ -43,6 +44,7 @@ from ._records import (
 from ._schema import artifacts as artifacts_t
 from ._schema import attempts, flows, run_tags, runs, steps, tasks
 from ._schema import parameters as parameters_t
+from ._sqlite import damaged_store_error, is_damage, sqlite_file
 from ._statements import insert_ignore, insert_step, upsert
 
 
@@ -78,6 +80,12 @@ class SqlMetadataStore:
         self._statements: dict[str, Any] = {}
         try:
             migrate(self._engine)
+        except DBAPIError as exc:
+            self._engine.dispose()
+            path = sqlite_file(url)
+            if path is not None and exc.orig is not None and is_damage(exc.orig):
+                raise damaged_store_error(path, exc.orig) from None
+            raise
         except BaseException:
             self._engine.dispose()
             raise

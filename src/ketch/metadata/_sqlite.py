@@ -14,7 +14,23 @@ from __future__ import annotations
 import sqlite3
 import time
 
+from ketch.exceptions import DataIntegrityError
+
 BUSY_TIMEOUT_S = 30.0
+
+
+def is_damage(exc: BaseException) -> bool:
+    """SQLite's "file is not a database" / "disk image is malformed" (not locks, constraints)."""
+    return type(exc) is sqlite3.DatabaseError
+
+
+def damaged_store_error(path: str, exc: BaseException) -> DataIntegrityError:
+    return DataIntegrityError(
+        f"{path} is not a readable SQLite database ({exc}).",
+        headline="The metadata store is damaged",
+        hint="Move the file aside and run again to start a new store (artifact values live in "
+        "the blobs directory next to it), or restore it from a backup.",
+    )
 
 
 def sqlite_file(url: str) -> str | None:

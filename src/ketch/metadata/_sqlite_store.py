@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ketch.exceptions import DataIntegrityError, NotFoundError
+from ketch.exceptions import NotFoundError
 
 from . import _rows
 from . import _sqlite_sql as sql
@@ -37,7 +37,7 @@ from ._records import (
     TaskRecord,
     TaskSnapshot,
 )
-from ._sqlite import BUSY_TIMEOUT_S, configure, sqlite_file
+from ._sqlite import BUSY_TIMEOUT_S, configure, damaged_store_error, is_damage, sqlite_file
 
 _CHUNK = 500  # run ids per query, well under SQLite's limit on bound parameters
 
@@ -139,14 +139,9 @@ class SqliteStore:
         try:
             yield
         except sqlite3.DatabaseError as exc:
-            if type(exc) is not sqlite3.DatabaseError:  # locked, constraint, ...: not damage
+            if not is_damage(exc):  # locked, constraint, ...
                 raise
-            raise DataIntegrityError(
-                f"{self._path} is not a readable SQLite database ({exc}).",
-                headline="The metadata store is damaged",
-                hint="Move the file aside and run again to start a new store (artifact values "
-                "live in the blobs directory next to it), or restore it from a backup.",
-            ) from None
+            raise damaged_store_error(self._path, exc) from None
 
     @contextmanager
     def batch(self) -> Iterator[None]:
