@@ -272,27 +272,24 @@ class LocalExecutor:
                 self._selector.unregister(fd)
                 os.close(fd)
 
-    def _deliver(self, running: _Running, status: int) -> None:
+    def _deliver(self, running: _Running, status: int, reported: TaskResult | None = None) -> None:
         for name, rest in running.partial.items():
             if rest:
                 running.pending.append((name, rest))
         running.partial.clear()
         self._flush_pending(running)
         running.delivered = True
-        running.future.set_result(_result(running, status))
+        running.future.set_result(_result(running, status, reported or _reported(running)))
 
     def _deliver_reported(self, running: _Running) -> None:
         """Resolve the future now if the task wrote a whole result (else wait for its exit)."""
         if running.pid is None or running.kill_requested:
             return
-        try:
-            result = pickle.loads(bytes(running.out["result"]))
-        except Exception:
-            return
-        if not isinstance(result, TaskResult):
+        result = _reported(running)
+        if result is None:
             return
         self._drain(running, close=False)  # the task flushed its output before reporting
-        self._deliver(running, 0 if result.ok else 1 << 8)  # the status it exits with
+        self._deliver(running, 0 if result.ok else 1 << 8, result)  # the status it exits with
 
     def _finish(self, req_id: int, status: int) -> None:
         running = self._running.pop(req_id)
@@ -327,14 +324,22 @@ def _spec_file(spec: TaskSpec) -> int:
     return fd
 
 
-def _result(running: _Running, status: int) -> TaskResult:
-    stdout, stderr = _whole_lines(running.out["stdout"]), _whole_lines(running.out["stderr"])
+def _reported(running: _Running) -> TaskResult | None:
+    """The result the task wrote, if it wrote a whole one."""
     raw = bytes(running.out["result"])
+    if not raw:
+        return None
+    try:
+        result = pickle.loads(raw)
+    except Exception:  # cut short by a crash
+        return None
+    return result if isinstance(result, TaskResult) else None
+
+
+def _result(running: _Running, status: int, result: TaskResult | None) -> TaskResult:
+    """The task's result completed by the executor (exit code, output), or its death."""
+    stdout, stderr = _whole_lines(running.out["stdout"]), _whole_lines(running.out["stderr"])
     exit_code = os.waitstatus_to_exitcode(status)
-    result: TaskResult | None = None
-    if raw:
-        with contextlib.suppress(Exception):
-            result = pickle.loads(raw)
     if result is None:
         return TaskResult(
             ok=False,
