@@ -81,7 +81,7 @@ def open_store(url: str, *, sqlalchemy: bool = False) -> MetadataStore:
         ``sqlite://`` for a private in-memory store (tests), or
         ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE`` (needs ``ketch[postgres]``).
     sqlalchemy
-        On a SQLite file, open the SQLAlchemy store too (for callers that run their own
+        Use the SQLAlchemy store for a SQLite file as well (for callers that run their own
         SQLAlchemy queries over the schema, such as the UI). By default a SQLite file is read
         and written with the standard library's ``sqlite3``, which opens in a millisecond.
 
