@@ -10,6 +10,7 @@ contract suite (``tests/metadata``) runs against both stores.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -160,11 +161,14 @@ class SqliteStore:
             with self._damage_reported():
                 yield
         except BaseException:
-            if depth == 0:
-                conn.execute("ROLLBACK")
-            else:
-                conn.execute(f"ROLLBACK TO {name}")
-                conn.execute(f"RELEASE {name}")
+            # SQLite may have ended the transaction itself (a full disk, say); the error that
+            # got us here is the one to report, not a failed rollback.
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction and depth == 0:
+                    conn.execute("ROLLBACK")
+                elif conn.in_transaction:
+                    conn.execute(f"ROLLBACK TO {name}")
+                    conn.execute(f"RELEASE {name}")
             raise
         else:
             if depth:
@@ -173,8 +177,9 @@ class SqliteStore:
                 try:
                     conn.execute("COMMIT")
                 except BaseException:  # a deferred foreign key failed: the transaction is open
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
                     raise
         finally:
             local.depth = depth
