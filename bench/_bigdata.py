@@ -108,7 +108,7 @@ def big_array(bench: Bench) -> None:
         getattr(wall, fw.name).values.append(done.wall_s)
         getattr(memory, fw.name).values.append(_peak_mib(done))
         memory.extra.setdefault(fw.name, []).append(_memory_extra(done))
-        bench.scratch.discard(cwd)
+        bench.scratch.discard(cwd, now=True)
     wall.floor = statistics.median(f["wall"] for f in floors)
     wall.note = _phases(floors)
     wall.extra["floors"] = floors
@@ -159,5 +159,5 @@ def compressible(bench: Bench) -> None:
 def _store_bytes(bench: Bench, fw: Framework, mib: int) -> tuple[int, float]:
     done, cwd = bench.flow_run(fw, "compressible.py", ["--mib", str(mib)])
     size = store_stats(cwd, fw.name).bytes
-    bench.scratch.discard(cwd)
+    bench.scratch.discard(cwd, now=True)
     return size, done.wall_s

@@ -25,9 +25,12 @@ METHOD = """\
   (`python flow.py --no-pylint run ...`). Runs of the two frameworks alternate.
 - Times are the wall time of the whole command (`time.perf_counter` around start and reap),
   reported as the median of the runs; "runs k/m" gives the number of ketch/Metaflow runs.
-- Every measured command starts after `sync`: the directory of the previous run is deleted
-  right after it (a Metaflow run leaves thousands of files), and without the `sync` the next
-  command, usually ketch's, would pay for writing back and discarding them.
+- Every measured command starts after `sync`, and run directories are deleted at the end of
+  the session, not between runs (only the 1 GiB workloads delete theirs right away, for disk
+  space): a Metaflow run leaves thousands of files, and deleting them just before the next
+  command made that command, usually ketch's, pay for the write-back and, on this VM's file
+  system, for an inode allocator that skips recently deleted inodes (`perf`: a third of a ketch
+  task's CPU in `ext4`'s `find_inode_bit`/`recently_deleted` right after such a deletion).
 - Bytecode: the sandbox exports `PYTHONDONTWRITEBYTECODE=1`, which would make ketch (an
   editable install without `.pyc` files) recompile itself on every start while Metaflow's
   wheel ships compiled. The benchmark unsets it and points `PYTHONPYCACHEPREFIX` to a scratch

@@ -97,8 +97,17 @@ class Scratch:
         path.mkdir()
         return path
 
-    def discard(self, path: Path) -> None:
-        if not self.keep:
+    def discard(self, path: Path, *, now: bool = False) -> None:
+        """Mark ``path`` for deletion at :meth:`close`; with ``now`` (large files), delete it.
+
+        Deleting a finished run's directory between measured runs made the next run pay for
+        it: on this VM's file system a new file's inode is found by skipping the inodes deleted
+        in the last minute, and a Metaflow store is thousands of files (`perf`: a third of a
+        ketch task's CPU in ext4's allocator right after one was deleted).
+        """
+        if self.keep:
+            return
+        if now:
             subprocess.run(["rm", "-rf", str(path)], check=False)
 
     def close(self) -> None:
