@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..cards._cli import card_group
 from ..exceptions import ParameterError, UserError
 from ..settings import resolve
 from ..ui import ui_command
@@ -158,8 +158,33 @@ def _resolve_parameters(flow_cls: type[Any], given: dict[str, Any], user: str) -
     return values
 
 
+class _FlowGroup(click.Group):
+    """The flow's commands; those in ``lazy`` are built (and their modules imported) only
+    when used or listed, so that ``run`` does not pay for them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, Callable[[], click.Command]] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        build = self.lazy.pop(cmd_name, None)
+        if build is not None:
+            self.add_command(build(), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+def _card_group(flow_name: str) -> click.Command:
+    from ..cards._cli import card_group
+
+    return card_group(flow_name)
+
+
 def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     @click.group(
+        cls=_FlowGroup,
         invoke_without_command=True,
         help=(flow_cls.__doc__ or f"Commands of {flow_cls.__name__}.").strip(),
         context_settings={"auto_envvar_prefix": "KETCH"},
@@ -280,7 +305,8 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     cli.add_command(logs_command(flow_cls.__name__))
     cli.add_command(tag_group(flow_cls.__name__))
     cli.add_command(ui_command(flow_cls.__name__))
-    cli.add_command(card_group(flow_cls.__name__))
+    assert isinstance(cli, _FlowGroup)
+    cli.lazy["card"] = lambda: _card_group(flow_cls.__name__)
     return cli
 
 

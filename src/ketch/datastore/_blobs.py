@@ -7,7 +7,6 @@ written before ketch used BLAKE3 have SHA-256 keys of the same length; those blo
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 
 import blake3
@@ -28,6 +27,8 @@ def blob_hash(parts: Sequence[Buffer]) -> str:
 
 
 def _legacy_hash(data: Buffer) -> str:
+    import hashlib  # only stores written before BLAKE3 need it
+
     return hashlib.sha256(data).hexdigest()
 
 

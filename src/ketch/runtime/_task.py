@@ -8,9 +8,8 @@ import traceback
 import types
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..cards._session import CardSession
 from ..datastore import BlobStore, LocalStorage, encode, is_disk_full
 from ..exceptions import InvalidNextError, KetchException, UnpicklableArtifactError, UserError
 from ..flow import (
@@ -26,6 +25,9 @@ from ..flow import (
 from ..flow._decorators import ExceptionWrapper
 from ..metadata._records import ArtifactRecord
 from ._spec import TaskResult, TaskSpec
+
+if TYPE_CHECKING:
+    from ..cards._session import CardSession
 
 _FOREACH_VALUE_CHARS = 30
 
@@ -55,7 +57,7 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
             graph=spec.graph_info,
         )
     )
-    cards = CardSession.open(spec, blobs, parameter_names)  # sets current.card for @card steps
+    cards = _open_cards(spec, blobs, parameter_names)
     flow: Any = None
     try:
         flow, state = _prepare(spec, flow_cls, blobs, params)
@@ -86,6 +88,15 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
         finished_at=time.time(),
     )
     return result if cards is None else cards.finish(result, flow)
+
+
+def _open_cards(spec: TaskSpec, blobs: BlobStore, names: tuple[str, ...]) -> CardSession | None:
+    """The step's card session (it sets ``current.card``); None for a step without ``@card``."""
+    if not spec.cards:
+        return None
+    from ..cards._session import CardSession  # card rendering loads only where cards are made
+
+    return CardSession.open(spec, blobs, names)
 
 
 def _namespace(spec: TaskSpec) -> str:
