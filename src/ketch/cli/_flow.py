@@ -228,7 +228,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         from ..runtime import start_writer
 
         settings = _settings(max_workers, max_num_splits, executor, create=False)
-        with start_writer(settings) as writer:  # loads the SQL layer while the flow is checked
+        with start_writer(settings) as writer:  # gets ready while the flow is checked
             click.echo(f"ketch executing {flow_cls.__name__} for user:{settings.user}", err=True)
             graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
             values = _resolve_parameters(flow_cls, params, settings.user)

@@ -72,8 +72,8 @@ def system_tags(user: str) -> list[str]:
 def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     """Run the flow; returns the process exit code (0 when the end step finished).
 
-    ``writer`` may have been started earlier (see :func:`start_writer`) so that the SQL layer
-    loads while the flow is checked.
+    ``writer`` may have been started earlier (see :func:`start_writer`) so that the store opens
+    while the flow is checked.
     """
     settings = request.settings
     reporter = Reporter(quiet=request.quiet)
@@ -100,7 +100,7 @@ def _terminate(signum: int, frame: object) -> None:
 
 
 def start_writer(settings: Settings) -> RecordWriter:
-    """Fork the metadata writer now: it loads the SQL layer on the other core meanwhile."""
+    """Fork the metadata writer now: it gets ready on the other core meanwhile."""
     return RecordWriter(settings.resolved_metadata_url)
 
 

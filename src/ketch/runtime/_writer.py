@@ -2,9 +2,10 @@
 
 The scheduler queues calls of ``MetadataStore`` write methods (plain, picklable records) and
 sends them once per loop turn; the writer process applies everything that has arrived in one
-transaction. The writer process also opens the store, so importing the SQL layer and creating
-the run record happen on the other core while the first tasks already run (the run id is chosen
-up front, see ``ketch.metadata.new_run_id``). It is forked before any thread exists.
+transaction. The writer process also opens the store (on PostgreSQL, importing SQLAlchemy and
+connecting), so that opening it and creating the run record happen on the other core while the
+first tasks already run (the run id is chosen up front, see ``ketch.metadata.new_run_id``). It
+is forked before any thread exists.
 
 Wire format, both ways: a 4-byte little-endian length, then a pickle.
 Scheduler -> writer: ``("ops", [(method, args, kwargs), ...])`` or ``("flush", None)``.
