@@ -9,7 +9,6 @@ from ..metadata._records import RunRecord
 from ._context import Backend, get_namespace
 
 PARAMETERS_STEP = "_parameters"
-_CURRENT = object()  # "the namespace in effect now"
 
 
 def _time(ts: float | None) -> datetime | None:
@@ -40,7 +39,7 @@ def _load_run(source: Backend, flow: str, run_id: int, check_namespace: bool) ->
             f"Run '{flow}/{run_id}' does not exist.",
             hint=f"List the runs of the flow with Flow('{flow}').runs() or 'ketch runs'.",
         )
-    if check_namespace and not _in_namespace(record):
+    if check_namespace and not _in_namespace(record, get_namespace()):
         raise NamespaceMismatchError(
             f"Run '{flow}/{run_id}' is not in the current namespace ({get_namespace()}).",
             hint="Switch with namespace(None) to see every run, or namespace('user:<name>').",
@@ -48,9 +47,8 @@ def _load_run(source: Backend, flow: str, run_id: int, check_namespace: bool) ->
     return record
 
 
-def _in_namespace(record: RunRecord, ns: str | None | object = _CURRENT) -> bool:
-    if ns is _CURRENT:
-        ns = get_namespace()
+def _in_namespace(record: RunRecord, ns: str | None) -> bool:
+    """Whether ``record`` is seen from namespace ``ns`` (None: every run)."""
     return ns is None or ns in record.tags or ns in record.system_tags
 
 

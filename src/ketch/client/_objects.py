@@ -237,7 +237,7 @@ class Run(_Base):
         return Flow._make(self._record.flow_name, self._backend)
 
     def is_in_namespace(self) -> bool:
-        return _in_namespace(self._record)
+        return _in_namespace(self._record, get_namespace())
 
     def add_tag(self, tag: str) -> None:
         self.add_tags([tag])

@@ -199,6 +199,10 @@ def parameter_from_row(row: Row) -> ParameterRecord:
     return ParameterRecord(name=row["name"], value_json=row["value_json"], key=row["blob_key"])
 
 
+# Run ids per query of a batch read, well under SQLite's limit on bound parameters.
+RUN_ID_CHUNK = 500
+
+
 def snapshots(
     task_rows: Iterable[Row], attempt_rows: Iterable[Row], artifact_rows: Iterable[Row]
 ) -> dict[int, list[TaskSnapshot]]:

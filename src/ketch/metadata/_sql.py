@@ -449,10 +449,9 @@ class SqlMetadataStore:
         ids = sorted(set(run_ids))
         out: dict[int, list[TaskSnapshot]] = {}
         with self._transaction(write=False) as conn:
-            for start in range(0, len(ids), 500):
-                chosen = and_(
-                    tasks.c.run_id.in_(ids[start : start + 500]), tasks.c.step_name == step_name
-                )
+            for start in range(0, len(ids), _rows.RUN_ID_CHUNK):
+                chunk = ids[start : start + _rows.RUN_ID_CHUNK]
+                chosen = and_(tasks.c.run_id.in_(chunk), tasks.c.step_name == step_name)
                 task_rows = (
                     conn.execute(
                         select(tasks).where(chosen).order_by(tasks.c.run_id, tasks.c.task_id)

@@ -40,8 +40,6 @@ from ._records import (
 )
 from ._sqlite import BUSY_TIMEOUT_S, configure, damaged_store_error, is_damage, sqlite_file
 
-_CHUNK = 500  # run ids per query, well under SQLite's limit on bound parameters
-
 
 def _latest(table: str) -> str:
     """Join condition: ``table``'s rows of each task's latest attempt."""
@@ -494,8 +492,8 @@ class SqliteStore:
         ids = sorted(set(run_ids))
         out: dict[int, list[TaskSnapshot]] = {}
         with self._read() as conn:
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
+            for start in range(0, len(ids), _rows.RUN_ID_CHUNK):
+                chunk = ids[start : start + _rows.RUN_ID_CHUNK]
                 where = f"tasks.run_id IN ({', '.join('?' * len(chunk))}) AND tasks.step_name = ?"
                 params = [*chunk, step_name]
                 tasks = conn.execute(
