@@ -52,3 +52,34 @@ class Project:
     def client(self, code: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         """Run Python ``code`` in the project (e.g. Client API reads) and capture its output."""
         return self.run("-c", textwrap.dedent(code), timeout=timeout)
+
+
+def blob_bytes(store: Path, key: str) -> bytes:
+    """The stored bytes of blob ``key`` in the store at ``store`` (a ``.ketch`` directory)."""
+    from ketch.datastore import LocalStorage
+
+    return bytes(LocalStorage(store).get(f"blobs/{key[:2]}/{key[2:]}"))
+
+
+def damage_blob(store: Path, key: str, data: bytes | None) -> None:
+    """Overwrite blob ``key`` where it lies, as damage on disk would (its length is kept when
+    it is in the pack), or with ``data=None`` make it missing."""
+    from ketch.datastore import LocalStorage
+
+    storage = LocalStorage(store)
+    name = f"blobs/{key[:2]}/{key[2:]}"
+    where = storage.locate(name)
+    assert where is not None, f"blob {key} is not in {store}"
+    path, offset, length = where
+    if path.parent.name != "packs":
+        path.unlink() if data is None else path.write_bytes(data)
+        return
+    if data is None:  # spoil the magic of every index record of the key
+        needle = len(name).to_bytes(2, "little") + name.encode()
+        for index in path.parent.glob("index-*"):
+            raw = bytearray(index.read_bytes())
+            index.write_bytes(raw.replace(b"KP" + needle, b"XX" + needle))
+        return
+    with path.open("r+b") as fh:
+        fh.seek(offset)
+        fh.write(data[:length].ljust(length, b"\0"))

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from flowrun import blob_bytes, damage_blob
 
 pytestmark = pytest.mark.slow
 
@@ -154,10 +155,9 @@ def test_corrupt_blob_is_detected(project) -> None:  # type: ignore[no-untyped-d
         """
     )
     key = out.stdout.strip()
-    blob = project.root / ".ketch" / "blobs" / key[:2] / key[2:]
-    data = bytearray(blob.read_bytes())
+    data = bytearray(blob_bytes(project.root / ".ketch", key))
     data[-1] ^= 0xFF
-    blob.write_bytes(bytes(data))
+    damage_blob(project.root / ".ketch", key, bytes(data))
     read = project.client("from ketch import Flow; print(Flow('SlowFlow').latest_run.data.total)")
     assert read.returncode == 1
     assert f"Artifact 'total' of task SlowFlow/{run_id}/end/" in read.stderr

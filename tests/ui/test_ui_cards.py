@@ -6,11 +6,10 @@ import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flowrun import Project
+from flowrun import Project, blob_bytes, damage_blob
 from uiflows import CARD_FLOW, run_flow, settings_for
 
 pytest.importorskip("starlette")
@@ -63,12 +62,6 @@ def _card_run(project: Project) -> Iterator[CardRun]:
         yield CardRun(project, client, run_id, *paths)
 
 
-def _blob(project: Project, key: str) -> Path:
-    path = project.root / ".ketch" / "blobs" / key[:2] / key[2:]
-    assert path.is_file()
-    return path
-
-
 def _card_url(path: str, position: object) -> str:
     return f"/-/card{path}/{position}"
 
@@ -82,7 +75,7 @@ def test_the_task_page_lists_its_cards(cards: CardRun) -> None:
         (1, "default", None),
     ]
     for card in found:
-        assert len(card["hash"]) == 64 and _blob(cards.project, card["hash"])
+        assert len(card["hash"]) == 64 and blob_bytes(cards.project.root / ".ketch", card["hash"])
         assert card["url"] == _card_url(cards.start, card["position"])
         assert card["version"] == card["hash"]
         assert card["live"] is False
@@ -101,7 +94,7 @@ def test_the_card_route_serves_the_card_under_a_strict_policy(cards: CardRun) ->
         assert "script-src" not in policy and "frame-ancestors 'self'" in policy
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "no-store"
-        assert response.content == _blob(cards.project, card["hash"]).read_bytes()
+        assert response.content == blob_bytes(cards.project.root / ".ketch", card["hash"])
     progress = cards.client.get(_card_url(cards.start, 0)).text
     assert "8 / 8 (100%)" in progress and "<script" not in progress
     assert "every</strong> epoch" in cards.client.get(_card_url(cards.start, 1)).text
@@ -167,7 +160,7 @@ def test_a_running_task_page_polls_its_cards() -> None:
 
 def test_a_corrupt_card_blob_breaks_only_that_card(fresh: CardRun) -> None:
     key = fresh.api(fresh.start)["cards"][0]["hash"]
-    _blob(fresh.project, key).write_bytes(b"not the card")
+    damage_blob(fresh.project.root / ".ketch", key, b"not the card")
 
     broken, intact = fresh.api(fresh.start)["cards"]
     assert broken["error"]["headline"] == "Stored data is corrupt or missing"
@@ -192,7 +185,7 @@ def test_an_unreadable_list_of_cards_is_reported(fresh: CardRun) -> None:
     finally:
         store.close()
     (listing,) = [r for r in records if r.name == "_cards"]
-    _blob(fresh.project, listing.key).write_bytes(b"garbage")
+    damage_blob(fresh.project.root / ".ketch", listing.key, b"garbage")
     data = fresh.api(fresh.start)
     assert data["cards"] == []
     assert data["cards_error"]["headline"] == "Stored data is corrupt or missing"

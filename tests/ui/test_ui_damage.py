@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from flowrun import Project
+from flowrun import Project, damage_blob
 from uiflows import DEMO_FLOW, run_flow, settings_for
 
 pytest.importorskip("starlette")
@@ -28,12 +27,6 @@ def demo(project: Project) -> Iterator[tuple[Any, int]]:
         yield client, run_id
 
 
-def _blob(project: Project, key: str) -> Path:
-    path = project.root / ".ketch" / "blobs" / key[:2] / key[2:]
-    assert path.is_file()
-    return path
-
-
 def _end_task_path(client: Any, run_id: int) -> str:
     task_id = client.get(f"/api/DemoFlow/{run_id}/end").json()["tasks"][0]["id"]
     return f"/DemoFlow/{run_id}/end/{task_id}"
@@ -45,7 +38,7 @@ def test_a_corrupt_artifact_blob_breaks_only_that_artifact(
     client, run_id = demo
     path = _end_task_path(client, run_id)
     before = {a["name"]: a for a in client.get("/api" + path).json()["artifacts"]}
-    _blob(project, before["count"]["key"]).write_bytes(b"not what was stored")
+    damage_blob(project.root / ".ketch", before["count"]["key"], b"not what was stored")
 
     response = client.get("/api" + path)
     assert response.status_code == 200
@@ -67,8 +60,15 @@ def test_a_corrupt_artifact_blob_breaks_only_that_artifact(
 def test_a_missing_artifact_blob_is_reported(project: Project, demo: tuple[Any, int]) -> None:
     client, run_id = demo
     path = _end_task_path(client, run_id)
-    artifacts = {a["name"]: a for a in client.get("/api" + path).json()["artifacts"]}
-    _blob(project, artifacts["config"]["key"]).unlink()
+    from ketch.metadata import open_store
+
+    store = open_store(settings_for(project.root).resolved_metadata_url)
+    try:  # found without the UI: it has not read (nor cached the place of) any blob yet
+        records = store.list_artifacts(run_id, int(path.rsplit("/", 1)[1]), 0)
+    finally:
+        store.close()
+    (config,) = [r for r in records if r.name == "config"]
+    damage_blob(project.root / ".ketch", config.key, None)
     after = {a["name"]: a for a in client.get("/api" + path).json()["artifacts"]}
     assert "missing" in after["config"]["error"]["message"]
     assert after["count"]["preview"]["text"] == "42"
@@ -86,7 +86,7 @@ def test_a_corrupt_log_blob_breaks_only_that_log(project: Project, demo: tuple[A
     finally:
         store.close()
     assert attempt.stdout_key is not None
-    _blob(project, attempt.stdout_key).write_bytes(b"garbage")
+    damage_blob(project.root / ".ketch", attempt.stdout_key, b"garbage")
     data = client.get("/api" + path).json()
     assert data["logs"]["stdout"]["text"] is None
     assert "corrupt" in data["logs"]["stdout"]["error"]["message"]
@@ -106,7 +106,7 @@ def test_a_corrupt_graph_blob_still_lists_the_steps(
     finally:
         store.close()
     assert record is not None and record.graph_key is not None
-    _blob(project, record.graph_key).write_bytes(b"{}")
+    damage_blob(project.root / ".ketch", record.graph_key, b"{}")
     data = client.get(f"/api/DemoFlow/{run_id}").json()
     assert "corrupt" in data["graph_error"]
     assert data["graph"] is None

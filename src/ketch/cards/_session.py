@@ -130,7 +130,7 @@ class CardSession:
                 return None
             html = error_card(spec, self.view, error or "unknown error", details)
         try:
-            key = self.blobs.put_bytes(html.encode("utf-8"))
+            key = self.blobs.put_bytes(html.encode("utf-8"), pack=False)  # a file to open
             if self.live.written(handle.position):
                 self.live.put(handle.position, html)  # live viewers see the final card too
         except OSError as exc:

@@ -42,19 +42,20 @@ class BlobStore:
     def _path(key: str) -> str:
         return f"{_PREFIX}/{key[:2]}/{key[2:]}"
 
-    def put(self, parts: Sequence[Buffer]) -> str:
+    def put(self, parts: Sequence[Buffer], *, pack: bool = True) -> str:
         """Store the concatenation of ``parts`` unless it is already there; return its key.
 
         A stored object of another size (truncated by a crash of the machine) is replaced.
+        ``pack=False`` keeps the blob in a file of its own (code packages: users open them).
         """
         key = blob_hash(parts)
         path = self._path(key)
         if self.storage.size(path) != sum(memoryview(p).nbytes for p in parts):
-            self.storage.put(path, parts)
+            self.storage.put(path, parts, pack=pack)
         return key
 
-    def put_bytes(self, data: Buffer) -> str:
-        return self.put([data])
+    def put_bytes(self, data: Buffer, *, pack: bool = True) -> str:
+        return self.put([data], pack=pack)
 
     def get(self, key: str, *, verify: bool = True) -> memoryview:
         """The blob's bytes; raises :class:`DataIntegrityError` if missing or corrupt."""

@@ -12,14 +12,20 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
+from ._pack import Pack
+
 Buffer = bytes | bytearray | memoryview
 
 
 class Storage(Protocol):
     """A flat namespace of immutable objects addressed by string keys (``ab/cdef...``)."""
 
-    def put(self, key: str, parts: Sequence[Buffer]) -> None:
-        """Store the concatenation of ``parts`` under ``key`` atomically (whole or absent)."""
+    def put(self, key: str, parts: Sequence[Buffer], *, pack: bool = False) -> None:
+        """Store the concatenation of ``parts`` under ``key`` atomically (whole or absent).
+
+        ``pack``: the object under ``key`` never changes (its key names its content), so a
+        backend may keep it together with other small objects rather than on its own.
+        """
         ...
 
     def get(self, key: str) -> memoryview:
@@ -43,6 +49,10 @@ class LocalStorage:
     Large objects are read back by memory-mapping them copy-on-write, so a reader gets a
     writable view without the file ever changing and without reading pages it does not touch.
 
+    Small immutable objects (``put(..., pack=True)``, under ``PACK_MAX_BYTES``) are appended to
+    the store's pack (:mod:`._pack`) instead: a task then makes no file at all. Reads look for a
+    file of the key's name first, then in the pack.
+
     Objects of ``fsync_min_bytes`` or more are flushed to the disk before they are renamed into
     place (None: never). Smaller ones are not: a flush costs about a millisecond, more than the
     rest of a small task's writes, and like a SQLite commit in WAL mode with
@@ -51,12 +61,14 @@ class LocalStorage:
     """
 
     MMAP_THRESHOLD = 1 << 20
+    PACK_MAX_BYTES = 1 << 16
 
     def __init__(
         self, root: str | os.PathLike[str], *, fsync_min_bytes: int | None = 1 << 20
     ) -> None:
         self._root = os.fspath(root)
         self.fsync_min_bytes = fsync_min_bytes
+        self.pack = Pack(f"{self._root}/packs")
 
     @property
     def root(self) -> Path:
@@ -68,7 +80,14 @@ class LocalStorage:
     def _file(self, key: str) -> str:
         return f"{self._root}/{key}"
 
-    def put(self, key: str, parts: Sequence[Buffer]) -> None:
+    def put(self, key: str, parts: Sequence[Buffer], *, pack: bool = False) -> None:
+        if pack:
+            size = sum(memoryview(p).nbytes for p in parts)
+            if size < self.PACK_MAX_BYTES:
+                self.pack.put(key, b"".join(parts))
+                with contextlib.suppress(FileNotFoundError):  # a damaged copy read first
+                    os.unlink(self._file(key))
+                return
         target = self._file(key)
         fd, tmp = _create_temporary(os.path.dirname(target))
         try:
@@ -94,7 +113,10 @@ class LocalStorage:
         try:
             fd = os.open(self._file(key), os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError:
-            raise KeyError(key) from None
+            packed = self.pack.get(key)
+            if packed is None:
+                raise KeyError(key) from None
+            return packed
         try:
             size = os.fstat(fd).st_size
             if size >= self.MMAP_THRESHOLD:
@@ -112,24 +134,37 @@ class LocalStorage:
             os.close(fd)
 
     def exists(self, key: str) -> bool:
-        return os.path.exists(self._file(key))
+        return self.size(key) is not None
 
     def size(self, key: str) -> int | None:
         try:
             return os.stat(self._file(key)).st_size
         except FileNotFoundError:
-            return None
+            return self.pack.size(key)
+
+    def locate(self, key: str) -> tuple[Path, int, int] | None:
+        """Where the object's bytes lie: (file, offset, length); None when absent."""
+        path = self.path(key)
+        if path.is_file():
+            return path, 0, path.stat().st_size
+        where = self.pack.locate(key)
+        return None if where is None else (Path(self.pack.directory) / "data", *where)
 
     def list(self, prefix: str = "") -> Iterator[str]:
         if not self.root.exists():
             return
+        found = set(k for k in self.pack.keys() if k.startswith(prefix))
+        packs = os.path.join(self._root, "packs")
         for dirpath, _dirs, files in os.walk(self.root):
+            if dirpath == packs:
+                continue
             for name in files:
                 if name.startswith(".tmp-"):
                     continue
                 key = os.path.relpath(os.path.join(dirpath, name), self.root)
                 if key.startswith(prefix):
-                    yield key
+                    found.add(key)
+        yield from sorted(found)
 
 
 _TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
@@ -156,7 +191,7 @@ class MemoryStorage:
         self._objects: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
-    def put(self, key: str, parts: Sequence[Buffer]) -> None:
+    def put(self, key: str, parts: Sequence[Buffer], *, pack: bool = False) -> None:
         data = b"".join(bytes(p) for p in parts)
         with self._lock:
             self._objects[key] = data

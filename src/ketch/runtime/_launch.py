@@ -211,7 +211,7 @@ def _base_spec(
 def _store_code_and_graph(
     request: RunRequest, writer: RecordWriter, blobs: BlobStore, run_id: int
 ) -> dict[str, Any]:
-    code_key = blobs.put_bytes(build_code_package(request.flow_file))
+    code_key = blobs.put_bytes(build_code_package(request.flow_file), pack=False)
     graph_info = graph_to_dict(request.graph)
     for name, policy in request.policies.items():
         graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)
