@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import os
 import sys
+import threading
 import traceback
+from typing import NoReturn
 
 import click
 
@@ -35,3 +40,22 @@ def invoke(cli: click.Command, args: list[str], *, prog_name: str) -> int:
     finally:
         sys.stdout.flush()
     return result if isinstance(result, int) else 0
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` as ``sys.exit`` would, minus the interpreter's teardown.
+
+    The atexit hooks run and the standard streams are flushed, as in a normal exit; what is
+    skipped is freeing every module and object one by one, which takes about 20 ms in a process
+    that has run a flow (the operating system frees the memory at once). The exit is a normal
+    one under a profiler, tracer or debugger (they write their results after the program
+    returns) and while a non-daemon thread runs (a normal exit waits for it).
+    """
+    others = [t for t in threading.enumerate() if t is not threading.main_thread()]
+    if sys.getprofile() or sys.gettrace() or any(not t.daemon for t in others):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

@@ -12,7 +12,7 @@ import click
 from ..exceptions import ParameterError, UserError
 from ..settings import resolve
 from ..ui import ui_command
-from ._errors import invoke
+from ._errors import exit_now, invoke
 from ._inspect import dump_command, logs_command, tag_group
 
 
@@ -20,7 +20,7 @@ def main(flow_cls: type[Any]) -> None:
     """Entry point used by ``FlowSpec.__init__`` when a flow script is run."""
     flow_file = flow_file_of(flow_cls)
     cli = build_cli(flow_cls, flow_file)
-    sys.exit(invoke(cli, sys.argv[1:], prog_name=flow_file.name))
+    exit_now(invoke(cli, sys.argv[1:], prog_name=flow_file.name))
 
 
 def flow_file_of(flow_cls: type[Any]) -> Path:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..ui import ui_command
-from ._errors import invoke
+from ._errors import exit_now, invoke
 
 FLOW_VERBS = ("run", "resume", "check", "show", "dump", "logs", "tag")
 
@@ -32,8 +32,7 @@ def _flow_verb(verb: str) -> click.Command:
         flow_cls = load_flow_class(flow_file)
         cli = build_cli(flow_cls, Path(flow_file).resolve())
         sys.argv = [flow_file, verb, *args]
-        code = invoke(cli, [verb, *args], prog_name=Path(flow_file).name)
-        sys.exit(code)
+        exit_now(invoke(cli, [verb, *args], prog_name=Path(flow_file).name))
 
     return command
 
@@ -89,4 +88,4 @@ def runs(flow_name: str | None, limit: int, all_users: bool) -> None:
 
 
 def main() -> None:
-    sys.exit(invoke(cli, sys.argv[1:], prog_name="ketch"))
+    exit_now(invoke(cli, sys.argv[1:], prog_name="ketch"))
