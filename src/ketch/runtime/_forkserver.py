@@ -12,6 +12,7 @@ only for ``fork``. Protocol over a ``SOCK_SEQPACKET`` socket pair:
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import selectors
@@ -30,6 +31,7 @@ class ForkServer:
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
+        gc.freeze()  # long-lived objects: no collection in either process walks (and copies) them
         pid = os.fork()
         if pid == 0:  # the server
             parent_sock.close()
@@ -62,6 +64,7 @@ def _serve(sock: socket.socket, flow_cls: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     flow_cls._parameters()  # computed once here rather than in every task
     flow_cls._constants()
+    gc.freeze()  # a collection in a task then leaves every object made before it alone
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ, None)
     children: dict[int, tuple[int, int]] = {}  # pidfd -> (req_id, pid)

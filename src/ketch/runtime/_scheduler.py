@@ -35,6 +35,9 @@ from ._task import save_value
 from ._writer import RecordWriter
 
 HEARTBEAT_SECONDS = 5.0
+# Records go to the writer at most this often (each sending is a commit there); the run's
+# end, a failure and Ctrl-C send what is left at once.
+SEND_SECONDS = 0.025
 
 
 @dataclass(frozen=True)
@@ -113,12 +116,11 @@ class Scheduler:
         try:
             while (self._queue or self._running) and self._failure is None:
                 self._launch_ready()
-                self.writer.send()
+                due = self.writer.send(every=SEND_SECONDS)
                 if not self._running:
                     continue
-                done, _ = wait(
-                    list(self._running), timeout=self._wait_time(), return_when=FIRST_COMPLETED
-                )
+                timeout = self._wait_time() if due is None else min(self._wait_time(), due)
+                done, _ = wait(list(self._running), timeout=timeout, return_when=FIRST_COMPLETED)
                 for future in done:
                     self._finished(future)
                 self._enforce_timeouts()

@@ -14,11 +14,13 @@ Writer -> scheduler: ``("flushed", error_or_None)`` after everything before the 
 
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import signal
 import struct
 import sys
+import time
 from typing import Any
 
 from ..exceptions import InternalError, KetchException
@@ -62,6 +64,7 @@ class RecordWriter:
         self._from_child, to_parent_w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
+        gc.freeze()  # long-lived objects: no collection in either process walks (and copies) them
         pid = os.fork()
         if pid == 0:  # the writer process
             os.close(self._to_child)
@@ -76,16 +79,26 @@ class RecordWriter:
         os.close(to_parent_w)
         self.pid = pid
         self._pending: list[Op] = []
+        self._last_send = 0.0
         self._closed = False
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> None:
         """Queue ``store.<method>(*args, **kwargs)``; sent with the next :meth:`send`."""
         self._pending.append((method, args, kwargs))
 
-    def send(self) -> None:
-        if self._pending:
-            ops, self._pending = self._pending, []
-            _send(self._to_child, ("ops", ops))
+    def send(self, *, every: float = 0.0) -> float | None:
+        """Send the queued calls, or with ``every``, only if the last sending is at least that
+        many seconds old. Returns the seconds until the calls still queued are due, or None
+        when none are."""
+        if not self._pending:
+            return None
+        wait = self._last_send + every - time.monotonic()
+        if wait > 0:
+            return wait
+        ops, self._pending = self._pending, []
+        _send(self._to_child, ("ops", ops))
+        self._last_send = time.monotonic()
+        return None
 
     def flush(self) -> None:
         """Wait until every queued call is committed; raise the first error the writer met."""
@@ -108,6 +121,10 @@ class RecordWriter:
         if self._closed:
             return
         self._closed = True
+        try:
+            self.send()  # what is still queued: the writer applies it before it exits
+        except OSError:
+            pass  # the writer is gone
         os.close(self._to_child)
         try:
             os.waitpid(self.pid, 0)
