@@ -41,7 +41,8 @@ class Reporter:
         if self._broken:
             return
         try:
-            print(text, file=self.out, flush=True)
+            self.out.write(text + "\n")  # one write: the line and its end together
+            self.out.flush()
         except (BrokenPipeError, ValueError, OSError):
             # The reader went away (e.g. `| head`): keep running, stop printing.
             self._broken = True
