@@ -205,3 +205,58 @@ def test_branch_inside_foreach_orders_inputs_by_index(project) -> None:  # type:
     assert proc.returncode == 0, proc.stderr
     expected = [n**2 + n**3 for n in range(1, 13)]
     assert f"TOTALS {expected}" in proc.stdout
+
+
+THREADS_IN_TASKS = """
+import logging, random, sys, threading
+from ketch import FlowSpec, step
+
+logging.basicConfig(stream=sys.stderr, format="log: %(message)s", level=logging.INFO)
+
+class ThreadsFlow(FlowSpec):
+    @step
+    def start(self):
+        self.items = list(range(6))
+        self.next(self.work, foreach="items")
+
+    @step
+    def work(self):
+        found = []
+
+        def run():  # takes logging's module lock, which the fork must leave unlocked
+            logging.getLogger(f"worker.{self.input}").info("from a thread")
+            found.append(threading.current_thread().name)
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        worker.join(timeout=10)
+        logging.info("task %d ran a thread: %s", self.input, found)
+        self.thread_ran = found == [worker.name] and not worker.is_alive()
+        self.main = threading.current_thread() is threading.main_thread()
+        self.draw = random.random()
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.ok = all(i.thread_ran and i.main for i in inputs)
+        self.draws = len({i.draw for i in inputs})
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print("threads", self.ok, "distinct draws", self.draws)
+
+if __name__ == "__main__":
+    ThreadsFlow()
+"""
+
+
+def test_tasks_use_threads_logging_and_random(project) -> None:  # type: ignore[no-untyped-def]
+    """The fork server trims the after-fork hooks of threading and logging: threads, logging
+    and (reseeded) random numbers still work in every task as in a fresh process."""
+    project.write("flow.py", THREADS_IN_TASKS)
+    proc = project.run("flow.py", "run", "--max-workers", "3", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "threads True distinct draws 6" in proc.stdout
+    for i in range(6):
+        assert f"log: task {i} ran a thread: ['Thread-" in proc.stdout + proc.stderr

@@ -12,9 +12,10 @@ from ._spec import TaskResult, TaskSpec
 
 
 def read_spec(fd: int) -> TaskSpec:
-    with os.fdopen(fd, "rb", closefd=True) as fh:
-        fh.seek(0)
-        spec: TaskSpec = pickle.load(fh)
+    try:
+        spec: TaskSpec = pickle.loads(os.pread(fd, os.fstat(fd).st_size, 0))
+    finally:
+        os.close(fd)
     return spec
 
 

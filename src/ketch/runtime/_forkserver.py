@@ -19,8 +19,10 @@ import selectors
 import signal
 import socket
 import sys
+import types
 from typing import Any
 
+from ..datastore import blob_hash
 from ._child import read_spec, run_and_report, wire_stdio
 
 
@@ -64,6 +66,8 @@ def _serve(sock: socket.socket, flow_cls: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     flow_cls._parameters()  # computed once here rather than in every task
     flow_cls._constants()
+    blob_hash([b""])  # BLAKE3 probes the CPU on first use (slow in a VM): once here, not per task
+    _lighten_fork_hooks()
     gc.freeze()  # a collection in a task then leaves every object made before it alone
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ, None)
@@ -117,3 +121,32 @@ def _fork_task(sock: socket.socket, flow_cls: Any, fds: list[int]) -> int:
             sys.stderr.flush()
         finally:
             os._exit(code)
+
+
+def _lighten_fork_hooks() -> None:
+    """Make the after-fork hooks of ``threading`` and ``logging`` cheap in this server's tasks.
+
+    Python runs them in every child. They repair locks that another thread held when the
+    parent forked, and cost a task about 130 page copies (each first write to a page the child
+    shares with this process copies it: some 0.4 ms of a task's ~3 ms on a VM). This process
+    has one thread and forks from its loop, where no lock is held, so the repairs are no-ops
+    here, except for logging's module lock, which logging's own before-fork hook takes in this
+    process: that one is still reset. Hooks that do more than repair locks (``random`` gives
+    each child a fresh seed) are left alone. Skipped where these hooks are not what they were
+    in the Python versions ketch supports.
+    """
+    import logging
+    import threading
+
+    if threading.active_count() != 1:
+        return
+    scope: dict[str, Any] = {}
+    exec("def threading_hook():\n    pass\n", scope)
+    exec("def logging_hook():\n    _lock._at_fork_reinit()\n", scope)
+    for module, name, replacement in (
+        (threading, "_after_fork", scope["threading_hook"]),
+        (logging, "_after_at_fork_child_reinit_locks", scope["logging_hook"]),
+    ):
+        hook = getattr(module, name, None)
+        if isinstance(hook, types.FunctionType) and not hook.__code__.co_freevars:
+            hook.__code__ = replacement.__code__
