@@ -1,11 +1,11 @@
 """The scheduler's one metadata writer, in a process of its own.
 
 The scheduler queues calls of ``MetadataStore`` write methods (plain, picklable records) and
-sends them once per loop turn; the writer process applies everything that has arrived in one
-transaction. The writer process also opens the store (on PostgreSQL, importing SQLAlchemy and
-connecting), so that opening it and creating the run record happen on the other core while the
-first tasks already run (the run id is chosen up front, see ``ketch.metadata.new_run_id``). It
-is forked before any thread exists.
+sends them at most every few tens of milliseconds (``Scheduler`` decides; a flush and closing
+send at once); the writer process applies each sending in one transaction. It also opens the
+store (on PostgreSQL, importing SQLAlchemy and connecting), so that opening it and creating the
+run record happen on the other core while the first tasks already run (the run id is chosen up
+front, see ``ketch.metadata.new_run_id``). It is forked before any thread exists.
 
 Wire format, both ways: a 4-byte little-endian length, then a pickle.
 Scheduler -> writer: ``("ops", [(method, args, kwargs), ...])`` or ``("flush", None)``.
