@@ -260,3 +260,45 @@ def test_tasks_use_threads_logging_and_random(project) -> None:  # type: ignore[
     assert "threads True distinct draws 6" in proc.stdout
     for i in range(6):
         assert f"log: task {i} ran a thread: ['Thread-" in proc.stdout + proc.stderr
+
+
+FORK_FROM_A_TASK = """
+import multiprocessing, threading
+from ketch import FlowSpec, step
+
+def child_work(queue):
+    queue.put(len(threading.enumerate()))
+
+class ForkingFlow(FlowSpec):
+    @step
+    def start(self):
+        release = threading.Event()
+        busy = threading.Thread(target=release.wait)  # a non-daemon thread, running
+        busy.start()
+        context = multiprocessing.get_context("fork")
+        queue = context.Queue()
+        process = context.Process(target=child_work, args=(queue,))
+        process.start()
+        self.threads_in_child = queue.get(timeout=20)
+        process.join(timeout=20)
+        self.child_exit = process.exitcode
+        release.set()
+        busy.join()
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print("child exit", self.child_exit, "threads in child", self.threads_in_child)
+
+if __name__ == "__main__":
+    ForkingFlow()
+"""
+
+
+def test_a_task_can_fork_while_its_threads_run(project) -> None:  # type: ignore[no-untyped-def]
+    """Processes a task forks get Python's full after-fork repair (the fork server's trimmed
+    hooks are for its own children only): the child sees one thread and exits."""
+    project.write("flow.py", FORK_FROM_A_TASK)
+    proc = project.run("flow.py", "run", timeout=90)
+    assert proc.returncode == 0, proc.stderr
+    assert "child exit 0 threads in child 1" in proc.stdout

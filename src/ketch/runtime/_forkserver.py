@@ -104,6 +104,7 @@ def _fork_task(sock: socket.socket, flow_cls: Any, fds: list[int]) -> int:
         return pid
     code = 1
     try:
+        _restore_fork_hooks()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sock.close()
         spec = read_spec(os.dup(spec_fd))
@@ -123,17 +124,23 @@ def _fork_task(sock: socket.socket, flow_cls: Any, fds: list[int]) -> int:
             os._exit(code)
 
 
-def _lighten_fork_hooks() -> None:
-    """Make the after-fork hooks of ``threading`` and ``logging`` cheap in this server's tasks.
+# (hook, its own code) for each after-fork hook this server trimmed; see _lighten_fork_hooks.
+_TRIMMED: list[tuple[types.FunctionType, types.CodeType]] = []
 
-    Python runs them in every child. They repair locks that another thread held when the
-    parent forked, and cost a task about 130 page copies (each first write to a page the child
-    shares with this process copies it: some 0.4 ms of a task's ~3 ms on a VM). This process
-    has one thread and forks from its loop, where no lock is held, so the repairs are no-ops
-    here, except for logging's module lock, which logging's own before-fork hook takes in this
-    process: that one is still reset. Hooks that do more than repair locks (``random`` gives
-    each child a fresh seed) are left alone. Skipped where these hooks are not what they were
-    in the Python versions ketch supports.
+
+def _lighten_fork_hooks() -> None:
+    """Make the after-fork hooks of ``threading`` and ``logging`` cheap for this server's tasks.
+
+    Python runs them in every child. They repair the state that other threads left when the
+    parent forked (their locks, the list of threads), and cost a task about 130 page copies
+    (each first write to a page the child shares with this process copies it: some 0.4 ms of a
+    task's ~3 ms on a VM). This process has one thread and forks from its loop, where no lock is
+    held, so for its children the repairs are no-ops, except for logging's module lock, which
+    logging's own before-fork hook takes in this process: that one is still reset. Each task
+    puts the hooks back first thing (:func:`_restore_fork_hooks`), so whatever a task forks
+    itself, with its own threads running, gets the full repair. Hooks that do more than repair
+    (``random`` gives each child a fresh seed) are left alone. Skipped where these hooks are
+    not what they are in the Python versions ketch supports.
     """
     import logging
     import threading
@@ -149,4 +156,10 @@ def _lighten_fork_hooks() -> None:
     ):
         hook = getattr(module, name, None)
         if isinstance(hook, types.FunctionType) and not hook.__code__.co_freevars:
+            _TRIMMED.append((hook, hook.__code__))
             hook.__code__ = replacement.__code__
+
+
+def _restore_fork_hooks() -> None:
+    for hook, code in _TRIMMED:
+        hook.__code__ = code
