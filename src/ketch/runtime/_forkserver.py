@@ -33,7 +33,7 @@ class ForkServer:
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sys.stdout.flush()
         sys.stderr.flush()
-        gc.freeze()  # long-lived objects: no collection in either process walks (and copies) them
+        gc.freeze()  # what the child inherits: its collections leave it alone (no page copies)
         pid = os.fork()
         if pid == 0:  # the server
             parent_sock.close()
@@ -44,6 +44,7 @@ class ForkServer:
                 code = 1
             os._exit(code)
         child_sock.close()
+        gc.unfreeze()  # this process collects as before
         self.pid = pid
         self.sock = parent_sock
 

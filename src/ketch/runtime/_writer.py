@@ -64,7 +64,7 @@ class RecordWriter:
         self._from_child, to_parent_w = os.pipe()
         sys.stdout.flush()
         sys.stderr.flush()
-        gc.freeze()  # long-lived objects: no collection in either process walks (and copies) them
+        gc.freeze()  # what the child inherits: its collections leave it alone (no page copies)
         pid = os.fork()
         if pid == 0:  # the writer process
             os.close(self._to_child)
@@ -76,6 +76,7 @@ class RecordWriter:
                 code = 1
             os._exit(code)
         os.close(to_child_r)
+        gc.unfreeze()  # this process collects as before
         os.close(to_parent_w)
         self.pid = pid
         self._pending: list[Op] = []
