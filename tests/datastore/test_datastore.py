@@ -210,6 +210,22 @@ def test_processes_and_threads_append_to_the_pack_at_once(tmp_path: Path) -> Non
     assert bytes(storage.get("blobs/warm")) == b"the parent wrote first"
 
 
+def test_storage_objects_do_not_leak_open_files(tmp_path: Path) -> None:
+    BlobStore(LocalStorage(tmp_path)).put_bytes(b"packed")  # the pack's files exist
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(200):  # e.g. the UI polling a live card that is not there yet
+        with pytest.raises(KeyError):
+            LocalStorage(tmp_path).get("cards/live/1/2/0.html")
+        assert LocalStorage(tmp_path).size(f"blobs/{'0' * 2}/{'0' * 62}") is None
+    storage = LocalStorage(tmp_path)
+    storage.put("k/x", [b"x"], pack=True)
+    assert bytes(storage.get("k/x")) == b"x"
+    storage.pack.close()
+    assert bytes(storage.get("k/x")) == b"x"  # opened again when used
+    del storage
+    assert len(os.listdir("/proc/self/fd")) == before
+
+
 def test_a_torn_index_record_is_skipped(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
     storage.put("k/first", [b"one"], pack=True)

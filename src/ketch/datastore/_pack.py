@@ -23,6 +23,7 @@ crash of the machine loses reads back as missing or fails the caller's hash chec
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import struct
@@ -99,14 +100,25 @@ class Pack:
 
     def _forget_if_forked(self) -> None:
         if self._pid != os.getpid():
-            if self._pid >= 0:  # the parent's descriptors: close this process's copies
-                for fd in [*self._appenders.values(), *self._index_readers.values(), self._reader]:
-                    if fd >= 0:
-                        os.close(fd)
+            self._close_descriptors()  # the parent's: close this process's copies
             self._pid = os.getpid()
-            self._appenders = {}
-            self._index_readers = {}
-            self._reader = -1
+
+    def _close_descriptors(self) -> None:
+        for fd in [*self._appenders.values(), *self._index_readers.values(), self._reader]:
+            if fd >= 0:
+                os.close(fd)
+        self._appenders = {}
+        self._index_readers = {}
+        self._reader = -1
+
+    def close(self) -> None:
+        """Close the files this object holds open (using it again opens them again)."""
+        with self._lock:
+            self._close_descriptors()
+
+    def __del__(self) -> None:
+        with contextlib.suppress(Exception):  # at interpreter exit, os may be gone
+            self._close_descriptors()
 
     # -- reading ---------------------------------------------------------------------------
     def locate(self, key: str) -> tuple[int, int] | None:
