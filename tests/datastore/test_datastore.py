@@ -31,11 +31,12 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
     yield LocalStorage(tmp_path / "store") if request.param == "local" else MemoryStorage()
 
 
-def test_put_get_exists_list(storage: Storage) -> None:
+@pytest.mark.parametrize("pack", [False, True])
+def test_put_get_exists_list(storage: Storage, pack: bool) -> None:
     assert not storage.exists("a/b")
-    storage.put("a/b", [b"hello ", memoryview(b"world")])
-    storage.put("a/c", [b""])
-    storage.put("z", [bytearray(b"x")])
+    storage.put("a/b", [b"hello ", memoryview(b"world")], pack=pack)
+    storage.put("a/c", [b""], pack=pack)
+    storage.put("z", [bytearray(b"x")], pack=pack)
     assert bytes(storage.get("a/b")) == b"hello world"
     assert bytes(storage.get("a/c")) == b""
     assert storage.exists("a/b") and storage.exists("z")
@@ -45,9 +46,10 @@ def test_put_get_exists_list(storage: Storage) -> None:
         storage.get("missing")
 
 
-def test_size(storage: Storage) -> None:
+@pytest.mark.parametrize("pack", [False, True])
+def test_size(storage: Storage, pack: bool) -> None:
     assert storage.size("k") is None
-    storage.put("k", [b"abc", b"de"])
+    storage.put("k", [b"abc", b"de"], pack=pack)
     assert storage.size("k") == 5
 
 
@@ -105,8 +107,9 @@ def test_a_truncated_blob_is_detected_and_repaired_by_the_next_put(
     assert bytes(blobs.get(key)) == b"precious bytes"
 
 
-def test_read_buffers_are_writable(storage: Storage) -> None:
-    storage.put("k", [b"abc"])
+@pytest.mark.parametrize("pack", [False, True])
+def test_read_buffers_are_writable(storage: Storage, pack: bool) -> None:
+    storage.put("k", [b"abc"], pack=pack)
     view = storage.get("k")
     assert not view.readonly
 
