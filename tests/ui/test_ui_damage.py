@@ -59,16 +59,17 @@ def test_a_corrupt_artifact_blob_breaks_only_that_artifact(
 
 def test_a_missing_artifact_blob_is_reported(project: Project, demo: tuple[Any, int]) -> None:
     client, run_id = demo
-    path = _end_task_path(client, run_id)
     from ketch.metadata import open_store
 
     store = open_store(settings_for(project.root).resolved_metadata_url)
-    try:  # found without the UI: it has not read (nor cached the place of) any blob yet
-        records = store.list_artifacts(run_id, int(path.rsplit("/", 1)[1]), 0)
+    try:  # found without asking the UI: it has not read (nor cached the place of) any blob yet
+        (end,) = store.list_tasks(run_id, "end")
+        records = store.list_artifacts(run_id, end.task_id, 0)
     finally:
         store.close()
     (config,) = [r for r in records if r.name == "config"]
     damage_blob(project.root / ".ketch", config.key, None)
+    path = f"/DemoFlow/{run_id}/end/{end.task_id}"
     after = {a["name"]: a for a in client.get("/api" + path).json()["artifacts"]}
     assert "missing" in after["config"]["error"]["message"]
     assert after["count"]["preview"]["text"] == "42"
