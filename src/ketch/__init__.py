@@ -6,7 +6,14 @@ The authoring API (``FlowSpec``, ``step``, ``Parameter``...) is imported eagerly
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
+
+# PyTorch answers torch.cuda.is_available() through NVML when this is set, instead of by
+# initialising CUDA, which would make every process forked afterwards unable to use the GPU.
+# Flows call it at the top of the file, where ketch has no other say, and every task of the
+# run is forked from the process that imported the flow; set here, before that call.
+os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 
 from .flow import (
     FlowSpec,

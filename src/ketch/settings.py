@@ -18,6 +18,7 @@ from typing import Any
 from .exceptions import StoreNotFoundError, UserError
 
 HOME_DIRNAME = ".ketch"
+EXECUTORS = ("auto", "fork", "spawn")
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class Settings:
     metadata_url: str = ""  # empty: SQLite at <home>/ketch.db
     max_workers: int = 16
     max_num_splits: int = 100
-    executor: str = "fork"  # fork | spawn
+    executor: str = "auto"  # auto | fork | spawn
     user: str = ""  # empty: from KETCH_USER, METAFLOW_USER, SUDO_USER, USERNAME, USER
 
     @property
@@ -47,7 +48,8 @@ HELP: dict[str, str] = {
     "metadata_url": "SQLAlchemy URL of the metadata database (postgresql://... for teams).",
     "max_workers": "The most tasks that run at once.",
     "max_num_splits": "The most tasks a single foreach may start.",
-    "executor": "How tasks start: 'fork' (from a pre-warmed process) or 'spawn'.",
+    "executor": "How tasks start: 'fork' (from a pre-warmed process), 'spawn' (a fresh "
+    "interpreter each), or 'auto' (fork unless importing the flow made forking unsafe).",
     "user": "The user name recorded on runs (the namespace is user:<name>).",
 }
 
@@ -123,8 +125,10 @@ def resolve(
         values[field.name] = _convert(field.name, value, default)
     values["home"] = str(_resolve_home(str(values["home"]), cwd, create_home))
     values["user"] = str(values["user"]) or current_user(environ)
-    if values["executor"] not in ("fork", "spawn"):
-        raise UserError(f"Unknown executor {values['executor']!r}.", hint="Use 'fork' or 'spawn'.")
+    if values["executor"] not in EXECUTORS:
+        raise UserError(
+            f"Unknown executor {values['executor']!r}.", hint="Use 'auto', 'fork' or 'spawn'."
+        )
     return Settings(**values)  # type: ignore[arg-type]
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..exceptions import ParameterError, UserError
-from ..settings import resolve
+from ..settings import EXECUTORS, resolve
 from ..ui import ui_command
 from ._errors import exit_now, invoke
 from ._inspect import dump_command, logs_command, tag_group
@@ -78,7 +78,12 @@ def _run_options(func: Any) -> Any:
                 help="The Client's namespace inside the tasks (default: your user; an empty "
                 "string sees every run). Tags written are unchanged.",
             ),
-            click.option("--executor", type=click.Choice(["fork", "spawn"]), default=None),
+            click.option(
+                "--executor",
+                type=click.Choice(list(EXECUTORS)),
+                default=None,
+                help="How tasks start: auto (fork unless unsafe), fork or spawn.",
+            ),
         ]
     ):
         func = option(func)
@@ -225,8 +230,9 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         executor: str | None,
         **params: Any,
     ) -> None:
-        from ..runtime import start_writer
+        from ..runtime import release_gpu, start_writer
 
+        release_gpu()
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         with start_writer(settings) as writer:  # gets ready while the flow is checked
             click.echo(f"ketch executing {flow_cls.__name__} for user:{settings.user}", err=True)
@@ -263,9 +269,10 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         executor: str | None,
     ) -> None:
         from ..metadata import open_store
-        from ..runtime import ResumeFrom, choose_origin, start_writer
+        from ..runtime import ResumeFrom, choose_origin, release_gpu, start_writer
         from ..settings import require_home
 
+        release_gpu()
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         require_home(settings)
         with start_writer(settings) as writer:

@@ -1,6 +1,13 @@
 """Running flows: the scheduler, the local executor and the task process."""
 
-from ._launch import PARAMETERS_STEP, ResumeFrom, RunRequest, execute_run, start_writer
+from ._launch import (
+    PARAMETERS_STEP,
+    ResumeFrom,
+    RunRequest,
+    execute_run,
+    release_gpu,
+    start_writer,
+)
 from ._origin import choose_origin
 from ._policy import StepPolicy, build_policies
 from ._spec import InputRef, TaskResult, TaskSpec
@@ -16,5 +23,6 @@ __all__ = [
     "build_policies",
     "choose_origin",
     "execute_run",
+    "release_gpu",
     "start_writer",
 ]

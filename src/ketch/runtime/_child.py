@@ -8,6 +8,7 @@ import signal
 import sys
 from typing import Any
 
+from ._gpu import restore_environ
 from ._spec import TaskResult, TaskSpec
 
 
@@ -43,6 +44,7 @@ def run_and_report(spec: TaskSpec, flow_cls: Any, result_fd: int) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if spec.cwd:
         os.chdir(spec.cwd)
+    restore_environ(os.environ)
     os.environ.update(spec.env)
     os.environ["KETCH_RUN_ID"] = str(spec.run_id)
     result = execute(spec, flow_cls)

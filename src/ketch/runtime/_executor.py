@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ._forkserver import ForkServer
+from ._gpu import original_environ
 from ._spec import TaskResult, TaskSpec
 
 OutputCallback = Callable[[TaskSpec, str, bytes], None]
@@ -179,7 +180,10 @@ class LocalExecutor:
 
     def _spawn(self, req_id: int, running: _Running, fds: list[int]) -> None:
         cmd = [sys.executable, "-m", "ketch.runtime._spawn", *(str(fd) for fd in fds)]
-        proc = subprocess.Popen(cmd, pass_fds=fds, cwd=running.spec.cwd or None)
+        # The task's environment is in place before it imports the flow (whose import may
+        # start a GPU runtime on the devices CUDA_VISIBLE_DEVICES names).
+        env = {**original_environ(os.environ), **running.spec.env}
+        proc = subprocess.Popen(cmd, pass_fds=fds, cwd=running.spec.cwd or None, env=env)
         running.proc = proc
         running.pid = proc.pid
         if self.on_start:

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from .. import __version__
 from ..datastore import BlobStore, LocalStorage, build_code_package
@@ -27,6 +27,8 @@ from ..metadata._records import ArtifactRecord, AttemptRecord, ParameterRecord, 
 from ..settings import Settings
 from ._console import Reporter
 from ._executor import LocalExecutor
+from ._forksafety import Hazard, fork_hazards, should_release_gpu
+from ._gpu import GpuPool, plan_gpus, relaunch_without_gpu, visible_gpus
 from ._origin import Origin
 from ._policy import StepPolicy
 from ._scheduler import RunOptions, Scheduler
@@ -77,21 +79,72 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     """
     settings = request.settings
     reporter = Reporter(quiet=request.quiet)
+    gpus = _gpu_pool(request.policies, reporter)
+    mode = _executor_mode(settings.executor, request.flow_file.name, reporter)
     # Both helper processes are forked before any thread exists in this process.
     writer = writer or RecordWriter(settings.resolved_metadata_url)
     executor = LocalExecutor(
         request.flow_cls,
-        mode="spawn" if settings.executor == "spawn" else "fork",
+        mode=mode,
         on_output=reporter.task_output,
         on_start=reporter.task_started,
     )
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _run(request, writer, executor, reporter)
+        return _run(request, writer, executor, reporter, gpus)
     finally:
         signal.signal(signal.SIGTERM, previous)
         executor.close()
         writer.close()
+
+
+def release_gpu() -> None:
+    """Start the launching process again with the GPUs hidden if the flow's import left a
+    GPU runtime in it that keeps most of a GPU's memory (JAX, TensorFlow): the scheduler must
+    not hold what the tasks need. Call before any helper process or thread is started."""
+    hazards = fork_hazards()
+    if should_release_gpu(hazards):
+        relaunch_without_gpu(_reasons(hazards))
+
+
+def _executor_mode(setting: str, flow_file: str, reporter: Reporter) -> Literal["fork", "spawn"]:
+    """``auto`` forks tasks from a pre-warmed process unless the flow's import made that
+    unsafe; then each task starts a fresh interpreter, and the run says why, once."""
+    if setting == "spawn":
+        return "spawn"
+    hazards = fork_hazards()
+    if not hazards:
+        return "fork"
+    if setting == "fork":
+        reporter.line(
+            f"Warning: forking tasks although importing {flow_file} left this process unsafe "
+            f"to fork: {_reasons(hazards)} (--executor fork)."
+        )
+        return "fork"
+    reporter.line(
+        f"Tasks start in fresh interpreters: importing {flow_file} left this process unsafe "
+        f"to fork: {_reasons(hazards)}. To keep fork's fast start, do that inside a step."
+    )
+    return "spawn"
+
+
+def _reasons(hazards: list[Hazard]) -> str:
+    return "; ".join(h.reason for h in hazards)
+
+
+def _gpu_pool(policies: dict[str, StepPolicy], reporter: Reporter) -> GpuPool | None:
+    """The GPUs the run hands out, or None (checked before anything starts)."""
+    asks = {step: p.gpus for step, p in policies.items() if p.gpus}
+    if not asks:
+        return None
+    devices = visible_gpus()
+    if not devices:
+        steps = ", ".join(sorted(asks))
+        reporter.line(
+            f"Warning: this machine has no GPU; the steps that ask for one ({steps}) run "
+            "without, as in Metaflow's local runs."
+        )
+    return plan_gpus(asks, devices)
 
 
 def _terminate(signum: int, frame: object) -> None:
@@ -105,7 +158,11 @@ def start_writer(settings: Settings) -> RecordWriter:
 
 
 def _run(
-    request: RunRequest, writer: RecordWriter, executor: LocalExecutor, reporter: Reporter
+    request: RunRequest,
+    writer: RecordWriter,
+    executor: LocalExecutor,
+    reporter: Reporter,
+    gpus: GpuPool | None,
 ) -> int:
     settings = request.settings
     flow_name = request.flow_cls.__name__
@@ -149,6 +206,7 @@ def _run(
             options=RunOptions(settings.max_workers, settings.max_num_splits),
             policies=request.policies,
             origin=origin,
+            gpus=gpus,
         ).run()
         if failure is None:
             status = "completed"

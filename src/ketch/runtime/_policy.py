@@ -33,6 +33,12 @@ class StepPolicy:
     cards: tuple[CardSpec, ...] = ()
 
     @property
+    def gpus(self) -> int:
+        """The GPUs each task of the step asks for (``@resources(gpu=N)``)."""
+        value = (self.resources or {}).get("gpu")
+        return int(value) if value else 0
+
+    @property
     def max_attempts(self) -> int:
         """User attempts, plus one fallback attempt for @catch when the process died."""
         return min(MAX_ATTEMPTS, self.retries + 1 + (1 if self.catch else 0))

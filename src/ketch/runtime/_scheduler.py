@@ -28,6 +28,7 @@ from ..metadata._records import (
     TaskStatus,
 )
 from ._console import Reporter
+from ._gpu import VISIBLE, GpuPool
 from ._origin import Origin, OriginTask
 from ._policy import StepPolicy
 from ._spec import InputRef, TaskResult, TaskSpec
@@ -69,6 +70,7 @@ class _Running:
     started: float
     deadline: float | None
     timed_out: bool = False
+    devices: tuple[str, ...] = ()  # the GPUs the task was given
 
 
 class Scheduler:
@@ -88,6 +90,7 @@ class Scheduler:
         options: RunOptions,
         policies: dict[str, StepPolicy],
         origin: Origin | None = None,
+        gpus: GpuPool | None = None,
     ) -> None:
         self.graph = graph
         self.base = base_spec
@@ -100,6 +103,7 @@ class Scheduler:
         self.options = options
         self.policies = policies
         self.origin = origin
+        self.gpus = gpus
         self.run_id = base_spec.run_id
         self._next_task_id = 1
         self._queue: deque[TaskSpec] = deque()
@@ -154,17 +158,36 @@ class Scheduler:
                 self.kill(future)
 
     def _launch_ready(self) -> None:
+        waiting: list[TaskSpec] = []  # GPU tasks whose devices are all in use, in order
         while self._queue and len(self._running) < self.options.max_workers:
             spec = self._queue.popleft()
             if self._try_clone(spec):
                 continue
+            devices = self._devices_for(spec)
+            if devices is None:
+                waiting.append(spec)
+                continue
+            if devices:
+                spec = replace(spec, env={**spec.env, VISIBLE: ",".join(devices)})
             started = time.time()
             self._write_task(
                 self._task_record(spec, "running", started),
                 AttemptRecord(self.run_id, spec.task_id, spec.attempt, "running", started),
             )
             deadline = started + spec.timeout if spec.timeout else None
-            self._running[self.submit(spec)] = _Running(spec, started, deadline)
+            self._running[self.submit(spec)] = _Running(spec, started, deadline, devices=devices)
+        self._queue.extendleft(reversed(waiting))
+
+    def _devices_for(self, spec: TaskSpec) -> tuple[str, ...] | None:
+        """The GPUs a task gets, or None: not now. A step that asks for none sees what the
+        launching process sees (a flow may touch CUDA when its module is imported)."""
+        if self.gpus is None or not spec.gpus:
+            return ()
+        return self.gpus.take(spec.gpus)
+
+    def _release(self, running: _Running) -> None:
+        if self.gpus is not None and running.devices:
+            self.gpus.give(running.devices)
 
     def _abort(self) -> None:
         """Fail fast: stop every running task and record it as failed."""
@@ -178,11 +201,13 @@ class Scheduler:
             else:
                 result = TaskResult(ok=False, exception="TaskKilled: the run was stopped")
             self._record(running.spec, running.started, result, final=True)
+            self._release(running)
         self._running.clear()
 
     # -- results ----------------------------------------------------------------------------
     def _finished(self, future: Future[TaskResult]) -> None:
         running = self._running.pop(future)
+        self._release(running)
         spec, result = running.spec, future.result()
         if running.timed_out:
             result = replace(
@@ -418,6 +443,7 @@ class Scheduler:
             print_exception=policy.print_exception,
             timeout=policy.timeout,
             cards=policy.cards,
+            gpus=policy.gpus,
         )
         self._next_task_id += 1
         self._queue.append(spec)

@@ -62,6 +62,7 @@ class TaskSpec:
     cwd: str = ""
     env: dict[str, str] = field(default_factory=dict)
     cards: tuple[CardSpec, ...] = ()  # the step's @card decorators, in order
+    gpus: int = 0  # @resources(gpu=N); the scheduler gives the task its devices in ``env``
 
     @property
     def pathspec(self) -> str:
