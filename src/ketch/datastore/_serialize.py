@@ -7,10 +7,12 @@ Layout of an encoded artifact (all integers little-endian)::
 
 Segments are 64-byte aligned so that arrays read back from a memory map stay aligned.
 Large buffers are written straight from the objects' memory: no copy is made to encode them.
+A PyTorch tensor stored from a GPU reads back on a machine without one as a CPU copy.
 """
 
 from __future__ import annotations
 
+import io
 import pickle
 import struct
 from dataclasses import dataclass
@@ -118,4 +120,30 @@ def decode(view: memoryview) -> Any:
         else:
             segments.append(data)
         offset += stored_len + (-stored_len % _ALIGN)
-    return pickle.loads(segments[0], buffers=segments[1:])
+    try:
+        return pickle.loads(segments[0], buffers=segments[1:])
+    except RuntimeError as exc:
+        if _CUDA_ON_CPU not in str(exc):
+            raise
+    return _CpuUnpickler(io.BytesIO(segments[0]), buffers=segments[1:]).load()
+
+
+# What PyTorch says when a pickled tensor names a CUDA device and this machine has none.
+_CUDA_ON_CPU = "Attempting to deserialize object on a CUDA device"
+
+
+class _CpuUnpickler(pickle.Unpickler):
+    """Reads PyTorch tensors stored from a GPU back into CPU memory, on a machine without one
+    (as ``torch.load(..., map_location="cpu")`` would): an artifact saved by a GPU task stays
+    readable from a laptop. Used only after the plain load failed for that reason."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("torch.storage", "_load_from_bytes"):
+            return _load_storage_on_cpu
+        return super().find_class(module, name)
+
+
+def _load_storage_on_cpu(data: bytes) -> Any:
+    import torch
+
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
