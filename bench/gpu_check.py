@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -241,8 +242,9 @@ def _machine() -> dict[str, str]:
         "'metaflow': metaflow.__version__, 'cores': __import__('os').cpu_count()}))"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    smi = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, check=False)
-    return {"frameworks": done.stdout.strip() or done.stderr[-300:], "gpus": smi.stdout.strip()}
+    smi = shutil.which("nvidia-smi")
+    gpus = subprocess.run([smi, "-L"], capture_output=True, text=True).stdout if smi else ""
+    return {"frameworks": done.stdout.strip() or done.stderr[-300:], "gpus": gpus.strip()}
 
 
 def main() -> None:
