@@ -16,6 +16,8 @@
     │   ├── TooManySplitsError        a foreach exceeds ``--max-num-splits``
     │   └── DecoratorError            a decorator got a bad argument
     ├── TaskFailedError               a run ended because a task failed
+    ├── TimeoutException              raised inside a step that ran longer than its @timeout
+    ├── FailureHandledByCatch         what @catch records when a task's process died
     ├── DataIntegrityError            a blob is missing or corrupt, or the database is damaged
     └── InternalError                 a bug in ketch; keeps its traceback
 
@@ -122,6 +124,21 @@ class DecoratorError(UserError):
 
 class TaskFailedError(KetchException):
     headline = "The run failed"
+
+
+class TimeoutException(KetchException):
+    """Raised inside a step when its ``@timeout`` expires (from a signal handler), so that
+    ``@retry`` and ``@catch`` treat it like any exception of the step. Metaflow's name."""
+
+    headline = "@timeout"
+    show_traceback = True  # where the step was when it timed out
+
+
+class FailureHandledByCatch(KetchException):
+    """The exception ``@catch`` records for a task whose process died (killed, crashed, or
+    exited), where the step's code raised nothing it could catch. Metaflow's name."""
+
+    headline = "Task execution failed but @catch handled it"
 
 
 class DataIntegrityError(KetchException):

@@ -103,6 +103,9 @@ CASES: list[Case] = [
         top_args=(),  # also checks that a plain `run` (no --no-pylint) works
     ),
     Case("retry_catch", "retry_catch.py", "RetryCatchFlow", ("run",)),
+    Case("catch_success", "catch_success.py", "CatchSuccessFlow", ("run",)),
+    Case("timeout_catch", "timeout_catch.py", "TimeoutCatchFlow", ("run",)),
+    Case("catch_killed", "catch_killed.py", "CatchKilledFlow", ("run",)),
     # ---------------------------------------------------------------- failing runs
     Case(
         "retry_exhausted",

@@ -161,6 +161,15 @@ def _safe(fn: Any, default: Any = "$error") -> Any:
 _ERRORS: list[str] = []
 
 
+_LOG_TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} ", re.MULTILINE)
+
+
+def _untimed(text: Any) -> Any:
+    """A task's log without the timestamps some framework lines carry (Metaflow's own logger
+    writes e.g. "2024-01-01 12:00:00.000 Step x timed out ..." into the task's stdout)."""
+    return _LOG_TIMESTAMP.sub("", text) if isinstance(text, str) else text
+
+
 def extract_task(task: Any, flow_name: str, raw_task: dict[str, Any]) -> dict[str, Any]:
     successful = _safe(lambda: bool(task.successful))
     finished = _safe(lambda: bool(task.finished))
@@ -182,7 +191,7 @@ def extract_task(task: Any, flow_name: str, raw_task: dict[str, Any]) -> dict[st
     pathspec = _safe(lambda: str(task.pathspec), "")
     parts = pathspec.split("/")
 
-    stdout = _safe(lambda: task.stdout)
+    stdout = _safe(lambda: _untimed(task.stdout))
     stderr = _safe(lambda: task.stderr)
     exc = _safe(lambda: task.exception)
     raw_task["stdout"] = stdout

@@ -151,6 +151,12 @@ def test_exception_parsing():
     assert extract.canon_exception(None) is None
 
 
+def test_task_logs_lose_framework_timestamps_only():
+    log = "a\n2026-01-02 03:04:05.678 Step x timed out\nb 2026-01-02 03:04:05.678 c\n"
+    assert extract._untimed(log) == "a\nStep x timed out\nb 2026-01-02 03:04:05.678 c\n"
+    assert extract._untimed("$error") == "$error" and extract._untimed(None) is None
+
+
 def test_compare_detects_differences():
     case = cases.CASES_BY_NAME["branch_join"]
     golden = harness.load_golden(case.name)

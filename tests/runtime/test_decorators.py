@@ -45,7 +45,10 @@ def _work(project) -> dict[str, object]:  # type: ignore[no-untyped-def]
         run = Flow("DecoFlow").latest_run
         t = run["work"].task
         attempts = [Task(t.pathspec, attempt=a).successful for a in range(t.current_attempt + 1)]
-        data = {k: str(getattr(t.data, k)) for k in ("err", "tries", "env") if k in t.data}
+        data = {k: str(getattr(t.data, k)) for k in ("tries", "env", "before") if k in t.data}
+        if "err" in t.data:
+            err = t.data.err
+            data["err"] = None if err is None else [err.type, err.exception, str(err)]
         print(json.dumps({"ok": run.successful, "attempt": t.current_attempt,
                           "attempts": attempts, "data": data, "exception": t.exception}))
         """
@@ -84,31 +87,125 @@ def test_catch_keeps_the_run_going(project) -> None:  # type: ignore[no-untyped-
     assert proc.returncode == 0, proc.stderr
     assert "KeyError" in proc.stdout  # print_exception=True by default
     info = _work(project)
-    assert info["ok"] and info["data"] == {"err": "builtins.KeyError: 'missing row'"}
+    assert info["ok"]
+    err_type, message, text = info["data"]["err"]  # type: ignore[index]
+    assert (err_type, message) == ("builtins.KeyError", "'missing row'")
+    # str() of the caught exception is its traceback, as in Metaflow
+    assert text.startswith("Traceback (most recent call last):")
+    assert text.endswith("KeyError: 'missing row'\n") and "flow.py" in text
+
+
+def test_catch_var_is_none_when_the_step_succeeds(project) -> None:  # type: ignore[no-untyped-def]
+    # Metaflow sets the variable to None after a step that raised nothing (here: on the retry
+    # that succeeds), so that a later step can test `self.err is None`.
+    body = (
+        "assert not hasattr(self, 'err')  # set only after the step\n"
+        "        self.tries = current.retry_count\n"
+        "        if current.retry_count == 0:\n"
+        "            raise RuntimeError('once')"
+    )
+    _flow(project, "@catch(var='err', print_exception=False)\n    @retry(times=1)", body)
+    project.write(
+        "flow.py",
+        (project.root / "flow.py")
+        .read_text()
+        .replace(
+            "def end(self):\n        pass", "def end(self):\n        print('END', self.err is None)"
+        ),
+    )
+    proc = project.run("flow.py", "run")
+    assert proc.returncode == 0, proc.stderr
+    assert "END True" in proc.stdout
+    info = _work(project)
+    assert info["ok"] and info["attempts"] == [False, True]
+    assert info["data"] == {"tries": "1", "err": None}
 
 
 def test_catch_after_retries_and_after_a_crash(project) -> None:  # type: ignore[no-untyped-def]
     _flow(
         project,
         "@catch(var='err', print_exception=False)\n    @retry(times=1)",
-        "os.kill(os.getpid(), signal.SIGSEGV)",
+        "self.before = 1\n        os.kill(os.getpid(), signal.SIGSEGV)",
     )
     proc = project.run("flow.py", "run")
     assert proc.returncode == 0, proc.stderr
     info = _work(project)
     assert info["attempt"] == 2  # two user attempts, then the @catch fallback
-    assert "killed by SIGSEGV" in info["data"]["err"]  # type: ignore[index]
+    err_type, message, _ = info["data"]["err"]  # type: ignore[index]
+    assert err_type == "ketch.exceptions.FailureHandledByCatch"  # Metaflow's class name
+    assert message.startswith(
+        "Task execution kept failing over 2 attempts. Your code did not raise an exception."
+    )
+    assert "killed by SIGSEGV (11): a segmentation fault" in message
+    assert "before" not in info["data"]  # the dead attempts stored nothing
 
 
-def test_timeout_stops_native_code(project) -> None:  # type: ignore[no-untyped-def]
-    # libc sleep() does not return to Python, so only the runtime can stop it.
-    _flow(project, "@timeout(seconds=1)", "ctypes.CDLL(None).sleep(60)")
+SLEEPS = "self.before = 'kept'\n        print('sleeping', flush=True)\n        time.sleep(60)"
+
+
+def test_timeout_is_raised_inside_the_step(project) -> None:  # type: ignore[no-untyped-def]
+    _flow(project, "@catch(var='err', print_exception=False)\n    @timeout(seconds=1)", SLEEPS)
+    started = time.monotonic()
+    proc = project.run("flow.py", "run")
+    assert time.monotonic() - started < 20  # no hard kill, no wait for the grace period
+    assert proc.returncode == 0, proc.stderr
+    info = _work(project)
+    assert info["data"]["before"] == "kept"  # type: ignore[index]
+    err_type, message, text = info["data"]["err"]  # type: ignore[index]
+    assert err_type == "ketch.exceptions.TimeoutException"
+    assert message == "Step work timed out after 0 hours, 0 minutes, 1 seconds"
+    assert "time.sleep(60)" in text and "_timeout.py" not in text  # ends at the user's line
+    out = project.client(
+        "from ketch import Flow; print(repr(Flow('DecoFlow').latest_run['work'].task.stdout))"
+    )
+    assert out.stdout.strip() == repr(
+        "sleeping\nStep work timed out after 0 hours, 0 minutes, 1 seconds\n"
+    )
+
+
+def test_timeout_is_retried_and_fails_keeping_artifacts(project) -> None:  # type: ignore[no-untyped-def]
+    body = "self.tries = current.retry_count\n        time.sleep(60)"
+    _flow(project, "@retry(times=1)\n    @timeout(seconds=1)", body)
+    proc = project.run("flow.py", "run")
+    assert proc.returncode == 1
+    info = _work(project)
+    assert info["attempts"] == [False, False]
+    assert info["exception"] == (
+        "TimeoutException: Step work timed out after 0 hours, 0 minutes, 1 seconds"
+    )
+    assert info["data"] == {"tries": "1"}
+
+
+IGNORES_ALARM = "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})\n        " + SLEEPS
+
+
+def test_timeout_kills_a_step_that_does_not_stop(project) -> None:  # type: ignore[no-untyped-def]
+    # A step that blocks the signal (as native code that never returns to Python would
+    # ignore it) is killed by the scheduler after the grace period.
+    _flow(project, "@timeout(seconds=1)", IGNORES_ALARM)
     started = time.monotonic()
     proc = project.run("flow.py", "run")
     assert time.monotonic() - started < 30
     assert proc.returncode == 1
-    assert "timed out after 1 seconds" in proc.stdout + proc.stderr
-    assert "TimeoutException" in str(_work(project)["exception"])
+    info = _work(project)
+    assert str(info["exception"]).startswith(
+        "TimeoutException: Step work timed out after 0 hours, 0 minutes, 1 seconds (the step "
+        "did not stop when interrupted, so its process was killed 5 seconds later)"
+    )
+    assert "sleeping" in proc.stdout
+
+
+def test_catch_of_a_step_killed_for_its_timeout(project) -> None:  # type: ignore[no-untyped-def]
+    _flow(
+        project, "@catch(var='err', print_exception=False)\n    @timeout(seconds=1)", IGNORES_ALARM
+    )
+    proc = project.run("flow.py", "run")
+    assert proc.returncode == 0, proc.stderr
+    info = _work(project)
+    err_type, message, _ = info["data"]["err"]  # type: ignore[index]
+    assert err_type == "ketch.exceptions.FailureHandledByCatch"
+    assert "Last attempt: TimeoutException: Step work timed out" in message
+    assert "before" not in info["data"]  # the killed process stored nothing
 
 
 def test_environment_and_resources(project) -> None:  # type: ignore[no-untyped-def]

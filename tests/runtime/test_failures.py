@@ -110,19 +110,47 @@ def test_zero_splits(project) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    ("body", "message"),
+    ("body", "message", "note"),
     [
-        ("os.kill(os.getpid(), signal.SIGSEGV)", "killed by SIGSEGV"),
-        ("os._exit(3)", "exited with code 3"),
+        (
+            "os.kill(os.getpid(), signal.SIGSEGV)",
+            "killed by SIGSEGV (11): a segmentation fault",
+            "Task failed with a segmentation fault.",  # Metaflow's line
+        ),
+        (
+            "import ctypes; ctypes.string_at(0)",  # a real one, in native code
+            "killed by SIGSEGV (11): a segmentation fault",
+            "Task failed with a segmentation fault.",
+        ),
+        (
+            "os.kill(os.getpid(), signal.SIGKILL)",
+            "killed by SIGKILL (9)",
+            "Task failed: the task process was killed by SIGKILL (9).",
+        ),
+        (
+            "os._exit(3)",
+            "exited with code 3",
+            "Task failed: the task process exited with code 3 before reporting a result.",
+        ),
     ],
 )
-def test_process_death_is_reported(project, body: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_process_death_is_reported(project, body: str, message: str, note: str) -> None:  # type: ignore[no-untyped-def]
+    body = f"print('about to die'); print('on stderr', file=sys.stderr, flush=True); {body}"
     project.write("flow.py", _flow(n=1, body=body))
     proc = project.run("flow.py", "run")
     assert proc.returncode == 1
     assert message in proc.stdout + proc.stderr
     lines = _client_task(project, "body")
     assert message in lines[1]
+    # The stored logs keep what the task wrote, and stderr ends by saying how it died.
+    out = project.client(
+        """
+        from ketch import Flow
+        task = Flow("FailFlow").latest_run["body"].task
+        print(repr(task.stdout)); print(repr(task.stderr))
+        """
+    )
+    assert out.stdout.splitlines() == [repr("about to die\n"), repr(f"on stderr\n{note}\n")]
 
 
 def test_missing_next_at_run_time(project) -> None:  # type: ignore[no-untyped-def]

@@ -136,3 +136,54 @@ def test_resume_bad_input(project) -> None:  # type: ignore[no-untyped-def]
     assert f"Step 'leaf' failed in run ResumeFlow/{origin} but no longer exists" in proc.stderr
     ok = project.run("flow.py", "resume", "mid", "--origin-run-id", origin)
     assert ok.returncode == 0, ok.stderr
+
+
+CURRENT_FLOW = """
+from ketch import FlowSpec, step, current
+
+class CurrentResumeFlow(FlowSpec):
+    @step
+    def start(self):
+        self.seen_start = [current.run_id, current.origin_run_id]
+        self.next(self.middle)
+
+    @step
+    def middle(self):
+        # Fails in the original run only: a resumed run knows where it came from.
+        if current.origin_run_id is None:
+            raise RuntimeError("no origin run")
+        self.seen_middle = [current.run_id, current.origin_run_id, current.retry_count,
+                            sorted(current.tags), current.pathspec]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        self.seen_end = [current.run_id, current.origin_run_id]
+
+if __name__ == "__main__":
+    CurrentResumeFlow()
+"""
+
+
+def test_resumed_tasks_see_the_origin_run(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", CURRENT_FLOW)
+    failed = project.run("flow.py", "run", "--tag", "first", "--run-id-file", "origin")
+    assert failed.returncode == 1 and "no origin run" in failed.stdout + failed.stderr
+    origin = project.run_id("origin")
+    resumed = project.run("flow.py", "resume", "--tag", "again", "--run-id-file", "resumed")
+    assert resumed.returncode == 0, resumed.stderr
+    new = project.run_id("resumed")
+    out = project.client(
+        """
+        import json
+        from ketch import Flow
+        run = Flow("CurrentResumeFlow").latest_run
+        print(json.dumps([run["end"].task.data.seen_start, run["end"].task.data.seen_middle,
+                          run["end"].task.data.seen_end]))
+        """
+    )
+    assert out.returncode == 0, out.stderr
+    start, middle, end = json.loads(out.stdout)
+    assert start == [origin, None]  # start was cloned: what it saw in the original run
+    assert middle == [new, origin, 0, ["again"], f"CurrentResumeFlow/{new}/middle/2"]
+    assert end == [new, origin]

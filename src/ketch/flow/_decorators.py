@@ -182,10 +182,16 @@ class CardDecorator(StepDecorator):
         return f"card(type={self.attributes['type']}, id={self.attributes['id']})"
 
 
-class ExceptionWrapper:
-    """What ``@catch(var=...)`` stores: a picklable record of the exception a step raised."""
+class ExceptionWrapper(Exception):
+    """What ``@catch(var=...)`` stores: a picklable record of the exception a step raised.
 
-    def __init__(self, type_name: str, message: str, stacktrace: str = "") -> None:
+    As in Metaflow, it is an ``Exception`` whose ``type`` is the qualified name of the
+    exception caught, ``exception`` its message and ``stacktrace`` its traceback; ``str()``
+    gives the traceback (or ``type: message`` when there is none).
+    """
+
+    def __init__(self, type_name: str = "", message: str = "", stacktrace: str = "") -> None:
+        super().__init__(type_name, message, stacktrace)
         self.type = type_name
         self.exception = message
         self.stacktrace = stacktrace
@@ -194,8 +200,13 @@ class ExceptionWrapper:
     def of(cls, exc: BaseException, stacktrace: str) -> ExceptionWrapper:
         return cls(f"{type(exc).__module__}.{type(exc).__qualname__}", str(exc), stacktrace)
 
-    def __str__(self) -> str:
+    @property
+    def summary(self) -> str:
+        """``type: message`` on one line."""
         return f"{self.type}: {self.exception}"
+
+    def __str__(self) -> str:
+        return self.stacktrace or self.summary
 
     def __repr__(self) -> str:
         return f"ExceptionWrapper({self.type!r}, {self.exception!r})"

@@ -350,7 +350,8 @@ def _result(running: _Running, status: int, result: TaskResult | None) -> TaskRe
             exception=_death_message(exit_code),
             exit_code=exit_code,
             stdout=stdout,
-            stderr=stderr,
+            # The stored log says why it ends there (Metaflow's line for a segfault).
+            stderr=stderr + _death_note(exit_code).encode() + b"\n",
             pid=running.pid,
             finished_at=time.time(),
         )
@@ -374,11 +375,28 @@ def _whole_lines(data: bytearray) -> bytes:
     return bytes(data)
 
 
-def _death_message(exit_code: int) -> str:
+def _signal_name(exit_code: int) -> str:
+    try:
+        return signal.Signals(-exit_code).name
+    except ValueError:
+        return f"signal {-exit_code}"
+
+
+def _death_reason(exit_code: int) -> str:
     if exit_code < 0:
-        try:
-            name = signal.Signals(-exit_code).name
-        except ValueError:
-            name = f"signal {-exit_code}"
-        return f"TaskKilled: the task process was killed by {name} ({-exit_code})"
-    return f"TaskDied: the task process exited with code {exit_code} before reporting a result"
+        reason = f"the task process was killed by {_signal_name(exit_code)} ({-exit_code})"
+        return reason + (": a segmentation fault" if -exit_code == signal.SIGSEGV else "")
+    return f"the task process exited with code {exit_code} before reporting a result"
+
+
+def _death_message(exit_code: int) -> str:
+    """``Type: message`` of a task whose process died without reporting a result."""
+    kind = "TaskKilled" if exit_code < 0 else "TaskDied"
+    return f"{kind}: {_death_reason(exit_code)}"
+
+
+def _death_note(exit_code: int) -> str:
+    """The last line of a dead task's stored stderr."""
+    if exit_code == -signal.SIGSEGV:
+        return "Task failed with a segmentation fault."
+    return f"Task failed: {_death_reason(exit_code)}."

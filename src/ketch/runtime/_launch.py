@@ -261,6 +261,8 @@ def _base_spec(
         username=request.settings.user,
         tags=frozenset(request.tags),
         namespace=request.namespace,
+        # current.origin_run_id in the tasks of a resumed run
+        origin_run_id=request.resume.origin_run_id if request.resume else None,
         cwd=os.getcwd(),
         graph_info=graph_info,
     )

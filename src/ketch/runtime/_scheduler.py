@@ -3,7 +3,8 @@
 It is the only writer of its run's metadata. Ready tasks go to the executor, at most
 ``max_workers`` at once; the loop wakes on task completion (no polling) and writes the records
 of everything that happened in one turn in one transaction. A failed attempt is retried as
-``@retry`` allows; ``@timeout`` is enforced here by killing the task's process; ``resume``
+``@retry`` allows; ``@timeout`` is raised inside the step by the task itself, and enforced
+here by killing the process of a step that does not stop (see ``_timeout``); ``resume``
 clones tasks of an origin run instead of running them again.
 """
 
@@ -33,6 +34,7 @@ from ._origin import Origin, OriginTask
 from ._policy import StepPolicy
 from ._spec import InputRef, TaskResult, TaskSpec
 from ._task import save_value
+from ._timeout import TIMEOUT_GRACE_SECONDS, timeout_message
 from ._writer import RecordWriter
 
 HEARTBEAT_SECONDS = 5.0
@@ -174,7 +176,7 @@ class Scheduler:
                 self._task_record(spec, "running", started),
                 AttemptRecord(self.run_id, spec.task_id, spec.attempt, "running", started),
             )
-            deadline = started + spec.timeout if spec.timeout else None
+            deadline = started + spec.timeout + TIMEOUT_GRACE_SECONDS if spec.timeout else None
             self._running[self.submit(spec)] = _Running(spec, started, deadline, devices=devices)
         self._queue.extendleft(reversed(waiting))
 
@@ -210,11 +212,13 @@ class Scheduler:
         self._release(running)
         spec, result = running.spec, future.result()
         if running.timed_out:
+            assert spec.timeout is not None
             result = replace(
                 result,
                 ok=False,
-                exception=f"TimeoutException: step '{spec.step_name}' timed out after "
-                f"{spec.timeout:g} seconds (@timeout)",
+                exception=f"TimeoutException: {timeout_message(spec.step_name, spec.timeout)} "
+                f"(the step did not stop when interrupted, so its process was killed "
+                f"{TIMEOUT_GRACE_SECONDS:g} seconds later)",
             )
         if not result.ok:
             retry = self._retry_spec(spec, result)

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..datastore import BlobStore, LocalStorage, encode, is_disk_full
-from ..exceptions import InvalidNextError, KetchException, UnpicklableArtifactError, UserError
+from ..exceptions import (
+    FailureHandledByCatch,
+    InvalidNextError,
+    KetchException,
+    TimeoutException,
+    UnpicklableArtifactError,
+    UserError,
+)
 from ..flow import (
     EPHEMERAL,
     FlowSpec,
@@ -25,6 +32,7 @@ from ..flow import (
 from ..flow._decorators import ExceptionWrapper
 from ..metadata._records import ArtifactRecord
 from ._spec import TaskResult, TaskSpec
+from ._timeout import soft_timeout
 
 if TYPE_CHECKING:
     from ..cards._session import CardSession
@@ -82,8 +90,8 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
         foreach_key=fe[2] if fe else None,
         # A step whose exception @catch handled completes, but (as in Metaflow) is not
         # "successful": the caught error is reported with the result.
-        caught=str(state.caught) if state.caught else None,
-        traceback=state.caught.stacktrace if state.caught else None,
+        caught=state.caught.summary if state.caught else None,
+        traceback=(state.caught.stacktrace or None) if state.caught else None,
         started_at=started,
         finished_at=time.time(),
     )
@@ -114,27 +122,44 @@ def _run_step(
 ) -> tuple[tuple[str, ...], str | None]:
     """Call the step (unless this is a @catch fallback) and check its transition."""
     if spec.fallback_error is not None:
-        _caught(spec, flow, ExceptionWrapper("TaskFailed", spec.fallback_error))
+        _caught(spec, flow, _fallback_wrapper(spec))
         return spec.out_funcs, None
+    func = getattr(flow, spec.step_name)
+    args = (_inputs(spec, blobs),) if spec.is_join else ()
     try:
-        func = getattr(flow, spec.step_name)
-        if spec.is_join:
-            func(_inputs(spec, blobs))
-        else:
-            func()
-        return _check_transition(spec, state)
+        with soft_timeout(spec.step_name, spec.timeout):
+            func(*args)
+        transition = _check_transition(spec, state)
     except Exception as exc:
+        if isinstance(exc, TimeoutException):  # said where it happened, as Metaflow does
+            print(exc, flush=True)
         if not spec.catch or spec.attempt < spec.retries:
             raise
-        stack = user_traceback(exc)
-        if spec.print_exception:
-            print(f"@catch caught an exception in step '{spec.step_name}':", file=sys.stderr)
-            print(stack, file=sys.stderr, end="")
-        _caught(spec, flow, ExceptionWrapper.of(exc, stack))
+        _caught(spec, flow, ExceptionWrapper.of(exc, user_traceback(exc)))
         return spec.out_funcs, None
+    if spec.catch_var:  # as in Metaflow: None says that the step raised nothing
+        setattr(flow, spec.catch_var, None)
+    return transition
+
+
+def _fallback_wrapper(spec: TaskSpec) -> ExceptionWrapper:
+    """What @catch records when the step's process died in every attempt it had."""
+    message = (
+        f"Task execution kept failing over {spec.attempt} attempts. Your code did not raise "
+        "an exception. Something in the execution environment caused the failure. "
+        f"Last attempt: {spec.fallback_error}."
+    )
+    return ExceptionWrapper(_qualname(FailureHandledByCatch), message)
+
+
+def _qualname(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
 
 
 def _caught(spec: TaskSpec, flow: Any, wrapper: ExceptionWrapper) -> None:
+    if spec.print_exception:  # on stdout, where Metaflow prints it too
+        print(f"@catch caught an exception in step '{spec.step_name}':")
+        print(str(wrapper).rstrip("\n"), flush=True)
     flow.__dict__["_ketch"].caught = wrapper
     if spec.catch_var:
         setattr(flow, spec.catch_var, wrapper)
@@ -292,8 +317,12 @@ def user_traceback(exc: BaseException) -> str:
     info = traceback.TracebackException.from_exception(exc)
     frames = list(info.stack)
     first = next((i for i, f in enumerate(frames) if not f.filename.startswith(_PACKAGE)), None)
-    if first:
-        info.stack = traceback.StackSummary.from_list(frames[first:])
+    last = len(frames)
+    if isinstance(exc, TimeoutException):  # raised by ketch's signal handler: end at the user
+        while last > (first or 0) + 1 and frames[last - 1].filename.startswith(_PACKAGE):
+            last -= 1
+    if first or last < len(frames):
+        info.stack = traceback.StackSummary.from_list(frames[first or 0 : last])
     return "".join(info.format())
 
 
