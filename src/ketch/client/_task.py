@@ -274,11 +274,15 @@ class Artifacts:
 
 
 class MetaflowData:
-    """Attribute access to a task's artifacts: ``task.data.accuracy``."""
+    """Attribute access to a task's public artifacts: ``task.data.accuracy``.
+
+    Private artifacts (names starting with ``_``) are not attributes, as in Metaflow: read
+    them with ``task["_name"].data``.
+    """
 
     def __init__(self, task: Task) -> None:
         self._task = task
-        self._records = {r.name: r for r in task._artifact_records()}
+        self._records = {r.name: r for r in task._artifact_records() if not r.name.startswith("_")}
         self._cache: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
@@ -293,7 +297,7 @@ class MetaflowData:
         return name in self._records
 
     def __dir__(self) -> list[str]:
-        return [n for n in self._records if not n.startswith("_")]
+        return list(self._records)
 
     def __repr__(self) -> str:
         return f"<MetaflowData: {', '.join(sorted(self.__dir__()))}>"
