@@ -98,12 +98,13 @@ _EXC_HEADER = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
 
 def parse_exception_text(text: str) -> tuple[str, str] | None:
     """Find the ``Type: message`` part of a rendered exception (the text after the last
-    traceback frame, or the whole text when there is no traceback). The message may span
-    several lines. Returns ``(qualified type name, message)`` or None."""
+    traceback frame, or the whole text when there is no traceback; Metaflow's exception
+    wrapper renders one without a traceback after a ``[no stacktrace]`` line). The message
+    may span several lines. Returns ``(qualified type name, message)`` or None."""
     lines = text.rstrip().splitlines()
     start = 0
     for i, ln in enumerate(lines):
-        if ln.startswith("  File ") or ln.startswith("Traceback ("):
+        if ln.startswith(("  File ", "Traceback (", "[no stacktrace]")):
             start = i + 1
     while start < len(lines) and (not lines[start].strip() or lines[start][0].isspace()):
         start += 1

@@ -148,6 +148,10 @@ def test_exception_parsing():
     }
     assert extract.canon_exception(ValueError("x: y")) == {"type": "ValueError", "message": "x: y"}
     assert extract.canon_exception("pkg.mod.MergeError: line1\nline2")["type"] == "$non_builtin"
+    assert extract.canon_exception("[no stacktrace]\nbuiltins.KeyError: 'k'") == {
+        "type": "KeyError",
+        "message": "'k'",
+    }
     assert extract.canon_exception(None) is None
 
 

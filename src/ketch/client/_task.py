@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..datastore import load_artifact
 from ..exceptions import DataIntegrityError, NotFoundError
+from ..flow._decorators import ExceptionWrapper
 from ..metadata._records import ArtifactRecord, AttemptRecord, TaskRecord, TaskSnapshot
 from ._base import _Base, _split, _time
 from ._code import KetchCode
+from ._failure import attempt_exception
 
 if TYPE_CHECKING:
     from ._objects import Run, Step
@@ -127,12 +129,23 @@ class Task(_Base):
         return _time(self._record.created_at)  # type: ignore[return-value]
 
     @property
-    def exception(self) -> str | None:
-        """``"Type: message"`` of the failure of a failed task (None when @catch handled it)."""
+    def exception(self) -> ExceptionWrapper | None:
+        """The exception that failed the task (its latest attempt, or the one chosen).
+
+        None while it runs, when it succeeded, and when ``@catch`` handled the exception.
+        As in Metaflow, ``.type`` is the qualified class name, ``.exception`` the message,
+        ``.stacktrace`` the traceback, and ``str()`` the traceback.
+
+        Examples
+        --------
+        >>> err = Task("TrainFlow/12/train/3").exception  # doctest: +SKIP
+        >>> err.type, err.exception  # doctest: +SKIP
+        ('builtins.ValueError', 'bad row 0')
+        """
         attempt = self._attempt_record()
-        if attempt is None or attempt.status == "completed":
+        if attempt is None or attempt.status != "failed" or not attempt.exception:
             return None
-        return attempt.exception
+        return attempt_exception(attempt)
 
     @property
     def index(self) -> int | None:

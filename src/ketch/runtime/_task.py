@@ -82,7 +82,7 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
         foreach_key=fe[2] if fe else None,
         # A step whose exception @catch handled completes, but (as in Metaflow) is not
         # "successful": the caught error is reported with the result.
-        caught=str(state.caught) if state.caught else None,
+        caught=state.caught.summary if state.caught else None,
         traceback=state.caught.stacktrace if state.caught else None,
         started_at=started,
         finished_at=time.time(),
