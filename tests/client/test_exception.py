@@ -69,7 +69,7 @@ for task in (run[step] if step else []):
         "pickles": pickle.loads(pickle.dumps(e)).type == e.type,
     }
     out.append({"index": task.index, "exc": info, "first": first and first.exception,
-                "attempt": task.current_attempt})
+                "attempt": task.current_attempt, "children": task.child_task_pathspecs})
 err = getattr(run["risky"].task.data, "err", None) if "risky" in run else None
 print(json.dumps({"tasks": out, "caught": err and [err.type, err.exception, str(err)]}))
 """
@@ -98,6 +98,7 @@ def test_failed_task_has_type_message_and_stacktrace(project) -> None:  # type: 
     assert exc["str"] == exc["stacktrace"]  # str() is the stacktrace, as in Metaflow
     assert exc["is_exception"] and exc["pickles"]
     assert failed["attempt"] == 1 and failed["first"] == "'Something has gone wrong'"
+    assert failed["children"] == []  # the join never ran
 
 
 def test_exception_of_a_class_from_a_module_is_qualified(project) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from ..metadata._records import ArtifactRecord, AttemptRecord, TaskRecord, TaskS
 from ._base import _Base, _split, _time
 from ._code import KetchCode
 from ._failure import attempt_exception
+from ._metadata import Metadata, task_metadata
 
 if TYPE_CHECKING:
     from ._objects import Run, Step
@@ -52,6 +53,7 @@ class Task(_Base):
         self._run = run
         self._record = record
         self._attempt = record.attempt if attempt is None else attempt
+        self._attempt_chosen = attempt is not None
         self.pathspec = f"{run.pathspec}/{record.step_name}/{record.task_id}"
 
     def _finished_snapshot(self) -> TaskSnapshot | None:
@@ -201,7 +203,32 @@ class Task(_Base):
         return Step._make(self._run, self._record.step_name)
 
     @property
+    def metadata(self) -> list[Metadata]:
+        """The task's metadata entries, of every attempt (or of the chosen one only).
+
+        Entries are ``Metadata(name, value, created_at, type, task)`` tuples, as in Metaflow;
+        see ``ketch.client._metadata`` for the names ketch records.
+        """
+        attempts = self._run._backend.store.list_attempts(self._record.run_id, self._record.task_id)
+        if self._attempt_chosen:
+            attempts = [a for a in attempts if a.attempt == self._attempt]
+        run = self._run._record
+        return task_metadata(self, run, self._record, attempts, self._run._graph_info())
+
+    @property
+    def metadata_dict(self) -> dict[str, Any]:
+        """Each metadata name with its latest value (the latest attempt's, for a retried task).
+
+        Examples
+        --------
+        >>> Task("TrainFlow/12/train/3").metadata_dict["attempt"]  # doctest: +SKIP
+        '0'
+        """
+        return {m.name: m.value for m in sorted(self.metadata, key=lambda m: m.created_at)}
+
+    @property
     def parent_task_pathspecs(self) -> list[str]:
+        """The tasks this one took its inputs from (for a join, every branch or split)."""
         out = []
         for task_id in self._record.input_task_ids:
             rec = self._run._backend.store.get_task(self._record.run_id, task_id)
@@ -212,6 +239,29 @@ class Task(_Base):
     @property
     def parent_tasks(self) -> list[Task]:
         return [Task(p, _namespace_check=False) for p in self.parent_task_pathspecs]
+
+    @property
+    def child_task_pathspecs(self) -> list[str]:
+        """The tasks that took this one as an input: every task of a foreach split, both
+        branches of a split, the join of a foreach (one for all the splits), or the next step.
+        Empty for the end task and for a task whose successors have not started."""
+        store = self._run._backend.store
+        run_id, task_id = self._record.run_id, self._record.task_id
+        steps = self._run._successor_steps(self._record.step_name)
+        records = (
+            [r for step in steps for r in store.list_tasks(run_id, step)]
+            if steps is not None
+            else store.list_tasks(run_id)
+        )
+        return [
+            f"{self._run.pathspec}/{r.step_name}/{r.task_id}"
+            for r in records
+            if task_id in r.input_task_ids
+        ]
+
+    @property
+    def child_tasks(self) -> list[Task]:
+        return [Task(p, _namespace_check=False) for p in self.child_task_pathspecs]
 
 
 class DataArtifact(_Base):
