@@ -33,8 +33,11 @@ if TYPE_CHECKING:
         Run,
         Step,
         Task,
+        default_metadata,
         default_namespace,
+        get_metadata,
         get_namespace,
+        metadata,
         namespace,
     )
 
@@ -45,7 +48,9 @@ _CLIENT = {
     "Run",
     "Step",
     "Task",
+    "default_metadata",
     "default_namespace",
+    "get_metadata",
     "get_namespace",
     "namespace",
 }
@@ -64,9 +69,12 @@ __all__ = [
     "card",
     "catch",
     "current",
+    "default_metadata",
     "default_namespace",
     "environment",
+    "get_metadata",
     "get_namespace",
+    "metadata",
     "namespace",
     "resources",
     "retry",
@@ -76,6 +84,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "metadata":
+        # The metadata package is callable as Metaflow's metadata() (see its __init__): the
+        # name must mean the same object before and after the package is first imported.
+        import importlib
+
+        return importlib.import_module(".metadata", __name__)
     if name in _CLIENT:
         from . import client
 

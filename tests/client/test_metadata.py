@@ -1,4 +1,4 @@
-"""Task metadata, and origin pathspecs after resume."""
+"""Task metadata, origin pathspecs after resume, and the metadata provider functions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 
 FLOW = """
 import os
-from ketch import FlowSpec, current, retry, step
+from ketch import FlowSpec, current, get_metadata, retry, step
 
 class MetaFlow(FlowSpec):
     @step
@@ -33,6 +33,7 @@ class MetaFlow(FlowSpec):
     def end(self):
         if os.environ.get("FAIL_END"):
             raise ValueError("end fails")
+        print(get_metadata())
 
 if __name__ == "__main__":
     MetaFlow()
@@ -68,6 +69,7 @@ def test_task_metadata_of_a_run(project) -> None:  # type: ignore[no-untyped-def
     project.write("flow.py", FLOW)
     proc = project.run("flow.py", "run")
     assert proc.returncode == 0, proc.stderr
+    assert f"local@{project.root.resolve()}\n" in proc.stdout  # get_metadata() inside a step
     run = _dump(project)
     start = run["tasks"]["start/None"]["dict"]
     assert start["user"] == "tester" and start["runtime"] == "dev"
@@ -110,3 +112,48 @@ def test_resumed_run_origins_and_clone_metadata(project) -> None:  # type: ignor
         if key == "body/1":  # the clone's one attempt vs its origin's two
             before["attempt"] = before["attempt-done"] = "0"
         assert after == before, key
+
+
+PROVIDER = """
+import json
+from ketch import metadata as first_import
+import ketch
+from ketch import Flow, default_metadata, get_metadata, metadata
+from ketch.exceptions import StoreNotFoundError
+out = {"callable_before_client": callable(first_import), "same": first_import is metadata}
+out["empty"] = get_metadata()
+out["switched"] = metadata("local@{root}")
+run = Flow("MetaFlow").latest_run
+out["plain_path"] = metadata("{root}")
+out["home_path"] = metadata("{root}/.ketch")
+out["db"] = metadata("sqlite:///{root}/.ketch/ketch.db")
+out["db_sees"] = Flow("MetaFlow").latest_run.successful
+out["default"] = default_metadata()
+try:
+    Flow("MetaFlow")
+except StoreNotFoundError:
+    out["default_has_no_store"] = True
+out["kept"] = [run.successful, run["start"].task.data.items, "def start" in run.code.flowspec]
+try:
+    metadata("/nonexistent/place")
+except StoreNotFoundError as exc:
+    out["bad"] = [exc.detail, get_metadata()]
+print(json.dumps(out))
+"""
+
+
+def test_metadata_switches_where_the_client_reads(project, tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", FLOW)
+    assert project.run("flow.py", "run").returncode == 0
+    root = project.root.resolve()
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    out = project.run("-c", PROVIDER.replace("{root}", str(root)), cwd=str(elsewhere))
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["callable_before_client"] and got["same"]
+    assert got["empty"] == "local@<No .ketch directory found in current working tree>"
+    assert got["switched"] == got["plain_path"] == got["home_path"] == f"local@{root}"
+    assert got["db"] == f"db@sqlite:///{root}/.ketch/ketch.db" and got["db_sees"]
+    assert got["default"] == got["empty"] and got["default_has_no_store"]
+    assert got["kept"] == [True, ["a", "b"], True]  # objects keep the store they came from
+    assert got["bad"] == ["There is no ketch store in /nonexistent/place.", got["empty"]]
