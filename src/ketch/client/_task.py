@@ -229,39 +229,32 @@ class Task(_Base):
     @property
     def parent_task_pathspecs(self) -> list[str]:
         """The tasks this one took its inputs from (for a join, every branch or split)."""
-        out = []
-        for task_id in self._record.input_task_ids:
-            rec = self._run._backend.store.get_task(self._record.run_id, task_id)
-            if rec is not None:
-                out.append(f"{self._run.pathspec}/{rec.step_name}/{task_id}")
-        return out
+        return [t.pathspec for t in self.parent_tasks]
 
     @property
     def parent_tasks(self) -> list[Task]:
-        return [Task(p, _namespace_check=False) for p in self.parent_task_pathspecs]
+        store = self._run._backend.store
+        records = [store.get_task(self._record.run_id, i) for i in self._record.input_task_ids]
+        return [Task._make(self._run, r) for r in records if r is not None]
 
     @property
     def child_task_pathspecs(self) -> list[str]:
         """The tasks that took this one as an input: every task of a foreach split, both
         branches of a split, the join of a foreach (one for all the splits), or the next step.
         Empty for the end task and for a task whose successors have not started."""
+        return [t.pathspec for t in self.child_tasks]
+
+    @property
+    def child_tasks(self) -> list[Task]:
         store = self._run._backend.store
         run_id, task_id = self._record.run_id, self._record.task_id
         steps = self._run._successor_steps(self._record.step_name)
         records = (
             [r for step in steps for r in store.list_tasks(run_id, step)]
             if steps is not None
-            else store.list_tasks(run_id)
+            else store.list_tasks(run_id)  # no stored graph: look at every task of the run
         )
-        return [
-            f"{self._run.pathspec}/{r.step_name}/{r.task_id}"
-            for r in records
-            if task_id in r.input_task_ids
-        ]
-
-    @property
-    def child_tasks(self) -> list[Task]:
-        return [Task(p, _namespace_check=False) for p in self.child_task_pathspecs]
+        return [Task._make(self._run, r) for r in records if task_id in r.input_task_ids]
 
 
 class DataArtifact(_Base):
