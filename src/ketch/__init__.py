@@ -40,8 +40,11 @@ if TYPE_CHECKING:
         Run,
         Step,
         Task,
+        default_metadata,
         default_namespace,
+        get_metadata,
         get_namespace,
+        metadata,
         namespace,
     )
 
@@ -52,7 +55,9 @@ _CLIENT = {
     "Run",
     "Step",
     "Task",
+    "default_metadata",
     "default_namespace",
+    "get_metadata",
     "get_namespace",
     "namespace",
 }
@@ -71,9 +76,12 @@ __all__ = [
     "card",
     "catch",
     "current",
+    "default_metadata",
     "default_namespace",
     "environment",
+    "get_metadata",
     "get_namespace",
+    "metadata",
     "namespace",
     "resources",
     "retry",
@@ -83,6 +91,12 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name == "metadata":
+        # The metadata package is callable as Metaflow's metadata() (see its __init__): the
+        # name must mean the same object before and after the package is first imported.
+        import importlib
+
+        return importlib.import_module(".metadata", __name__)
     if name in _CLIENT:
         from . import client
 

@@ -8,7 +8,8 @@
     │   ├── LintError                 the graph breaks a rule; names file:line and the step
     │   ├── ParameterError            a bad parameter value (exit code 2, like click)
     │   ├── InvalidNextError          ``self.next`` called wrongly at run time
-    │   ├── NotFoundError             a flow, run, step, task or artifact does not exist
+    │   ├── NotFoundError             a flow, run, step, task or artifact does not exist (also a
+    │   │   │                         ``KeyError``, which ``run["step"]`` raises in Metaflow)
     │   │   └── NamespaceMismatchError  it exists, but outside the current namespace
     │   ├── StoreNotFoundError        no ``.ketch`` directory where one is needed
     │   ├── UnpicklableArtifactError  an artifact cannot be serialized
@@ -94,7 +95,13 @@ class InvalidNextError(UserError):
     headline = "Invalid self.next() transition"
 
 
-class NotFoundError(UserError):
+class NotFoundError(UserError, KeyError):
+    """A flow, run, step, task or artifact does not exist.
+
+    It is a ``KeyError`` too: ``run["nostep"]``, ``step["999"]``, ``task["nope"]`` and
+    ``Flow("F")["nope"]`` raise ``KeyError`` in Metaflow, and code written for it catches that.
+    """
+
     headline = "Not found"
 
 

@@ -74,7 +74,7 @@ def test_lookups_and_listing(runs) -> None:  # type: ignore[no-untyped-def]
         task = step.task
         print(Task(task.pathspec).pathspec == task.pathspec, task.parent.id, task.parent.parent.id)
         start = run["start"].task
-        print(sorted(a.id for a in start.artifacts), "_secret" in start, start.data._secret)
+        print(sorted(a.id for a in start.artifacts), "_secret" in start, start["_secret"].data)
         art = DataArtifact(start.pathspec + "/items")
         print(art.data, art.size > 0, len(art.sha), repr(start.stdout), repr(start.stderr))
         print("def start" in run.code.flowspec, run.code.script_name)
@@ -135,6 +135,48 @@ def test_tags_and_namespaces(runs) -> None:  # type: ignore[no-untyped-def]
     assert lines[7] == "missing Run 'ClientFlow/1' does not exist."
     assert lines[8].startswith("missing Flow 'NoFlow' does not exist")
     assert lines[9] == f"missing Step 'ClientFlow/{first}/nostep' does not exist."
+
+
+def test_missing_children_raise_key_error_as_in_metaflow(runs) -> None:  # type: ignore[no-untyped-def]
+    project, (first, _second) = runs
+    lines = _py(
+        project,
+        f"""
+        from ketch import Flow, Metaflow, Run, namespace
+        from ketch.exceptions import NamespaceMismatchError, NotFoundError
+        run = Run("ClientFlow/{first}")
+        lookups = [lambda: run["nostep"], lambda: run["start"]["999"],
+                   lambda: run["start"].task["nope"], lambda: Flow("ClientFlow")["nope"],
+                   lambda: Flow("ClientFlow")["999"], lambda: Metaflow()["NoFlow"]]
+        for lookup in lookups:
+            try:
+                lookup()
+            except KeyError as exc:
+                print(type(exc).__name__, isinstance(exc, NotFoundError))
+        namespace("user:nobody")
+        try:
+            Flow("ClientFlow")["{first}"]
+        except NamespaceMismatchError:
+            print("mismatch")
+        """,
+    )
+    assert lines == ["NotFoundError True"] * 6 + ["mismatch"]
+
+
+def test_private_artifacts_are_items_but_not_data(runs) -> None:  # type: ignore[no-untyped-def]
+    project, (first, _second) = runs
+    lines = _py(
+        project,
+        f"""
+        from ketch import Run
+        start = Run("ClientFlow/{first}")["start"].task
+        print(hasattr(start.data, "_secret"), "_secret" in start.data, "_secret" in dir(start.data))
+        print("_secret" in start, start["_secret"].data, [a.id for a in start if a.id[0] == "_"])
+        print(hasattr(start.artifacts, "_secret"), start.data)
+        """,
+    )
+    assert lines[:2] == ["False False False", "True hidden []"]
+    assert lines[2] == "False <MetaflowData: items, name, size>"
 
 
 def test_dump_and_logs_commands(runs) -> None:  # type: ignore[no-untyped-def]

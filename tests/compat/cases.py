@@ -18,6 +18,9 @@ Each case is run once with real Metaflow (``record_golden.py``, results stored i
 ``show``
     ``show``: exit code; every step name and every ``=> successor`` must appear in stdout.
 
+``probes`` asks ``extract.py`` for more of the Client API (``probes.py``); those parts of the
+dump are compared exactly too.
+
 ``output_contains`` lists substrings that must appear in the command's stdout+stderr (a loose
 check of messages); ``task_stderr_contains`` / ``exception_contains`` map a step name to
 substrings that must appear in the raw ``Task.stderr`` / ``str(Task.exception)`` of that step's
@@ -43,6 +46,7 @@ class Case:
     output_contains: tuple[str, ...] = ()
     task_stderr_contains: dict[str, tuple[str, ...]] = field(default_factory=dict)
     exception_contains: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    probes: tuple[str, ...] = ()  # extract.py --probe NAME, see probes.py
 
     @property
     def argv(self) -> list[str]:
@@ -106,6 +110,13 @@ CASES: list[Case] = [
     Case("catch_success", "catch_success.py", "CatchSuccessFlow", ("run",)),
     Case("timeout_catch", "timeout_catch.py", "TimeoutCatchFlow", ("run",)),
     Case("catch_killed", "catch_killed.py", "CatchKilledFlow", ("run",)),
+    Case(
+        "client_lineage",
+        "client_lineage.py",
+        "ClientLineageFlow",
+        ("run",),
+        probes=("lineage", "steps", "metadata", "private=_scratch", "lookups", "provider"),
+    ),
     # ---------------------------------------------------------------- failing runs
     Case(
         "retry_exhausted",
@@ -137,6 +148,14 @@ CASES: list[Case] = [
         output_contains=("clash",),
         task_stderr_contains={"join": ("clash",)},
         exception_contains={"join": ("clash",)},
+    ),
+    Case(
+        "client_exception",
+        "client_exception.py",
+        "ClientExceptionFlow",
+        ("run",),
+        exception_contains={"explode": ("KeyError", "Something has gone wrong")},
+        probes=("exception", "lineage"),
     ),
     Case(
         "join_missing_attr",

@@ -2,7 +2,7 @@
 
 Usage::
 
-    PYTHON extract.py MODULE FLOWNAME [--out FILE]
+    PYTHON extract.py MODULE FLOWNAME [--out FILE] [--probe NAME]...
 
 MODULE is ``metaflow`` or ``ketch``. Run it in the directory the flow ran in (the Client API
 finds the local store from the current directory). It prints (or writes to FILE) one JSON
@@ -16,6 +16,9 @@ document with two parts:
 ``raw``
     Free-form text that is *not* compared for equality (full stderr of failed tasks, exception
     text with its traceback, system tags). Test cases use it for loose substring checks.
+
+``--probe NAME`` adds ``canonical["probes"][NAME]``: more of the Client API, for the cases that
+ask for it (see ``probes.py``).
 
 Only the public Client API shared by Metaflow and ketch is used: ``Flow``, ``namespace``,
 iteration over flows/runs/steps/tasks/artifacts, ``Flow.latest_run``, ``Run.successful``,
@@ -98,12 +101,13 @@ _EXC_HEADER = re.compile(r"^([A-Za-z_][\w.]*)(?::\s?(.*))?$")
 
 def parse_exception_text(text: str) -> tuple[str, str] | None:
     """Find the ``Type: message`` part of a rendered exception (the text after the last
-    traceback frame, or the whole text when there is no traceback). The message may span
-    several lines. Returns ``(qualified type name, message)`` or None."""
+    traceback frame, or the whole text when there is no traceback; Metaflow's exception
+    wrapper renders one without a traceback after a ``[no stacktrace]`` line). The message
+    may span several lines. Returns ``(qualified type name, message)`` or None."""
     lines = text.rstrip().splitlines()
     start = 0
     for i, ln in enumerate(lines):
-        if ln.startswith("  File ") or ln.startswith("Traceback ("):
+        if ln.startswith(("  File ", "Traceback (", "[no stacktrace]")):
             start = i + 1
     while start < len(lines) and (not lines[start].strip() or lines[start][0].isspace()):
         start += 1
@@ -229,7 +233,7 @@ def extract_task(task: Any, flow_name: str, raw_task: dict[str, Any]) -> dict[st
     return entry
 
 
-def extract(module_name: str, flow_name: str) -> dict[str, Any]:
+def extract(module_name: str, flow_name: str, probes: list[str] | None = None) -> dict[str, Any]:
     mod = importlib.import_module(module_name)
     Flow = mod.Flow
     namespace = mod.namespace
@@ -270,6 +274,7 @@ def extract(module_name: str, flow_name: str) -> dict[str, Any]:
     step_names = sorted(s.id for s in steps)
     r["step_names"] = step_names
     out_steps: dict[str, Any] = {}
+    ordered: dict[str, list[Any]] = {}  # the tasks of each step, in the order of out_steps
     shortcut_ok: dict[str, bool] = {}
     for s in sorted(steps, key=lambda s: s.id):
         tasks = _safe(lambda s=s: list(s), [])
@@ -277,13 +282,14 @@ def extract(module_name: str, flow_name: str) -> dict[str, Any]:
         for t in tasks:
             raw_t: dict[str, Any] = {}
             e = extract_task(t, flow_name, raw_t)
-            entries.append((e, raw_t))
+            entries.append((e, raw_t, t))
         # Iteration order depends on task ids (i.e. on scheduling); use a content order.
         entries.sort(
             key=lambda er: (er[0]["index"] if isinstance(er[0]["index"], int) else -1, _key(er[0]))
         )
-        out_steps[s.id] = [e for e, _ in entries]
-        raw["tasks"][s.id] = [rt for _, rt in entries]
+        out_steps[s.id] = [e for e, _, _ in entries]
+        raw["tasks"][s.id] = [rt for _, rt, _ in entries]
+        ordered[s.id] = [t for _, _, t in entries]
         task_ps = {_safe(lambda t=t: str(t.pathspec), "?") for t in tasks}
         shortcut_ok[s.id] = _safe(lambda s=s: str(run[s.id].task.pathspec), None) in task_ps
     r["steps"] = out_steps
@@ -296,6 +302,11 @@ def extract(module_name: str, flow_name: str) -> dict[str, Any]:
         names = out_steps["end"][0]["artifact_names"]
         r["data"] = {n: _safe(lambda n=n: canon(getattr(data, n))) for n in names}
     canonical["run"] = r
+    if probes:
+        from probes import Context, run_probes
+
+        context = Context(mod, flow_name, run, ordered, _safe, canon)
+        canonical["probes"] = run_probes(context, probes)
     raw["errors_ignored"] = list(_ERRORS)
     return {"canonical": canonical, "raw": raw}
 
@@ -307,10 +318,15 @@ def main(argv: list[str]) -> int:
         i = args.index("--out")
         out = args[i + 1]
         del args[i : i + 2]
+    probes = []
+    while "--probe" in args:
+        i = args.index("--probe")
+        probes.append(args[i + 1])
+        del args[i : i + 2]
     if len(args) != 2:
-        sys.stderr.write("usage: extract.py MODULE FLOWNAME [--out FILE]\n")
+        sys.stderr.write("usage: extract.py MODULE FLOWNAME [--out FILE] [--probe NAME]...\n")
         return 2
-    result = extract(args[0], args[1])
+    result = extract(args[0], args[1], probes)
     text = json.dumps(result, indent=1, ensure_ascii=False)
     if out:
         with open(out, "w", encoding="utf-8") as f:

@@ -138,7 +138,8 @@ def run_case(case: Any, workdir: Path, impl: str, python: str) -> dict[str, Any]
 
     ext_out = workdir / ".compat_extract.json"
     ext_code, _, ext_err = _run_killing_group(
-        [python, str(EXTRACT), impl, case.flow_class, "--out", str(ext_out)],
+        [python, str(EXTRACT), impl, case.flow_class, "--out", str(ext_out)]
+        + [arg for probe in case.probes for arg in ("--probe", probe)],
         workdir,
         env,
         EXTRACT_TIMEOUT_S,

@@ -105,6 +105,15 @@ def test_flows_use_only_metaflow_imports_that_rewrite_cleanly():
         assert len(src.splitlines()) < 60, path.name
 
 
+def test_probes_are_known_and_opt_in():
+    probes = _load("ketch_compat_probes", "probes.py")
+    for case in cases.CASES:
+        canonical = harness.load_golden(case.name)["extract"].get("canonical") or {}
+        assert sorted(canonical.get("probes", {})) == sorted(case.probes), case.name
+        for spec in case.probes:
+            assert spec.partition("=")[0] in probes.PROBES, spec
+
+
 def test_rewrite_for_ketch():
     src = "from metaflow import FlowSpec, step\nimport metaflow\nx = metaflow.current\n"
     assert harness.rewrite_for_ketch(src) == (
@@ -148,6 +157,10 @@ def test_exception_parsing():
     }
     assert extract.canon_exception(ValueError("x: y")) == {"type": "ValueError", "message": "x: y"}
     assert extract.canon_exception("pkg.mod.MergeError: line1\nline2")["type"] == "$non_builtin"
+    assert extract.canon_exception("[no stacktrace]\nbuiltins.KeyError: 'k'") == {
+        "type": "KeyError",
+        "message": "'k'",
+    }
     assert extract.canon_exception(None) is None
 
 

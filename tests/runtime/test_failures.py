@@ -65,7 +65,7 @@ def test_exception_fails_fast_and_is_recorded(project) -> None:  # type: ignore[
     assert "ValueError: bad row 0" in proc.stderr
     lines = _client_task(project, "body")
     assert lines[0] == "False False failed"
-    assert lines[1].startswith("0 False 'ValueError: bad row 0'")
+    assert lines[1].startswith("0 False ExceptionWrapper('builtins.ValueError', 'bad row 0')")
     assert lines[2].startswith("1 False")
     out = project.client(
         """

@@ -1,7 +1,15 @@
 """The Client API: read any past run back from Python, by pathspec."""
 
 from ._code import KetchCode
-from ._context import default_namespace, get_namespace, namespace
+from ._context import (
+    default_metadata,
+    default_namespace,
+    get_metadata,
+    get_namespace,
+    metadata,
+    namespace,
+)
+from ._metadata import Metadata
 from ._objects import Flow, Metaflow, Run, Step
 from ._task import Artifacts, DataArtifact, MetaflowData, Task
 
@@ -10,12 +18,16 @@ __all__ = [
     "DataArtifact",
     "Flow",
     "KetchCode",
+    "Metadata",
     "Metaflow",
     "MetaflowData",
     "Run",
     "Step",
     "Task",
+    "default_metadata",
     "default_namespace",
+    "get_metadata",
     "get_namespace",
+    "metadata",
     "namespace",
 ]

@@ -6,26 +6,26 @@ import io
 import tarfile
 from pathlib import Path
 
-from ..datastore import read_package
-from ._context import backend
+from ..datastore import BlobStore, read_package
 
 
 class KetchCode:
     """The flow's source files as they were when the run started."""
 
-    def __init__(self, key: str, flow_name: str) -> None:
+    def __init__(self, key: str, flow_name: str, blobs: BlobStore) -> None:
         self.key = key
         self.flow_name = flow_name
+        self._blobs = blobs  # the store of the run (metadata() may since point elsewhere)
         self._files: dict[str, bytes] | None = None
 
     @property
     def tarball(self) -> tarfile.TarFile:
-        return tarfile.open(fileobj=io.BytesIO(bytes(backend().blobs.get(self.key))), mode="r:gz")
+        return tarfile.open(fileobj=io.BytesIO(bytes(self._blobs.get(self.key))), mode="r:gz")
 
     @property
     def files(self) -> dict[str, bytes]:
         if self._files is None:
-            self._files = read_package(bytes(backend().blobs.get(self.key)))
+            self._files = read_package(bytes(self._blobs.get(self.key)))
         return self._files
 
     @property

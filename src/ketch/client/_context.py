@@ -1,16 +1,19 @@
-"""Where the client reads from, and the namespace it sees."""
+"""Where the client reads from (its metadata provider), and the namespace it sees."""
 
 from __future__ import annotations
 
 import atexit
 import os
+import re
 from contextvars import ContextVar
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 from ..datastore import BlobStore, LocalStorage
+from ..exceptions import StoreNotFoundError
 from ..metadata import MetadataStore, open_store
 from ..metadata._sqlite_store import SqliteStore  # noqa: F401  (every local project opens one)
-from ..settings import Settings, env_name, require_home, resolve
+from ..settings import HOME_DIRNAME, Settings, env_name, require_home, resolve
 
 _UNSET = object()
 _namespace: ContextVar[object] = ContextVar("ketch_namespace", default=_UNSET)
@@ -20,6 +23,32 @@ _namespace: ContextVar[object] = ContextVar("ketch_namespace", default=_UNSET)
 class Backend:
     store: MetadataStore
     blobs: BlobStore
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A place the client can read: a store directory (``.ketch``: blobs and, by default,
+    the SQLite run database) and, for a shared database, its URL."""
+
+    home: Path
+    metadata_url: str = ""  # empty: SQLite inside ``home``
+
+    @property
+    def resolved_metadata_url(self) -> str:
+        return self.metadata_url or f"sqlite:///{self.home / 'ketch.db'}"
+
+    def describe(self) -> str:
+        """``local@<project directory>`` or ``db@<database URL>`` (password hidden)."""
+        if self.metadata_url:
+            return "db@" + _PASSWORD.sub(r"\1***@", self.metadata_url)
+        if not (self.home / "ketch.db").is_file():
+            return f"local@<No {HOME_DIRNAME} directory found in current working tree>"
+        return f"local@{self.home.parent if self.home.name == HOME_DIRNAME else self.home}"
+
+
+_PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
+# The provider that metadata() chose; None: the project's, from the settings.
+_provider: ContextVar[Provider | None] = ContextVar("ketch_metadata", default=None)
 
 
 _backends: dict[tuple[str, str], Backend] = {}
@@ -43,17 +72,97 @@ def _settings() -> Settings:
 
 
 def backend() -> Backend:
-    """The metadata store and blob store of the current project (opened once per process)."""
-    settings = _settings()
-    require_home(settings)
-    key = (settings.resolved_metadata_url, settings.home)
+    """The metadata store and blob store the client reads (each opened once per process):
+    those chosen with :func:`metadata`, else the current project's."""
+    chosen = _provider.get()
+    if chosen is None:
+        settings = _settings()
+        require_home(settings)
+        chosen = _default_provider(settings)
+    return _open(chosen)
+
+
+def _open(provider: Provider) -> Backend:
+    key = (provider.resolved_metadata_url, str(provider.home))
     found = _backends.get(key)
     if found is None:
-        store = open_store(settings.resolved_metadata_url)
+        store = open_store(provider.resolved_metadata_url)
         atexit.register(store.close)
-        found = Backend(store, BlobStore(LocalStorage(settings.home_path)))
+        found = Backend(store, BlobStore(LocalStorage(provider.home)))
         _backends[key] = found
     return found
+
+
+def _default_provider(settings: Settings) -> Provider:
+    return Provider(settings.home_path, settings.metadata_url)
+
+
+def metadata(ms: str) -> str:
+    """Switch where the client reads runs from; returns :func:`get_metadata`.
+
+    Parameters
+    ----------
+    ms
+        ``local@PATH`` or just ``PATH``: the project directory a flow ran in (the one that
+        holds ``.ketch``), or a ``.ketch`` directory itself. ``db@URL`` or just a database
+        URL (``postgresql://...``, ``sqlite:///...``): a shared run database; artifacts are
+        still read from the current store directory.
+
+    Raises
+    ------
+    ketch.exceptions.StoreNotFoundError
+        There is no ketch store at ``PATH``.
+
+    Examples
+    --------
+    >>> from ketch import metadata, default_metadata
+    >>> metadata("local@/path/to/project")  # doctest: +SKIP
+    'local@/path/to/project'
+    >>> default_metadata()  # back to the store of the working directory  # doctest: +SKIP
+    """
+    provider = _parse_provider(ms)
+    _open(provider)  # a database that cannot be opened fails here, not at the first read
+    _provider.set(provider)
+    return get_metadata()
+
+
+def get_metadata() -> str:
+    """Where the client reads runs from: ``local@<project directory>`` (the directory
+    holding ``.ketch``, as Metaflow shows ``.metaflow``'s) or ``db@<database URL>``.
+
+    Examples
+    --------
+    >>> from ketch import get_metadata
+    >>> get_metadata()  # doctest: +SKIP
+    'local@/home/ada/project'
+    """
+    chosen = _provider.get()
+    return (chosen or _default_provider(_settings())).describe()
+
+
+def default_metadata() -> str:
+    """Go back to reading the current project's store (undo :func:`metadata`); returns
+    :func:`get_metadata`."""
+    _provider.set(None)
+    return get_metadata()
+
+
+def _parse_provider(ms: str) -> Provider:
+    kind, sep, info = ms.partition("@")
+    if not sep or kind not in ("local", "db"):
+        kind, info = ("db" if "://" in ms else "local"), ms
+    if kind == "db":
+        home = (_provider.get() or _default_provider(_settings())).home
+        return Provider(home, info)
+    root = Path(info).expanduser().resolve()
+    for home in (root, root / HOME_DIRNAME):
+        if (home / "ketch.db").is_file():
+            return Provider(home)
+    raise StoreNotFoundError(
+        f"There is no ketch store in {root}.",
+        hint=f"Give the directory a flow ran in (the one holding {HOME_DIRNAME}), "
+        "e.g. metadata('local@/path/to/project').",
+    )
 
 
 def default_namespace() -> str:

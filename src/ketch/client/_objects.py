@@ -9,10 +9,12 @@ children and properties read from the same place.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
-from ..exceptions import NotFoundError, UserError
+from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..metadata import effective_status
 from ..metadata._records import (
     RunRecord,
@@ -119,6 +121,8 @@ class Run(_Base):
     """One run of a flow: its steps, status, tags and code."""
 
     _listing: _Listing | None = None
+    _graph: dict[str, Any] | None = None
+    _graph_read = False
 
     def __init__(self, pathspec: str, _namespace_check: bool = True) -> None:
         flow, run_id = _split(pathspec, 2, "run")
@@ -224,13 +228,30 @@ class Run(_Base):
 
     @property
     def origin_pathspec(self) -> str | None:
+        """``Flow/run_id`` of the run this one was resumed from; None for a run not resumed.
+
+        (Metaflow returns ``"Flow/None"`` for a run that was not resumed.)
+        """
         origin = self._record.origin_run_id
         return None if origin is None else f"{self._record.flow_name}/{origin}"
 
     @property
     def code(self) -> KetchCode | None:
         key = self._refresh().code_key
-        return None if key is None else KetchCode(key, self._record.flow_name)
+        return None if key is None else KetchCode(key, self._record.flow_name, self._backend.blobs)
+
+    def _graph_info(self) -> dict[str, Any] | None:
+        """The graph stored with the run (read once); None when it has none or it is damaged."""
+        if not self._graph_read:
+            key = self._record.graph_key or self._refresh().graph_key
+            self._graph = None if key is None else _read_graph(self._backend, key)
+            self._graph_read = True
+        return self._graph
+
+    def _successor_steps(self, step_name: str) -> list[str] | None:
+        """The steps ``step_name`` leads to in the run's graph; None when the graph is unknown."""
+        node = ((self._graph_info() or {}).get("steps") or {}).get(step_name)
+        return None if node is None else [str(name) for name in node.get("next", [])]
 
     @property
     def parent(self) -> Flow:
@@ -331,8 +352,37 @@ class Step(_Base):
         return self._run.tags
 
     @property
+    def origin_pathspec(self) -> str | None:
+        """``Flow/run_id/step`` in the run this one was resumed from; None if not resumed."""
+        origin = self._run.origin_pathspec
+        return None if origin is None else f"{origin}/{self._step_name}"
+
+    @property
+    def parent_steps(self) -> list[Step]:
+        """The steps that lead to this one (none for ``start``), among those that ran."""
+        steps = (self._run._graph_info() or {}).get("steps") or {}
+        names = [name for name, node in steps.items() if self._step_name in node.get("next", [])]
+        return self._existing(names)
+
+    @property
+    def child_steps(self) -> list[Step]:
+        """The steps this one leads to (none for ``end``), among those that ran."""
+        return self._existing(self._run._successor_steps(self._step_name) or [])
+
+    def _existing(self, names: list[str]) -> list[Step]:
+        return [self._run[name] for name in names if name in self._run]
+
+    @property
     def parent(self) -> Run:
         return self._run
+
+
+def _read_graph(source: Backend, key: str) -> dict[str, Any] | None:
+    try:
+        graph = json.loads(bytes(source.blobs.get(key)))
+    except (DataIntegrityError, ValueError):
+        return None
+    return graph if isinstance(graph, dict) else None
 
 
 class _Listing:

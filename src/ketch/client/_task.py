@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..datastore import load_artifact
 from ..exceptions import DataIntegrityError, NotFoundError
+from ..flow._decorators import ExceptionWrapper
 from ..metadata._records import ArtifactRecord, AttemptRecord, TaskRecord, TaskSnapshot
 from ._base import _Base, _split, _time
 from ._code import KetchCode
+from ._failure import attempt_exception
+from ._metadata import Metadata, task_metadata
 
 if TYPE_CHECKING:
     from ._objects import Run, Step
@@ -50,6 +53,7 @@ class Task(_Base):
         self._run = run
         self._record = record
         self._attempt = record.attempt if attempt is None else attempt
+        self._attempt_chosen = attempt is not None
         self.pathspec = f"{run.pathspec}/{record.step_name}/{record.task_id}"
 
     def _finished_snapshot(self) -> TaskSnapshot | None:
@@ -127,12 +131,23 @@ class Task(_Base):
         return _time(self._record.created_at)  # type: ignore[return-value]
 
     @property
-    def exception(self) -> str | None:
-        """``"Type: message"`` of the failure of a failed task (None when @catch handled it)."""
+    def exception(self) -> ExceptionWrapper | None:
+        """The exception that failed the task (its latest attempt, or the one chosen).
+
+        None while it runs, when it succeeded, and when ``@catch`` handled the exception.
+        As in Metaflow, ``.type`` is the qualified class name, ``.exception`` the message,
+        ``.stacktrace`` the traceback, and ``str()`` the traceback.
+
+        Examples
+        --------
+        >>> err = Task("TrainFlow/12/train/3").exception  # doctest: +SKIP
+        >>> err.type, err.exception  # doctest: +SKIP
+        ('builtins.ValueError', 'bad row 0')
+        """
         attempt = self._attempt_record()
-        if attempt is None or attempt.status == "completed":
+        if attempt is None or attempt.status != "failed" or not attempt.exception:
             return None
-        return attempt.exception
+        return attempt_exception(attempt)
 
     @property
     def index(self) -> int | None:
@@ -188,17 +203,58 @@ class Task(_Base):
         return Step._make(self._run, self._record.step_name)
 
     @property
+    def metadata(self) -> list[Metadata]:
+        """The task's metadata entries, of every attempt (or of the chosen one only).
+
+        Entries are ``Metadata(name, value, created_at, type, task)`` tuples, as in Metaflow;
+        see ``ketch.client._metadata`` for the names ketch records.
+        """
+        attempts = self._run._backend.store.list_attempts(self._record.run_id, self._record.task_id)
+        if self._attempt_chosen:
+            attempts = [a for a in attempts if a.attempt == self._attempt]
+        run = self._run._record
+        return task_metadata(self, run, self._record, attempts, self._run._graph_info())
+
+    @property
+    def metadata_dict(self) -> dict[str, Any]:
+        """Each metadata name with its latest value (the latest attempt's, for a retried task).
+
+        Examples
+        --------
+        >>> Task("TrainFlow/12/train/3").metadata_dict["attempt"]  # doctest: +SKIP
+        '0'
+        """
+        return {m.name: m.value for m in sorted(self.metadata, key=lambda m: m.created_at)}
+
+    @property
     def parent_task_pathspecs(self) -> list[str]:
-        out = []
-        for task_id in self._record.input_task_ids:
-            rec = self._run._backend.store.get_task(self._record.run_id, task_id)
-            if rec is not None:
-                out.append(f"{self._run.pathspec}/{rec.step_name}/{task_id}")
-        return out
+        """The tasks this one took its inputs from (for a join, every branch or split)."""
+        return [t.pathspec for t in self.parent_tasks]
 
     @property
     def parent_tasks(self) -> list[Task]:
-        return [Task(p, _namespace_check=False) for p in self.parent_task_pathspecs]
+        store = self._run._backend.store
+        records = [store.get_task(self._record.run_id, i) for i in self._record.input_task_ids]
+        return [Task._make(self._run, r) for r in records if r is not None]
+
+    @property
+    def child_task_pathspecs(self) -> list[str]:
+        """The tasks that took this one as an input: every task of a foreach split, both
+        branches of a split, the join of a foreach (one for all the splits), or the next step.
+        Empty for the end task and for a task whose successors have not started."""
+        return [t.pathspec for t in self.child_tasks]
+
+    @property
+    def child_tasks(self) -> list[Task]:
+        store = self._run._backend.store
+        run_id, task_id = self._record.run_id, self._record.task_id
+        steps = self._run._successor_steps(self._record.step_name)
+        records = (
+            [r for step in steps for r in store.list_tasks(run_id, step)]
+            if steps is not None
+            else store.list_tasks(run_id)  # no stored graph: look at every task of the run
+        )
+        return [Task._make(self._run, r) for r in records if task_id in r.input_task_ids]
 
 
 class DataArtifact(_Base):
@@ -274,11 +330,15 @@ class Artifacts:
 
 
 class MetaflowData:
-    """Attribute access to a task's artifacts: ``task.data.accuracy``."""
+    """Attribute access to a task's public artifacts: ``task.data.accuracy``.
+
+    Private artifacts (names starting with ``_``) are not attributes, as in Metaflow: read
+    them with ``task["_name"].data``.
+    """
 
     def __init__(self, task: Task) -> None:
         self._task = task
-        self._records = {r.name: r for r in task._artifact_records()}
+        self._records = {r.name: r for r in task._artifact_records() if not r.name.startswith("_")}
         self._cache: dict[str, Any] = {}
 
     def __getattr__(self, name: str) -> Any:
@@ -293,7 +353,7 @@ class MetaflowData:
         return name in self._records
 
     def __dir__(self) -> list[str]:
-        return [n for n in self._records if not n.startswith("_")]
+        return list(self._records)
 
     def __repr__(self) -> str:
         return f"<MetaflowData: {', '.join(sorted(self.__dir__()))}>"

@@ -183,14 +183,26 @@ class CardDecorator(StepDecorator):
 
 
 class ExceptionWrapper(Exception):
-    """What ``@catch(var=...)`` stores: a picklable record of the exception a step raised.
+    """A picklable record of the exception a step raised, as in Metaflow.
 
-    As in Metaflow, it is an ``Exception`` whose ``type`` is the qualified name of the
-    exception caught, ``exception`` its message and ``stacktrace`` its traceback; ``str()``
-    gives the traceback (or ``type: message`` when there is none).
+    ``@catch(var=...)`` stores one, and ``Task.exception`` returns one for a failed task.
+    ``type`` is the qualified class name (``"builtins.ValueError"``), ``exception`` the message
+    (``str()`` of the exception) and ``stacktrace`` the traceback text (empty when none was
+    recorded). ``str()`` is the traceback, or ``"[no stacktrace]"`` and the summary line.
+    It is an ``Exception`` (it can be raised again), and it unpickles without the class of
+    the original exception.
+
+    Examples
+    --------
+    >>> err = ExceptionWrapper("builtins.KeyError", "'row'")
+    >>> err.summary
+    "builtins.KeyError: 'row'"
+    >>> print(err)
+    [no stacktrace]
+    builtins.KeyError: 'row'
     """
 
-    def __init__(self, type_name: str = "", message: str = "", stacktrace: str = "") -> None:
+    def __init__(self, type_name: str, message: str, stacktrace: str = "") -> None:
         super().__init__(type_name, message, stacktrace)
         self.type = type_name
         self.exception = message
@@ -202,11 +214,11 @@ class ExceptionWrapper(Exception):
 
     @property
     def summary(self) -> str:
-        """``type: message`` on one line."""
+        """``"type: message"`` on one line (the message may span more)."""
         return f"{self.type}: {self.exception}"
 
     def __str__(self) -> str:
-        return self.stacktrace or self.summary
+        return self.stacktrace or f"[no stacktrace]\n{self.summary}"
 
     def __repr__(self) -> str:
         return f"ExceptionWrapper({self.type!r}, {self.exception!r})"

@@ -17,6 +17,8 @@ importing this package.
 from __future__ import annotations
 
 import os
+import sys
+import types
 from pathlib import Path
 
 from ._errors import SchemaVersionError, StoreUrlError
@@ -100,3 +102,21 @@ def open_store(url: str, *, sqlalchemy: bool = False) -> MetadataStore:
     from ._sql import SqlMetadataStore
 
     return SqlMetadataStore(url)
+
+
+class _CallableModule(types.ModuleType):
+    """``ketch.metadata`` is this package and also Metaflow's ``metadata()`` function.
+
+    Metaflow code does ``from metaflow import metadata; metadata("local@/path")``. Once this
+    package is imported, ``from ketch import metadata`` finds it (Python sets a package's
+    attribute to each subpackage it imports), so the package itself is made callable: calling
+    it is :func:`ketch.client.metadata`.
+    """
+
+    def __call__(self, ms: str) -> str:
+        from ..client import metadata
+
+        return metadata(ms)
+
+
+sys.modules[__name__].__class__ = _CallableModule
