@@ -214,3 +214,53 @@ def test_launcher_holding_a_jax_gpu_starts_again_without_it(project) -> None:  #
         """
     )
     assert out.stdout.split() == ["cuda", "None"], out.stdout + out.stderr
+
+
+def test_spawned_tasks_import_the_flow_while_the_previous_task_runs(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "flow.py",
+        """
+        import os, time
+        from ketch import FlowSpec, step
+
+        IMPORTED_AT = time.time()
+        print("imported in", os.getpid())
+
+        class SpareFlow(FlowSpec):
+            @step
+            def start(self):
+                self.log = [(os.getpid(), IMPORTED_AT, time.time())]
+                time.sleep(1.0)
+                self.next(self.middle)
+
+            @step
+            def middle(self):
+                self.log = self.log + [(os.getpid(), IMPORTED_AT, time.time())]
+                time.sleep(1.0)
+                self.next(self.end)
+
+            @step
+            def end(self):
+                self.log = self.log + [(os.getpid(), IMPORTED_AT, time.time())]
+
+        if __name__ == "__main__":
+            SpareFlow()
+        """,
+    )
+    proc = project.run("flow.py", "run", "--executor", "spawn")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = project.client(
+        """
+        import json
+        from ketch import Flow
+        run = Flow("SpareFlow").latest_run
+        print(json.dumps({"log": run["end"].task.data.log,
+                          "stdout": [run[s].task.stdout for s in ("start", "middle", "end")]}))
+        """
+    )
+    data = json.loads(out.stdout)
+    (pid0, _, began0), (pid1, imported1, began1), (pid2, imported2, began2) = data["log"]
+    assert len({pid0, pid1, pid2}) == 3, "each task is a fresh interpreter"
+    assert imported1 < began0 + 1.0 and imported2 < began1 + 1.0, "imported during the last task"
+    for pid, stdout in zip((pid0, pid1, pid2), data["stdout"], strict=True):
+        assert f"imported in {pid}" in stdout  # a spare's import output is its task's

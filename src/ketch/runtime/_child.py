@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -71,13 +72,26 @@ def _flush() -> None:
 
 
 def spawn_main() -> None:
-    """Entry point of a task started in spawn mode: ``python -m ketch.runtime._spawn``."""
-    spec_fd, out_fd, err_fd, result_fd = (int(x) for x in sys.argv[1:5])
-    spec = read_spec(spec_fd)
-    wire_stdio(out_fd, err_fd)
+    """Entry point of a task started in spawn mode: ``python -m ketch.runtime._spawn``
+    ``SPEC OUT ERR RESULT``, or ``--spare SOCKET OUT ERR FLOW_FILE FLOW_CLASS`` for a spare
+    interpreter that imports the flow first and then waits for its task (see ``_spares``)."""
     from ..cli._load import load_flow_class
 
-    flow_cls = load_flow_class(spec.flow_file, spec.flow_class)
+    if sys.argv[1] == "--spare":
+        sock_fd, out_fd, err_fd = (int(x) for x in sys.argv[2:5])
+        wire_stdio(out_fd, err_fd)
+        flow_cls = load_flow_class(sys.argv[5], sys.argv[6])
+        with socket.socket(fileno=sock_fd) as sock:
+            msg, fds, _flags, _addr = socket.recv_fds(sock, 16, 2)
+        if not msg:  # not needed after all: the run is over
+            os._exit(0)
+        spec_fd, result_fd = fds
+        spec = read_spec(spec_fd)
+    else:
+        spec_fd, out_fd, err_fd, result_fd = (int(x) for x in sys.argv[1:5])
+        spec = read_spec(spec_fd)
+        wire_stdio(out_fd, err_fd)
+        flow_cls = load_flow_class(spec.flow_file, spec.flow_class)
     code = run_and_report(spec, flow_cls, result_fd)
     _flush()
     os._exit(code)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from ._forkserver import ForkServer
 from ._gpu import original_environ
+from ._spares import SparePool
 from ._spec import TaskResult, TaskSpec
 
 OutputCallback = Callable[[TaskSpec, str, bytes], None]
@@ -62,6 +63,7 @@ class LocalExecutor:
         self.on_output = on_output
         self.on_start = on_start
         self._server = ForkServer(flow_cls) if mode == "fork" else None
+        self._spares = SparePool() if mode == "spawn" else None
         self._selector = selectors.DefaultSelector()
         self._requests: queue.SimpleQueue[tuple[int, TaskSpec, Future[TaskResult]] | None] = (
             queue.SimpleQueue()
@@ -116,6 +118,8 @@ class LocalExecutor:
         self._thread.join(timeout=10)
         if self._server is not None:
             self._server.close()
+        if self._spares is not None:
+            self._spares.close()
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
@@ -160,23 +164,34 @@ class LocalExecutor:
         if self._stopping:
             future.set_result(TaskResult(ok=False, exception="TaskKilled: the run was stopped"))
             return
+        spare = self._spares.claim(spec) if self._spares is not None else None
         spec_fd = _spec_file(spec)
-        pipes = {name: os.pipe() for name in ("stdout", "stderr", "result")}
-        running = _Running(spec, future, {name: r for name, (r, _) in pipes.items()})
-        for name, (r, _w) in pipes.items():
+        result_r, result_w = os.pipe()
+        if spare is not None:  # its stdout and stderr pipes were made when it started
+            reads, child_fds = [spare.stdout, spare.stderr, result_r], [spec_fd, result_w]
+        else:
+            (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe()
+            reads, child_fds = [out_r, err_r, result_r], [spec_fd, out_w, err_w, result_w]
+        fds = dict(zip(("stdout", "stderr", "result"), reads, strict=True))
+        running = _Running(spec, future, fds)
+        for name, r in running.fds.items():
             os.set_blocking(r, False)
             running.out[name] = bytearray()
             self._selector.register(r, selectors.EVENT_READ, (name, req_id))
         self._running[req_id] = running
-        child_fds = [spec_fd] + [w for _, w in pipes.values()]
         try:
             if self._server is not None:
                 self._server.request(req_id, child_fds)
+            elif spare is not None:
+                spare.hand_over(child_fds)
+                self._started(req_id, running, spare.proc)
             else:
                 self._spawn(req_id, running, child_fds)
         finally:
             for fd in child_fds:
                 os.close(fd)
+        if self._spares is not None:
+            self._spares.prepare(spec)
 
     def _spawn(self, req_id: int, running: _Running, fds: list[int]) -> None:
         cmd = [sys.executable, "-m", "ketch.runtime._spawn", *(str(fd) for fd in fds)]
@@ -184,6 +199,10 @@ class LocalExecutor:
         # start a GPU runtime on the devices CUDA_VISIBLE_DEVICES names).
         env = {**original_environ(os.environ), **running.spec.env}
         proc = subprocess.Popen(cmd, pass_fds=fds, cwd=running.spec.cwd or None, env=env)
+        self._started(req_id, running, proc)
+
+    def _started(self, req_id: int, running: _Running, proc: subprocess.Popen[bytes]) -> None:
+        """A spawned task's process runs its task: report it, and wait for its exit."""
         running.proc = proc
         running.pid = proc.pid
         if self.on_start:
