@@ -12,6 +12,7 @@ import click
 from ..exceptions import ParameterError, UserError
 from ..settings import EXECUTORS, resolve
 from ..ui import ui_command
+from ._compat import EnvOption, env_name_of, metaflow_top_options
 from ._errors import exit_now, invoke
 from ._inspect import dump_command, logs_command, tag_group
 
@@ -55,30 +56,35 @@ def _with_specs(ctx: click.Context, local: tuple[str, ...]) -> tuple[str, ...]:
     return top + local
 
 
+def _env_option(*decls: str, **attrs: Any) -> Callable[[Any], Any]:
+    """``click.option`` whose environment variable may also be ``METAFLOW_...``."""
+    return click.option(*decls, cls=EnvOption, **attrs)
+
+
 def _run_options(func: Any) -> Any:
     """Options shared by ``run`` and ``resume``."""
     for option in reversed(
         [
-            click.option("--tag", "tags", multiple=True, help="Tag the run (repeatable)."),
-            click.option("--max-workers", type=int, default=None, help="Most tasks at once (16)."),
-            click.option(
+            _env_option("--tag", "tags", multiple=True, help="Tag the run (repeatable)."),
+            _env_option("--max-workers", type=int, default=None, help="Most tasks at once (16)."),
+            _env_option(
                 "--max-num-splits", type=int, default=None, help="Most tasks per foreach (100)."
             ),
-            click.option(
+            _env_option(
                 "--with",
                 "with_specs",
                 multiple=True,
                 help="Add a decorator to every step: name[:key=value,...].",
             ),
-            click.option("--run-id-file", default=None, help="Write the run id to this file."),
-            click.option(
+            _env_option("--run-id-file", default=None, help="Write the run id to this file."),
+            _env_option(
                 "--namespace",
                 "user_namespace",
                 default=None,
                 help="The Client's namespace inside the tasks (default: your user; an empty "
                 "string sees every run). Tags written are unchanged.",
             ),
-            click.option(
+            _env_option(
                 "--executor",
                 type=click.Choice(list(EXECUTORS)),
                 default=None,
@@ -132,13 +138,14 @@ def _click_type(parameter: Any) -> Any:
 
 
 def _parameter_options(flow_cls: type[Any]) -> list[click.Option]:
-    options = []
+    options: list[click.Option] = []
     for attr, parameter in flow_cls._parameters().items():
         default = parameter.default
         shown = None if callable(default) else default
         options.append(
-            click.Option(
+            EnvOption(
                 [f"--{parameter.name}", attr] if attr != parameter.name else [f"--{attr}"],
+                env_names=(env_name_of(parameter.name),),
                 type=_click_type(parameter),
                 required=parameter.required,
                 help=parameter.help + (f"  [default: {shown}]" if shown is not None else ""),
@@ -197,6 +204,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     @click.option("--quiet/--not-quiet", default=False, help="Print less.")
     @click.option("--pylint/--no-pylint", default=False, hidden=True, help="Accepted; unused.")
     @click.option("--with", "with_specs", multiple=True, help="Add a decorator to every step.")
+    @metaflow_top_options
     @click.pass_context
     def cli(ctx: click.Context, quiet: bool, pylint: bool, with_specs: tuple[str, ...]) -> None:
         ctx.obj = {"quiet": quiet, "with": with_specs}

@@ -1,0 +1,123 @@
+"""Metaflow's command-line conventions that the flow CLI accepts.
+
+Two things: the top-level options Metaflow's ``start`` group takes (``--metadata=local``,
+``--datastore=local``...), accepted with the values that mean what ketch does and refused with
+a :class:`~ketch.exceptions.UserError` otherwise; and ``METAFLOW_<COMMAND>_<OPTION>``
+environment variables, read like ``KETCH_<COMMAND>_<OPTION>`` (the ``KETCH_`` one wins).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from ..exceptions import UserError
+
+_STORE_HINT = (
+    " ketch keeps runs in the nearest .ketch directory (or where KETCH_HOME points); "
+    "KETCH_METADATA_URL may name a PostgreSQL database shared by a team."
+)
+
+# option -> (the value ketch supports, what ketch does instead of the others)
+_TOP_OPTIONS: dict[str, tuple[str, str]] = {
+    "metadata": (
+        "local",
+        "The {value} metadata provider is not supported yet: ketch records runs in its own "
+        "metadata store.",
+    ),
+    "datastore": (
+        "local",
+        "The {value} datastore is not supported yet: ketch stores artifacts in its local "
+        "datastore.",
+    ),
+    "environment": (
+        "local",
+        "ketch runs steps in the interpreter that runs the flow; the {value} environment "
+        "(Metaflow's @conda/@pypi) is not supported yet.",
+    ),
+    "event_logger": ("nullSidecarLogger", "ketch has no event logger sidecar to choose."),
+    "monitor": ("nullSidecarMonitor", "ketch has no monitor sidecar to choose."),
+}
+
+
+def _check_top_option(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is None or param.name is None:
+        return
+    supported, instead = _TOP_OPTIONS[param.name]
+    if value != supported:
+        flag = param.opts[0]
+        store = _STORE_HINT if param.name in ("metadata", "datastore") else ""
+        raise UserError(
+            f"{flag}={value} is not supported. " + instead.format(value=value),
+            hint=f"Pass {flag}={supported} or leave the option out.{store}",
+            headline=f"Unsupported {flag}",
+        )
+
+
+def _refuse_datastore_root(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        raise UserError(
+            f"--datastore-root={value} is not supported.",
+            hint=f"Set KETCH_HOME={value} instead (the .ketch directory that holds the runs).",
+            headline="Unsupported --datastore-root",
+        )
+
+
+def metaflow_top_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add Metaflow's top-level options (accepted and checked; none changes what ketch does)."""
+    for name, (supported, _) in reversed(_TOP_OPTIONS.items()):
+        flag = "--" + name.replace("_", "-")
+        func = click.option(
+            flag,
+            name,
+            default=None,
+            expose_value=False,
+            callback=_check_top_option,
+            metavar=supported,
+            help=f"Accepted for Metaflow compatibility: only {supported!r}.",
+        )(func)
+    return click.option(
+        "--datastore-root",
+        default=None,
+        expose_value=False,
+        callback=_refuse_datastore_root,
+        hidden=True,
+    )(func)
+
+
+class EnvOption(click.Option):
+    """An option that also reads ``METAFLOW_<COMMAND>_<NAME>`` when no ``KETCH_`` variable
+    is set, as Metaflow's CLI reads it.
+
+    ``env_names`` replaces the ``<NAME>`` part for both prefixes (flow parameters are named
+    by the parameter's name, as in Metaflow, rather than by the attribute that holds it).
+    """
+
+    def __init__(self, *args: Any, env_names: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.env_names = env_names
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        prefix = ctx.auto_envvar_prefix
+        if self.envvar or not self.allow_from_autoenv or not prefix or not self.name:
+            return super().resolve_envvar_value(ctx)
+        names = self.env_names or (self.name.upper(),)
+        rest = prefix.removeprefix("KETCH")
+        candidates = [f"{prefix}_{n}" for n in names]
+        candidates.append(f"{prefix}_{self.name.upper()}")  # click's own name for it
+        if rest != prefix:
+            candidates += [f"METAFLOW{rest}_{n}" for n in names]
+        for envvar in candidates:
+            value = os.environ.get(envvar)
+            if value:
+                return value
+        return None
+
+
+def env_name_of(name: str) -> str:
+    """The ``<NAME>`` part of a parameter's environment variable: ``learning-rate`` ->
+    ``LEARNING_RATE`` (what click derives from ``--learning-rate``)."""
+    return name.replace("-", "_").upper()
