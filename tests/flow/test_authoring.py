@@ -66,3 +66,26 @@ def test_decorator_checks() -> None:
     for bad in (TimeoutDecorator(), TimeoutDecorator(seconds=-1), RetryDecorator(times=1.5)):
         with pytest.raises(DecoratorError):
             bad.validate("s")
+
+
+def test_iterating_a_flow_yields_its_steps_with_their_names() -> None:
+    from ketch import FlowSpec, step
+
+    class IterFlow(FlowSpec):
+        @step
+        def start(self) -> None:
+            self.next(self.middle)
+
+        @step
+        def middle(self) -> None:
+            self.next(self.end)
+
+        @step
+        def end(self) -> None:
+            pass
+
+        def helper(self) -> None:
+            pass
+
+    flow = IterFlow(use_cli=False)
+    assert {s.name for s in flow} == {"start", "middle", "end"}

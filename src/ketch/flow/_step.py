@@ -34,6 +34,7 @@ def step(func: F | None = None, *, start: bool = False, end: bool = False) -> F 
 
     def mark(f: F) -> F:
         f.is_step = True  # type: ignore[attr-defined]
+        f.name = f.__name__  # type: ignore[attr-defined]  # as Metaflow: ``{s.name for s in flow}``
         f.step_start = start  # type: ignore[attr-defined]
         f.step_end = end  # type: ignore[attr-defined]
         if not hasattr(f, "decorators"):
