@@ -1,0 +1,122 @@
+"""What the shim expects of ketch, test by test; docs/compat.md shows the same lists.
+
+Every test of the harness that runs in the local context is in exactly one of the three
+(``test_every_test_is_classified`` checks it, so a test Metaflow adds must be placed).
+"""
+
+from __future__ import annotations
+
+# Pass on ketch today; ``pytest tests/metaflow_core`` asserts each of them.
+EXPECTED_PASS: frozenset[str] = frozenset(
+    {
+        "BasicArtifactTest",
+        "BasicForeachTest",
+        "BasicIncludeTest",
+        "BasicLogTest",
+        "BasicParameterTest",
+        "ConstantsTest",
+        "MergeArtifactsIncludeTest",
+        "MergeArtifactsPropagationTest",
+        "MergeArtifactsTest",
+        "NestedForeachTest",
+        "ParameterNameTest",
+        "RunIdFileTest",
+        "WideForeachTest",
+    }
+)
+
+_SWITCH = "later issue: switch transitions (self.next({...}, condition=...))"
+_PROJECT = "later issue: @project"
+_PARALLEL = "later issue: @parallel (num_parallel)"
+_CARD = "Metaflow internals: the test card types of metaflow.plugins.cards.card_modules.test_cards"
+_EXT_CARD = "Metaflow internals: card types from the test extension packages (metaflow_extensions)"
+_UBF = (
+    "Metaflow internals: @unbounded_test_foreach_internal and InternalTestUnboundedForeachInput "
+    "(Metaflow's internal test decorator)"
+)
+_FOREACH_STACK = (
+    "Metaflow internals: the private FlowSpec._foreach_stack (frames with .var); on ketch today "
+    "it fails before that, on current.origin_run_id being None in resumed tasks"
+)
+
+# Not expected to pass: they need Metaflow's internals (its test extension package
+# ``metaflow_extensions``, its test card types, private attributes, its module paths) or
+# features of a later issue (switch, @project, @parallel, Config).
+EXCLUDED: dict[str, str] = {
+    "BasicConfigTest": "later issue: Config and config_expr",
+    "BasicSwitchTest": _SWITCH,
+    "BranchInSwitchTest": _SWITCH,
+    "ForeachInSwitchTest": _SWITCH,
+    "NestedSwitchTest": _SWITCH,
+    "RecursiveSwitchFlowTest": _SWITCH,
+    "RecursiveSwitchInsideForeachFlowTest": _SWITCH,
+    "ResumeRecursiveSwitchFlowTest": _SWITCH,
+    "ResumeRecursiveSwitchInsideForeachFlowTest": _SWITCH,
+    "SwitchInBranchTest": _SWITCH,
+    "SwitchInForeachTest": _SWITCH,
+    "BasicTagTest": _PROJECT,
+    "CurrentSingletonTest": _PROJECT,
+    "DynamicParameterTest": _PROJECT,
+    "ProjectBranchTest": _PROJECT,
+    "ProjectProductionTest": _PROJECT,
+    "TagMutationTest": _PROJECT,
+    "BasicParallelTest": _PARALLEL,
+    "ResumeUBFJoinTest": _PARALLEL,
+    "CardDecoratorBasicTest": _CARD,
+    "CardErrorTest": _CARD,
+    "CardResumeTest": _CARD,
+    "CardTimeoutTest": _CARD,
+    "CardsWithIdTest": _CARD,
+    "DefaultEditableCardTest": _CARD,
+    "DefaultEditableCardWithCustomizeTest": _CARD,
+    "DefaultEditableCardWithIdTest": _CARD,
+    "MultipleCardDecoratorTest": _CARD,
+    "CardExtensionsImportTest": _EXT_CARD,
+    "CardImportTest": _EXT_CARD,
+    "ExtensionsTest": "Metaflow internals: the test extension package (test_step_decorator, "
+    "tl_value, plugins)",
+    "FlowOptionsTest": "Metaflow internals: the test extension package (test_flow_decorator)",
+    "BasicUnboundedForeachTest": _UBF,
+    "BasicUnboundedForeachResumeTest": _UBF,
+    "NestedUnboundedForeachTest": _UBF,
+    "ResumeForeachInnerTest": _FOREACH_STACK,
+    "ResumeForeachJoinTest": _FOREACH_STACK,
+    "ResumeForeachSplitTest": _FOREACH_STACK,
+    "LineageTest": "Metaflow internals: the private FlowSpec._current_step and flow._graph",
+    "CatchRetryTest": (
+        "Metaflow internals: raises metaflow.exception.ExternalCommandFailed and asserts that "
+        "type name; reads flow._graph"
+    ),
+    "TagCatchTest": (
+        "Metaflow internals: raises metaflow.exception.ExternalCommandFailed, asserts the type "
+        "names metaflow.plugins.catch_decorator.FailureHandledByCatch and "
+        "metaflow.exception.ExternalCommandFailed; reads flow._graph"
+    ),
+    "TimeoutDecoratorTest": (
+        "Metaflow internals: asserts the type name "
+        "metaflow.plugins.timeout_decorator.TimeoutException; on ketch today it fails before "
+        "that, on @timeout+@catch losing the step's artifacts"
+    ),
+    "SecretsDecoratorTest": (
+        "not in ketch: @secrets (with Metaflow's inline secrets provider); reads "
+        "self._graph (private)"
+    ),
+}
+
+# Fail on ketch today because of a ketch difference named here (fixes under way elsewhere).
+KNOWN_FAILURES: dict[str, str] = {
+    "DetectSegFaultTest": "Task.stderr does not say 'segmentation fault' for a task that "
+    "died of SIGSEGV",
+    "LargeMflogTest": "Task.loglines(stream) is missing from the Client (the CLI logs check "
+    "passes)",
+    "ResumeEndStepTest": "current.origin_run_id is None in resumed tasks (the step raises "
+    "ResumeFromHere again); then Task.metadata_dict is missing",
+    "ResumeOriginPathSpec": "current.origin_run_id is None in resumed tasks; then "
+    "Run/Step/Task.origin_pathspec are missing",
+    "ResumeStartStepTest": "current.origin_run_id is None in resumed tasks; then "
+    "Task.metadata_dict is missing",
+    "ResumeSucceededStepTest": "current.origin_run_id is None in resumed tasks (the step "
+    "raises ResumeFromHere again)",
+    "RuntimeDagTest": "Task.child_tasks is missing (parent_tasks passes)",
+    "TaskExceptionTest": "Task.exception is a string, not an object with .type and .exception",
+}
