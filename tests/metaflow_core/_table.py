@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import expected
+from ._context import DISABLED_TESTS
 from ._run import Outcome, Prepared
 
 RESULTS = "results.json"
@@ -44,6 +45,8 @@ def _cell(data: dict[str, Any], impl: str, test: str) -> str:
 
 
 def _status(test: str) -> str:
+    if test in DISABLED_TESTS:
+        return "disabled"
     if test in expected.EXCLUDED:
         return "excluded"
     if test in expected.EXPECTED_PASS:
@@ -53,34 +56,43 @@ def _status(test: str) -> str:
     return "not classified"
 
 
-def _why(data: dict[str, Any], test: str) -> str:
-    if test in expected.EXCLUDED:
-        return expected.EXCLUDED[test]
-    if test in expected.KNOWN_FAILURES:
-        return expected.KNOWN_FAILURES[test]
+def _why(test: str) -> str:
+    if test in DISABLED_TESTS:
+        return DISABLED_TESTS[test]
+    return expected.EXCLUDED.get(test) or expected.KNOWN_FAILURES.get(test, "")
+
+
+def _seen(data: dict[str, Any], test: str, limit: int = 140) -> str:
     result = data.get("ketch", {}).get("results", {}).get(test)
-    if result and not result["passed"]:
-        return str(result["reason"])
-    return str(data.get("ketch", {}).get("no_case", {}).get(test, ""))
+    if not result or result["passed"]:
+        return ""
+    text = f"{result['stage']}: {result['reason']}"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def markdown(data: dict[str, Any]) -> str:
-    """One row per test: its graph, Metaflow's and ketch's result, and why ketch fails."""
+    """One row per test: its graph, Metaflow's and ketch's result, why ketch fails (from
+    ``expected``) and the failure ketch showed (the stage and its most telling line)."""
     tests: set[str] = set()
     for impl in IMPLS:
         tests |= set(data.get(impl, {}).get("results", {}))
         tests |= {t for t in data.get(impl, {}).get("no_case", {}) if not t.startswith("(")}
     rows = [
-        "| test | graph | Metaflow | ketch | class | reason (ketch) |",
-        "|---|---|---|---|---|---|",
+        "| test | graph | Metaflow | ketch | class | why | failure seen on ketch |",
+        "|---|---|---|---|---|---|---|",
     ]
     for test in sorted(tests):
         graph = ""
         for impl in IMPLS:
             graph = graph or data.get(impl, {}).get("results", {}).get(test, {}).get("graph", "")
-        why = _why(data, test).replace("|", "\\|")
-        rows.append(
-            f"| {test} | {graph} | {_cell(data, 'metaflow', test)} | "
-            f"{_cell(data, 'ketch', test)} | {_status(test)} | {why} |"
-        )
+        cells = [
+            test,
+            graph,
+            _cell(data, "metaflow", test),
+            _cell(data, "ketch", test),
+            _status(test),
+            _why(test),
+            _seen(data, test),
+        ]
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return "\n".join(rows) + "\n"

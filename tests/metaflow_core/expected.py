@@ -70,7 +70,8 @@ EXCLUDED: dict[str, str] = {
     "DefaultEditableCardTest": _CARD,
     "DefaultEditableCardWithCustomizeTest": _CARD,
     "DefaultEditableCardWithIdTest": _CARD,
-    "MultipleCardDecoratorTest": _CARD,
+    "MultipleCardDecoratorTest": _CARD
+    + "; also: ketch refuses two @card of one type without id on a step (Metaflow makes two)",
     "CardExtensionsImportTest": _EXT_CARD,
     "CardImportTest": _EXT_CARD,
     "ExtensionsTest": "Metaflow internals: the test extension package (test_step_decorator, "
