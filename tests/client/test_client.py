@@ -241,3 +241,26 @@ def test_listing_reads_every_runs_end_task(project) -> None:  # type: ignore[no-
         """,
     )
     assert lines == ["True 30 1", "False None None", "True 10 0", "[30, 10]"]
+
+
+def test_loglines_as_in_metaflow(runs) -> None:  # type: ignore[no-untyped-def]
+    project, (first, _second) = runs
+    lines = _py(
+        project,
+        f"""
+        from ketch import Task, Run
+        from ketch.exceptions import UserError
+        start = Run("ClientFlow/{first}")["start"].task
+        print(list(start.loglines("stdout")), list(start.loglines("stdout", as_unicode=False)))
+        print(list(start.loglines("stderr")))
+        try:
+            list(start.loglines("both"))
+        except UserError as exc:
+            print(exc)
+        """,
+    )
+    assert lines == [
+        "[(None, 'starting')] [(None, b'starting')]",
+        "[]",
+        "Task.loglines: no stream 'both'.",
+    ]

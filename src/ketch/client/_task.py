@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..datastore import load_artifact
-from ..exceptions import DataIntegrityError, NotFoundError
+from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..flow._decorators import ExceptionWrapper
 from ..metadata._records import ArtifactRecord, AttemptRecord, TaskRecord, TaskSnapshot
 from ._base import _Base, _split, _time
@@ -168,6 +168,28 @@ class Task(_Base):
     @property
     def stdout(self) -> str:
         return self._log("stdout")
+
+    def loglines(
+        self, stream: str, as_unicode: bool = True, meta_dict: dict[str, Any] | None = None
+    ) -> Iterator[tuple[datetime | None, str | bytes]]:
+        """The lines of the task's ``stream`` (``"stdout"`` or ``"stderr"``), one pair each.
+
+        As Metaflow's ``Task.loglines``, each pair is (timestamp, line), the line without its
+        newline, as bytes with ``as_unicode=False``. ketch stores a task's output whole,
+        without a time per line: the timestamp is None (``Task.finished_at`` says when the
+        attempt ended). ``meta_dict`` is accepted for Metaflow's signature and not needed.
+
+        Examples
+        --------
+        >>> [line for _, line in Task("TrainFlow/12/train/3").loglines("stdout")]  # doctest: +SKIP
+        ['epoch 1 loss 0.41', 'epoch 2 loss 0.27']
+        """
+        if stream not in ("stdout", "stderr"):
+            raise UserError(
+                f"Task.loglines: no stream {stream!r}.", hint="Use 'stdout' or 'stderr'."
+            )
+        for line in self._log(stream).splitlines():
+            yield None, line if as_unicode else line.encode("utf-8")
 
     @property
     def stderr(self) -> str:
