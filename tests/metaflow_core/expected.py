@@ -15,12 +15,19 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "BasicLogTest",
         "BasicParameterTest",
         "ConstantsTest",
+        "DetectSegFaultTest",
         "MergeArtifactsIncludeTest",
         "MergeArtifactsPropagationTest",
         "MergeArtifactsTest",
         "NestedForeachTest",
         "ParameterNameTest",
+        "ResumeEndStepTest",
+        "ResumeOriginPathSpec",
+        "ResumeStartStepTest",
+        "ResumeSucceededStepTest",
         "RunIdFileTest",
+        "RuntimeDagTest",
+        "TaskExceptionTest",
         "WideForeachTest",
     }
 )
@@ -34,10 +41,7 @@ _UBF = (
     "Metaflow internals: @unbounded_test_foreach_internal and InternalTestUnboundedForeachInput "
     "(Metaflow's internal test decorator)"
 )
-_FOREACH_STACK = (
-    "Metaflow internals: the private FlowSpec._foreach_stack (frames with .var); on ketch today "
-    "it fails before that, on current.origin_run_id being None in resumed tasks"
-)
+_FOREACH_STACK = "Metaflow internals: the private FlowSpec._foreach_stack (frames with .var)"
 
 # Not expected to pass: they need Metaflow's internals (its test extension package
 # ``metaflow_extensions``, its test card types, private attributes, its module paths) or
@@ -95,8 +99,8 @@ EXCLUDED: dict[str, str] = {
     ),
     "TimeoutDecoratorTest": (
         "Metaflow internals: asserts the type name "
-        "metaflow.plugins.timeout_decorator.TimeoutException; on ketch today it fails before "
-        "that, on @timeout+@catch losing the step's artifacts"
+        "metaflow.plugins.timeout_decorator.TimeoutException (ketch's is "
+        "ketch.exceptions.TimeoutException)"
     ),
     "SecretsDecoratorTest": (
         "not in ketch: @secrets (with Metaflow's inline secrets provider); reads "
@@ -104,20 +108,8 @@ EXCLUDED: dict[str, str] = {
     ),
 }
 
-# Fail on ketch today because of a ketch difference named here (fixes under way elsewhere).
+# Fail on ketch today because of a ketch difference named here (to be fixed in ketch).
 KNOWN_FAILURES: dict[str, str] = {
-    "DetectSegFaultTest": "Task.stderr does not say 'segmentation fault' for a task that "
-    "died of SIGSEGV",
     "LargeMflogTest": "Task.loglines(stream) is missing from the Client (the CLI logs check "
     "passes)",
-    "ResumeEndStepTest": "current.origin_run_id is None in resumed tasks (the step raises "
-    "ResumeFromHere again); then Task.metadata_dict is missing",
-    "ResumeOriginPathSpec": "current.origin_run_id is None in resumed tasks; then "
-    "Run/Step/Task.origin_pathspec are missing",
-    "ResumeStartStepTest": "current.origin_run_id is None in resumed tasks; then "
-    "Task.metadata_dict is missing",
-    "ResumeSucceededStepTest": "current.origin_run_id is None in resumed tasks (the step "
-    "raises ResumeFromHere again)",
-    "RuntimeDagTest": "Task.child_tasks is missing (parent_tasks passes)",
-    "TaskExceptionTest": "Task.exception is a string, not an object with .type and .exception",
 }
