@@ -16,6 +16,7 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "BasicParameterTest",
         "ConstantsTest",
         "DetectSegFaultTest",
+        "LargeMflogTest",
         "MergeArtifactsIncludeTest",
         "MergeArtifactsPropagationTest",
         "MergeArtifactsTest",
@@ -109,7 +110,4 @@ EXCLUDED: dict[str, str] = {
 }
 
 # Fail on ketch today because of a ketch difference named here (to be fixed in ketch).
-KNOWN_FAILURES: dict[str, str] = {
-    "LargeMflogTest": "Task.loglines(stream) is missing from the Client (the CLI logs check "
-    "passes)",
-}
+KNOWN_FAILURES: dict[str, str] = {}
