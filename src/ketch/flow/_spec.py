@@ -57,6 +57,27 @@ class FlowSpec:
     def name(self) -> str:
         return type(self).__name__
 
+    # Metaflow's private attributes that flows and Metaflow's own test suite read.
+    @property
+    def _current_step(self) -> str | None:
+        """The name of the step running now (None outside a task)."""
+        state = self.__dict__.get("_ketch")
+        return state.step_name if state is not None else None
+
+    @property
+    def _foreach_stack(self) -> list[Any]:
+        """The enclosing foreach frames, outermost first, with ``step``, ``var``,
+        ``num_splits``, ``index`` and ``value`` (its short text), as Metaflow's."""
+        state = self.__dict__.get("_ketch")
+        return list(state.frames) if state is not None else []
+
+    @property
+    def _graph(self) -> Any:
+        """The flow's graph: ``graph[step]`` has ``type``, ``in_funcs`` and ``out_funcs``."""
+        from ..graph import build_graph
+
+        return build_graph(type(self))
+
     @classmethod
     def _parameters(cls) -> dict[str, Parameter]:
         """Attribute name -> Parameter, across the class hierarchy (computed once per class)."""
