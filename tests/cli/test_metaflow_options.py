@@ -39,9 +39,11 @@ def _invoke(*args: str) -> object:
 
 
 def test_local_values_are_accepted() -> None:
-    result = _invoke(*LOCAL, "check")
+    result = _invoke(*LOCAL[:-1], "check")
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     assert "The graph looks good!" in result.output  # type: ignore[attr-defined]
+    quiet = _invoke(*LOCAL, "check")  # as Metaflow's: nothing to say when all is well
+    assert quiet.exit_code == 0 and quiet.output == ""  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -102,14 +104,16 @@ def test_metaflow_run_variables_are_read(project) -> None:  # type: ignore[no-un
     project.write("flow.py", FLOW)
     proc = project.run(
         "flow.py",
-        *LOCAL[:-1],  # not --quiet, which hides the tasks' output
+        *LOCAL,
         "run",
         METAFLOW_RUN_ALPHA="mf",
         METAFLOW_RUN_BETA_VALUE="named-by-parameter",
         METAFLOW_RUN_BOOL_PARAM="False",
     )
     assert proc.returncode == 0, proc.stderr
+    # --quiet drops ketch's own messages, as Metaflow's does, but not the tasks' output
     assert "VALUES mf named-by-parameter False" in proc.stdout
+    assert "Validating your flow" not in proc.stderr and "executing" not in proc.stderr
 
 
 @pytest.mark.slow

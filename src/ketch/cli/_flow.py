@@ -35,17 +35,25 @@ def flow_file_of(flow_cls: type[Any]) -> Path:
     return Path(getattr(module, "__file__", sys.argv[0])).resolve()
 
 
-def _graph(flow_cls: type[Any], with_specs: tuple[str, ...] = ()) -> tuple[Any, dict[str, Any]]:
+def _say(ctx: click.Context, message: str) -> None:
+    """ketch's own messages on stderr, which --quiet drops (as Metaflow's; task output stays)."""
+    if not ctx.find_root().params.get("quiet"):
+        click.echo(message, err=True)
+
+
+def _graph(
+    ctx: click.Context, flow_cls: type[Any], with_specs: tuple[str, ...] = ()
+) -> tuple[Any, dict[str, Any]]:
     """Build, lint and check the decorators of the flow; returns (graph, step policies)."""
     from ..flow import parse_with
     from ..graph import build_graph, lint
     from ..runtime import build_policies
 
-    click.echo("Validating your flow...", err=True)
+    _say(ctx, "Validating your flow...")
     graph = build_graph(flow_cls)
     lint(graph)
     policies = build_policies(flow_cls, graph, [parse_with(s) for s in with_specs])
-    click.echo("    The graph looks good!", err=True)
+    _say(ctx, "    The graph looks good!")
     return graph, policies
 
 
@@ -201,7 +209,11 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         help=(flow_cls.__doc__ or f"Commands of {flow_cls.__name__}.").strip(),
         context_settings={"auto_envvar_prefix": "KETCH"},
     )
-    @click.option("--quiet/--not-quiet", default=False, help="Print less.")
+    @click.option(
+        "--quiet/--not-quiet",
+        default=False,
+        help="Leave out ketch's own messages (task output is still shown).",
+    )
     @click.option("--pylint/--no-pylint", default=False, hidden=True, help="Accepted; unused.")
     @click.option("--with", "with_specs", multiple=True, help="Add a decorator to every step.")
     @metaflow_top_options
@@ -215,7 +227,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     @click.option("--warnings", is_flag=True, hidden=True)
     @click.pass_context
     def check(ctx: click.Context, warnings: bool) -> None:
-        _graph(flow_cls, ctx.obj["with"])
+        _graph(ctx, flow_cls, ctx.obj["with"])
 
     @cli.command(help="Show the structure of the flow.")
     def show() -> None:
@@ -243,8 +255,8 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         release_gpu()
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         with start_writer(settings) as writer:  # gets ready while the flow is checked
-            click.echo(f"ketch executing {flow_cls.__name__} for user:{settings.user}", err=True)
-            graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
+            _say(ctx, f"ketch executing {flow_cls.__name__} for user:{settings.user}")
+            graph, policies = _graph(ctx, flow_cls, _with_specs(ctx, with_specs))
             values = _resolve_parameters(flow_cls, params, settings.user)
             settings = _settings(max_workers, max_num_splits, executor, create=True)
             _execute(
@@ -284,14 +296,14 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         require_home(settings)
         with start_writer(settings) as writer:
-            click.echo(f"ketch resuming {flow_cls.__name__} for user:{settings.user}", err=True)
-            graph, policies = _graph(flow_cls, _with_specs(ctx, with_specs))
+            _say(ctx, f"ketch resuming {flow_cls.__name__} for user:{settings.user}")
+            graph, policies = _graph(ctx, flow_cls, _with_specs(ctx, with_specs))
             store = open_store(settings.resolved_metadata_url)
             try:
                 origin, rerun = choose_origin(store, graph, origin_run_id, step)
             finally:
                 store.close()
-            click.echo(f"Resuming run {flow_cls.__name__}/{origin}.", err=True)
+            _say(ctx, f"Resuming run {flow_cls.__name__}/{origin}.")
             _execute(
                 ctx,
                 writer,
@@ -309,9 +321,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         """Run (or resume) the flow and exit with the run's status."""
         from ..runtime import RunRequest, execute_run
 
-        request = RunRequest(
-            flow_cls=flow_cls, flow_file=flow_file, quiet=ctx.obj["quiet"], **fields
-        )
+        request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, **fields)
         code = execute_run(request, writer)
         if code:
             ctx.exit(code)

@@ -21,9 +21,8 @@ def _now() -> str:
 class Reporter:
     """Prints run progress. Thread-safe: task output arrives from the executor's thread."""
 
-    def __init__(self, out: TextIO | None = None, *, quiet: bool = False) -> None:
+    def __init__(self, out: TextIO | None = None) -> None:
         self.out = out or sys.stdout
-        self.quiet = quiet
         self._lock = threading.Lock()
         self._pids: dict[tuple[str, int], int] = {}
         self._started = 0
@@ -54,7 +53,7 @@ class Reporter:
 
     def task_line(self, spec: TaskSpec, text: str) -> None:
         with self._lock:
-            if self._live is None and not self.quiet:
+            if self._live is None:
                 self._print(f"{_now()} {self._prefix(spec)} {text}")
 
     # -- events -----------------------------------------------------------------------------

@@ -56,7 +56,6 @@ class RunRequest:
     parameters: dict[str, Any]  # attribute name -> value (already converted)
     tags: tuple[str, ...] = ()
     run_id_file: str | None = None
-    quiet: bool = False
     policies: dict[str, StepPolicy] = field(default_factory=dict)
     resume: ResumeFrom | None = None
     namespace: str | None = None  # run --namespace: what the Client sees inside tasks
@@ -78,7 +77,7 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     while the flow is checked.
     """
     settings = request.settings
-    reporter = Reporter(quiet=request.quiet)
+    reporter = Reporter()
     gpus = _gpu_pool(request.policies, reporter)
     mode = _executor_mode(settings.executor, request.flow_file.name, reporter)
     # Both helper processes are forked before any thread exists in this process.
