@@ -264,3 +264,35 @@ def test_spawned_tasks_import_the_flow_while_the_previous_task_runs(project) -> 
     assert imported1 < began0 + 1.0 and imported2 < began1 + 1.0, "imported during the last task"
     for pid, stdout in zip((pid0, pid1, pid2), data["stdout"], strict=True):
         assert f"imported in {pid}" in stdout  # a spare's import output is its task's
+
+
+def test_a_spare_whose_import_failed_is_replaced_by_a_fresh_start(project) -> None:  # type: ignore[no-untyped-def]
+    project.write(
+        "flow.py",
+        """
+        import pathlib, sys, time
+        from ketch import FlowSpec, step
+
+        _marker = pathlib.Path(__file__).with_name("failed-once")
+        if "--spare" in sys.argv and not _marker.exists():  # the first spare's import fails
+            _marker.write_text("")
+            raise RuntimeError("this import fails once")
+
+        class FlakyImportFlow(FlowSpec):
+            @step
+            def start(self):
+                time.sleep(0.5)  # the spare's import fails meanwhile
+                self.next(self.end)
+
+            @step
+            def end(self):
+                print("END", "--spare" in sys.argv)
+
+        if __name__ == "__main__":
+            FlakyImportFlow()
+        """,
+    )
+    proc = project.run("flow.py", "run", "--executor", "spawn")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (project.root / "failed-once").exists()
+    assert "END False" in proc.stdout  # the end task started afresh

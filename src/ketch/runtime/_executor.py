@@ -164,9 +164,9 @@ class LocalExecutor:
         if self._stopping:
             future.set_result(TaskResult(ok=False, exception="TaskKilled: the run was stopped"))
             return
-        spare = self._spares.claim(spec) if self._spares is not None else None
         spec_fd = _spec_file(spec)
         result_r, result_w = os.pipe()
+        spare = None if self._spares is None else self._spares.take(spec, [spec_fd, result_w])
         if spare is not None:  # its stdout and stderr pipes were made when it started
             reads, child_fds = [spare.stdout, spare.stderr, result_r], [spec_fd, result_w]
         else:
@@ -183,7 +183,6 @@ class LocalExecutor:
             if self._server is not None:
                 self._server.request(req_id, child_fds)
             elif spare is not None:
-                spare.hand_over(child_fds)
                 self._started(req_id, running, spare.proc)
             else:
                 self._spawn(req_id, running, child_fds)

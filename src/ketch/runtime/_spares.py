@@ -65,10 +65,17 @@ class SparePool:
     def enabled(self) -> bool:
         return not any(name in sys.modules for name in GREEDY_FRAMEWORKS)
 
-    def claim(self, spec: TaskSpec) -> Spare | None:
-        """The spare started for ``spec``'s environment, if it is alive."""
+    def take(self, spec: TaskSpec, fds: list[int]) -> Spare | None:
+        """Hand ``spec``'s task (its spec and result pipe: ``fds``) to the spare started for
+        its environment; None when there is none, or it died (its import failed)."""
         spare = self._spares.pop(_key(spec), None)
-        if spare is not None and spare.proc.poll() is not None:  # its import failed
+        if spare is None:
+            return None
+        try:
+            if spare.proc.poll() is not None:
+                raise ConnectionError("the spare exited")
+            spare.hand_over(fds)
+        except OSError:
             spare.discard()
             return None
         return spare
