@@ -21,13 +21,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ketch.exceptions import NotFoundError
 
 from . import _rows
 from ._engine import WRITE_OPTION, create_store_engine, normalize_url
-from ._ids import new_run_id
+from ._ids import create_with_run_id
 from ._migrations import migrate
 from ._records import (
     ArtifactRecord,
@@ -192,31 +192,34 @@ class SqlMetadataStore:
         ``created_at`` to now.
         """
         now = time.time() if created_at is None else created_at
-        run_id = new_run_id() if run_id is None else run_id
-        with self._transaction(write=True) as conn:
-            conn.execute(
-                self._statement("flows", lambda: insert_ignore(self._dialect, flows)),
-                {"flow_name": flow_name, "created_at": now},
-            )
-            conn.execute(
-                insert(runs).values(
-                    run_id=run_id,
-                    flow_name=flow_name,
-                    user_name=user,
-                    status="running",
-                    created_at=now,
-                    origin_run_id=origin_run_id,
-                    code_key=code_key,
-                    scheduler_pid=scheduler_pid,
-                    hostname=hostname,
+
+        def create(run_id: int) -> RunRecord:
+            with self._transaction(write=True) as conn:
+                conn.execute(
+                    self._statement("flows", lambda: insert_ignore(self._dialect, flows)),
+                    {"flow_name": flow_name, "created_at": now},
                 )
-            )
-            # System tags first: a name given as both stays a (non-removable) system tag.
-            for names, system in ((system_tags, True), (tags, False)):
-                self._insert_tags(conn, run_id, names, system=system)
-            run = self._get_run(conn, run_id)
-        assert run is not None
-        return run
+                conn.execute(
+                    insert(runs).values(
+                        run_id=run_id,
+                        flow_name=flow_name,
+                        user_name=user,
+                        status="running",
+                        created_at=now,
+                        origin_run_id=origin_run_id,
+                        code_key=code_key,
+                        scheduler_pid=scheduler_pid,
+                        hostname=hostname,
+                    )
+                )
+                # System tags first: a name given as both stays a (non-removable) system tag.
+                for names, system in ((system_tags, True), (tags, False)):
+                    self._insert_tags(conn, run_id, names, system=system)
+                run = self._get_run(conn, run_id)
+            assert run is not None
+            return run
+
+        return create_with_run_id(create, run_id, IntegrityError)
 
     def _insert_tags(
         self, conn: Connection, run_id: int, names: Iterable[str], *, system: bool

@@ -267,33 +267,36 @@ class SqliteStore:
         run_id: int | None = None,
         created_at: float | None = None,
     ) -> RunRecord:
-        from ._ids import new_run_id
+        from ._ids import create_with_run_id
 
         now = time.time() if created_at is None else created_at
-        run_id = new_run_id() if run_id is None else run_id
-        run = {
-            "run_id": run_id,
-            "flow_name": flow_name,
-            "user_name": user,
-            "status": "running",
-            "created_at": now,
-            "finished_at": None,
-            "heartbeat_at": None,
-            "origin_run_id": origin_run_id,
-            "code_key": code_key,
-            "graph_key": None,
-            "scheduler_pid": scheduler_pid,
-            "hostname": hostname,
-        }
-        with self._write() as conn:
-            conn.execute(sql.INSERT_FLOW, {"flow_name": flow_name, "created_at": now})
-            conn.execute(sql.INSERT_RUN, run)
-            # System tags first: a name given as both stays a (non-removable) system tag.
-            self._insert_tags(conn, run_id, system_tags, system=True)
-            self._insert_tags(conn, run_id, tags, system=False)
-            record = self._get_run(conn, run_id)
-        assert record is not None
-        return record
+
+        def create(run_id: int) -> RunRecord:
+            run = {
+                "run_id": run_id,
+                "flow_name": flow_name,
+                "user_name": user,
+                "status": "running",
+                "created_at": now,
+                "finished_at": None,
+                "heartbeat_at": None,
+                "origin_run_id": origin_run_id,
+                "code_key": code_key,
+                "graph_key": None,
+                "scheduler_pid": scheduler_pid,
+                "hostname": hostname,
+            }
+            with self._write() as conn:
+                conn.execute(sql.INSERT_FLOW, {"flow_name": flow_name, "created_at": now})
+                conn.execute(sql.INSERT_RUN, run)
+                # System tags first: a name given as both stays a (non-removable) system tag.
+                self._insert_tags(conn, run_id, system_tags, system=True)
+                self._insert_tags(conn, run_id, tags, system=False)
+                record = self._get_run(conn, run_id)
+            assert record is not None
+            return record
+
+        return create_with_run_id(create, run_id, sqlite3.IntegrityError)
 
     def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
         rows = _rows.parameter_rows(run_id, parameters)
