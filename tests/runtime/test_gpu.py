@@ -138,6 +138,10 @@ def test_threads_started_at_import_run_tasks_in_fresh_interpreters(project) -> N
     proc = project.run("flow.py", "run")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "threads were started (loader-pool)" in proc.stdout
+    assert "fork" not in proc.stderr  # nothing was forked: no warning about it from Python
+    # The metadata writer, too, started as a fresh process, and recorded the run.
+    out = project.client("from ketch import Flow; print(Flow('ThreadFlow').latest_run.successful)")
+    assert out.stdout.split() == ["True"], out.stdout + out.stderr
 
 
 def test_gpu_tasks_get_their_own_devices(project) -> None:  # type: ignore[no-untyped-def]

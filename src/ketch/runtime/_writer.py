@@ -5,7 +5,9 @@ sends them at most every few tens of milliseconds (``Scheduler`` decides; a flus
 send at once); the writer process applies each sending in one transaction. It also opens the
 store (on PostgreSQL, importing SQLAlchemy and connecting), so that opening it and creating the
 run record happen on the other core while the first tasks already run (the run id is chosen up
-front, see ``ketch.metadata.new_run_id``). It is forked before any thread exists.
+front, see ``ketch.metadata.new_run_id``). It is forked before any thread exists, or, when the
+flow's import left the process unsafe to fork (see ``_forksafety``), started as a fresh
+interpreter (``python -m ketch.runtime._writer_spawn URL INBOX OUTBOX``).
 
 Wire format, both ways: a 4-byte little-endian length, then a pickle.
 Scheduler -> writer: ``("ops", [(method, args, kwargs), ...])`` or ``("flush", None)``.
@@ -19,12 +21,14 @@ import os
 import pickle
 import signal
 import struct
+import subprocess
 import sys
 import time
 from typing import Any
 
 from ..exceptions import InternalError, KetchException
 from ..metadata._sqlite import sqlite_file
+from ._forksafety import fork_hazards
 
 Op = tuple[str, tuple[Any, ...], dict[str, Any]]
 _LEN = struct.Struct("<I")
@@ -62,21 +66,13 @@ class RecordWriter:
     def __init__(self, url: str) -> None:
         to_child_r, self._to_child = os.pipe()
         self._from_child, to_parent_w = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        gc.freeze()  # what the child inherits: its collections leave it alone (no page copies)
-        pid = os.fork()
-        if pid == 0:  # the writer process
-            os.close(self._to_child)
-            os.close(self._from_child)
-            code = 0
-            try:
-                _serve(url, to_child_r, to_parent_w)
-            except BaseException:
-                code = 1
-            os._exit(code)
+        if fork_hazards():
+            self._proc: subprocess.Popen[bytes] | None = _spawn(url, to_child_r, to_parent_w)
+            pid = self._proc.pid
+        else:
+            self._proc = None
+            pid = _fork(url, to_child_r, (self._to_child, self._from_child), to_parent_w)
         os.close(to_child_r)
-        gc.unfreeze()  # this process collects as before
         os.close(to_parent_w)
         self.pid = pid
         self._pending: list[Op] = []
@@ -127,11 +123,37 @@ class RecordWriter:
         except OSError:
             pass  # the writer is gone
         os.close(self._to_child)
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        if self._proc is not None:
+            self._proc.wait()
+        else:
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
         os.close(self._from_child)
+
+
+def _fork(url: str, inbox: int, parent_ends: tuple[int, int], outbox: int) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    gc.freeze()  # what the child inherits: its collections leave it alone (no page copies)
+    pid = os.fork()
+    if pid == 0:  # the writer process
+        for fd in parent_ends:
+            os.close(fd)
+        code = 0
+        try:
+            _serve(url, inbox, outbox)
+        except BaseException:
+            code = 1
+        os._exit(code)
+    gc.unfreeze()  # this process collects as before
+    return pid
+
+
+def _spawn(url: str, inbox: int, outbox: int) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "ketch.runtime._writer_spawn", url, str(inbox), str(outbox)]
+    return subprocess.Popen(cmd, pass_fds=(inbox, outbox))
 
 
 def _serve(url: str, inbox: int, outbox: int) -> None:
@@ -181,6 +203,12 @@ def _apply(store: Any, ops: list[Op]) -> BaseException | None:
     except BaseException as exc:
         return _portable(exc)
     return None
+
+
+def spawn_main() -> None:
+    """Entry point of a writer started as a fresh interpreter (see ``_writer_spawn``)."""
+    url, inbox, outbox = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    _serve(url, inbox, outbox)
 
 
 def _portable(exc: BaseException) -> BaseException:
