@@ -149,11 +149,7 @@ def _fallback_wrapper(spec: TaskSpec) -> ExceptionWrapper:
         "an exception. Something in the execution environment caused the failure. "
         f"Last attempt: {spec.fallback_error}."
     )
-    return ExceptionWrapper(_qualname(FailureHandledByCatch), message)
-
-
-def _qualname(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
+    return ExceptionWrapper.of(FailureHandledByCatch(message), "")
 
 
 def _caught(spec: TaskSpec, flow: Any, wrapper: ExceptionWrapper) -> None:
