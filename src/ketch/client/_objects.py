@@ -9,12 +9,12 @@ children and properties read from the same place.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-from ..exceptions import DataIntegrityError, NotFoundError, UserError
+from ..datastore import load_json_object
+from ..exceptions import NotFoundError, UserError
 from ..metadata import effective_status
 from ..metadata._records import (
     RunRecord,
@@ -244,7 +244,8 @@ class Run(_Base):
         """The graph stored with the run (read once); None when it has none or it is damaged."""
         if not self._graph_read:
             key = self._record.graph_key or self._refresh().graph_key
-            self._graph = None if key is None else _read_graph(self._backend, key)
+            found = None if key is None else load_json_object(self._backend.blobs, key, "graph")
+            self._graph = None if found is None else found[0]
             self._graph_read = True
         return self._graph
 
@@ -375,14 +376,6 @@ class Step(_Base):
     @property
     def parent(self) -> Run:
         return self._run
-
-
-def _read_graph(source: Backend, key: str) -> dict[str, Any] | None:
-    try:
-        graph = json.loads(bytes(source.blobs.get(key)))
-    except (DataIntegrityError, ValueError):
-        return None
-    return graph if isinstance(graph, dict) else None
 
 
 class _Listing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..exceptions import DataIntegrityError
 from ._blobs import BlobStore, blob_hash
 from ._code import build_code_package, package_files, read_package
 from ._serialize import ENCODING, Encoded, decode, encode, type_name
@@ -22,6 +23,7 @@ __all__ = [
     "encode",
     "is_disk_full",
     "load_artifact",
+    "load_json_object",
     "package_files",
     "read_package",
     "type_name",
@@ -31,3 +33,19 @@ __all__ = [
 def load_artifact(blobs: BlobStore, key: str) -> Any:
     """Read and unpickle one artifact blob (checked against its key)."""
     return decode(blobs.get(key))
+
+
+def load_json_object(blobs: BlobStore, key: str, what: str) -> tuple[dict[str, Any] | None, str]:
+    """The JSON object stored as blob ``key`` (``what`` it is, for messages), or None and why
+    it cannot be read (missing or damaged, not JSON, not an object)."""
+    import json
+
+    try:
+        value = json.loads(bytes(blobs.get(key)))
+    except DataIntegrityError as exc:
+        return None, exc.detail
+    except ValueError as exc:
+        return None, f"The stored {what} is not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, f"The stored {what} is malformed."
+    return value, ""

@@ -10,7 +10,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from ..exceptions import DataIntegrityError, NotFoundError, UserError
+from ..datastore import load_json_object
+from ..exceptions import NotFoundError, UserError
 from ..metadata import AttemptRecord, ParameterRecord, RunRecord, TaskRecord, effective_status
 from ._queries import PARAMETERS_STEP
 from ._source import Source
@@ -161,13 +162,8 @@ def load_graph(src: Source, run: RunRecord) -> tuple[dict[str, Any] | None, str 
     """The run's stored graph (see `ketch.graph.graph_to_dict`), or why it cannot be shown."""
     if run.graph_key is None:
         return None, None
-    try:
-        graph = json.loads(bytes(src.blobs.get(run.graph_key)))
-    except DataIntegrityError as exc:
-        return None, exc.detail
-    except ValueError as exc:
-        return None, f"The stored graph is not valid JSON: {exc}"
-    return (graph, None) if isinstance(graph, dict) else (None, "The stored graph is malformed.")
+    graph, error = load_json_object(src.blobs, run.graph_key, "graph")
+    return graph, error or None
 
 
 def foreach_list(task: TaskRecord) -> list[dict[str, Any]]:
