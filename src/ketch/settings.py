@@ -18,6 +18,7 @@ from typing import Any
 from .exceptions import StoreNotFoundError, UserError
 
 HOME_DIRNAME = ".ketch"
+DB_FILENAME = "ketch.db"  # the SQLite run database inside a store directory
 EXECUTORS = ("auto", "fork", "spawn")
 
 
@@ -38,9 +39,7 @@ class Settings:
 
     @property
     def resolved_metadata_url(self) -> str:
-        if self.metadata_url:
-            return self.metadata_url
-        return f"sqlite:///{Path(self.home) / 'ketch.db'}"
+        return metadata_url_of(Path(self.home), self.metadata_url)
 
 
 HELP: dict[str, str] = {
@@ -52,6 +51,11 @@ HELP: dict[str, str] = {
     "interpreter each), or 'auto' (fork unless importing the flow made forking unsafe).",
     "user": "The user name recorded on runs (the namespace is user:<name>).",
 }
+
+
+def metadata_url_of(home: Path, metadata_url: str) -> str:
+    """The run database of a store: ``metadata_url``, or else the SQLite file in ``home``."""
+    return metadata_url or f"sqlite:///{home / DB_FILENAME}"
 
 
 def env_name(setting: str) -> str:
@@ -150,7 +154,7 @@ def _resolve_home(home: str, cwd: Path, create: bool) -> Path:
 def require_home(settings: Settings) -> Path:
     """The store directory, or a clear error saying how to create one."""
     path = settings.home_path
-    if not (path / "ketch.db").exists() and not settings.metadata_url:
+    if not (path / DB_FILENAME).exists() and not settings.metadata_url:
         raise StoreNotFoundError(
             f"There is no ketch store at {path} or in any parent directory.",
             hint="Run a flow here first (python flow.py run), or point KETCH_HOME at an "

@@ -13,7 +13,15 @@ from ..datastore import BlobStore, LocalStorage
 from ..exceptions import StoreNotFoundError
 from ..metadata import MetadataStore, open_store
 from ..metadata._sqlite_store import SqliteStore  # noqa: F401  (every local project opens one)
-from ..settings import HOME_DIRNAME, Settings, env_name, require_home, resolve
+from ..settings import (
+    DB_FILENAME,
+    HOME_DIRNAME,
+    Settings,
+    env_name,
+    metadata_url_of,
+    require_home,
+    resolve,
+)
 
 _UNSET = object()
 _namespace: ContextVar[object] = ContextVar("ketch_namespace", default=_UNSET)
@@ -35,13 +43,13 @@ class Provider:
 
     @property
     def resolved_metadata_url(self) -> str:
-        return self.metadata_url or f"sqlite:///{self.home / 'ketch.db'}"
+        return metadata_url_of(self.home, self.metadata_url)
 
     def describe(self) -> str:
         """``local@<project directory>`` or ``db@<database URL>`` (password hidden)."""
         if self.metadata_url:
             return "db@" + _PASSWORD.sub(r"\1***@", self.metadata_url)
-        if not (self.home / "ketch.db").is_file():
+        if not (self.home / DB_FILENAME).is_file():
             return f"local@<No {HOME_DIRNAME} directory found in current working tree>"
         return f"local@{self.home.parent if self.home.name == HOME_DIRNAME else self.home}"
 
@@ -156,7 +164,7 @@ def _parse_provider(ms: str) -> Provider:
         return Provider(home, info)
     root = Path(info).expanduser().resolve()
     for home in (root, root / HOME_DIRNAME):
-        if (home / "ketch.db").is_file():
+        if (home / DB_FILENAME).is_file():
             return Provider(home)
     raise StoreNotFoundError(
         f"There is no ketch store in {root}.",
