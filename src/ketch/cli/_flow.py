@@ -37,7 +37,7 @@ def flow_file_of(flow_cls: type[Any]) -> Path:
 
 def _say(ctx: click.Context, message: str) -> None:
     """ketch's own messages on stderr, which --quiet drops (as Metaflow's; task output stays)."""
-    if not ctx.find_root().params.get("quiet"):
+    if not ctx.obj["quiet"]:
         click.echo(message, err=True)
 
 
