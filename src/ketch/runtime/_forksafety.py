@@ -49,9 +49,13 @@ def fork_hazards() -> list[Hazard]:
 def should_release_gpu(hazards: list[Hazard]) -> bool:
     """Whether the launching process holds a GPU through a framework that keeps most of its
     memory (JAX, TensorFlow): then it must not stay the scheduler (see ``_gpu``)."""
-    return any(h.holds_gpu for h in hazards) and any(
-        name in sys.modules for name in GREEDY_FRAMEWORKS
-    )
+    return any(h.holds_gpu for h in hazards) and greedy_framework_imported()
+
+
+def greedy_framework_imported() -> bool:
+    """Whether JAX or TensorFlow, which take most of a GPU as their GPU runtime starts, is
+    imported in this process."""
+    return any(name in sys.modules for name in GREEDY_FRAMEWORKS)
 
 
 def gpu_runtime_files(fd_dir: str = "/proc/self/fd") -> list[str]:

@@ -23,7 +23,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 
-from ._forksafety import GREEDY_FRAMEWORKS
+from ._forksafety import greedy_framework_imported
 from ._gpu import original_environ
 from ._spec import TaskSpec
 
@@ -63,7 +63,7 @@ class SparePool:
 
     @property
     def enabled(self) -> bool:
-        return not any(name in sys.modules for name in GREEDY_FRAMEWORKS)
+        return not greedy_framework_imported()
 
     def take(self, spec: TaskSpec, fds: list[int]) -> Spare | None:
         """Hand ``spec``'s task (its spec and result pipe: ``fds``) to the spare started for
