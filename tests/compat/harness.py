@@ -96,11 +96,12 @@ def normalize_output(text: str, workdir: Path) -> str:
     return _LONG_ID.sub("<ID>", text)
 
 
-def _run_killing_group(
-    cmd: list[str], cwd: Path, env: dict[str, str], timeout: float
+def run_killing_group(
+    cmd: list[str], cwd: Path, env: dict[str, str], timeout: float, label: str = "compat harness"
 ) -> tuple[int | None, bytes, bytes]:
     """Run ``cmd``; on timeout kill its whole process group (flows start task processes).
-    The exit code is None after a timeout."""
+    The exit code is None after a timeout, and stderr ends with a line from ``label`` saying
+    so. (The Metaflow core shim uses it too.)"""
     proc = subprocess.Popen(
         cmd,
         cwd=cwd,
@@ -123,7 +124,7 @@ def _run_killing_group(
         except subprocess.TimeoutExpired:  # a grandchild left its own group holding the pipes
             proc.kill()
             out, err = b"", b""
-        return None, out, err + b"\n[compat harness: killed after %ds]\n" % int(timeout)
+        return None, out, err + f"\n[{label}: killed after {int(timeout)}s]\n".encode()
 
 
 def run_case(case: Any, workdir: Path, impl: str, python: str) -> dict[str, Any]:
@@ -133,11 +134,11 @@ def run_case(case: Any, workdir: Path, impl: str, python: str) -> dict[str, Any]
     env = clean_env(impl)
     cmd = [python, flow_path.name, *case.argv]
     t0 = time.monotonic()
-    exit_code, out, err = _run_killing_group(cmd, workdir, env, COMMAND_TIMEOUT_S)
+    exit_code, out, err = run_killing_group(cmd, workdir, env, COMMAND_TIMEOUT_S)
     duration = time.monotonic() - t0
 
     ext_out = workdir / ".compat_extract.json"
-    ext_code, _, ext_err = _run_killing_group(
+    ext_code, _, ext_err = run_killing_group(
         [python, str(EXTRACT), impl, case.flow_class, "--out", str(ext_out)]
         + [arg for probe in case.probes for arg in ("--probe", probe)],
         workdir,

@@ -9,16 +9,17 @@ then each checker runs as ``python check_flow.py CHECKER RUN_ID TOP_OPTIONS`` an
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 from . import _context
 from ._rewrite import SHIM_MODULE, ketch_names, rewrite_source
@@ -177,28 +178,24 @@ def _call(
     cmd: list[str], cwd: Path, env: dict[str, str], timeout: float
 ) -> tuple[int | None, str, str]:
     """Run ``cmd``; after ``timeout`` kill its process group (flows start task processes)."""
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
+    rc, out, err = _compat_harness().run_killing_group(
+        cmd, cwd, env, timeout, label="metaflow_core shim"
     )
-    try:
-        out, err = proc.communicate(timeout=timeout)
-        rc: int | None = proc.returncode
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        try:
-            out, err = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = b"", b""
-        err += b"\n[metaflow_core shim: killed after %ds]\n" % int(timeout)
-        rc = None
     return rc, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def _compat_harness() -> ModuleType:
+    """The compatibility kit's harness (``tests/compat/harness.py``), loaded from its file as
+    the kit's own tests load it: it is no package, and this shim runs both under pytest and
+    as ``python -m tests.metaflow_core``."""
+    name = "ketch_compat_harness"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE.parent / "compat" / "harness.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 def run_case(
