@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from flowrun import Project, damage_blob
-from uiflows import DEMO_FLOW, run_flow, settings_for
+from uiflows import DEMO_FLOW, LOCAL, run_flow, settings_for
 
 pytest.importorskip("starlette")
 
@@ -23,7 +23,7 @@ def demo(project: Project) -> Iterator[tuple[Any, int]]:
     project.write("demo.py", DEMO_FLOW)
     run_id, code = run_flow(project, "demo.py")
     assert code == 0
-    with TestClient(create_app(settings_for(project.root))) as client:
+    with TestClient(create_app(settings_for(project.root)), base_url=LOCAL) as client:
         yield client, run_id
 
 

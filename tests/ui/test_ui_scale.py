@@ -6,7 +6,7 @@ import time
 
 import pytest
 from flowrun import Project
-from uiflows import run_flow, settings_for
+from uiflows import LOCAL, run_flow, settings_for
 
 pytest.importorskip("starlette")
 
@@ -52,7 +52,7 @@ def test_a_thousand_task_foreach_renders_in_under_a_second(project: Project) -> 
     project.write("wide.py", WIDE_FLOW)
     run_id, code = run_flow(project, "wide.py", "--max-num-splits", "1000")
     assert code == 0
-    with TestClient(create_app(settings_for(project.root))) as client:
+    with TestClient(create_app(settings_for(project.root)), base_url=LOCAL) as client:
         client.get(f"/WideFlow/{run_id}")  # first request: templates compile once
         timings = {}
         for path in (f"/WideFlow/{run_id}", f"/WideFlow/{run_id}/work"):
