@@ -34,12 +34,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from ..exceptions import InternalError, KetchException, NotFoundError, UserError
+from ..exceptions import KetchException, NotFoundError, UserError
 from ._access import LOOPBACK_NAMES, Access
 from ._cards import CARD_CSP, card_document
+from ._common import shorten
 from ._compare import compare_page
+from ._faults import database_damage, internal_error
 from ._guard import PAGE_CSP, Guard
-from ._pages import DEFAULT_RUN_LIMIT, flow_page, index_page, live_state, run_page
+from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, flow_page, index_page, live_state, run_page
 from ._render import Renderer
 from ._source import Source
 from ._task_pages import step_page, task_page
@@ -50,17 +52,16 @@ HERE = Path(__file__).resolve().parent
 Builder = Callable[[Source, Request], dict[str, Any]]
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    text = request.query_params.get(name)
+def _int_param(request: Request, name: str, default: int, most: int) -> int:
+    """A positive integer query parameter; a larger value than ``most`` counts as ``most``."""
+    text = request.query_params.get(name, "").strip()
     if not text:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UserError(f"'{name}' must be a positive integer, got '{text}'.")
-    return value
+    digits = text.lstrip("0") if text.isascii() and text.isdigit() else ""
+    if not digits:
+        raise UserError(f"'{name}' must be a positive integer, got '{shorten(text)}'.")
+    # Dozens of digits are beyond any limit (and beyond what SQLite binds).
+    return min(int(digits), most) if len(digits) <= 18 else most
 
 
 def _index(src: Source, request: Request) -> dict[str, Any]:
@@ -74,7 +75,7 @@ def _flow(src: Source, request: Request) -> dict[str, Any]:
         request.path_params["flow"],
         tags=[t for t in query.getlist("tag") if t],
         status=query.get("status") or None,
-        limit=_int_param(request, "limit", DEFAULT_RUN_LIMIT),
+        limit=_int_param(request, "limit", DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT),
     )
 
 
@@ -199,14 +200,21 @@ class App:
         def endpoint(request: Request) -> Response:
             try:
                 return answer(request)
-            except KetchException as exc:
-                return self.error(request, exc, error_headers)
             except Exception as exc:  # a page must answer, even when ketch has a bug
-                log.exception("ketch UI failed on %s", request.url.path)
-                error = InternalError(f"{type(exc).__name__}: {exc}")
+                error = self._explain(request, exc)
                 return self.error(request, error, error_headers)
 
         return endpoint
+
+    def _explain(self, request: Request, exc: Exception) -> KetchException:
+        damage = database_damage(self.src.database_file, exc)
+        if damage is not None:
+            log.error("ketch UI: %s, on %s: %s", damage.headline, request.url.path, exc)
+            return damage
+        if isinstance(exc, KetchException):
+            return exc
+        log.exception("ketch UI failed on %s", request.url.path)
+        return internal_error(exc)
 
     def error(
         self, request: Request, exc: KetchException, headers: dict[str, str] | None = None
@@ -227,7 +235,7 @@ class App:
         return self.error(
             request,
             NotFoundError(
-                f"Nothing lives at '{request.url.path}'.",
+                f"Nothing lives at '{shorten(request.url.path)}'.",
                 hint="Pages are addressed by pathspec: /Flow/run/step/task.",
             ),
         )
