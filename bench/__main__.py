@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import _bigdata, _data, _timing
+from . import _bigdata, _data, _timing, _ui
 from ._context import METAFLOW_REPEATS, Bench, Options, nproc, pycache_env, warm_up
 from ._docs import write_docs
 from ._env import clean_env, framework_version, ketch, metaflow
@@ -24,7 +24,7 @@ from ._targets import targets
 
 Workload = Callable[[Bench], None]
 # Skipped by --quick:
-SLOW = ("foreach1000", "bigarray", "compressible", "resume1000", "scheduler10k")
+SLOW = ("foreach1000", "bigarray", "compressible", "resume1000", "scheduler10k", "ui1000")
 
 
 def workloads(cores: int) -> dict[str, Workload]:
@@ -40,6 +40,7 @@ def workloads(cores: int) -> dict[str, Workload]:
         "resume": lambda b: _timing.resume(b, cores),
         "resume1000": lambda b: _timing.resume1000(b, cores),
         "scheduler10k": lambda b: _data.scheduler10k(b, cores),
+        "ui1000": _ui.ui1000,
     }
 
 

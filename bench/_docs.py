@@ -63,6 +63,11 @@ METHOD = """\
   inside the process (imports excluded; whatever the Client loads lazily on first use is
   included), over a store holding only those runs. The note gives the same listing done a
   second time in the same process.
+- UI (ketch only): one foreach-1,000 run (not timed), then a separate process serves it with
+  the UI's app and requests the run page and the `work` step page (1,000 tasks), as HTML and
+  as JSON, once untimed (templates compile), then 20 times each through starlette's
+  TestClient (the app's whole work, no socket); the figure is the median request, the note
+  gives the JSON one. `python -m bench --only ui1000 --no-metaflow` measures only this.
 - Each command has a timeout (ketch 600 s, Metaflow 3600 s); a command that fails or times out
   is reported with its output, its figure shows FAILED, and `python -m bench` exits 1.
 """

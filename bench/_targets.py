@@ -66,6 +66,16 @@ def _scheduler(results: Results) -> Target:
     return Target(text, row.ketch.median < 200, f"{row.ketch.median:,.0f} MiB")
 
 
+def _ui_pages(results: Results) -> Target:
+    text = "UI: run and step pages of a 1,000-task foreach in < 1 s each"
+    run, step = _row(results, "ui.run"), _row(results, "ui.step")
+    if run is None or step is None or not run.ketch or not step.ketch:
+        return Target(text, None, "not measured")
+    worst = max(run.ketch.median, step.ketch.median)
+    figure = f"run {run.ketch.median * 1e3:.0f} ms, step {step.ketch.median * 1e3:.0f} ms"
+    return Target(text, worst < 1, figure)
+
+
 def targets(results: Results) -> list[Target]:
     checks: list[Callable[[], Target | list[Target]]] = [
         lambda: _speedup(results, "linear10", 30, "linear 10 ≥ 30x faster than Metaflow"),
@@ -89,6 +99,7 @@ def targets(results: Results) -> list[Target]:
         lambda: _speedup(
             results, "client", 20, "Client: 100 runs + 1 artifact each ≥ 20x faster than Metaflow"
         ),
+        lambda: _ui_pages(results),
     ]
     out: list[Target] = []
     for check in checks:

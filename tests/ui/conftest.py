@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from uiflows import UIProject, build_demo_project
+from uiflows import LOCAL, UIProject, build_demo_project
 
 
 @pytest.fixture(scope="module")
@@ -23,5 +23,5 @@ def client(ui_project: UIProject) -> Iterator[object]:
 
     from ketch.ui import create_app
 
-    with TestClient(create_app(ui_project.settings)) as test_client:
+    with TestClient(create_app(ui_project.settings), base_url=LOCAL) as test_client:
         yield test_client

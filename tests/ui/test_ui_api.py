@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -327,3 +328,64 @@ def test_static_assets_are_served_by_ketch(client: Any, name: str) -> None:
     response = client.get(f"/-/static/{name}")
     assert response.status_code == 200 and response.content
     assert client.get("/-/static/nope.css").status_code == 404
+
+
+# Hostile requests: whatever the address, the answer is a small 404 or 400, never a 500.
+
+HUGE = "9" * 41  # beyond any id the database can hold (SQLite integers are 64-bit)
+
+
+@pytest.mark.parametrize("segments", [100, 10_000])
+def test_the_404_page_does_not_grow_with_the_path(client: Any, segments: int) -> None:
+    path = "/a" * segments
+    page = client.get(path)
+    assert page.status_code == 404
+    assert "Nothing lives at &#39;/a/a/a/a" in page.text
+    api = get_json(client, "/api" + path, status=404)
+    assert api["error"]["message"].startswith("Nothing lives at '/api/a/a/a/a")
+    # The same size for 100 and 10,000 segments: at most 120 characters of the path are quoted.
+    assert len(page.content) < 2_000 and len(client.get("/a" * 100).content) == len(page.content)
+    assert len(json.dumps(api)) < 400
+
+
+def test_a_404_for_one_huge_segment_stays_small(client: Any) -> None:
+    page = client.get("/" + "x" * 15_000 + "/1/2/3/4")
+    assert page.status_code == 404 and len(page.content) < 2_000
+
+
+HUGE_IDS = [
+    "/DemoFlow/{huge}",
+    "/api/DemoFlow/{huge}",
+    "/api/DemoFlow/-{huge}",
+    "/api/DemoFlow/{huge}/start",
+    "/DemoFlow/{demo}/start/{huge}",
+    "/api/DemoFlow/{demo}/start/{huge}",
+    "/api/DemoFlow/{demo}/start/{start_task}?attempt={huge}",
+    "/api/-/live/DemoFlow/{huge}",
+    "/api/-/live/DemoFlow/{demo}?task={huge}",
+    "/-/card/DemoFlow/{demo}/start/{huge}/0",
+    "/-/card/DemoFlow/{huge}/start/1/0",
+    "/api/compare?runs=DemoFlow/{huge},DemoFlow/{demo}",
+]
+
+
+@pytest.mark.parametrize("path", HUGE_IDS)
+def test_ids_too_large_for_any_run_are_not_found(
+    client: Any, ui_project: UIProject, path: str
+) -> None:
+    response = client.get(_fill(path.replace("{huge}", HUGE), client, ui_project))
+    assert response.status_code == 404, response.text
+    assert "does not exist" in response.text and "Internal error" not in response.text
+
+
+@pytest.mark.parametrize("limit", ["9" * 30, "9" * 5_000, "10001"])
+def test_a_huge_limit_lists_at_most_ten_thousand_runs(client: Any, limit: str) -> None:
+    data = get_json(client, f"/api/DemoFlow?limit={limit}")
+    assert data["filters"]["limit"] == 10_000 and len(data["runs"]) == 2
+    assert client.get(f"/DemoFlow?limit={limit}").status_code == 200
+
+
+@pytest.mark.parametrize("limit", ["0", "-5", "abc", "1e3", "000"])
+def test_a_limit_that_is_not_a_positive_integer_is_400(client: Any, limit: str) -> None:
+    error = get_json(client, f"/api/DemoFlow?limit={limit}", status=400)["error"]
+    assert error["message"] == f"'limit' must be a positive integer, got '{limit}'."

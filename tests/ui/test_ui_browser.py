@@ -1,16 +1,13 @@
 """End to end in a real Chromium: ``ketch ui`` in a subprocess, pages as a user sees them.
 
-Needs Chromium at /usr/bin/chromium and the ``playwright`` package (never ``playwright
-install``): skipped without them, except under CI (``CI`` set), where that is a failure.
+Needs Chromium and the ``playwright`` package (see ``browsers``).
 Screenshots go to ``test-artifacts/ui/``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,22 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browsers import chromium
 from flowrun import Project
 from uiflows import CARD_FLOW, HAS_PANDAS, RunningUI, UIProject, running_ui
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "ui"
 
 SLOW_FLOW = """
@@ -67,23 +54,8 @@ if __name__ == "__main__":
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    problem = None
-    if not CHROMIUM.exists():
-        problem = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
-    elif importlib.util.find_spec("playwright") is None:
-        problem = "playwright is not installed (pip install -e '.[test]')"
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(problem + " (CI is set, so this is an error, not a skip)")
-        pytest.skip(problem)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as found:
+        yield found
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from flowrun import Project, blob_bytes, damage_blob
-from uiflows import CARD_FLOW, run_flow, settings_for
+from uiflows import CARD_FLOW, LOCAL, run_flow, settings_for
 
 pytest.importorskip("starlette")
 pytest.importorskip("jinja2")
@@ -54,7 +54,7 @@ def _card_run(project: Project) -> Iterator[CardRun]:
     project.write("cards.py", CARD_FLOW)
     run_id, code = run_flow(project, "cards.py")
     assert code == 0
-    with TestClient(create_app(settings_for(project.root))) as client:
+    with TestClient(create_app(settings_for(project.root)), base_url=LOCAL) as client:
         paths = []
         for step in ("start", "end"):
             task = client.get(f"/api/CardFlow/{run_id}/{step}").json()["tasks"][0]["id"]
@@ -92,6 +92,7 @@ def test_the_card_route_serves_the_card_under_a_strict_policy(cards: CardRun) ->
         policy = response.headers["content-security-policy"]
         assert "default-src 'none'" in policy and "sandbox allow-same-origin" in policy
         assert "script-src" not in policy and "frame-ancestors 'self'" in policy
+        assert response.headers["x-frame-options"] == "SAMEORIGIN"  # the task page frames it
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "no-store"
         assert response.content == blob_bytes(cards.project.root / ".ketch", card["hash"])
@@ -120,7 +121,10 @@ def test_a_card_that_does_not_exist_is_404(cards: CardRun, where: str, message: 
     assert response.status_code == 404
     assert "Not found" in response.text
     assert message.format(**names).replace("'", "&#39;") in response.text
-    assert "content-security-policy" not in response.headers  # the UI's own error page
+    # The UI's own error page, under the pages' policy, except that it may fill a card's frame.
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'self'" in policy
+    assert response.headers["x-frame-options"] == "SAMEORIGIN"
 
 
 def test_the_task_page_frames_each_card(cards: CardRun) -> None:

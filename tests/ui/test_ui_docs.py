@@ -1,10 +1,12 @@
-"""docs/ui.md documents every page, every JSON endpoint and every option of ``ketch ui``."""
+"""docs/ui.md documents every page, every JSON endpoint and every option of ``ketch ui``
+(and the environment variable of each)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
+import click
 import pytest
 
 pytest.importorskip("starlette")
@@ -50,4 +52,7 @@ def test_every_option_of_the_ui_command_is_documented() -> None:
     from ketch.ui import ui_command
 
     for param in ui_command().params:
-        assert f"`--{param.name}`" in DOC, param.name
+        for flag in param.opts:
+            assert f"`{flag}`" in DOC, flag
+        if isinstance(param, click.Option) and param.envvar:
+            assert f"`{param.envvar}`" in DOC, param.envvar

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from flowrun import Project
 from ketch.settings import Settings, resolve
 
 HAS_PANDAS = importlib.util.find_spec("pandas") is not None
+# The address a TestClient uses: the UI answers only requests addressed to a loopback name.
+LOCAL = "http://127.0.0.1"
 
 DEMO_FLOW = """
 from ketch import FlowSpec, Parameter, step
@@ -220,13 +223,13 @@ class RunningUI:
 
 
 @contextlib.contextmanager
-def running_ui(project: Project, *args: str) -> Iterator[RunningUI]:
-    """Run ``python *args`` (a ``ui`` command with ``--port 0``) until the block ends, then
-    stop it with Ctrl-C (SIGINT) as a user would."""
+def running_ui(project: Project, *args: str, **env: str) -> Iterator[RunningUI]:
+    """Run ``python *args`` (a ``ui`` command with ``--port 0``, with ``env`` added to the
+    environment) until the block ends, then stop it with Ctrl-C (SIGINT) as a user would."""
     process = subprocess.Popen(
         [sys.executable, *args],
         cwd=project.root,
-        env=project.env(),
+        env=project.env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -261,6 +264,8 @@ def _wait_until_serving(url: str, timeout: float = 30) -> None:
         try:
             with urllib.request.urlopen(url, timeout=2):
                 return
+        except urllib.error.HTTPError:  # it answers (a UI with a token says 401)
+            return
         except OSError:
             if time.monotonic() > deadline:
                 raise

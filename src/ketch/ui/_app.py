@@ -12,6 +12,7 @@ Routes (each page also at ``/api`` + the same path)::
     /-/card/{flow}/{run}/{step}/{task}/{position}?attempt=   one card's HTML, sandboxed
     /-/static/...                       CSS, JS and icons
 
+Every request passes `Guard` first (the Host check, the token, the security headers).
 Only ``starlette`` and ``jinja2`` are imported here, so ``import ketch`` never loads them.
 """
 
@@ -31,11 +32,16 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp
 
-from ..exceptions import InternalError, KetchException, NotFoundError, UserError
+from ..exceptions import KetchException, NotFoundError, UserError
+from ._access import LOOPBACK_NAMES, Access
 from ._cards import CARD_CSP, card_document
+from ._common import shorten
 from ._compare import compare_page
-from ._pages import DEFAULT_RUN_LIMIT, flow_page, index_page, live_state, run_page
+from ._faults import database_damage, internal_error
+from ._guard import PAGE_CSP, Guard
+from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, flow_page, index_page, live_state, run_page
 from ._render import Renderer
 from ._source import Source
 from ._task_pages import step_page, task_page
@@ -46,17 +52,16 @@ HERE = Path(__file__).resolve().parent
 Builder = Callable[[Source, Request], dict[str, Any]]
 
 
-def _int_param(request: Request, name: str, default: int) -> int:
-    text = request.query_params.get(name)
+def _int_param(request: Request, name: str, default: int, most: int) -> int:
+    """A positive integer query parameter; a larger value than ``most`` counts as ``most``."""
+    text = request.query_params.get(name, "").strip()
     if not text:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UserError(f"'{name}' must be a positive integer, got '{text}'.")
-    return value
+    digits = text.lstrip("0") if text.isascii() and text.isdigit() else ""
+    if not digits:
+        raise UserError(f"'{name}' must be a positive integer, got '{shorten(text)}'.")
+    # Dozens of digits are beyond any limit (and beyond what SQLite binds).
+    return min(int(digits), most) if len(digits) <= 18 else most
 
 
 def _index(src: Source, request: Request) -> dict[str, Any]:
@@ -70,7 +75,7 @@ def _flow(src: Source, request: Request) -> dict[str, Any]:
         request.path_params["flow"],
         tags=[t for t in query.getlist("tag") if t],
         status=query.get("status") or None,
-        limit=_int_param(request, "limit", DEFAULT_RUN_LIMIT),
+        limit=_int_param(request, "limit", DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT),
     )
 
 
@@ -134,11 +139,12 @@ class JSONResponse(Response):
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
-_CARD_HEADERS = {
-    **_NO_STORE,
-    "Content-Security-Policy": CARD_CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+# A card, or the error in its place, may be framed by the UI's own pages (and only by them).
+_FRAMED = {"X-Frame-Options": "SAMEORIGIN"}
+_CARD_HEADERS = {**_NO_STORE, **_FRAMED, "Content-Security-Policy": CARD_CSP}
+_CARD_ERROR_HEADERS = {
+    **_FRAMED,
+    "Content-Security-Policy": PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'"),
 }
 CARD_ROUTE = "/-/card/{flow}/{run_id}/{step}/{task_id}/{position}"
 
@@ -153,7 +159,7 @@ class App:
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
             Route("/api/-/live/{flow}/{run_id}", self._endpoint(_live, None)),
-            Route(CARD_ROUTE, self._guarded(self._card)),
+            Route(CARD_ROUTE, self._guarded(self._card, _CARD_ERROR_HEADERS)),
             Mount("/-/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ]
         for path, _template, builder in PAGES:
@@ -186,28 +192,41 @@ class App:
         )
         return HTMLResponse(html, headers=_CARD_HEADERS)
 
-    def _guarded(self, answer: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    def _guarded(
+        self, answer: Callable[[Request], Response], error_headers: dict[str, str] | None = None
+    ) -> Callable[[Request], Response]:
         """``answer``, with errors shown as error pages (or JSON errors under ``/api``)."""
 
         def endpoint(request: Request) -> Response:
             try:
                 return answer(request)
-            except KetchException as exc:
-                return self.error(request, exc)
             except Exception as exc:  # a page must answer, even when ketch has a bug
-                log.exception("ketch UI failed on %s", request.url.path)
-                return self.error(request, InternalError(f"{type(exc).__name__}: {exc}"))
+                error = self._explain(request, exc)
+                return self.error(request, error, error_headers)
 
         return endpoint
 
-    def error(self, request: Request, exc: KetchException) -> Response:
+    def _explain(self, request: Request, exc: Exception) -> KetchException:
+        damage = database_damage(self.src.database_file, exc)
+        if damage is not None:
+            log.error("ketch UI: %s, on %s: %s", damage.headline, request.url.path, exc)
+            return damage
+        if isinstance(exc, KetchException):
+            return exc
+        log.exception("ketch UI failed on %s", request.url.path)
+        return internal_error(exc)
+
+    def error(
+        self, request: Request, exc: KetchException, headers: dict[str, str] | None = None
+    ) -> Response:
         status = _http_status(exc)
         error = {"status": status, "headline": exc.headline, "message": exc.detail or str(exc)}
         error["hint"] = exc.hint
+        headers = {**_NO_STORE, **(headers or {})}
         if _is_api(request):
-            return JSONResponse({"error": error}, status_code=status, headers=_NO_STORE)
+            return JSONResponse({"error": error}, status_code=status, headers=headers)
         html = self.renderer.error(error, request.url.path)
-        return HTMLResponse(html, status_code=status, headers=_NO_STORE)
+        return HTMLResponse(html, status_code=status, headers=headers)
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
         """Paths that match no route (too many segments, a missing static file)."""
@@ -216,7 +235,7 @@ class App:
         return self.error(
             request,
             NotFoundError(
-                f"Nothing lives at '{request.url.path}'.",
+                f"Nothing lives at '{shorten(request.url.path)}'.",
                 hint="Pages are addressed by pathspec: /Flow/run/step/task.",
             ),
         )
@@ -239,8 +258,24 @@ def _http_status(exc: KetchException) -> int:
     return 400 if isinstance(exc, UserError) else 500
 
 
-def create_app(src: Source) -> Starlette:
-    """The ASGI app over ``src``; it closes ``src`` when the server shuts down."""
+class _UIApp(Starlette):
+    """The Starlette app behind a `Guard`, which is outside even Starlette's own error
+    handler: every response, a crash's 500 included, passes the guard and gets its headers."""
+
+    def __init__(self, *, access: Access, **kwargs: Any) -> None:
+        self.access = access
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Guard(super().build_middleware_stack(), self.access)
+
+
+LOOPBACK_ONLY = Access(frozenset(LOOPBACK_NAMES))
+
+
+def create_app(src: Source, access: Access = LOOPBACK_ONLY) -> Starlette:
+    """The ASGI app over ``src``, answering the requests ``access`` lets in (by default those
+    addressed to a loopback name); it closes ``src`` when the server shuts down."""
     app = App(src)
 
     @contextlib.asynccontextmanager
@@ -250,7 +285,8 @@ def create_app(src: Source) -> Starlette:
         finally:
             src.close()
 
-    return Starlette(
+    return _UIApp(
+        access=access,
         routes=app.routes(),
         exception_handlers={HTTPException: app.not_found},
         lifespan=lifespan,

@@ -17,6 +17,23 @@ from ._queries import PARAMETERS_STEP
 from ._source import Source
 
 RUN_STATUSES = ("running", "completed", "failed")
+MAX_ECHO = 120  # characters of a request's path or parameter that an error quotes back
+SQL_INT = range(-(2**63), 2**63)  # what the database can hold (and bind)
+
+
+def shorten(text: str, limit: int = MAX_ECHO) -> str:
+    """``text`` cut to ``limit`` characters: what an error quotes back of a request."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def parse_id(text: str) -> int | None:
+    """The run or task id written ``text``; None when it is not one (not an integer, or
+    too large for any id: such an id does not exist, it is not an error of the UI)."""
+    try:
+        number = int(text)
+    except ValueError:  # also thousands of digits (Python refuses to parse those)
+        return None
+    return number if number in SQL_INT else None
 
 
 def find_flow(src: Source, flow: str) -> None:
@@ -30,16 +47,14 @@ def find_flow(src: Source, flow: str) -> None:
 
 def find_run(src: Source, flow: str, run_id: str) -> RunRecord:
     """The run ``flow/run_id``, or a `NotFoundError` naming what is missing."""
-    try:
-        number = int(run_id)
-    except ValueError:
-        number = None
+    number = parse_id(run_id)
     record = None if number is None else src.store.get_run(number)
     if record is None or record.flow_name != flow:
         find_flow(src, flow)
-        why = " Run ids are integers." if number is None else ""
+        integer = number is not None or _is_integer(run_id)  # a huge one is still an integer
+        why = "" if integer else " Run ids are integers."
         raise NotFoundError(
-            f"Run '{flow}/{run_id}' does not exist.{why}",
+            f"Run '{flow}/{shorten(run_id)}' does not exist.{why}",
             hint=f"The page of flow '{flow}' lists its runs.",
         )
     return record
@@ -47,19 +62,21 @@ def find_run(src: Source, flow: str, run_id: str) -> RunRecord:
 
 def find_task(src: Source, run: RunRecord, step: str | None, task_id: str) -> TaskRecord:
     """The task ``task_id`` of ``run`` (of ``step``, when given), or a `NotFoundError`."""
-    try:
-        number: int | None = int(task_id)
-    except ValueError:
-        number = None
+    number = parse_id(task_id)
     task = None if number is None else src.store.get_task(run.run_id, number)
     wrong_step = task is not None and step is not None and task.step_name != step
     if task is None or task.step_name == PARAMETERS_STEP or wrong_step:
         where = f"{run.flow_name}/{run.run_id}/{step}" if step else f"{run.flow_name}/{run.run_id}"
         raise NotFoundError(
-            f"Task '{where}/{task_id}' does not exist.",
+            f"Task '{where}/{shorten(task_id)}' does not exist.",
             hint=f"The page of {'step' if step else 'run'} {where} lists its tasks.",
         )
     return task
+
+
+def _is_integer(text: str) -> bool:
+    digits = text.strip().removeprefix("-").removeprefix("+")
+    return digits.isascii() and digits.isdigit()
 
 
 def choose_attempt(task: TaskRecord, attempts: list[AttemptRecord], wanted: str | None) -> int:
@@ -73,7 +90,7 @@ def choose_attempt(task: TaskRecord, attempts: list[AttemptRecord], wanted: str 
         number = -1
     if number not in numbers:
         raise NotFoundError(
-            f"Attempt '{wanted}' of task {task.step_name}/{task.task_id} does not exist.",
+            f"Attempt '{shorten(wanted)}' of task {task.step_name}/{task.task_id} does not exist.",
             hint="Attempts are numbered from 0; the task page lists them.",
         )
     return number

@@ -31,6 +31,7 @@ from ._source import Source
 
 RECENT_RUNS = 10
 DEFAULT_RUN_LIMIT = 100
+MAX_RUN_LIMIT = 10_000  # a larger ?limit= lists this many
 
 
 def index_page(src: Source) -> dict[str, Any]:

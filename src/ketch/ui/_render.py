@@ -16,16 +16,25 @@ from urllib.parse import unquote
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from . import _dag, _timeline
-from ._common import path_of
+from ._common import path_of, shorten
 from ._format import ago_text, duration_text, size_text, time_text
+
+MAX_CRUMBS = 8  # a pathspec has 4 parts, a card's address 7 segments
+MAX_CRUMB_URL = 2048
 
 
 def crumbs(path: str) -> list[dict[str, str]]:
-    """Breadcrumbs of a page path: each segment, linked to its own page."""
+    """Breadcrumbs of a page path: each segment, linked to its own page.
+
+    Bounded, whatever the path: a page shows at most `MAX_CRUMBS` crumbs (the first ones) with
+    short labels, so that an error page for a path of 10,000 segments stays small.
+    """
     out, url = [], ""
-    for segment in [s for s in path.split("/") if s]:
+    for segment in [s for s in path.split("/") if s][:MAX_CRUMBS]:
         url += "/" + segment
-        out.append({"label": unquote(segment), "url": url})
+        if len(url) > MAX_CRUMB_URL:
+            break
+        out.append({"label": shorten(unquote(segment), 80), "url": url})
     return out
 
 

@@ -6,16 +6,19 @@ from dataclasses import dataclass
 
 from ..datastore import BlobStore, LocalStorage
 from ..metadata import MetadataStore, open_store
+from ..metadata._sqlite import sqlite_file
 from ..settings import Settings, require_home
 
 
 @dataclass(frozen=True)
 class Source:
-    """The project the UI shows. ``home`` is the ``.ketch`` directory, for display."""
+    """The project the UI shows. ``home`` is the ``.ketch`` directory, for display;
+    ``database_file`` the run database's SQLite file (None for PostgreSQL), for error pages."""
 
     store: MetadataStore
     blobs: BlobStore
     home: str
+    database_file: str | None = None
 
     def close(self) -> None:
         self.store.close()
@@ -24,5 +27,7 @@ class Source:
 def open_source(settings: Settings) -> Source:
     """Open the project's stores; raises `StoreNotFoundError` when there is none yet."""
     home = require_home(settings)
-    store = open_store(settings.resolved_metadata_url, sqlalchemy=True)  # see _queries
-    return Source(store=store, blobs=BlobStore(LocalStorage(home)), home=str(home))
+    url = settings.resolved_metadata_url
+    store = open_store(url, sqlalchemy=True)  # see _queries
+    blobs = BlobStore(LocalStorage(home))
+    return Source(store=store, blobs=blobs, home=str(home), database_file=sqlite_file(url))
