@@ -156,7 +156,7 @@ def test_ui_beyond_loopback_warns_and_makes_up_a_token(demo_project: Project) ->
         # Opened from the printed address: a cookie, and the same address without the token.
         status, headers, _body = _get(ui.base, f"/DemoFlow?token={token}")
         assert status == 303 and headers["location"] == "/DemoFlow"
-        assert "HttpOnly" in headers["set-cookie"] and "SameSite=strict" in headers["set-cookie"]
+        assert "HttpOnly" in headers["set-cookie"] and "SameSite=lax" in headers["set-cookie"]
         # Bound to every address, it answers to IP addresses and this machine's name, and
         # still not to a name that could be rebound.
         port = ui.base.rsplit(":", 1)[1]

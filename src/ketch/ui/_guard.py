@@ -79,7 +79,7 @@ def check_token(scope: Scope, headers: Headers, token: str) -> Response | None:
         if not _same(given, token):
             return _refusal(403, "Forbidden: the token in the address is wrong.")
         response = RedirectResponse(_without_token(scope), status_code=303)
-        response.set_cookie(cookie_name(scope), token, httponly=True, samesite="strict")
+        response.set_cookie(cookie_name(scope), token, httponly=True, samesite="lax")
         return response
     scheme, _sep, credentials = headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer":
