@@ -289,7 +289,13 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         executor: str | None,
     ) -> None:
         from ..metadata import open_store
-        from ..runtime import ResumeFrom, choose_origin, release_gpu, start_writer
+        from ..runtime import (
+            ResumeFrom,
+            check_resumable,
+            choose_origin,
+            release_gpu,
+            start_writer,
+        )
         from ..settings import require_home
 
         release_gpu()
@@ -301,6 +307,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
             store = open_store(settings.resolved_metadata_url)
             try:
                 origin, rerun = choose_origin(store, graph, origin_run_id, step)
+                check_resumable(store, settings.home_path, origin, f"python {flow_file.name} run")
             finally:
                 store.close()
             _say(ctx, f"Resuming run {flow_cls.__name__}/{origin}.")
