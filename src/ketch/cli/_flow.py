@@ -9,18 +9,22 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..exceptions import ParameterError, UserError
+from ..exceptions import KetchException, ParameterError, UserError
 from ..settings import EXECUTORS, resolve
 from ..ui import ui_command
 from ._compat import EnvOption, env_name_of, metaflow_top_options
-from ._errors import exit_now, invoke
+from ._errors import exit_now, invoke, report
 from ._inspect import dump_command, logs_command, tag_group
+from ._paths import check_output_file
 
 
 def main(flow_cls: type[Any]) -> None:
     """Entry point used by ``FlowSpec.__init__`` when a flow script is run."""
     flow_file = flow_file_of(flow_cls)
-    cli = build_cli(flow_cls, flow_file)
+    try:
+        cli = build_cli(flow_cls, flow_file)  # reads the flow's parameters, which it checks
+    except KetchException as exc:
+        exit_now(report(exc))
     exit_now(invoke(cli, sys.argv[1:], prog_name=flow_file.name))
 
 
@@ -252,6 +256,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     ) -> None:
         from ..runtime import release_gpu, start_writer
 
+        _check_run_options(tags, run_id_file)
         release_gpu()
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         with start_writer(settings) as writer:  # gets ready while the flow is checked
@@ -298,6 +303,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         )
         from ..settings import require_home
 
+        _check_run_options(tags, run_id_file)
         release_gpu()
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         require_home(settings)
@@ -340,6 +346,12 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     assert isinstance(cli, _FlowGroup)
     cli.lazy["card"] = lambda: _card_group(flow_cls.__name__)
     return cli
+
+
+def _check_run_options(tags: tuple[str, ...], run_id_file: str | None) -> None:
+    """What ``run`` and ``resume`` check before anything starts or is recorded."""
+    if run_id_file is not None:
+        check_output_file(run_id_file, "--run-id-file")
 
 
 def _validate_limits(max_workers: int, max_num_splits: int) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ParameterError, UserError
+from ..exceptions import FlowDefinitionError, ParameterError
+
+_PACKAGE = str(Path(__file__).resolve().parent.parent) + "/"
 
 
 class _JSONTypeClass:
@@ -65,6 +68,31 @@ _RESERVED = {
 }
 
 
+def _definition_site() -> tuple[str, int] | None:
+    """(file, line) of the code that called ``Parameter(...)``: the first frame outside ketch."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
+def check_parameter_names(parameters: dict[str, Parameter]) -> None:
+    """Refuse a parameter whose name is one of the run command's own options."""
+    for attr, parameter in parameters.items():
+        if parameter.name.replace("_", "-") not in _RESERVED:
+            continue
+        where = ""
+        if parameter.defined_at is not None:
+            where = f" ({parameter.defined_at[0]}, line {parameter.defined_at[1]})"
+        held = f" of attribute '{attr}'" if attr != parameter.name else ""
+        raise FlowDefinitionError(
+            f"Parameter '{parameter.name}'{held}{where} has a name that ketch's command line "
+            f"uses itself (--{parameter.name}).",
+            hint=f"Rename the parameter. Reserved names: {', '.join(sorted(_RESERVED))}.",
+            headline="Reserved parameter name",
+        )
+
+
 class Parameter:
     """A flow parameter, set on the command line as ``--name value``.
 
@@ -109,11 +137,10 @@ class Parameter:
         self.separator = separator
         self.kwargs = kwargs
         self.type = self._infer_type(type, default)
-        if name.replace("_", "-") in _RESERVED:
-            raise UserError(
-                f"Parameter name '{name}' is reserved by ketch's command line.",
-                hint="Rename the parameter.",
-            )
+        # Where the flow defines it: a reserved name is reported when the flow's parameters
+        # are read (see check_parameter_names), not here, where an error would be a
+        # traceback from the middle of the flow file's import.
+        self.defined_at = _definition_site()
 
     @staticmethod
     def _infer_type(type_: Any, default: Any) -> Any:
