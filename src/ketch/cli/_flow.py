@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .._tags import check_tags
 from ..exceptions import KetchException, ParameterError, UserError
 from ..settings import EXECUTORS, resolve
 from ..ui import ui_command
@@ -350,6 +351,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
 
 def _check_run_options(tags: tuple[str, ...], run_id_file: str | None) -> None:
     """What ``run`` and ``resume`` check before anything starts or is recorded."""
+    check_tags(tags)
     if run_id_file is not None:
         check_output_file(run_id_file, "--run-id-file")
 
