@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -200,11 +201,18 @@ def _parse_bool(value: str) -> bool:
     raise ValueError(value)
 
 
+# The most bytes an IncludeFile reads unless it says otherwise (its ``max_bytes``): the
+# content is held in memory, by the run's start and by every task that reads it.
+INCLUDE_FILE_MAX_BYTES = 1 << 30
+
+
 class IncludeFile(Parameter):
     """A parameter naming a local file whose content is stored with the run.
 
     The file is read when the run starts; steps see its content (``str``, or ``bytes`` with
-    ``is_text=False``, or what ``parser`` returns) as a read-only artifact.
+    ``is_text=False``, or what ``parser`` returns) as a read-only artifact. It must be a
+    regular file (or a pipe, as ``<(command)`` gives) of at most ``max_bytes`` bytes
+    (default 1 GiB; ketch's addition to Metaflow's arguments).
     """
 
     IS_INCLUDE_FILE = True
@@ -218,12 +226,14 @@ class IncludeFile(Parameter):
         help: str | None = None,
         parser: Callable[[Any], Any] | str | None = None,
         default: Any = None,
+        max_bytes: int = INCLUDE_FILE_MAX_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(name, default=default, type=str, help=help, required=required, **kwargs)
         self.is_text = True if is_text is None else is_text
         self.encoding = encoding or "utf-8"
         self.parser = parser
+        self.max_bytes = max_bytes
 
     def convert(self, value: Any) -> Any:
         return value
@@ -232,17 +242,59 @@ class IncludeFile(Parameter):
         """Read the file named on the command line (a snapshot taken at run start)."""
         if path is None:
             return None
-        file = Path(str(path)).expanduser()
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            raise ParameterError(
-                f"Invalid value for '--{self.name}': cannot read file '{path}' ({exc.strerror}).",
-                hint="Pass the path of an existing, readable file.",
-            ) from None
+        raw = self._read(Path(str(path)).expanduser(), str(path))
         content: Any = raw.decode(self.encoding) if self.is_text else raw
         parser = _resolve_parser(self.parser)
         return parser(content) if parser else content
+
+    def _read(self, file: Path, shown: str) -> bytes:
+        """The file's bytes: a regular file or a pipe, and no more than ``max_bytes``."""
+        try:
+            info = file.stat()
+            mode = info.st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+                raise ParameterError(
+                    f"Invalid value for '--{self.name}': '{shown}' is {_kind(mode)}, not a "
+                    "regular file.",
+                    hint="Pass the path of a regular file.",
+                )
+            if stat.S_ISREG(mode) and info.st_size > self.max_bytes:
+                raise self._too_big(shown)
+            with file.open("rb") as fh:
+                raw = fh.read(self.max_bytes + 1)
+        except OSError as exc:
+            raise ParameterError(
+                f"Invalid value for '--{self.name}': cannot read file '{shown}' ({exc.strerror}).",
+                hint="Pass the path of an existing, readable file.",
+            ) from None
+        if len(raw) > self.max_bytes:
+            raise self._too_big(shown)
+        return raw
+
+    def _too_big(self, shown: str) -> ParameterError:
+        return ParameterError(
+            f"Invalid value for '--{self.name}': '{shown}' is larger than "
+            f"{_bytes(self.max_bytes)}, the most IncludeFile '{self.name}' reads.",
+            hint=f"Pass a smaller file, or raise the limit where the flow defines it: "
+            f"IncludeFile({self.name!r}, max_bytes=...).",
+        )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n:,} bytes"
 
 
 def _resolve_parser(parser: Callable[[Any], Any] | str | None) -> Callable[[Any], Any] | None:
