@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ketch import IncludeFile, JSONType, Parameter
-from ketch.exceptions import DecoratorError, ParameterError, UserError
+from ketch.exceptions import DecoratorError, FlowDefinitionError, ParameterError
 from ketch.flow import parse_with
 from ketch.flow._decorators import RetryDecorator, TimeoutDecorator
 
@@ -33,10 +33,20 @@ def test_parameter_conversion_and_errors() -> None:
 
 
 def test_required_is_ignored_with_a_default_and_names_are_checked() -> None:
+    from ketch import FlowSpec
+
     assert Parameter("a", default=1, required=True).required is False
     assert Parameter("a", required=True).required is True
-    with pytest.raises(UserError, match="reserved"):
-        Parameter("max-workers")
+
+    class ReservedFlow(FlowSpec):
+        workers = Parameter("max-workers")  # reported when the flow's parameters are read
+
+    line = ReservedFlow.workers.defined_at
+    assert line is not None and line[0] == __file__
+    with pytest.raises(FlowDefinitionError, match="Parameter 'max-workers' of attribute") as err:
+        ReservedFlow._parameters()
+    assert f"{__file__}, line {line[1]}" in str(err.value)
+    assert "Reserved names:" in err.value.hint
 
 
 def test_include_file_reads_text_bytes_and_parsed(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
+from flowrun import recorded_runs, refused
 
 pytestmark = pytest.mark.slow
 
@@ -212,3 +215,58 @@ def test_run_namespace_option(project, args, expected) -> None:  # type: ignore[
     assert proc.returncode == 0, proc.stderr
     line = next(line for line in proc.stdout.splitlines() if "] NS" in line)
     assert line.split("] ", 1)[1] == expected
+
+
+INCLUDE = """
+from ketch import FlowSpec, IncludeFile, step
+
+class IncFlow(FlowSpec):
+    data = IncludeFile("data", is_text=False, max_bytes=10)
+
+    @step
+    def start(self):
+        print("LEN", len(self.data))
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    IncFlow()
+"""
+
+
+def test_include_file_refuses_devices_directories_and_big_files(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", INCLUDE)
+    (project.root / "some_dir").mkdir()
+    (project.root / "big.bin").write_bytes(b"x" * 11)
+    (project.root / "small.bin").write_bytes(b"x" * 10)
+    refused(
+        project.run("flow.py", "run", "--data", "/dev/zero", timeout=60),
+        "'--data': '/dev/zero' is a device, not a regular file",
+        code=2,
+    )
+    refused(project.run("flow.py", "run", "--data", "some_dir"), "is a directory", code=2)
+    refused(
+        project.run("flow.py", "run", "--data", "big.bin"),
+        "'big.bin' is larger than 10 bytes",
+        "max_bytes=",
+        code=2,
+    )
+    assert recorded_runs(project) == []
+    ok = project.run("flow.py", "run", "--data", "small.bin")
+    assert ok.returncode == 0 and "LEN 10" in ok.stdout, ok.stderr
+    # A pipe (what `--data <(command)` gives) is read, up to the same limit.
+    for data, code in (("0123456789", 0), ("0123456789+", 2)):
+        piped = subprocess.run(
+            [sys.executable, "flow.py", "run", "--data", "/dev/stdin"],
+            cwd=project.root,
+            env=project.env(),
+            input=data,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert piped.returncode == code, piped.stderr
+    assert "larger than 10 bytes" in piped.stderr

@@ -31,15 +31,21 @@ def invoke(cli: click.Command, args: list[str], *, prog_name: str) -> int:
         click.echo("Interrupted.", err=True)
         return 130
     except KetchException as exc:
-        if exc.show_traceback:
-            traceback.print_exc()
-        click.echo(exc.format(), err=True)
-        return exc.exit_code
+        return report(exc)
     except BrokenPipeError:
         return 1
     finally:
         sys.stdout.flush()
     return result if isinstance(result, int) else 0
+
+
+def report(exc: KetchException) -> int:
+    """Print a ketch error as its short paragraph (with the traceback of an internal error,
+    which is being handled now); returns its exit code."""
+    if exc.show_traceback:
+        traceback.print_exc()
+    click.echo(exc.format(), err=True)
+    return exc.exit_code
 
 
 def exit_now(code: int) -> NoReturn:

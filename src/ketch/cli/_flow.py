@@ -9,18 +9,23 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..exceptions import ParameterError, UserError
+from .._tags import check_tags
+from ..exceptions import KetchException, ParameterError, UserError
 from ..settings import EXECUTORS, resolve
 from ..ui import ui_command
 from ._compat import EnvOption, env_name_of, metaflow_top_options
-from ._errors import exit_now, invoke
+from ._errors import exit_now, invoke, report
 from ._inspect import dump_command, logs_command, tag_group
+from ._paths import check_output_file
 
 
 def main(flow_cls: type[Any]) -> None:
     """Entry point used by ``FlowSpec.__init__`` when a flow script is run."""
     flow_file = flow_file_of(flow_cls)
-    cli = build_cli(flow_cls, flow_file)
+    try:
+        cli = build_cli(flow_cls, flow_file)  # reads the flow's parameters, which it checks
+    except KetchException as exc:
+        exit_now(report(exc))
     exit_now(invoke(cli, sys.argv[1:], prog_name=flow_file.name))
 
 
@@ -252,6 +257,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     ) -> None:
         from ..runtime import release_gpu, start_writer
 
+        _check_run_options(tags, run_id_file)
         release_gpu()
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         with start_writer(settings) as writer:  # gets ready while the flow is checked
@@ -289,9 +295,16 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         executor: str | None,
     ) -> None:
         from ..metadata import open_store
-        from ..runtime import ResumeFrom, choose_origin, release_gpu, start_writer
+        from ..runtime import (
+            ResumeFrom,
+            check_resumable,
+            choose_origin,
+            release_gpu,
+            start_writer,
+        )
         from ..settings import require_home
 
+        _check_run_options(tags, run_id_file)
         release_gpu()
         settings = _settings(max_workers, max_num_splits, executor, create=False)
         require_home(settings)
@@ -301,6 +314,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
             store = open_store(settings.resolved_metadata_url)
             try:
                 origin, rerun = choose_origin(store, graph, origin_run_id, step)
+                check_resumable(store, settings.home_path, origin, f"python {flow_file.name} run")
             finally:
                 store.close()
             _say(ctx, f"Resuming run {flow_cls.__name__}/{origin}.")
@@ -333,6 +347,13 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     assert isinstance(cli, _FlowGroup)
     cli.lazy["card"] = lambda: _card_group(flow_cls.__name__)
     return cli
+
+
+def _check_run_options(tags: tuple[str, ...], run_id_file: str | None) -> None:
+    """What ``run`` and ``resume`` check before anything starts or is recorded."""
+    check_tags(tags)
+    if run_id_file is not None:
+        check_output_file(run_id_file, "--run-id-file")
 
 
 def _validate_limits(max_workers: int, max_num_splits: int) -> None:

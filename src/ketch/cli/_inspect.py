@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from ..exceptions import NotFoundError, UserError
+from ._paths import check_output_file, write_failed
 
 
 def _tasks(flow_name: str, input_path: str) -> list[Any]:
@@ -44,17 +45,15 @@ def dump_command(flow_name: str) -> click.Command:
     def dump(
         input_path: str, private: bool, max_value_size: int, include: str, file: str | None
     ) -> None:
+        if file is not None:
+            check_output_file(file, "--file")
         wanted = {n for n in include.split(",") if n}
+        shown = [(task, _shown_names(task, private)) for task in _tasks(flow_name, input_path)]
+        if wanted:
+            _check_included([names for _, names in shown], wanted, private, input_path)
         out: dict[str, dict[str, Any]] = {}
-        for task in _tasks(flow_name, input_path):
-            records = task._artifact_records()
-            values: dict[str, Any] = {}
-            for record in records:
-                if record.name.startswith("_") and not private:
-                    continue
-                if wanted and record.name not in wanted:
-                    continue
-                values[record.name] = task[record.name].data
+        for task, names in shown:
+            values = {name: task[name].data for name in names if not wanted or name in wanted}
             out[task.pathspec] = values
             if file is None:
                 click.echo(f"Dumping output of {task.pathspec}")
@@ -64,11 +63,37 @@ def dump_command(flow_name: str) -> click.Command:
                     else:
                         click.echo(f"  {name}: {_shorten(values[name], max_value_size)}")
         if file is not None:
-            with open(file, "wb") as fh:
-                pickle.dump(out, fh)
+            try:
+                with open(file, "wb") as fh:
+                    pickle.dump(out, fh)
+            except OSError as exc:
+                raise write_failed(file, "--file", exc) from None
             click.echo(f"Artifacts written to {file}")
 
     return dump
+
+
+def _shown_names(task: Any, private: bool) -> list[str]:
+    """The artifact names ``dump`` shows for ``task``."""
+    names = [record.name for record in task._artifact_records()]
+    return [n for n in names if private or not n.startswith("_")]
+
+
+def _check_included(shown: list[list[str]], wanted: set[str], private: bool, where: str) -> None:
+    """Refuse ``--include`` names that no task shown has (Metaflow prints nothing for them)."""
+    available = sorted({name for names in shown for name in names})
+    missing = sorted(wanted.difference(available))
+    if not missing:
+        return
+    names = ", ".join(repr(n) for n in missing)
+    hint = f"Available: {', '.join(available)}." if available else "It has no artifacts."
+    if not private and any(n.startswith("_") for n in missing):
+        hint += " Private artifacts (named _...) need --private."
+    raise NotFoundError(
+        f"No task of '{where}' has the artifact{'s' if len(missing) > 1 else ''} {names}.",
+        hint=hint,
+        headline="Artifact not found",
+    )
 
 
 def logs_command(flow_name: str) -> click.Command:

@@ -17,6 +17,11 @@ MODULE_NAME = "__mp_main__"
 def load_flow_module(path: str | Path) -> ModuleType:
     """Import the flow file as the main module (so pickles refer to ``__main__``)."""
     file = Path(path).resolve()
+    if file.is_dir():
+        raise FlowDefinitionError(
+            f"'{path}' is a directory; a flow file is expected here.",
+            hint=f"Name the Python file that defines the flow, e.g. {Path(path) / 'flow.py'}.",
+        )
     if not file.is_file():
         raise FlowDefinitionError(
             f"Flow file '{path}' does not exist.", hint="Check the path of the flow file."

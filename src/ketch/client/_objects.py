@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from .._tags import check_tags
 from ..datastore import load_json_object
 from ..exceptions import NotFoundError, UserError
 from ..metadata import effective_status
@@ -265,13 +266,16 @@ class Run(_Base):
         self.add_tags([tag])
 
     def add_tags(self, tags: list[str] | tuple[str, ...]) -> None:
-        self._backend.store.add_tags(self._record.run_id, tags)
+        added, existing = check_tags(tags), self.user_tags
+        check_tags(existing | set(added), existing=existing)
+        self._backend.store.add_tags(self._record.run_id, added)
         self._refresh()
 
     def remove_tag(self, tag: str) -> None:
         self.remove_tags([tag])
 
     def remove_tags(self, tags: list[str] | tuple[str, ...]) -> None:
+        tags = check_tags(tags)
         system = [t for t in tags if t in self.system_tags]
         if system:
             raise UserError(
@@ -285,6 +289,8 @@ class Run(_Base):
         self.replace_tags([old], [new])
 
     def replace_tags(self, remove: list[str], add: list[str]) -> None:
+        remove, add, existing = check_tags(remove), check_tags(add), self.user_tags
+        check_tags((existing - set(remove)) | set(add), existing=existing)
         store = self._backend.store
         with store.batch():
             store.remove_tags(self._record.run_id, remove)

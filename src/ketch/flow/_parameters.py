@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import stat
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ParameterError, UserError
+from ..exceptions import FlowDefinitionError, ParameterError
+
+_PACKAGE = str(Path(__file__).resolve().parent.parent) + "/"
 
 
 class _JSONTypeClass:
@@ -65,6 +69,31 @@ _RESERVED = {
 }
 
 
+def _definition_site() -> tuple[str, int] | None:
+    """(file, line) of the code that called ``Parameter(...)``: the first frame outside ketch."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame = frame.f_back  # type: ignore[assignment]
+    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+
+
+def check_parameter_names(parameters: dict[str, Parameter]) -> None:
+    """Refuse a parameter whose name is one of the run command's own options."""
+    for attr, parameter in parameters.items():
+        if parameter.name.replace("_", "-") not in _RESERVED:
+            continue
+        where = ""
+        if parameter.defined_at is not None:
+            where = f" ({parameter.defined_at[0]}, line {parameter.defined_at[1]})"
+        held = f" of attribute '{attr}'" if attr != parameter.name else ""
+        raise FlowDefinitionError(
+            f"Parameter '{parameter.name}'{held}{where} has a name that ketch's command line "
+            f"uses itself (--{parameter.name}).",
+            hint=f"Rename the parameter. Reserved names: {', '.join(sorted(_RESERVED))}.",
+            headline="Reserved parameter name",
+        )
+
+
 class Parameter:
     """A flow parameter, set on the command line as ``--name value``.
 
@@ -109,11 +138,10 @@ class Parameter:
         self.separator = separator
         self.kwargs = kwargs
         self.type = self._infer_type(type, default)
-        if name.replace("_", "-") in _RESERVED:
-            raise UserError(
-                f"Parameter name '{name}' is reserved by ketch's command line.",
-                hint="Rename the parameter.",
-            )
+        # Where the flow defines it: a reserved name is reported when the flow's parameters
+        # are read (see check_parameter_names), not here, where an error would be a
+        # traceback from the middle of the flow file's import.
+        self.defined_at = _definition_site()
 
     @staticmethod
     def _infer_type(type_: Any, default: Any) -> Any:
@@ -173,11 +201,18 @@ def _parse_bool(value: str) -> bool:
     raise ValueError(value)
 
 
+# The most bytes an IncludeFile reads unless it says otherwise (its ``max_bytes``): the
+# content is held in memory, by the run's start and by every task that reads it.
+INCLUDE_FILE_MAX_BYTES = 1 << 30
+
+
 class IncludeFile(Parameter):
     """A parameter naming a local file whose content is stored with the run.
 
     The file is read when the run starts; steps see its content (``str``, or ``bytes`` with
-    ``is_text=False``, or what ``parser`` returns) as a read-only artifact.
+    ``is_text=False``, or what ``parser`` returns) as a read-only artifact. It must be a
+    regular file (or a pipe, as ``<(command)`` gives) of at most ``max_bytes`` bytes
+    (default 1 GiB; ketch's addition to Metaflow's arguments).
     """
 
     IS_INCLUDE_FILE = True
@@ -191,12 +226,14 @@ class IncludeFile(Parameter):
         help: str | None = None,
         parser: Callable[[Any], Any] | str | None = None,
         default: Any = None,
+        max_bytes: int = INCLUDE_FILE_MAX_BYTES,
         **kwargs: Any,
     ) -> None:
         super().__init__(name, default=default, type=str, help=help, required=required, **kwargs)
         self.is_text = True if is_text is None else is_text
         self.encoding = encoding or "utf-8"
         self.parser = parser
+        self.max_bytes = max_bytes
 
     def convert(self, value: Any) -> Any:
         return value
@@ -205,17 +242,59 @@ class IncludeFile(Parameter):
         """Read the file named on the command line (a snapshot taken at run start)."""
         if path is None:
             return None
-        file = Path(str(path)).expanduser()
-        try:
-            raw = file.read_bytes()
-        except OSError as exc:
-            raise ParameterError(
-                f"Invalid value for '--{self.name}': cannot read file '{path}' ({exc.strerror}).",
-                hint="Pass the path of an existing, readable file.",
-            ) from None
+        raw = self._read(Path(str(path)).expanduser(), str(path))
         content: Any = raw.decode(self.encoding) if self.is_text else raw
         parser = _resolve_parser(self.parser)
         return parser(content) if parser else content
+
+    def _read(self, file: Path, shown: str) -> bytes:
+        """The file's bytes: a regular file or a pipe, and no more than ``max_bytes``."""
+        try:
+            info = file.stat()
+            mode = info.st_mode
+            if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+                raise ParameterError(
+                    f"Invalid value for '--{self.name}': '{shown}' is {_kind(mode)}, not a "
+                    "regular file.",
+                    hint="Pass the path of a regular file.",
+                )
+            if stat.S_ISREG(mode) and info.st_size > self.max_bytes:
+                raise self._too_big(shown)
+            with file.open("rb") as fh:
+                raw = fh.read(self.max_bytes + 1)
+        except OSError as exc:
+            raise ParameterError(
+                f"Invalid value for '--{self.name}': cannot read file '{shown}' ({exc.strerror}).",
+                hint="Pass the path of an existing, readable file.",
+            ) from None
+        if len(raw) > self.max_bytes:
+            raise self._too_big(shown)
+        return raw
+
+    def _too_big(self, shown: str) -> ParameterError:
+        return ParameterError(
+            f"Invalid value for '--{self.name}': '{shown}' is larger than "
+            f"{_bytes(self.max_bytes)}, the most IncludeFile '{self.name}' reads.",
+            hint=f"Pass a smaller file, or raise the limit where the flow defines it: "
+            f"IncludeFile({self.name!r}, max_bytes=...).",
+        )
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n:,} bytes"
 
 
 def _resolve_parser(parser: Callable[[Any], Any] | str | None) -> Callable[[Any], Any] | None:

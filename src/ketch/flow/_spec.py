@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 from ..exceptions import InvalidNextError, MergeArtifactsError, UserError
-from ._parameters import Parameter
+from ._parameters import Parameter, check_parameter_names
 from ._state import Inputs, InputView, TaskState
 
 # Attributes of a flow object that are never artifacts.
@@ -88,6 +88,7 @@ class FlowSpec:
                 for attr, value in vars(klass).items():
                     if isinstance(value, Parameter):
                         found[attr] = value
+            check_parameter_names(found)
             _PARAMETERS[cls] = found
         return found
 

@@ -10,6 +10,7 @@ from ._launch import (
 )
 from ._origin import choose_origin
 from ._policy import StepPolicy, build_policies
+from ._resumable import check_resumable
 from ._spec import InputRef, TaskResult, TaskSpec
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "TaskResult",
     "TaskSpec",
     "build_policies",
+    "check_resumable",
     "choose_origin",
     "execute_run",
     "release_gpu",

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from ._gpu import restore_environ
+from ._lifeline import die_with_parent, watch_group
 from ._spec import TaskResult, TaskSpec
 
 
@@ -73,14 +74,20 @@ def _flush() -> None:
 
 def spawn_main() -> None:
     """Entry point of a task started in spawn mode: ``python -m ketch.runtime._spawn``
-    ``SPEC OUT ERR RESULT``, or ``--spare SOCKET OUT ERR FLOW_FILE FLOW_CLASS`` for a spare
-    interpreter that imports the flow first and then waits for its task (see ``_spares``)."""
+    ``PARENT SPEC OUT ERR RESULT``, or ``--spare PARENT SOCKET OUT ERR FLOW_FILE FLOW_CLASS``
+    for a spare interpreter that imports the flow first and then waits for its task (see
+    ``_spares``). ``PARENT`` is the scheduler's pid: the task ends when it does."""
     from ..cli._load import load_flow_class
 
-    if sys.argv[1] == "--spare":
-        sock_fd, out_fd, err_fd = (int(x) for x in sys.argv[2:5])
+    spare = sys.argv[1] == "--spare"
+    args = sys.argv[2:] if spare else sys.argv[1:]
+    if not die_with_parent(int(args[0])):
+        os._exit(1)
+    watch_group()  # before the flow's import may start threads: a fork is safe here
+    if spare:
+        sock_fd, out_fd, err_fd = (int(x) for x in args[1:4])
         wire_stdio(out_fd, err_fd)
-        flow_cls = load_flow_class(sys.argv[5], sys.argv[6])
+        flow_cls = load_flow_class(args[4], args[5])
         with socket.socket(fileno=sock_fd) as sock:
             msg, fds, _flags, _addr = socket.recv_fds(sock, 16, 2)
         if not msg:  # not needed after all: the run is over
@@ -88,7 +95,7 @@ def spawn_main() -> None:
         spec_fd, result_fd = fds
         spec = read_spec(spec_fd)
     else:
-        spec_fd, out_fd, err_fd, result_fd = (int(x) for x in sys.argv[1:5])
+        spec_fd, out_fd, err_fd, result_fd = (int(x) for x in args[1:5])
         spec = read_spec(spec_fd)
         wire_stdio(out_fd, err_fd)
         flow_cls = load_flow_class(spec.flow_file, spec.flow_class)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from ._forkserver import ForkServer
 from ._gpu import original_environ
+from ._lifeline import kill_group
 from ._spares import SparePool
 from ._spec import TaskResult, TaskSpec
 
@@ -95,8 +96,7 @@ class LocalExecutor:
             if running.future is future:
                 running.kill_requested = True
                 if running.pid is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(running.pid, signal.SIGKILL)
+                    kill_group(running.pid)
 
     def kill_all(self) -> None:
         """SIGKILL every running task (also those still starting); their futures resolve as
@@ -105,8 +105,7 @@ class LocalExecutor:
         for running in list(self._running.values()):
             running.kill_requested = True
             if running.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(running.pid, signal.SIGKILL)
+                kill_group(running.pid)
 
     def close(self) -> None:
         if self._closed:
@@ -193,11 +192,14 @@ class LocalExecutor:
             self._spares.prepare(spec)
 
     def _spawn(self, req_id: int, running: _Running, fds: list[int]) -> None:
-        cmd = [sys.executable, "-m", "ketch.runtime._spawn", *(str(fd) for fd in fds)]
+        cmd = [sys.executable, "-m", "ketch.runtime._spawn", str(os.getpid())]
+        cmd += [str(fd) for fd in fds]
         # The task's environment is in place before it imports the flow (whose import may
         # start a GPU runtime on the devices CUDA_VISIBLE_DEVICES names).
         env = {**original_environ(os.environ), **running.spec.env}
-        proc = subprocess.Popen(cmd, pass_fds=fds, cwd=running.spec.cwd or None, env=env)
+        proc = subprocess.Popen(
+            cmd, pass_fds=fds, cwd=running.spec.cwd or None, env=env, start_new_session=True
+        )
         self._started(req_id, running, proc)
 
     def _started(self, req_id: int, running: _Running, proc: subprocess.Popen[bytes]) -> None:
@@ -209,6 +211,10 @@ class LocalExecutor:
         self._flush_pending(running)
 
         def wait() -> None:
+            # Kill what the task started while its pid is not reaped (so not reused) yet.
+            with contextlib.suppress(ChildProcessError):
+                os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+            kill_group(proc.pid)
             self._exits.put((req_id, proc.wait()))
             self._wake()
 
@@ -228,7 +234,9 @@ class LocalExecutor:
         msg = self._server.sock.recv(4096)
         if not msg:  # the fork server died: fail whatever is running
             self._selector.unregister(self._server.sock)
-            for req_id in list(self._running):
+            for req_id, orphan in list(self._running.items()):
+                if orphan.pid is not None:  # no server to kill what it started: do it here
+                    kill_group(orphan.pid)
                 self._finish(req_id, 1 << 8)
             return
         kind, req_id, value = pickle.loads(msg)
@@ -238,8 +246,7 @@ class LocalExecutor:
         if kind == "pid":
             running.pid = value
             if running.kill_requested:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(value, signal.SIGKILL)
+                kill_group(value)
             if self.on_start:
                 self.on_start(running.spec, value)
             self._flush_pending(running)

@@ -8,6 +8,11 @@ only for ``fork``. Protocol over a ``SOCK_SEQPACKET`` socket pair:
   ``b"quit"`` ends the server.
 * server -> parent: ``pickle(("pid", req_id, pid))`` after forking and
   ``pickle(("exit", req_id, wait_status))`` when the child ends.
+
+Nothing outlives the run (see ``_lifeline``): the server runs in a session of its own (so that
+a signal to the scheduler's process group reaches it only through the scheduler's death) and
+ends when the scheduler does, by its socket closing or by the parent-death signal; each task
+is a process group of its own, killed when the task ends and when the server ends.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from typing import Any
 
 from ..datastore import blob_hash
 from ._child import read_spec, run_and_report, wire_stdio
+from ._lifeline import die_with_parent, kill_group, prepare
 
 
 class ForkServer:
@@ -34,12 +40,14 @@ class ForkServer:
         sys.stdout.flush()
         sys.stderr.flush()
         gc.freeze()  # what the child inherits: its collections leave it alone (no page copies)
+        scheduler = os.getpid()
         pid = os.fork()
         if pid == 0:  # the server
             parent_sock.close()
             code = 0
             try:
-                _serve(child_sock, flow_cls)
+                os.setsid()
+                _serve(child_sock, flow_cls, scheduler)
             except BaseException:  # the server must never return into the caller's code
                 code = 1
             os._exit(code)
@@ -63,8 +71,18 @@ class ForkServer:
         self.sock.close()
 
 
-def _serve(sock: socket.socket, flow_cls: Any) -> None:
+def _serve(sock: socket.socket, flow_cls: Any, scheduler: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # SIGTERM (the scheduler died, or someone stops the server) only wakes the loop below,
+    # which then ends every task it started.
+    wake_r, wake_w = os.pipe()
+    for fd in (wake_r, wake_w):
+        os.set_blocking(fd, False)
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    signal.set_wakeup_fd(wake_w)
+    prepare()
+    if not die_with_parent(scheduler, signal.SIGTERM):
+        return
     flow_cls._parameters()  # computed once here rather than in every task
     flow_cls._constants()
     blob_hash([b""])  # BLAKE3 probes the CPU on first use (slow in a VM): once here, not per task
@@ -72,9 +90,26 @@ def _serve(sock: socket.socket, flow_cls: Any) -> None:
     gc.freeze()  # a collection in a task then leaves every object made before it alone
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ, None)
+    selector.register(wake_r, selectors.EVENT_READ, "wake")
     children: dict[int, tuple[int, int]] = {}  # pidfd -> (req_id, pid)
+    try:
+        _loop(sock, flow_cls, selector, children, (wake_r, wake_w))
+    finally:
+        _end_tasks(children)
+
+
+def _loop(
+    sock: socket.socket,
+    flow_cls: Any,
+    selector: selectors.BaseSelector,
+    children: dict[int, tuple[int, int]],
+    wake_fds: tuple[int, int],
+) -> None:
+    """Serve until the scheduler says quit, its socket closes, or SIGTERM arrives."""
     while True:
         for key, _ in selector.select():
+            if key.data == "wake":
+                return
             if key.data is None:
                 msg, fds, _flags, _addr = socket.recv_fds(sock, 1024, 8)
                 if not msg or msg == b"quit":
@@ -82,7 +117,7 @@ def _serve(sock: socket.socket, flow_cls: Any) -> None:
                         os.close(fd)
                     return
                 (req_id,) = pickle.loads(msg)
-                pid = _fork_task(sock, flow_cls, fds)
+                pid = _fork_task(sock, flow_cls, fds, wake_fds)
                 for fd in fds:
                     os.close(fd)
                 pidfd = os.pidfd_open(pid)
@@ -94,17 +129,41 @@ def _serve(sock: socket.socket, flow_cls: Any) -> None:
                 req_id, pid = children.pop(pidfd)
                 selector.unregister(pidfd)
                 os.close(pidfd)
+                kill_group(pid)  # what the task started ends with it (its pid is not reaped yet)
                 _, status = os.waitpid(pid, 0)
                 sock.send(pickle.dumps(("exit", req_id, status)))
 
 
-def _fork_task(sock: socket.socket, flow_cls: Any, fds: list[int]) -> int:
+def _end_tasks(children: dict[int, tuple[int, int]]) -> None:
+    """Kill every task still running, with what it started, and reap them."""
+    for _req_id, pid in children.values():
+        kill_group(pid)
+    for pidfd, (_req_id, pid) in children.items():
+        os.close(pidfd)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    children.clear()
+
+
+def _fork_task(
+    sock: socket.socket, flow_cls: Any, fds: list[int], wake_fds: tuple[int, int]
+) -> int:
     spec_fd, out_fd, err_fd, result_fd = fds
+    server = os.getpid()
     pid = os.fork()
     if pid != 0:
         return pid
     code = 1
     try:
+        os.setsid()  # the task's group: what the step starts ends with the task
+        if not die_with_parent(server):
+            os._exit(1)
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        for fd in wake_fds:
+            os.close(fd)
         _restore_fork_hooks()
         signal.signal(signal.SIGINT, signal.default_int_handler)
         sock.close()

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from .. import __version__
 from ..datastore import BlobStore, LocalStorage, build_code_package
-from ..exceptions import KetchException
+from ..exceptions import KetchException, UserError
 from ..flow import FlowSpec
 from ..graph import FlowGraph, graph_to_dict
 from ..metadata import new_run_id, open_store
@@ -31,6 +31,7 @@ from ._forksafety import Hazard, fork_hazards, should_release_gpu
 from ._gpu import GpuPool, plan_gpus, relaunch_without_gpu, visible_gpus
 from ._origin import Origin
 from ._policy import StepPolicy
+from ._runlock import RunLock
 from ._scheduler import RunOptions, Scheduler
 from ._spec import TaskSpec
 from ._task import save_value
@@ -169,6 +170,7 @@ def _run(
     run_id = new_run_id()
     origin_id = request.resume.origin_run_id if request.resume else None
     user, tags = settings.user, request.tags
+    lock = RunLock.acquire(settings.home_path, flow_name, run_id)  # before the run is recorded
     writer.call(
         "create_run",
         flow_name,
@@ -181,10 +183,6 @@ def _run(
         hostname=socket.gethostname(),
         created_at=time.time(),
     )
-    writer.send()
-    if request.run_id_file:
-        Path(request.run_id_file).write_text(str(run_id))
-    reporter.run_started(run_id)
     status, message = "failed", ""
     try:
         origin = _origin(request, settings, blobs)
@@ -192,6 +190,12 @@ def _run(
             parameters = _store_parameters(request, writer, blobs, run_id)
         else:
             parameters = _clone_parameters(writer, origin, run_id)
+        # The run and its parameters go to the writer in one sending (one transaction) before
+        # any task starts; the writer commits what it was sent even if this process dies.
+        writer.send()
+        if request.run_id_file:
+            _write_run_id(request.run_id_file, run_id)
+        reporter.run_started(run_id)
         graph_info = _store_code_and_graph(request, writer, blobs, run_id)
         failure = Scheduler(
             graph=request.graph,
@@ -222,11 +226,24 @@ def _run(
             writer.flush()
         except KetchException as exc:
             status, message = "failed", exc.format()
+        if lock is not None:
+            lock.release()
     reporter.run_finished(status == "completed")
     if status != "completed":
         print(message, file=sys.stderr)
         return 1
     return 0
+
+
+def _write_run_id(path: str, run_id: int) -> None:
+    """Write the run id file (its path was checked before the run started)."""
+    try:
+        Path(path).write_text(str(run_id))
+    except OSError as exc:
+        raise UserError(
+            f"--run-id-file '{path}' could not be written: {exc.strerror or exc}.",
+            hint="Check the path and its permissions.",
+        ) from None
 
 
 def _origin(request: RunRequest, settings: Settings, blobs: BlobStore) -> Origin | None:

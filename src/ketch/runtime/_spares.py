@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 
 from ._forksafety import greedy_framework_imported
 from ._gpu import original_environ
+from ._lifeline import kill_group
 from ._spec import TaskSpec
 
 EnvKey = tuple[tuple[str, str], ...]
@@ -49,8 +49,8 @@ class Spare:
         self.sock.close()
         for fd in (self.stdout, self.stderr):
             os.close(fd)
-        with contextlib.suppress(ProcessLookupError):
-            self.proc.send_signal(signal.SIGKILL)
+        if self.proc.poll() is None:
+            kill_group(self.proc.pid)
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
 
@@ -88,11 +88,13 @@ class SparePool:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe()
         fds = [child.fileno(), out_w, err_w]
-        cmd = [sys.executable, "-m", "ketch.runtime._spawn", "--spare", *map(str, fds)]
-        cmd += [spec.flow_file, spec.flow_class]
+        cmd = [sys.executable, "-m", "ketch.runtime._spawn", "--spare", str(os.getpid())]
+        cmd += [*map(str, fds), spec.flow_file, spec.flow_class]
         env = {**original_environ(os.environ), **spec.env}
         try:
-            proc = subprocess.Popen(cmd, pass_fds=fds, cwd=spec.cwd or None, env=env)
+            proc = subprocess.Popen(
+                cmd, pass_fds=fds, cwd=spec.cwd or None, env=env, start_new_session=True
+            )
         except OSError:
             for fd in (out_r, err_r):
                 os.close(fd)

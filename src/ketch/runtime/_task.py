@@ -234,10 +234,28 @@ def _check_transition(spec: TaskSpec, state: TaskState) -> tuple[tuple[str, ...]
     return targets, foreach
 
 
+def _is_function(value: Any) -> bool:
+    return isinstance(value, (types.FunctionType, types.MethodType))
+
+
 def _persistable(name: str, value: Any) -> bool:
     if name.startswith("__") or name in EPHEMERAL:
         return False
-    return not isinstance(value, (types.FunctionType, types.MethodType, Parameter))
+    return not (_is_function(value) or isinstance(value, Parameter))
+
+
+def _warn_function_dropped(name: str, value: Any) -> None:
+    """Metaflow leaves functions out of a task's artifacts without a word; say so once, in
+    the task's log, so that ``self.f`` missing in the next step is not a mystery."""
+    kind = "a lambda" if value.__name__ == "<lambda>" else "a function"
+    if isinstance(value, types.MethodType):
+        kind = "a method"
+    print(
+        f"Warning: self.{name} was not stored: it holds {kind}, and functions are not kept "
+        "as artifacts (as in Metaflow), so the next steps do not see it. Store the data it "
+        "needs instead, or define it at module level.",
+        file=sys.stderr,
+    )
 
 
 def _persist(
@@ -246,6 +264,10 @@ def _persist(
     """Store the flow object's artifacts; with ``partial``, skip those that cannot be stored."""
     artifacts = {k: v for k, v in state.artifacts.items() if k not in state.deleted}
     values = {k: v for k, v in vars(flow).items() if _persistable(k, v)}
+    if not partial:
+        for name, value in vars(flow).items():
+            if _is_function(value) and not name.startswith("__") and name not in EPHEMERAL:
+                _warn_function_dropped(name, value)
     if "name" not in artifacts:  # inherited from _parameters in every task but the oddest
         values["name"] = flow.name
     for name, value in values.items():
