@@ -27,7 +27,7 @@ from ketch.exceptions import NotFoundError
 
 from . import _rows
 from ._engine import WRITE_OPTION, create_store_engine, normalize_url
-from ._ids import create_with_run_id
+from ._ids import create_with_run_id, storable_number, storable_run_id, storable_task
 from ._migrations import migrate
 from ._records import (
     ArtifactRecord,
@@ -162,10 +162,15 @@ class SqlMetadataStore:
 
     @staticmethod
     def _require_run(conn: Connection, run_id: int) -> None:
-        if conn.scalar(select(runs.c.run_id).where(runs.c.run_id == run_id)) is None:
+        if (
+            not storable_run_id(run_id)
+            or conn.scalar(select(runs.c.run_id).where(runs.c.run_id == run_id)) is None
+        ):
             raise NotFoundError(f"run {run_id} does not exist in the metadata store")
 
     def _update_run(self, run_id: int, **values: Any) -> None:
+        if not storable_run_id(run_id):
+            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
         with self._transaction(write=True) as conn:
             result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
             if result.rowcount == 0:
@@ -309,6 +314,8 @@ class SqlMetadataStore:
         return _rows.run_from_row(row, ((t, bool(s)) for t, s in tag_rows))
 
     def get_run(self, run_id: int) -> RunRecord | None:
+        if not storable_run_id(run_id):
+            return None
         with self._transaction(write=False) as conn:
             return self._get_run(conn, run_id)
 
@@ -372,6 +379,8 @@ class SqlMetadataStore:
 
     def get_parameters(self, run_id: int) -> list[ParameterRecord]:
         """Parameters in the order they were given to `set_parameters`."""
+        if not storable_run_id(run_id):
+            return []
         query = (
             select(parameters_t)
             .where(parameters_t.c.run_id == run_id)
@@ -382,6 +391,8 @@ class SqlMetadataStore:
 
     def list_steps(self, run_id: int) -> list[StepRecord]:
         """Steps of the run in the order they were first created."""
+        if not storable_run_id(run_id):
+            return []
         query = select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position)
         with self._transaction(write=False) as conn:
             return [
@@ -391,6 +402,8 @@ class SqlMetadataStore:
 
     def list_tasks(self, run_id: int, step_name: str | None = None) -> list[TaskRecord]:
         """Tasks ordered by foreach indices, then task id (steps in creation order first)."""
+        if not storable_run_id(run_id):
+            return []
         joined = tasks.outerjoin(
             steps, and_(steps.c.run_id == tasks.c.run_id, steps.c.step_name == tasks.c.step_name)
         )
@@ -402,6 +415,8 @@ class SqlMetadataStore:
             return [_rows.task_from_row(r) for r in conn.execute(query).mappings()]
 
     def get_task(self, run_id: int, task_id: int) -> TaskRecord | None:
+        if not storable_task(run_id, task_id):
+            return None
         query = select(tasks).where(tasks.c.run_id == run_id, tasks.c.task_id == task_id)
         with self._transaction(write=False) as conn:
             row = conn.execute(query).mappings().first()
@@ -409,6 +424,8 @@ class SqlMetadataStore:
 
     def list_attempts(self, run_id: int, task_id: int | None = None) -> list[AttemptRecord]:
         """Attempts of the task (or of every task of the run), first attempt first."""
+        if not storable_run_id(run_id) or (task_id is not None and not storable_number(task_id)):
+            return []
         query = select(attempts).where(attempts.c.run_id == run_id)
         if task_id is not None:
             query = query.where(attempts.c.task_id == task_id)
@@ -420,6 +437,8 @@ class SqlMetadataStore:
         self, run_id: int, task_id: int, attempt: int | None = None
     ) -> list[ArtifactRecord]:
         """Artifacts of one attempt, by name; ``None`` means the task's latest attempt."""
+        if not storable_task(run_id, task_id, attempt):
+            return []
         of_task = and_(artifacts_t.c.run_id == run_id, artifacts_t.c.task_id == task_id)
         with self._transaction(write=False) as conn:
             if attempt is None:
@@ -436,6 +455,8 @@ class SqlMetadataStore:
 
     def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
         """(task_id, artifact) for the latest attempt of every task of the run."""
+        if not storable_run_id(run_id):
+            return iter([])
         query = (
             select(artifacts_t)
             .select_from(artifacts_t.join(tasks, _latest(artifacts_t)))
@@ -449,7 +470,7 @@ class SqlMetadataStore:
     def snapshot_step(
         self, run_ids: Sequence[int], step_name: str
     ) -> dict[int, list[TaskSnapshot]]:
-        ids = sorted(set(run_ids))
+        ids = sorted({i for i in run_ids if storable_run_id(i)})
         out: dict[int, list[TaskSnapshot]] = {}
         with self._transaction(write=False) as conn:
             for start in range(0, len(ids), _rows.RUN_ID_CHUNK):

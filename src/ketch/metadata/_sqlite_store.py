@@ -26,6 +26,7 @@ from ketch.exceptions import NotFoundError
 from . import _rows
 from . import _sqlite_sql as sql
 from ._errors import check_not_newer
+from ._ids import storable_number, storable_run_id, storable_task
 from ._records import (
     ArtifactRecord,
     AttemptRecord,
@@ -238,10 +239,15 @@ class SqliteStore:
     # -- writes (see `MetadataStore`) -----------------------------------------------------------
     @staticmethod
     def _require_run(conn: sqlite3.Connection, run_id: int) -> None:
-        if conn.execute(sql.RUN_EXISTS, {"run_id": run_id}).fetchone() is None:
+        if (
+            not storable_run_id(run_id)
+            or conn.execute(sql.RUN_EXISTS, {"run_id": run_id}).fetchone() is None
+        ):
             raise NotFoundError(f"run {run_id} does not exist in the metadata store")
 
     def _update_run(self, statement: str, run_id: int, **values: Any) -> None:
+        if not storable_run_id(run_id):
+            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
         with self._write() as conn:
             if conn.execute(statement, {"run_id": run_id, **values}).rowcount == 0:
                 raise NotFoundError(f"run {run_id} does not exist in the metadata store")
@@ -364,6 +370,8 @@ class SqliteStore:
         return _rows.run_from_row(row, ((t, bool(s)) for t, s in tags))
 
     def get_run(self, run_id: int) -> RunRecord | None:
+        if not storable_run_id(run_id):
+            return None
         with self._read() as conn:
             return self._get_run(conn, run_id)
 
@@ -430,15 +438,21 @@ class SqliteStore:
 
     def get_parameters(self, run_id: int) -> list[ParameterRecord]:
         query = "SELECT * FROM parameters WHERE run_id = ? ORDER BY position, name"
+        if not storable_run_id(run_id):
+            return []
         with self._read() as conn:
             return [_rows.parameter_from_row(r) for r in conn.execute(query, (run_id,))]
 
     def list_steps(self, run_id: int) -> list[StepRecord]:
         query = "SELECT run_id, step_name, created_at FROM steps WHERE run_id = ? ORDER BY position"
+        if not storable_run_id(run_id):
+            return []
         with self._read() as conn:
             return [StepRecord(*r) for r in conn.execute(query, (run_id,))]
 
     def list_tasks(self, run_id: int, step_name: str | None = None) -> list[TaskRecord]:
+        if not storable_run_id(run_id):
+            return []
         where, params = "tasks.run_id = ?", list[Any]([run_id])
         if step_name is not None:
             where += " AND tasks.step_name = ?"
@@ -449,12 +463,16 @@ class SqliteStore:
 
     def get_task(self, run_id: int, task_id: int) -> TaskRecord | None:
         query = "SELECT * FROM tasks WHERE run_id = ? AND task_id = ?"
+        if not storable_task(run_id, task_id):
+            return None
         with self._read() as conn:
             row = conn.execute(query, (run_id, task_id)).fetchone()
         return None if row is None else _rows.task_from_row(row)
 
     def list_attempts(self, run_id: int, task_id: int | None = None) -> list[AttemptRecord]:
         query, params = "SELECT * FROM attempts WHERE run_id = ?", list[Any]([run_id])
+        if not storable_run_id(run_id) or (task_id is not None and not storable_number(task_id)):
+            return []
         if task_id is not None:
             query += " AND task_id = ?"
             params.append(task_id)
@@ -465,6 +483,8 @@ class SqliteStore:
     def list_artifacts(
         self, run_id: int, task_id: int, attempt: int | None = None
     ) -> list[ArtifactRecord]:
+        if not storable_task(run_id, task_id, attempt):
+            return []
         with self._read() as conn:
             if attempt is None:
                 row = conn.execute(
@@ -485,6 +505,8 @@ class SqliteStore:
             f"SELECT artifacts.* FROM artifacts JOIN tasks ON {_latest('artifacts')}"
             " WHERE tasks.run_id = ? ORDER BY artifacts.task_id, artifacts.name"
         )
+        if not storable_run_id(run_id):
+            return iter([])
         with self._read() as conn:
             rows = conn.execute(query, (run_id,)).fetchall()
         return iter([(int(r["task_id"]), _rows.artifact_from_row(r)) for r in rows])
@@ -492,7 +514,7 @@ class SqliteStore:
     def snapshot_step(
         self, run_ids: Sequence[int], step_name: str
     ) -> dict[int, list[TaskSnapshot]]:
-        ids = sorted(set(run_ids))
+        ids = sorted({i for i in run_ids if storable_run_id(i)})
         out: dict[int, list[TaskSnapshot]] = {}
         with self._read() as conn:
             for start in range(0, len(ids), _rows.RUN_ID_CHUNK):
