@@ -265,7 +265,7 @@ class Run(_Base):
         self.add_tags([tag])
 
     def add_tags(self, tags: list[str] | tuple[str, ...]) -> None:
-        self._backend.store.add_tags(self._record.run_id, tags)
+        self._backend.tag_store().add_tags(self._record.run_id, tags)
         self._refresh()
 
     def remove_tag(self, tag: str) -> None:
@@ -278,14 +278,14 @@ class Run(_Base):
                 f"System tags cannot be removed: {', '.join(system)}.",
                 hint="Only tags added with --tag or add_tag() can be removed.",
             )
-        self._backend.store.remove_tags(self._record.run_id, tags)
+        self._backend.tag_store().remove_tags(self._record.run_id, tags)
         self._refresh()
 
     def replace_tag(self, old: str, new: str) -> None:
         self.replace_tags([old], [new])
 
     def replace_tags(self, remove: list[str], add: list[str]) -> None:
-        store = self._backend.store
+        store = self._backend.tag_store()
         with store.batch():
             store.remove_tags(self._record.run_id, remove)
             store.add_tags(self._record.run_id, add)

@@ -89,7 +89,7 @@ class LocalStorage:
                     os.unlink(self._file(key))
                 return
         target = self._file(key)
-        fd, tmp = _create_temporary(os.path.dirname(target))
+        fd, tmp = create_temporary(os.path.dirname(target))
         try:
             size = 0
             for part in parts:
@@ -159,7 +159,7 @@ class LocalStorage:
             if dirpath == packs:
                 continue
             for name in files:
-                if name.startswith(".tmp-"):
+                if name.startswith(_TEMPORARY):
                     continue
                 key = os.path.relpath(os.path.join(dirpath, name), self.root)
                 if key.startswith(prefix):
@@ -169,17 +169,22 @@ class LocalStorage:
 
 _TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 _temporaries = itertools.count()
+_TEMPORARY = ".tmp-"
 _TOKEN = os.urandom(4).hex()  # with the pid, unique across hosts sharing a file system
 
 
-def _create_temporary(directory: str) -> tuple[int, str]:
+def create_temporary(directory: str) -> tuple[int, str]:
     """Open a new, uniquely named hidden file in ``directory`` (made if missing)."""
+    made = False
     while True:
-        path = f"{directory}/.tmp-{os.getpid()}-{_TOKEN}-{next(_temporaries)}"
+        path = f"{directory}/{_TEMPORARY}{os.getpid()}-{_TOKEN}-{next(_temporaries)}"
         try:
             return os.open(path, _TEMPORARY_FLAGS, 0o644), path
         except FileNotFoundError:
+            if made:  # the directory exists but takes no files (/proc, say)
+                raise
             os.makedirs(directory, exist_ok=True)
+            made = True
         except FileExistsError:  # left behind by a crashed process with the same pid
             continue
 

@@ -7,7 +7,8 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -21,14 +22,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from ketch.exceptions import NotFoundError
 
 from . import _rows
 from ._engine import WRITE_OPTION, create_store_engine, normalize_url
+from ._errors import check_not_newer, upgrade_for_reader
 from ._ids import create_with_run_id, storable_number, storable_run_id, storable_task
-from ._migrations import migrate
+from ._migrations import LATEST_VERSION, current_version, migrate
 from ._records import (
     ArtifactRecord,
     AttemptRecord,
@@ -44,7 +46,7 @@ from ._records import (
 from ._schema import artifacts as artifacts_t
 from ._schema import attempts, flows, run_tags, runs, steps, tasks
 from ._schema import parameters as parameters_t
-from ._sqlite import damaged_store_error, is_damage, sqlite_file
+from ._sqlite import errors_reported, sqlite_file
 from ._statements import insert_ignore, insert_step, upsert
 
 
@@ -61,6 +63,8 @@ class SqlMetadataStore:
         ``sqlite:///ABSOLUTE/PATH`` (see `ketch.metadata.sqlite_url`), ``sqlite://`` for a
         private in-memory database, or ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE``.
         The schema is created or migrated on open.
+    read_only
+        Open a SQLite file for reading only (see `ketch.metadata.open_store`).
 
     Examples
     --------
@@ -71,24 +75,34 @@ class SqlMetadataStore:
     >>> store.close()
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
-        self._engine = create_store_engine(normalize_url(url))
+        path = sqlite_file(url)
+        self.read_only = read_only and path is not None
+        self._errors_reported: Callable[[], AbstractContextManager[None]] = (
+            nullcontext if path is None else partial(errors_reported, path)
+        )
+        with self._errors_reported():
+            self._engine = create_store_engine(normalize_url(url), read_only=read_only)
         self._dialect = self._engine.dialect.name
         self._pid = os.getpid()
         self._batch = _BatchState()
         self._statements: dict[str, Any] = {}
         try:
-            migrate(self._engine)
-        except DBAPIError as exc:
-            self._engine.dispose()
-            path = sqlite_file(url)
-            if path is not None and exc.orig is not None and is_damage(exc.orig):
-                raise damaged_store_error(path, exc.orig) from None
-            raise
+            with self._errors_reported():
+                self._bring_schema_up_to_date()
         except BaseException:
             self._engine.dispose()
             raise
+
+    def _bring_schema_up_to_date(self) -> None:
+        if not self.read_only:
+            migrate(self._engine)
+            return
+        version = current_version(self._engine)
+        check_not_newer(version, LATEST_VERSION, self.url)
+        if version < LATEST_VERSION:
+            upgrade_for_reader(self.url, version, LATEST_VERSION)
 
     def __repr__(self) -> str:
         return f"SqlMetadataStore({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -126,7 +140,7 @@ class SqlMetadataStore:
         if shared is not None:
             yield shared
             return
-        with self._connect(write=write) as conn, conn.begin():
+        with self._errors_reported(), self._connect(write=write) as conn, conn.begin():
             yield conn
 
     @contextmanager
@@ -141,7 +155,7 @@ class SqlMetadataStore:
             with state.conn.begin_nested():
                 yield
             return
-        with self._connect(write=True) as conn, conn.begin():
+        with self._errors_reported(), self._connect(write=True) as conn, conn.begin():
             state.conn = conn
             try:
                 yield
