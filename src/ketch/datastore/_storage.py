@@ -174,7 +174,11 @@ _TOKEN = os.urandom(4).hex()  # with the pid, unique across hosts sharing a file
 
 
 def create_temporary(directory: str) -> tuple[int, str]:
-    """Open a new, uniquely named hidden file in ``directory`` (made if missing)."""
+    """Open a new, uniquely named hidden file in ``directory`` (made if missing).
+
+    Its name, ``.tmp-<pid>-<token>-<n>``, says which process writes it, so that a file left by
+    a writer killed mid-write can be told from one still being written (`temporary_writer`).
+    """
     made = False
     while True:
         path = f"{directory}/{_TEMPORARY}{os.getpid()}-{_TOKEN}-{next(_temporaries)}"
@@ -187,6 +191,18 @@ def create_temporary(directory: str) -> tuple[int, str]:
             made = True
         except FileExistsError:  # left behind by a crashed process with the same pid
             continue
+
+
+def temporary_writer(name: str) -> int | None:
+    """The pid of the process that writes the temporary file ``name``; None if it is not one.
+
+    >>> temporary_writer(".tmp-4242-0a1b2c3d-7"), temporary_writer("ab12")
+    (4242, None)
+    """
+    if not name.startswith(_TEMPORARY):
+        return None
+    pid = name[len(_TEMPORARY) :].partition("-")[0]
+    return int(pid) if pid.isdigit() else None
 
 
 class MemoryStorage:
