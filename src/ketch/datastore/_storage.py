@@ -8,7 +8,7 @@ import itertools
 import mmap
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +33,10 @@ class Storage(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` that are absent: one batched look, for many keys at once."""
+        ...
 
     def size(self, key: str) -> int | None:
         """The size in bytes of the object under ``key``; None when absent."""
@@ -136,6 +140,12 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self.size(key) is not None
 
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """One read of the pack's index for every key; a ``stat`` only for keys it lacks
+        (objects of a file of their own: the large ones, which are few)."""
+        wanted = set(keys)
+        return {k for k in wanted - self.pack.present(wanted) if not os.path.exists(self._file(k))}
+
     def size(self, key: str) -> int | None:
         try:
             return os.stat(self._file(key)).st_size
@@ -224,6 +234,10 @@ class MemoryStorage:
     def exists(self, key: str) -> bool:
         with self._lock:
             return key in self._objects
+
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        with self._lock:
+            return set(keys) - self._objects.keys()
 
     def size(self, key: str) -> int | None:
         with self._lock:

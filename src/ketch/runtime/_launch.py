@@ -199,6 +199,8 @@ def _run(
     status, message = "failed", ""
     try:
         origin = _origin(request, settings, blobs)
+        for warning in origin.warnings if origin is not None else ():
+            reporter.line(warning)
         if request.resume is None:
             parameters = _store_parameters(request, writer, blobs, run_id)
         else:
