@@ -12,6 +12,9 @@
     │   │   │                         ``KeyError``, which ``run["step"]`` raises in Metaflow)
     │   │   └── NamespaceMismatchError  it exists, but outside the current namespace
     │   ├── StoreNotFoundError        no ``.ketch`` directory where one is needed
+    │   ├── StoreAccessError          the store's place cannot be used: KETCH_HOME is a file, a
+    │   │                             directory cannot be made or written (read-only, /proc)
+    │   ├── StoreFullError            no space left on the disk that holds the store
     │   ├── UnpicklableArtifactError  an artifact cannot be serialized
     │   ├── MergeArtifactsError       ``merge_artifacts`` found conflicts or missing names
     │   ├── TooManySplitsError        a foreach exceeds ``--max-num-splits``
@@ -20,6 +23,7 @@
     ├── TimeoutException              raised inside a step that ran longer than its @timeout
     ├── FailureHandledByCatch         what @catch records when a task's process died
     ├── DataIntegrityError            a blob is missing or corrupt, or the database is damaged
+    │   └── StoreDamagedError         the run database is damaged (names the file and the repair)
     └── InternalError                 a bug in ketch; keeps its traceback
 
 Every ketch exception carries a one-line ``headline``, an optional ``detail`` paragraph and an
@@ -113,6 +117,19 @@ class StoreNotFoundError(UserError):
     headline = "No ketch store found"
 
 
+class StoreAccessError(UserError):
+    """The store's directory or database file cannot be used for what was asked: it is a
+    file, it cannot be created, or it is read-only and the command writes."""
+
+    headline = "The ketch store cannot be used"
+
+
+class StoreFullError(UserError):
+    """No space is left on the disk that holds the store (``ENOSPC``, ``SQLITE_FULL``)."""
+
+    headline = "No space left on device"
+
+
 class UnpicklableArtifactError(UserError):
     headline = "An artifact could not be serialized"
 
@@ -150,6 +167,20 @@ class FailureHandledByCatch(KetchException):
 
 class DataIntegrityError(KetchException):
     headline = "Stored data is corrupt or missing"
+
+
+class StoreDamagedError(DataIntegrityError):
+    """The run database is damaged: SQLite found a malformed page or no database at all.
+
+    ``path`` is the database file. Readers raise it instead of ``sqlite3.DatabaseError``, so
+    that a caller (the UI, the CLI) can show a page or a message rather than a traceback.
+    """
+
+    headline = "The metadata store is damaged"
+
+    def __init__(self, detail: str = "", *, path: str = "", hint: str = "") -> None:
+        super().__init__(detail, hint=hint)
+        self.path = path
 
 
 class InternalError(KetchException):

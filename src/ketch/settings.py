@@ -7,6 +7,7 @@ Nothing is read at import time: call :func:`resolve`.
 
 from __future__ import annotations
 
+import errno
 import getpass
 import os
 import sys
@@ -15,7 +16,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from .exceptions import StoreNotFoundError, UserError
+from .exceptions import StoreAccessError, StoreFullError, StoreNotFoundError, UserError
 
 HOME_DIRNAME = ".ketch"
 DB_FILENAME = "ketch.db"  # the SQLite run database inside a store directory
@@ -116,18 +117,23 @@ def resolve(
     explicit = {k: v for k, v in (explicit or {}).items() if v is not None}
     table = _pyproject_table(cwd)
     values: dict[str, object] = {}
+    sources: dict[str, str] = {}  # where a value came from, for messages
     for field in fields(Settings):
         default = field.default
         if field.name in explicit:
             value: object = explicit[field.name]
+            sources[field.name] = f"the {field.name} setting"
         elif env_name(field.name) in environ:
             value = environ[env_name(field.name)]
+            sources[field.name] = env_name(field.name)
         elif field.name in table:
             value = table[field.name]
+            sources[field.name] = f"[tool.ketch] {field.name} in pyproject.toml"
         else:
             value = default
         values[field.name] = _convert(field.name, value, default)
-    values["home"] = str(_resolve_home(str(values["home"]), cwd, create_home))
+    home = _resolve_home(str(values["home"]), cwd, create_home, sources.get("home", ""))
+    values["home"] = str(home)
     values["user"] = str(values["user"]) or current_user(environ)
     if values["executor"] not in EXECUTORS:
         raise UserError(
@@ -136,19 +142,52 @@ def resolve(
     return Settings(**values)  # type: ignore[arg-type]
 
 
-def _resolve_home(home: str, cwd: Path, create: bool) -> Path:
+def _resolve_home(home: str, cwd: Path, create: bool, source: str) -> Path:
+    """The store directory: ``home`` as given (by ``source``, e.g. ``KETCH_HOME``), else the
+    nearest ``.ketch`` at or above ``cwd``, else ``cwd/.ketch``; with ``create``, made."""
     if home:
         path = Path(home).expanduser().resolve()
-        if create:
-            path.mkdir(parents=True, exist_ok=True)
-        return path
-    found = find_home(cwd)
-    if found is not None:
-        return found.resolve()
-    path = (cwd / HOME_DIRNAME).resolve()
+        given = f"{source}={home}"
+    else:
+        found = find_home(cwd)
+        if found is not None:
+            return found.resolve()
+        path = (cwd / HOME_DIRNAME).resolve()
+        given = ""
+    if path.exists() and not path.is_dir():
+        raise StoreAccessError(
+            f"{given or path} is a file, not a directory: the ketch store is a directory.",
+            hint=f"Point {source or 'KETCH_HOME'} at a .ketch directory, or at a path where one "
+            "can be made." + (" Or unset it to use ./.ketch." if given else ""),
+        )
     if create:
-        path.mkdir(parents=True, exist_ok=True)
+        _make_home(path, given)
     return path
+
+
+def _make_home(path: Path, given: str) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        where = f"{given}: cannot" if given else "Cannot"
+        detail = f"{where} create directory {path}: {exc.strerror}."
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StoreFullError(
+                detail, hint="Free space on that disk, or set KETCH_HOME to another disk."
+            ) from None
+        raise StoreAccessError(
+            detail,
+            hint="Set KETCH_HOME to a directory you can write to. Commands that only read "
+            "(ketch runs, dump, logs, the Client) work on an existing read-only store.",
+        ) from None
+    if given:  # say which setting points at a place that cannot be written (/proc, read-only)
+        from .datastore import check_writable
+
+        try:
+            check_writable(path)
+        except (StoreAccessError, StoreFullError) as exc:
+            detail = exc.detail[:1].lower() + exc.detail[1:]
+            raise type(exc)(f"{given}: {detail}", hint=exc.hint) from None
 
 
 def require_home(settings: Settings) -> Path:
@@ -156,7 +195,8 @@ def require_home(settings: Settings) -> Path:
     path = settings.home_path
     if not (path / DB_FILENAME).exists() and not settings.metadata_url:
         raise StoreNotFoundError(
-            f"There is no ketch store at {path} or in any parent directory.",
+            f"There is no ketch store at {path}"
+            + ("." if path.name != HOME_DIRNAME else " or in any parent directory."),
             hint="Run a flow here first (python flow.py run), or point KETCH_HOME at an "
             "existing .ketch directory.",
         )

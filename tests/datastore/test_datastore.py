@@ -53,6 +53,26 @@ def test_size(storage: Storage, pack: bool) -> None:
     assert storage.size("k") == 5
 
 
+@pytest.mark.parametrize("pack", [False, True])
+def test_missing_looks_for_many_keys_at_once(storage: Storage, pack: bool) -> None:
+    storage.put("a/b", [b"x"], pack=pack)
+    storage.put("a/c", [b"y" * 70_000], pack=pack)  # too large for the pack: a file of its own
+    assert storage.missing(["a/b", "a/c", "a/d", "e"]) == {"a/d", "e"}
+    assert storage.missing([]) == set()
+    blobs = BlobStore(storage)
+    present = blobs.put_bytes(b"present")
+    assert blobs.missing([present, "0" * 64]) == {"0" * 64}
+
+
+def test_missing_counts_a_packed_object_cut_short_by_a_crash(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    storage.put("k", [b"0123456789"], pack=True)
+    storage.put("j", [b"abc"], pack=True)
+    data = tmp_path / "store" / "packs" / "data"
+    data.write_bytes(data.read_bytes()[:-1])  # j's bytes no longer all there
+    assert LocalStorage(tmp_path / "store").missing(["k", "j"]) == {"j"}
+
+
 def test_only_large_objects_are_flushed_to_disk(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

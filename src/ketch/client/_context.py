@@ -6,7 +6,7 @@ import atexit
 import os
 import re
 from contextvars import ContextVar
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..datastore import BlobStore, LocalStorage
@@ -29,8 +29,22 @@ _namespace: ContextVar[object] = ContextVar("ketch_namespace", default=_UNSET)
 
 @dataclass(frozen=True)
 class Backend:
+    """What the client reads: the metadata store, opened for reading only (so that a store on a
+    read-only mount or a full disk can be read), and the blobs."""
+
     store: MetadataStore
     blobs: BlobStore
+    _writer: list[MetadataStore] = field(default_factory=list, repr=False, compare=False)
+
+    def tag_store(self) -> MetadataStore:
+        """The store opened for writing, when first needed: tags are all the client writes."""
+        if not self.store.read_only:
+            return self.store
+        if not self._writer:
+            writer = open_store(self.store.url)
+            atexit.register(writer.close)
+            self._writer.append(writer)
+        return self._writer[0]
 
 
 @dataclass(frozen=True)
@@ -94,7 +108,7 @@ def _open(provider: Provider) -> Backend:
     key = (provider.resolved_metadata_url, str(provider.home))
     found = _backends.get(key)
     if found is None:
-        store = open_store(provider.resolved_metadata_url)
+        store = open_store(provider.resolved_metadata_url, read_only=True)
         atexit.register(store.close)
         found = Backend(store, BlobStore(LocalStorage(provider.home)))
         _backends[key] = found

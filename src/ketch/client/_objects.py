@@ -268,7 +268,7 @@ class Run(_Base):
     def add_tags(self, tags: list[str] | tuple[str, ...]) -> None:
         added, existing = check_tags(tags), self.user_tags
         check_tags(existing | set(added), existing=existing)
-        self._backend.store.add_tags(self._record.run_id, added)
+        self._backend.tag_store().add_tags(self._record.run_id, added)
         self._refresh()
 
     def remove_tag(self, tag: str) -> None:
@@ -282,7 +282,7 @@ class Run(_Base):
                 f"System tags cannot be removed: {', '.join(system)}.",
                 hint="Only tags added with --tag or add_tag() can be removed.",
             )
-        self._backend.store.remove_tags(self._record.run_id, tags)
+        self._backend.tag_store().remove_tags(self._record.run_id, tags)
         self._refresh()
 
     def replace_tag(self, old: str, new: str) -> None:
@@ -291,7 +291,7 @@ class Run(_Base):
     def replace_tags(self, remove: list[str], add: list[str]) -> None:
         remove, add, existing = check_tags(remove), check_tags(add), self.user_tags
         check_tags((existing - set(remove)) | set(add), existing=existing)
-        store = self._backend.store
+        store = self._backend.tag_store()
         with store.batch():
             store.remove_tags(self._record.run_id, remove)
             store.add_tags(self._record.run_id, add)

@@ -7,6 +7,7 @@ from typing import Any
 from ..exceptions import DataIntegrityError
 from ._blobs import BlobStore, blob_hash
 from ._code import build_code_package, package_files, read_package
+from ._preflight import check_writable, free_bytes, preflight, sweep_temporaries
 from ._serialize import ENCODING, Encoded, decode, encode, type_name
 from ._storage import LocalStorage, MemoryStorage, Storage, is_disk_full
 
@@ -19,13 +20,17 @@ __all__ = [
     "Storage",
     "blob_hash",
     "build_code_package",
+    "check_writable",
     "decode",
     "encode",
+    "free_bytes",
     "is_disk_full",
     "load_artifact",
     "load_json_object",
     "package_files",
+    "preflight",
     "read_package",
+    "sweep_temporaries",
     "type_name",
 ]
 

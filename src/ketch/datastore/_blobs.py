@@ -7,7 +7,7 @@ written before ketch used BLAKE3 have SHA-256 keys of the same length; those blo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import blake3
 
@@ -77,3 +77,9 @@ class BlobStore:
 
     def exists(self, key: str) -> bool:
         return self.storage.exists(self._path(key))
+
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` whose blob is absent, in one batched look (see `Storage.missing`);
+        whether present ones read back right is known only when they are read."""
+        paths = {self._path(key): key for key in keys}
+        return {paths[path] for path in self.storage.missing(paths)}

@@ -29,7 +29,7 @@ import os
 import struct
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 _MAGIC = b"KP"
 _HEAD = struct.Struct("<2sH")  # magic, key length
@@ -160,6 +160,30 @@ class Pack:
         where = self.locate(key)
         return None if where is None else where[1]
 
+    def present(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` the pack holds whole: one pass over the index files they would
+        be in, instead of a search of the index per key."""
+        wanted: dict[int, set[bytes]] = {}
+        for key in keys:
+            raw = key.encode()
+            wanted.setdefault(_bucket(raw), set()).add(raw)
+        where: dict[bytes, tuple[int, int]] = {}  # key -> (offset, length) of its last record
+        for bucket, raws in wanted.items():
+            with self._lock:
+                buf = self._index.setdefault(bucket, bytearray())
+                self._read_tail(bucket, buf)
+                for raw, length, offset in _records(buf):
+                    if raw in raws:
+                        where[raw] = (offset, length)
+        if not where:
+            return set()
+        with self._lock:
+            try:
+                size = os.fstat(self._data_reader()).st_size
+            except FileNotFoundError:
+                return set()
+        return {raw.decode() for raw, (offset, length) in where.items() if offset + length <= size}
+
     def keys(self) -> Iterator[str]:
         """Every key with a good record, each once."""
         seen: set[bytes] = set()
@@ -167,16 +191,7 @@ class Pack:
             buf = bytearray()
             with self._lock:
                 self._read_tail(bucket, buf)
-            at = 0
-            while at < len(buf):
-                record = _parse(buf, at)
-                if record is None:  # torn by a crash: look for the next record
-                    at = buf.find(_MAGIC, at + 1)
-                    if at < 0:
-                        break
-                    continue
-                seen.add(record[0])
-                at = record[3]
+            seen.update(raw for raw, _length, _offset in _records(buf))
         for raw in sorted(seen):
             yield raw.decode()
 
@@ -193,6 +208,20 @@ class Pack:
         size = os.fstat(fd).st_size
         if size > len(buf):
             buf.extend(os.pread(fd, size - len(buf), len(buf)))
+
+
+def _records(buf: bytearray) -> Iterator[tuple[bytes, int, int]]:
+    """(key, length, offset) of every good record in ``buf``, in order (a torn one skipped)."""
+    at = 0
+    while at < len(buf):
+        record = _parse(buf, at)
+        if record is None:  # torn by a crash: look for the next record
+            at = buf.find(_MAGIC, at + 1)
+            if at < 0:
+                return
+            continue
+        yield record[0], record[1], record[2]
+        at = record[3]
 
 
 def _search(buf: bytearray, raw: bytes) -> tuple[int, int] | None:

@@ -8,7 +8,7 @@ import itertools
 import mmap
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +33,10 @@ class Storage(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` that are absent: one batched look, for many keys at once."""
+        ...
 
     def size(self, key: str) -> int | None:
         """The size in bytes of the object under ``key``; None when absent."""
@@ -89,7 +93,7 @@ class LocalStorage:
                     os.unlink(self._file(key))
                 return
         target = self._file(key)
-        fd, tmp = _create_temporary(os.path.dirname(target))
+        fd, tmp = create_temporary(os.path.dirname(target))
         try:
             size = 0
             for part in parts:
@@ -136,6 +140,12 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self.size(key) is not None
 
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        """One read of the pack's index for every key; a ``stat`` only for keys it lacks
+        (objects of a file of their own: the large ones, which are few)."""
+        wanted = set(keys)
+        return {k for k in wanted - self.pack.present(wanted) if not os.path.exists(self._file(k))}
+
     def size(self, key: str) -> int | None:
         try:
             return os.stat(self._file(key)).st_size
@@ -159,7 +169,7 @@ class LocalStorage:
             if dirpath == packs:
                 continue
             for name in files:
-                if name.startswith(".tmp-"):
+                if name.startswith(_TEMPORARY):
                     continue
                 key = os.path.relpath(os.path.join(dirpath, name), self.root)
                 if key.startswith(prefix):
@@ -169,19 +179,40 @@ class LocalStorage:
 
 _TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
 _temporaries = itertools.count()
+_TEMPORARY = ".tmp-"
 _TOKEN = os.urandom(4).hex()  # with the pid, unique across hosts sharing a file system
 
 
-def _create_temporary(directory: str) -> tuple[int, str]:
-    """Open a new, uniquely named hidden file in ``directory`` (made if missing)."""
+def create_temporary(directory: str) -> tuple[int, str]:
+    """Open a new, uniquely named hidden file in ``directory`` (made if missing).
+
+    Its name, ``.tmp-<pid>-<token>-<n>``, says which process writes it, so that a file left by
+    a writer killed mid-write can be told from one still being written (`temporary_writer`).
+    """
+    made = False
     while True:
-        path = f"{directory}/.tmp-{os.getpid()}-{_TOKEN}-{next(_temporaries)}"
+        path = f"{directory}/{_TEMPORARY}{os.getpid()}-{_TOKEN}-{next(_temporaries)}"
         try:
             return os.open(path, _TEMPORARY_FLAGS, 0o644), path
         except FileNotFoundError:
+            if made:  # the directory exists but takes no files (/proc, say)
+                raise
             os.makedirs(directory, exist_ok=True)
+            made = True
         except FileExistsError:  # left behind by a crashed process with the same pid
             continue
+
+
+def temporary_writer(name: str) -> int | None:
+    """The pid of the process that writes the temporary file ``name``; None if it is not one.
+
+    >>> temporary_writer(".tmp-4242-0a1b2c3d-7"), temporary_writer("ab12")
+    (4242, None)
+    """
+    if not name.startswith(_TEMPORARY):
+        return None
+    pid = name[len(_TEMPORARY) :].partition("-")[0]
+    return int(pid) if pid.isdigit() else None
 
 
 class MemoryStorage:
@@ -203,6 +234,10 @@ class MemoryStorage:
     def exists(self, key: str) -> bool:
         with self._lock:
             return key in self._objects
+
+    def missing(self, keys: Iterable[str]) -> set[str]:
+        with self._lock:
+            return set(keys) - self._objects.keys()
 
     def size(self, key: str) -> int | None:
         with self._lock:

@@ -19,9 +19,11 @@ from __future__ import annotations
 import os
 import sys
 import types
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from ._errors import SchemaVersionError, StoreUrlError
+from ._health import check_health, preflight
 from ._ids import new_run_id
 from ._liveness import effective_status, scheduler_gone
 from ._protocol import MetadataStore
@@ -56,11 +58,14 @@ __all__ = [
     "TaskRecord",
     "TaskSnapshot",
     "TaskStatus",
+    "check_health",
     "effective_status",
     "new_run_id",
     "scheduler_gone",
     "open_store",
+    "preflight",
     "sqlite_url",
+    "store_errors",
 ]
 
 
@@ -73,7 +78,7 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
     return "sqlite:///" + Path(path).expanduser().absolute().as_posix()
 
 
-def open_store(url: str, *, sqlalchemy: bool = False) -> MetadataStore:
+def open_store(url: str, *, sqlalchemy: bool = False, read_only: bool = False) -> MetadataStore:
     """Open the metadata store at ``url``, creating or migrating its schema.
 
     Parameters
@@ -86,22 +91,45 @@ def open_store(url: str, *, sqlalchemy: bool = False) -> MetadataStore:
         Use the SQLAlchemy store for a SQLite file as well (for callers that run their own
         SQLAlchemy queries over the schema, such as the UI). By default a SQLite file is read
         and written with the standard library's ``sqlite3``, which opens in a millisecond.
+    read_only
+        For readers (the Client, the CLI's reading commands, the UI): a SQLite file is opened
+        for reading only, so that a store on a read-only mount or a full disk can still be
+        read; the file is never created, and writing raises `StoreAccessError`. A schema that
+        is older than this ketch is still upgraded first, where the file can be written.
 
     Raises
     ------
     ketch.exceptions.UserError
         The URL is not supported, the driver is missing, or the store's schema is newer than
-        this ketch (`SchemaVersionError`).
+        this ketch (`SchemaVersionError`); the store's place cannot be used
+        (`StoreAccessError`), its disk is full (`StoreFullError`), or a read-only store has no
+        database (`StoreNotFoundError`).
+    ketch.exceptions.StoreDamagedError
+        The SQLite file is not a database or is damaged.
     """
     from ._sqlite import sqlite_file
 
     if sqlite_file(url) is not None and not sqlalchemy:
         from ._sqlite_store import SqliteStore
 
-        return SqliteStore(url)
+        return SqliteStore(url, read_only=read_only)
     from ._sql import SqlMetadataStore
 
-    return SqlMetadataStore(url)
+    return SqlMetadataStore(url, read_only=read_only)
+
+
+def store_errors(url: str) -> AbstractContextManager[None]:
+    """A context in which SQLite's errors on the store at ``url`` are raised as ketch's:
+    `StoreDamagedError` for a damaged file, `StoreFullError`, `StoreAccessError`. For callers
+    that run their own queries over the schema (the UI); the stores' methods do it already.
+
+    >>> with store_errors("postgresql://db/ketch"):  # not a SQLite file: nothing to translate
+    ...     pass
+    """
+    from ._sqlite import errors_reported, sqlite_file
+
+    path = sqlite_file(url)
+    return nullcontext() if path is None else errors_reported(path)
 
 
 class _CallableModule(types.ModuleType):

@@ -11,7 +11,6 @@ front and waits for it under the busy timeout, instead of a deferred BEGIN that 
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -21,7 +20,7 @@ from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 from ketch.exceptions import UserError
 
 from ._errors import StoreUrlError
-from ._sqlite import BUSY_TIMEOUT_S, configure
+from ._sqlite import BUSY_TIMEOUT_S, configure, make_parent, open_read_only
 
 WRITE_OPTION = "ketch_write"  # execution option: this connection's transaction will write
 
@@ -49,10 +48,13 @@ def is_memory_sqlite(url: str) -> bool:
     return database in (None, "", ":memory:")
 
 
-def create_store_engine(url: str) -> Engine:
-    """An engine for ``url`` (already normalized), configured for concurrent use."""
+def create_store_engine(url: str, *, read_only: bool = False) -> Engine:
+    """An engine for ``url`` (already normalized), configured for concurrent use.
+
+    ``read_only``: a SQLite file is opened for reading only (see `open_read_only`).
+    """
     if url.startswith("sqlite"):
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, read_only=read_only)
     if importlib.util.find_spec("psycopg") is None:
         raise UserError(
             "PostgreSQL metadata stores need the psycopg 3 driver, which is not installed.",
@@ -62,20 +64,25 @@ def create_store_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def _sqlite_engine(url: str) -> Engine:
+def _sqlite_engine(url: str, *, read_only: bool) -> Engine:
     memory = is_memory_sqlite(url)
+    read_only = read_only and not memory
     if memory:
         # One connection shared by every caller, or each would see its own empty database.
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         database = make_url(url).database
         assert database is not None
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
+        if read_only:
+            engine = create_engine(url, creator=lambda: open_read_only(database))
+        else:
+            make_parent(database)
+            engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-        configure(dbapi_connection, memory=memory)  # SQLAlchemy emits BEGIN (below)
+        # SQLAlchemy emits BEGIN (below)
+        configure(dbapi_connection, memory=memory, read_only=read_only)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

@@ -37,3 +37,34 @@ def create_with_run_id(
         except taken:
             candidate = max(new_run_id(), candidate + 1)
     return create(candidate)
+
+
+# The widest values the schema's id columns hold on every backend: run ids are BIGINT; task ids
+# and attempt numbers are INTEGER, which is 32 bits on PostgreSQL (SQLite's are 64).
+_BIGINT_MAX = 2**63 - 1
+_INTEGER_MAX = 2**31 - 1
+
+
+def storable_run_id(run_id: int) -> bool:
+    """Whether a run with this id can exist at all: a 40-digit id typed by a user cannot be
+    bound as a query parameter (sqlite3 raises OverflowError, PostgreSQL "out of range"), and
+    is simply not found.
+
+    >>> storable_run_id(1_796_416_812_724_567), storable_run_id(10**40)
+    (True, False)
+    """
+    return -_BIGINT_MAX - 1 <= run_id <= _BIGINT_MAX
+
+
+def storable_number(number: int) -> bool:
+    """Whether a task id or attempt number fits its column (see `storable_run_id`)."""
+    return -_INTEGER_MAX - 1 <= number <= _INTEGER_MAX
+
+
+def storable_task(run_id: int, task_id: int, attempt: int | None = None) -> bool:
+    """Whether the ids of a task (and of one of its attempts) fit their columns."""
+    return (
+        storable_run_id(run_id)
+        and storable_number(task_id)
+        and (attempt is None or storable_number(attempt))
+    )

@@ -29,6 +29,7 @@ class MetadataStore(Protocol):
     """
 
     url: str
+    read_only: bool  # opened for reading only (a SQLite file): writes raise StoreAccessError
 
     # -- writes ---------------------------------------------------------------------------------
     def batch(self) -> AbstractContextManager[None]: ...

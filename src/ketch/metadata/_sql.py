@@ -7,7 +7,8 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -21,14 +22,15 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from ketch.exceptions import NotFoundError
 
 from . import _rows
 from ._engine import WRITE_OPTION, create_store_engine, normalize_url
-from ._ids import create_with_run_id
-from ._migrations import migrate
+from ._errors import check_not_newer, upgrade_for_reader
+from ._ids import create_with_run_id, storable_number, storable_run_id, storable_task
+from ._migrations import LATEST_VERSION, current_version, migrate
 from ._records import (
     ArtifactRecord,
     AttemptRecord,
@@ -44,7 +46,7 @@ from ._records import (
 from ._schema import artifacts as artifacts_t
 from ._schema import attempts, flows, run_tags, runs, steps, tasks
 from ._schema import parameters as parameters_t
-from ._sqlite import damaged_store_error, is_damage, sqlite_file
+from ._sqlite import errors_reported, sqlite_file
 from ._statements import insert_ignore, insert_step, upsert
 
 
@@ -61,6 +63,8 @@ class SqlMetadataStore:
         ``sqlite:///ABSOLUTE/PATH`` (see `ketch.metadata.sqlite_url`), ``sqlite://`` for a
         private in-memory database, or ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE``.
         The schema is created or migrated on open.
+    read_only
+        Open a SQLite file for reading only (see `ketch.metadata.open_store`).
 
     Examples
     --------
@@ -71,24 +75,34 @@ class SqlMetadataStore:
     >>> store.close()
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
-        self._engine = create_store_engine(normalize_url(url))
+        path = sqlite_file(url)
+        self.read_only = read_only and path is not None
+        self._errors_reported: Callable[[], AbstractContextManager[None]] = (
+            nullcontext if path is None else partial(errors_reported, path)
+        )
+        with self._errors_reported():
+            self._engine = create_store_engine(normalize_url(url), read_only=read_only)
         self._dialect = self._engine.dialect.name
         self._pid = os.getpid()
         self._batch = _BatchState()
         self._statements: dict[str, Any] = {}
         try:
-            migrate(self._engine)
-        except DBAPIError as exc:
-            self._engine.dispose()
-            path = sqlite_file(url)
-            if path is not None and exc.orig is not None and is_damage(exc.orig):
-                raise damaged_store_error(path, exc.orig) from None
-            raise
+            with self._errors_reported():
+                self._bring_schema_up_to_date()
         except BaseException:
             self._engine.dispose()
             raise
+
+    def _bring_schema_up_to_date(self) -> None:
+        if not self.read_only:
+            migrate(self._engine)
+            return
+        version = current_version(self._engine)
+        check_not_newer(version, LATEST_VERSION, self.url)
+        if version < LATEST_VERSION:
+            upgrade_for_reader(self.url, version, LATEST_VERSION)
 
     def __repr__(self) -> str:
         return f"SqlMetadataStore({self._engine.url.render_as_string(hide_password=True)!r})"
@@ -126,7 +140,7 @@ class SqlMetadataStore:
         if shared is not None:
             yield shared
             return
-        with self._connect(write=write) as conn, conn.begin():
+        with self._errors_reported(), self._connect(write=write) as conn, conn.begin():
             yield conn
 
     @contextmanager
@@ -141,7 +155,7 @@ class SqlMetadataStore:
             with state.conn.begin_nested():
                 yield
             return
-        with self._connect(write=True) as conn, conn.begin():
+        with self._errors_reported(), self._connect(write=True) as conn, conn.begin():
             state.conn = conn
             try:
                 yield
@@ -162,10 +176,15 @@ class SqlMetadataStore:
 
     @staticmethod
     def _require_run(conn: Connection, run_id: int) -> None:
-        if conn.scalar(select(runs.c.run_id).where(runs.c.run_id == run_id)) is None:
+        if (
+            not storable_run_id(run_id)
+            or conn.scalar(select(runs.c.run_id).where(runs.c.run_id == run_id)) is None
+        ):
             raise NotFoundError(f"run {run_id} does not exist in the metadata store")
 
     def _update_run(self, run_id: int, **values: Any) -> None:
+        if not storable_run_id(run_id):
+            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
         with self._transaction(write=True) as conn:
             result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
             if result.rowcount == 0:
@@ -309,6 +328,8 @@ class SqlMetadataStore:
         return _rows.run_from_row(row, ((t, bool(s)) for t, s in tag_rows))
 
     def get_run(self, run_id: int) -> RunRecord | None:
+        if not storable_run_id(run_id):
+            return None
         with self._transaction(write=False) as conn:
             return self._get_run(conn, run_id)
 
@@ -372,6 +393,8 @@ class SqlMetadataStore:
 
     def get_parameters(self, run_id: int) -> list[ParameterRecord]:
         """Parameters in the order they were given to `set_parameters`."""
+        if not storable_run_id(run_id):
+            return []
         query = (
             select(parameters_t)
             .where(parameters_t.c.run_id == run_id)
@@ -382,6 +405,8 @@ class SqlMetadataStore:
 
     def list_steps(self, run_id: int) -> list[StepRecord]:
         """Steps of the run in the order they were first created."""
+        if not storable_run_id(run_id):
+            return []
         query = select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position)
         with self._transaction(write=False) as conn:
             return [
@@ -391,6 +416,8 @@ class SqlMetadataStore:
 
     def list_tasks(self, run_id: int, step_name: str | None = None) -> list[TaskRecord]:
         """Tasks ordered by foreach indices, then task id (steps in creation order first)."""
+        if not storable_run_id(run_id):
+            return []
         joined = tasks.outerjoin(
             steps, and_(steps.c.run_id == tasks.c.run_id, steps.c.step_name == tasks.c.step_name)
         )
@@ -402,6 +429,8 @@ class SqlMetadataStore:
             return [_rows.task_from_row(r) for r in conn.execute(query).mappings()]
 
     def get_task(self, run_id: int, task_id: int) -> TaskRecord | None:
+        if not storable_task(run_id, task_id):
+            return None
         query = select(tasks).where(tasks.c.run_id == run_id, tasks.c.task_id == task_id)
         with self._transaction(write=False) as conn:
             row = conn.execute(query).mappings().first()
@@ -409,6 +438,8 @@ class SqlMetadataStore:
 
     def list_attempts(self, run_id: int, task_id: int | None = None) -> list[AttemptRecord]:
         """Attempts of the task (or of every task of the run), first attempt first."""
+        if not storable_run_id(run_id) or (task_id is not None and not storable_number(task_id)):
+            return []
         query = select(attempts).where(attempts.c.run_id == run_id)
         if task_id is not None:
             query = query.where(attempts.c.task_id == task_id)
@@ -420,6 +451,8 @@ class SqlMetadataStore:
         self, run_id: int, task_id: int, attempt: int | None = None
     ) -> list[ArtifactRecord]:
         """Artifacts of one attempt, by name; ``None`` means the task's latest attempt."""
+        if not storable_task(run_id, task_id, attempt):
+            return []
         of_task = and_(artifacts_t.c.run_id == run_id, artifacts_t.c.task_id == task_id)
         with self._transaction(write=False) as conn:
             if attempt is None:
@@ -436,6 +469,8 @@ class SqlMetadataStore:
 
     def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
         """(task_id, artifact) for the latest attempt of every task of the run."""
+        if not storable_run_id(run_id):
+            return iter([])
         query = (
             select(artifacts_t)
             .select_from(artifacts_t.join(tasks, _latest(artifacts_t)))
@@ -449,7 +484,7 @@ class SqlMetadataStore:
     def snapshot_step(
         self, run_ids: Sequence[int], step_name: str
     ) -> dict[int, list[TaskSnapshot]]:
-        ids = sorted(set(run_ids))
+        ids = sorted({i for i in run_ids if storable_run_id(i)})
         out: dict[int, list[TaskSnapshot]] = {}
         with self._transaction(write=False) as conn:
             for start in range(0, len(ids), _rows.RUN_ID_CHUNK):

@@ -18,14 +18,14 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from ketch.exceptions import NotFoundError
+from ketch.exceptions import NotFoundError, StoreAccessError
 
 from . import _rows
 from . import _sqlite_sql as sql
-from ._errors import check_not_newer
+from ._errors import check_not_newer, upgrade_for_reader
+from ._ids import storable_number, storable_run_id, storable_task
 from ._records import (
     ArtifactRecord,
     AttemptRecord,
@@ -38,7 +38,7 @@ from ._records import (
     TaskRecord,
     TaskSnapshot,
 )
-from ._sqlite import BUSY_TIMEOUT_S, configure, damaged_store_error, is_damage, sqlite_file
+from ._sqlite import connect, errors_reported, make_parent, sqlite_file
 
 
 def _latest(table: str) -> str:
@@ -64,7 +64,9 @@ class _Local(threading.local):
 class SqliteStore:
     """The `MetadataStore` on a SQLite file (``sqlite:///ABSOLUTE/PATH``).
 
-    Each thread gets its own connection; a forked child opens its own.
+    Each thread gets its own connection; a forked child opens its own. ``read_only`` opens
+    the file for reading only (see `connect`), for readers that must work on a read-only or
+    full disk; writing through such a store raises `StoreAccessError`.
 
     Examples
     --------
@@ -77,13 +79,15 @@ class SqliteStore:
     >>> store.close()
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         path = sqlite_file(url)
         if path is None:
             raise ValueError(f"{url!r} is not the URL of a SQLite file")
         self.url = url
+        self.read_only = read_only
         self._path = path
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if not read_only:
+            make_parent(path)
         self._local = _Local()
         self._pid = os.getpid()
         self._opened: list[sqlite3.Connection] = []
@@ -119,28 +123,18 @@ class SqliteStore:
             self._opened = []
         conn = self._local.conn
         if conn is None:
-            conn = sqlite3.connect(self._path, timeout=BUSY_TIMEOUT_S, check_same_thread=False)
-            try:
-                with self._damage_reported():
-                    conn.row_factory = sqlite3.Row
-                    configure(conn, memory=False)
-            except BaseException:
-                conn.close()
-                raise
+            with self._errors_reported():
+                conn = connect(self._path, read_only=self.read_only)
+            conn.row_factory = sqlite3.Row
             with self._lock:
                 self._opened.append(conn)
             self._local.conn = conn
         return conn
 
-    @contextmanager
-    def _damage_reported(self) -> Iterator[None]:
-        """Turn SQLite's "not a database" / "malformed" errors into one that says what to do."""
-        try:
-            yield
-        except sqlite3.DatabaseError as exc:
-            if not is_damage(exc):  # locked, constraint, ...
-                raise
-            raise damaged_store_error(self._path, exc) from None
+    def _errors_reported(self) -> contextlib.AbstractContextManager[None]:
+        """Turn SQLite's errors for a damaged file, a full disk or a file that cannot be
+        written into ketch's, which say what to do (see `store_error`)."""
+        return errors_reported(self._path)
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -149,14 +143,19 @@ class SqliteStore:
         An exception leaving a batch undoes every write made in it (a nested batch rolls back
         to where it began; the outer batch may go on). Reads inside a batch see its writes.
         """
+        if self.read_only:
+            raise StoreAccessError(
+                f"{self._path} was opened for reading only.",
+                hint="Open it with ketch.metadata.open_store(url) to write.",
+            )
         conn, local = self._conn(), self._local
         depth = local.depth
         name = f"b{depth}"
-        with self._damage_reported():
+        with self._errors_reported():
             conn.execute("BEGIN IMMEDIATE" if depth == 0 else f"SAVEPOINT {name}")
         local.depth = depth + 1
         try:
-            with self._damage_reported():
+            with self._errors_reported():
                 yield
         except BaseException:
             # SQLite may have ended the transaction itself (a full disk, say); the error that
@@ -173,7 +172,8 @@ class SqliteStore:
                 conn.execute(f"RELEASE {name}")
             else:
                 try:
-                    conn.execute("COMMIT")
+                    with self._errors_reported():  # a full disk shows here, when WAL grows
+                        conn.execute("COMMIT")
                 except BaseException:  # a deferred foreign key failed: the transaction is open
                     with contextlib.suppress(sqlite3.Error):
                         if conn.in_transaction:
@@ -199,7 +199,7 @@ class SqliteStore:
         if self._local.depth:
             yield conn
             return
-        with self._damage_reported():
+        with self._errors_reported():
             conn.execute("BEGIN")
             try:
                 yield conn
@@ -217,10 +217,13 @@ class SqliteStore:
         return 0 if row is None else int(row[0])
 
     def _ensure_schema(self) -> None:
-        with self._damage_reported():
+        with self._errors_reported():
             version = self._version(self._conn())
         check_not_newer(version, sql.SCHEMA_VERSION, self.url)
         if version == sql.SCHEMA_VERSION:
+            return
+        if self.read_only:
+            upgrade_for_reader(self.url, version, sql.SCHEMA_VERSION)
             return
         if version > 0:  # an older schema: SQLAlchemy's migrations bring it up to date
             from ._sql import SqlMetadataStore
@@ -238,10 +241,15 @@ class SqliteStore:
     # -- writes (see `MetadataStore`) -----------------------------------------------------------
     @staticmethod
     def _require_run(conn: sqlite3.Connection, run_id: int) -> None:
-        if conn.execute(sql.RUN_EXISTS, {"run_id": run_id}).fetchone() is None:
+        if (
+            not storable_run_id(run_id)
+            or conn.execute(sql.RUN_EXISTS, {"run_id": run_id}).fetchone() is None
+        ):
             raise NotFoundError(f"run {run_id} does not exist in the metadata store")
 
     def _update_run(self, statement: str, run_id: int, **values: Any) -> None:
+        if not storable_run_id(run_id):
+            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
         with self._write() as conn:
             if conn.execute(statement, {"run_id": run_id, **values}).rowcount == 0:
                 raise NotFoundError(f"run {run_id} does not exist in the metadata store")
@@ -364,6 +372,8 @@ class SqliteStore:
         return _rows.run_from_row(row, ((t, bool(s)) for t, s in tags))
 
     def get_run(self, run_id: int) -> RunRecord | None:
+        if not storable_run_id(run_id):
+            return None
         with self._read() as conn:
             return self._get_run(conn, run_id)
 
@@ -430,15 +440,21 @@ class SqliteStore:
 
     def get_parameters(self, run_id: int) -> list[ParameterRecord]:
         query = "SELECT * FROM parameters WHERE run_id = ? ORDER BY position, name"
+        if not storable_run_id(run_id):
+            return []
         with self._read() as conn:
             return [_rows.parameter_from_row(r) for r in conn.execute(query, (run_id,))]
 
     def list_steps(self, run_id: int) -> list[StepRecord]:
         query = "SELECT run_id, step_name, created_at FROM steps WHERE run_id = ? ORDER BY position"
+        if not storable_run_id(run_id):
+            return []
         with self._read() as conn:
             return [StepRecord(*r) for r in conn.execute(query, (run_id,))]
 
     def list_tasks(self, run_id: int, step_name: str | None = None) -> list[TaskRecord]:
+        if not storable_run_id(run_id):
+            return []
         where, params = "tasks.run_id = ?", list[Any]([run_id])
         if step_name is not None:
             where += " AND tasks.step_name = ?"
@@ -449,12 +465,16 @@ class SqliteStore:
 
     def get_task(self, run_id: int, task_id: int) -> TaskRecord | None:
         query = "SELECT * FROM tasks WHERE run_id = ? AND task_id = ?"
+        if not storable_task(run_id, task_id):
+            return None
         with self._read() as conn:
             row = conn.execute(query, (run_id, task_id)).fetchone()
         return None if row is None else _rows.task_from_row(row)
 
     def list_attempts(self, run_id: int, task_id: int | None = None) -> list[AttemptRecord]:
         query, params = "SELECT * FROM attempts WHERE run_id = ?", list[Any]([run_id])
+        if not storable_run_id(run_id) or (task_id is not None and not storable_number(task_id)):
+            return []
         if task_id is not None:
             query += " AND task_id = ?"
             params.append(task_id)
@@ -465,6 +485,8 @@ class SqliteStore:
     def list_artifacts(
         self, run_id: int, task_id: int, attempt: int | None = None
     ) -> list[ArtifactRecord]:
+        if not storable_task(run_id, task_id, attempt):
+            return []
         with self._read() as conn:
             if attempt is None:
                 row = conn.execute(
@@ -485,6 +507,8 @@ class SqliteStore:
             f"SELECT artifacts.* FROM artifacts JOIN tasks ON {_latest('artifacts')}"
             " WHERE tasks.run_id = ? ORDER BY artifacts.task_id, artifacts.name"
         )
+        if not storable_run_id(run_id):
+            return iter([])
         with self._read() as conn:
             rows = conn.execute(query, (run_id,)).fetchall()
         return iter([(int(r["task_id"]), _rows.artifact_from_row(r)) for r in rows])
@@ -492,7 +516,7 @@ class SqliteStore:
     def snapshot_step(
         self, run_ids: Sequence[int], step_name: str
     ) -> dict[int, list[TaskSnapshot]]:
-        ids = sorted(set(run_ids))
+        ids = sorted({i for i in run_ids if storable_run_id(i)})
         out: dict[int, list[TaskSnapshot]] = {}
         with self._read() as conn:
             for start in range(0, len(ids), _rows.RUN_ID_CHUNK):

@@ -19,10 +19,12 @@ from typing import Any, Literal
 
 from .. import __version__
 from ..datastore import BlobStore, LocalStorage, build_code_package
+from ..datastore import preflight as datastore_preflight
 from ..exceptions import KetchException, UserError
 from ..flow import FlowSpec
 from ..graph import FlowGraph, graph_to_dict
 from ..metadata import new_run_id, open_store
+from ..metadata import preflight as metadata_preflight
 from ..metadata._records import ArtifactRecord, AttemptRecord, ParameterRecord, TaskRecord
 from ..settings import Settings
 from ._console import Reporter
@@ -78,6 +80,7 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     while the flow is checked.
     """
     settings = request.settings
+    _check_store(settings)
     reporter = Reporter()
     gpus = _gpu_pool(request.policies, reporter)
     mode = _executor_mode(settings.executor, request.flow_file.name, reporter)
@@ -96,6 +99,14 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
         executor.close()
         writer.close()
+
+
+def _check_store(settings: Settings) -> None:
+    """Refuse the run, before anything starts, where the store cannot take it: a full disk, a
+    read-only place, a damaged run database (the stores' ``preflight`` say which and how to
+    fix it)."""
+    datastore_preflight(settings.home_path)
+    metadata_preflight(settings.resolved_metadata_url)
 
 
 def release_gpu() -> None:
@@ -186,6 +197,8 @@ def _run(
     status, message = "failed", ""
     try:
         origin = _origin(request, settings, blobs)
+        for warning in origin.warnings if origin is not None else ():
+            reporter.line(warning)
         if request.resume is None:
             parameters = _store_parameters(request, writer, blobs, run_id)
         else:

@@ -6,10 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..datastore import BlobStore, load_artifact
-from ..exceptions import NotFoundError, UserError
+from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..graph import FlowGraph
 from ..metadata import MetadataStore
-from ..metadata._records import ArtifactRecord, AttemptRecord, TaskRecord
+from ..metadata._records import ArtifactRecord, AttemptRecord, RunRecord, TaskRecord
 
 Position = tuple[str, tuple[int, ...]]  # step name, foreach indices (outermost first)
 
@@ -23,7 +23,10 @@ class OriginTask:
 class Origin:
     """Index of an earlier run's successful tasks, for cloning them into a resumed run.
 
-    Everything is read from ``store`` here, in a few queries; the store is not kept.
+    Everything is read from ``store`` here, in a few queries; the store is not kept. A task
+    whose artifact blobs are not all in the datastore any more is not reused: it runs again
+    (and so does everything after it), and `warnings` says so. Resume then gives the run that
+    a fresh run would, where cloning would record a successful run with unreadable data.
     """
 
     def __init__(
@@ -52,6 +55,34 @@ class Origin:
         # The _parameters pseudo-task (task 0): parameters and constants, reused as they are.
         self.parameter_artifacts = dict(artifacts[0])
         self.parameters = store.get_parameters(run_id)
+        self.warnings = self._drop_tasks_with_missing_blobs(store.get_run(run_id))
+
+    def _drop_tasks_with_missing_blobs(self, run: RunRecord | None) -> list[str]:
+        """Check, in one batched look, that the blobs of everything to be cloned exist; the
+        tasks that miss some are run again. Missing parameters cannot be made again: raise."""
+        where = f"{run.flow_name if run else '?'}/{self.run_id}"
+        cloned = {p: t for p, t in self._tasks.items() if p[0] not in self.rerun}
+        keys = {a.key for a in self.parameter_artifacts.values()}
+        keys.update(a.key for task in cloned.values() for a in task.artifacts.values())
+        missing = self.blobs.missing(keys)
+        for name, artifact in sorted(self.parameter_artifacts.items()):
+            if artifact.key in missing:
+                raise DataIntegrityError(
+                    f"Run {where} cannot be resumed: "
+                    + _lost(f"{where}/_parameters/0", [name], self.parameter_artifacts),
+                    hint="Start a new run instead (python flow.py run).",
+                )
+        warnings = []
+        for position, task in sorted(cloned.items(), key=lambda item: item[1].record.task_id):
+            lost = sorted(n for n, a in task.artifacts.items() if a.key in missing)
+            if lost:
+                del self._tasks[position]
+                pathspec = f"{where}/{task.record.step_name}/{task.record.task_id}"
+                warnings.append(
+                    f"Warning: {pathspec} runs again (and what follows it) instead of being "
+                    "cloned: " + _lost(pathspec, lost, task.artifacts)
+                )
+        return warnings
 
     def lookup(self, step: str, indices: tuple[int, ...]) -> OriginTask | None:
         if step in self.rerun:
@@ -110,3 +141,11 @@ def choose_origin(
             hint="Name the step to resume from: python flow.py resume <step>.",
         )
     return run.run_id, frozenset()
+
+
+def _lost(pathspec: str, names: list[str], artifacts: dict[str, ArtifactRecord]) -> str:
+    more = f" (and {len(names) - 1} more)" if len(names) > 1 else ""
+    return (
+        f"the blob {artifacts[names[0]].key} of its artifact {pathspec}/{names[0]}{more} is "
+        "missing from the datastore."
+    )
