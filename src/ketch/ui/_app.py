@@ -39,7 +39,7 @@ from ._access import LOOPBACK_NAMES, Access
 from ._cards import CARD_CSP, card_document
 from ._common import shorten
 from ._compare import compare_page
-from ._faults import database_damage, internal_error
+from ._faults import database_damage, exception_chain, internal_error
 from ._guard import PAGE_CSP, Guard
 from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, flow_page, index_page, live_state, run_page
 from ._render import Renderer
@@ -209,7 +209,9 @@ class App:
     def _explain(self, request: Request, exc: Exception) -> KetchException:
         damage = database_damage(self.src.database_file, exc)
         if damage is not None:
-            log.error("ketch UI: %s, on %s: %s", damage.headline, request.url.path, exc)
+            # The whole chain, SQL included, for whoever runs the UI; the page shows none of it.
+            detail = " <- ".join(str(e) for e in exception_chain(exc))
+            log.error("ketch UI: %s, on %s: %s", damage.headline, request.url.path, detail)
             return damage
         if isinstance(exc, KetchException):
             return exc

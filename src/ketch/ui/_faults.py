@@ -39,16 +39,22 @@ def recovery_hint(path: str) -> str:
     )
 
 
-def _sqlite_damage(exc: BaseException) -> BaseException | None:
-    seen: set[int] = set()
+def exception_chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from or while handling, outermost first."""
+    chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def _sqlite_damage(exc: BaseException) -> BaseException | None:
+    for current in exception_chain(exc):
         orig = getattr(current, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's
         for candidate in (current, orig):
             if isinstance(candidate, BaseException) and is_damage(candidate):
                 return candidate
-        current = current.__cause__ or current.__context__
     return None
 
 
