@@ -122,6 +122,25 @@ def all_gone(pids: str, within: float = 10.0) -> bool:
     return False
 
 
+def linear_flow(name: str) -> str:
+    """The source of the smallest flow, ``start`` -> ``end``, as a class called ``name``."""
+    return f"""
+from ketch import FlowSpec, step
+
+class {name}(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    {name}()
+"""
+
+
 # The start step starts `sleep 1000`, writes "TASK_PID TASK_START CHILD_PID CHILD_START" to
 # pids.txt, then waits; with QUICK=1 it finishes at once, leaving its child running.
 KILL_FLOW = """

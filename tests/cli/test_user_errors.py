@@ -4,25 +4,11 @@ exit code, not a traceback (through real runs of ``python flow.py`` and ``ketch`
 from __future__ import annotations
 
 import pytest
-from flowrun import recorded_runs, refused
+from flowrun import linear_flow, recorded_runs, refused
 
 pytestmark = pytest.mark.slow
 
-FLOW = """
-from ketch import FlowSpec, step
-
-class TinyFlow(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
-
-if __name__ == "__main__":
-    TinyFlow()
-"""
+FLOW = linear_flow("TinyFlow")
 
 
 def test_dump_file_in_a_missing_directory_or_a_directory(ran) -> None:  # type: ignore[no-untyped-def]

@@ -5,25 +5,11 @@ stores, ``tests/metadata/test_contract_ids.py``)."""
 from __future__ import annotations
 
 import pytest
-from flowrun import Project
+from flowrun import Project, linear_flow
 
 pytestmark = pytest.mark.slow
 
-FLOW = """
-from ketch import FlowSpec, step
-
-class StoreFlow(FlowSpec):
-    @step
-    def start(self):
-        self.next(self.end)
-
-    @step
-    def end(self):
-        pass
-
-if __name__ == "__main__":
-    StoreFlow()
-"""
+FLOW = linear_flow("StoreFlow")
 HUGE = "9" * 40
 
 

@@ -7,13 +7,12 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 from _mounts import fill, full_disk, read_only_view
-from flowrun import Project
+from flowrun import Project, linear_flow
 
 from ketch.datastore import check_writable, preflight, sweep_temporaries
 from ketch.datastore._preflight import ABANDONED_AFTER_S, STALE_AFTER_S, SWEEP_STAMP
@@ -130,20 +129,4 @@ def test_a_disk_with_too_little_space_is_refused(tmp_path: Path) -> None:
             check_writable(disk)
 
 
-FLOW = textwrap.dedent(
-    """
-    from ketch import FlowSpec, step
-
-    class SweepFlow(FlowSpec):
-        @step
-        def start(self):
-            self.next(self.end)
-
-        @step
-        def end(self):
-            pass
-
-    if __name__ == "__main__":
-        SweepFlow()
-    """
-)
+FLOW = linear_flow("SweepFlow")
