@@ -27,7 +27,23 @@ from ketch.exceptions import (
 )
 
 BUSY_TIMEOUT_S = 30.0
-_SQLITE_FULL = 13
+# SQLite's own text for each result code we act on (sqlite3_errstr), for Python 3.10, whose
+# sqlite3 errors carry no ``sqlite_errorname`` (3.11+).
+_ERROR_TEXTS = {
+    "database or disk is full": "SQLITE_FULL",
+    "unable to open database file": "SQLITE_CANTOPEN",
+    "disk I/O error": "SQLITE_IOERR",
+    "attempt to write a readonly database": "SQLITE_READONLY",
+}
+
+
+def error_name(exc: sqlite3.Error) -> str:
+    """SQLite's result code name for ``exc`` ("SQLITE_CANTOPEN", ...), or "" when unknown."""
+    name = getattr(exc, "sqlite_errorname", None)
+    if name is not None:
+        return str(name)
+    text = str(exc)
+    return next((code for prefix, code in _ERROR_TEXTS.items() if text.startswith(prefix)), "")
 
 
 def is_damage(exc: BaseException) -> bool:
@@ -58,10 +74,9 @@ def store_error(path: str, exc: sqlite3.Error) -> Exception | None:
     cannot be written; None for the others (locks, constraints: bugs or retries)."""
     if is_damage(exc):
         return damaged_store_error(path, exc)
-    if getattr(exc, "sqlite_errorcode", None) == _SQLITE_FULL or _disk_full_at(path, exc):
+    if error_name(exc) == "SQLITE_FULL" or _disk_full_at(path, exc):
         return full_disk_error(path)
-    name = str(getattr(exc, "sqlite_errorname", ""))
-    if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
+    if error_name(exc).startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN")):
         return StoreAccessError(
             f"The run database {path} cannot be written: {exc}.",
             hint="Run from a directory you can write to, or set KETCH_HOME to a writable store; "
@@ -87,7 +102,7 @@ def errors_reported(path: str) -> Iterator[None]:
 
 def _disk_full_at(path: str, exc: sqlite3.Error) -> bool:
     """A "disk I/O error" that SQLite met when it could not grow a file beside ``path``."""
-    if not str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_IOERR"):
+    if not error_name(exc).startswith("SQLITE_IOERR"):
         return False
     try:
         stats = os.statvfs(os.path.dirname(path) or ".")
@@ -166,8 +181,7 @@ def open_read_only(path: str) -> sqlite3.Connection:
         return conn
     except sqlite3.OperationalError as exc:
         conn.close()
-        name = str(getattr(exc, "sqlite_errorname", ""))
-        if not name.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_READONLY")):
+        if not error_name(exc).startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_READONLY")):
             raise
         if _wal_size(path) > 0:
             raise StoreAccessError(
