@@ -283,7 +283,9 @@ def test_cancel_all_ends_every_task_and_refuses_new_ones(harness: Harness) -> No
     harness.wait_started(1)
     harness.executor.cancel_all()
     for future in futures:
-        assert not future.result(timeout=WAIT).ok
+        result = future.result(timeout=WAIT)
+        assert not result.ok
+        assert result.exception is not None and result.exception.startswith("TaskCancelled:")
     later = harness.run(harness.spec("start", 4))
     assert not later.ok
     assert later.exception == "TaskCancelled: the task was cancelled before it started"

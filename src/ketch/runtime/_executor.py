@@ -61,8 +61,7 @@ class _Running:
     pid: int | None = None
     proc: subprocess.Popen[bytes] | None = None
     pending: list[tuple[str, bytes]] = field(default_factory=list)  # lines seen before the pid
-    kill_requested: bool = False
-    cancelled: bool = False  # by the caller (not by the executor's own shutdown)
+    kill_requested: bool = False  # cancelled: its result says so unless it reported one
     delivered: bool = False  # the future has its result (the process may still be exiting)
 
 
@@ -112,8 +111,8 @@ class LocalExecutor:
         self._ask(_Request("cancel", task))
 
     def cancel_all(self) -> None:
-        """SIGKILL every running task (also those still starting); their futures resolve as
-        failures. Tasks submitted but not started yet are not started."""
+        """SIGKILL every running task (also those still starting); their results say
+        ``TaskCancelled``. Tasks submitted but not started yet are not started."""
         self._stopping = True
         self._ask(_Request("cancel_all"))
 
@@ -180,11 +179,10 @@ class LocalExecutor:
                 self._closing = True
 
     def _kill(self, future: Future[TaskResult] | None) -> None:
-        """SIGKILL the task of ``future`` (cancelled by the caller), or with None every task."""
+        """SIGKILL the task of ``future``, or with None every task."""
         for running in self._running.values():
             if (future is None or running.future is future) and not running.delivered:
                 running.kill_requested = True
-                running.cancelled = running.cancelled or future is not None
                 if running.pid is not None:
                     kill_group(running.pid)
 
@@ -411,12 +409,12 @@ def _result(running: _Running, status: int, result: TaskResult | None) -> TaskRe
     exit_code = os.waitstatus_to_exitcode(status)
     if result is None:
         death = _death_reason(exit_code)
-        if running.cancelled:
+        if running.kill_requested:
             death = f"the task was cancelled: {death}"
         # The stored log says why it ends there (Metaflow's line for a segfault).
         _whole_lines(running.out["stderr"])  # the note starts a line of its own
         running.out["stderr"] += _death_note(exit_code, death).encode() + b"\n"
-        kind = "TaskCancelled" if running.cancelled else _death_kind(exit_code)
+        kind = "TaskCancelled" if running.kill_requested else _death_kind(exit_code)
         return TaskResult(
             ok=False,
             exception=f"{kind}: {death}",
