@@ -1,9 +1,10 @@
 """The executor seam: the ``Executor`` protocol and the registry of its implementations.
 
 An executor runs tasks somewhere: ``submit(TaskSpec)`` returns a future that resolves to the
-task's :class:`TaskResult` (a failure is a result with ``ok=False``, never an exception of
-the future), with the keys of the task's stored logs (``stdout_key``, ``stderr_key``): the
-executor side that captured a task's output stores it, also for a task whose process died.
+task's :class:`TaskResult` (a failure of the task is a result with ``ok=False``; the future
+raises only when the executor itself fails, e.g. cannot store the logs), with the keys of the
+task's stored logs (``stdout_key``, ``stderr_key``): the executor side that captured a task's
+output stores it, also for a task whose process died.
 ``cancel`` ends one task (its result says ``TaskCancelled``), ``cancel_all`` ends every task
 and refuses new ones, ``close`` does that and releases everything the executor started.
 
