@@ -20,7 +20,6 @@ from .exceptions import StoreAccessError, StoreFullError, StoreNotFoundError, Us
 
 HOME_DIRNAME = ".ketch"
 DB_FILENAME = "ketch.db"  # the SQLite run database inside a store directory
-EXECUTORS = ("auto", "fork", "spawn")
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class Settings:
     metadata_url: str = ""  # empty: SQLite at <home>/ketch.db
     max_workers: int = 16
     max_num_splits: int = 100
-    executor: str = "auto"  # auto | fork | spawn
+    executor: str = "auto"  # auto, or a registered executor (checked by ketch.runtime)
     user: str = ""  # empty: from KETCH_USER, METAFLOW_USER, SUDO_USER, USERNAME, USER
 
     @property
@@ -135,10 +134,6 @@ def resolve(
     home = _resolve_home(str(values["home"]), cwd, create_home, sources.get("home", ""))
     values["home"] = str(home)
     values["user"] = str(values["user"]) or current_user(environ)
-    if values["executor"] not in EXECUTORS:
-        raise UserError(
-            f"Unknown executor {values['executor']!r}.", hint="Use 'auto', 'fork' or 'spawn'."
-        )
     return Settings(**values)  # type: ignore[arg-type]
 
 

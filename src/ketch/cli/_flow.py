@@ -11,7 +11,7 @@ import click
 
 from .._tags import check_tags
 from ..exceptions import KetchException, ParameterError, UserError
-from ..settings import EXECUTORS, resolve
+from ..settings import resolve
 from ..ui import ui_command
 from ._compat import EnvOption, env_name_of, metaflow_top_options
 from ._errors import exit_now, invoke, report
@@ -99,7 +99,6 @@ def _run_options(func: Any) -> Any:
             ),
             _env_option(
                 "--executor",
-                type=click.Choice(list(EXECUTORS)),
                 default=None,
                 help="How tasks start: auto (fork unless unsafe), fork or spawn.",
             ),

@@ -1,5 +1,7 @@
-"""Running flows: the scheduler, the local executor and the task process."""
+"""Running flows: the scheduler, the executors (behind the ``Executor`` protocol; the
+``executor`` setting names an entry of ``EXECUTORS``) and the task process."""
 
+from ._executor_api import EXECUTORS, Executor, ExecutorFactory, executor_factory
 from ._launch import (
     PARAMETERS_STEP,
     ResumeFrom,
@@ -14,7 +16,10 @@ from ._resumable import check_resumable
 from ._spec import InputRef, TaskResult, TaskSpec
 
 __all__ = [
+    "EXECUTORS",
     "PARAMETERS_STEP",
+    "Executor",
+    "ExecutorFactory",
     "InputRef",
     "ResumeFrom",
     "RunRequest",
@@ -25,6 +30,7 @@ __all__ = [
     "check_resumable",
     "choose_origin",
     "execute_run",
+    "executor_factory",
     "release_gpu",
     "start_writer",
 ]

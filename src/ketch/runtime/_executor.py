@@ -1,7 +1,10 @@
-"""The local executor: ``submit(TaskSpec) -> Future[TaskResult]`` over local processes.
+"""The local executors (fork and spawn): the :class:`Executor` protocol over local processes.
 
-One I/O thread owns every pipe: it starts tasks (through the fork server, or by spawning a
-fresh interpreter) and streams their output to a callback line by line. A future resolves as
+One I/O thread owns every pipe: it starts tasks (through the fork server, or by spawning a fresh
+interpreter), streams their output to a callback line by line, and stores each task's captured
+output as log blobs when the task ends (``TaskResult.stdout_key``/``stderr_key``): the pipes are
+the one place that holds all of it, also when the task's process was killed before it could
+report anything. Cancelling and closing are requests to the same thread. A future resolves as
 soon as its task has written its whole result and closed the result pipe (the task flushed its
 output first and does nothing after but exit), so the next task can start while this one's
 process is still being torn down; a task that dies without a result resolves when its process
@@ -20,19 +23,32 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
+from ._executor_api import OutputCallback, StartCallback
 from ._forkserver import ForkServer
 from ._gpu import original_environ
 from ._lifeline import kill_group
 from ._spares import SparePool
 from ._spec import TaskResult, TaskSpec
+from ._task import open_blobs
 
-OutputCallback = Callable[[TaskSpec, str, bytes], None]
+if TYPE_CHECKING:
+    from ..datastore import BlobStore
+
 _READ = 1 << 16
+
+
+@dataclass(frozen=True)
+class _Request:
+    """What the caller asks of the I/O thread (``close``: serve until every task ended)."""
+
+    kind: Literal["start", "cancel", "cancel_all", "close"]
+    future: Future[TaskResult] | None = None
+    spec: TaskSpec | None = None
+    req_id: int = 0
 
 
 @dataclass
@@ -45,7 +61,7 @@ class _Running:
     pid: int | None = None
     proc: subprocess.Popen[bytes] | None = None
     pending: list[tuple[str, bytes]] = field(default_factory=list)  # lines seen before the pid
-    kill_requested: bool = False
+    kill_requested: bool = False  # cancelled: its result says so unless it reported one
     delivered: bool = False  # the future has its result (the process may still be exiting)
 
 
@@ -58,7 +74,7 @@ class LocalExecutor:
         *,
         mode: Literal["fork", "spawn"] = "fork",
         on_output: OutputCallback | None = None,
-        on_start: Callable[[TaskSpec, int], None] | None = None,
+        on_start: StartCallback | None = None,
     ) -> None:
         self.mode = mode
         self.on_output = on_output
@@ -66,9 +82,7 @@ class LocalExecutor:
         self._server = ForkServer(flow_cls) if mode == "fork" else None
         self._spares = SparePool() if mode == "spawn" else None
         self._selector = selectors.DefaultSelector()
-        self._requests: queue.SimpleQueue[tuple[int, TaskSpec, Future[TaskResult]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         self._selector.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
@@ -76,8 +90,10 @@ class LocalExecutor:
             self._selector.register(self._server.sock, selectors.EVENT_READ, ("server", None))
         self._running: dict[int, _Running] = {}
         self._exits: queue.SimpleQueue[tuple[int, int]] = queue.SimpleQueue()
+        self._blobs: dict[str, BlobStore] = {}  # store root -> the logs' store (I/O thread)
         self._next_id = 0
         self._closed = False
+        self._closing = False
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="ketch-executor", daemon=True)
         self._thread.start()
@@ -86,39 +102,37 @@ class LocalExecutor:
     def submit(self, spec: TaskSpec) -> Future[TaskResult]:
         future: Future[TaskResult] = Future()
         self._next_id += 1
-        self._requests.put((self._next_id, spec, future))
-        self._wake()
+        self._ask(_Request("start", future, spec, self._next_id))
         return future
 
-    def kill(self, future: Future[TaskResult]) -> None:
-        """SIGKILL the task behind ``future`` (now, or as soon as its process exists)."""
-        for running in list(self._running.values()):
-            if running.future is future:
-                running.kill_requested = True
-                if running.pid is not None:
-                    kill_group(running.pid)
+    def cancel(self, task: Future[TaskResult]) -> None:
+        """SIGKILL the task behind ``task`` (now, or as soon as its process exists); its result
+        says ``TaskCancelled``. A no-op for a task that has ended."""
+        self._ask(_Request("cancel", task))
 
-    def kill_all(self) -> None:
-        """SIGKILL every running task (also those still starting); their futures resolve as
-        failures. Tasks submitted but not started yet are not started."""
+    def cancel_all(self) -> None:
+        """SIGKILL every running task (also those still starting); their results say
+        ``TaskCancelled``. Tasks submitted but not started yet are not started."""
         self._stopping = True
-        for running in list(self._running.values()):
-            running.kill_requested = True
-            if running.pid is not None:
-                kill_group(running.pid)
+        self._ask(_Request("cancel_all"))
 
     def close(self) -> None:
+        """Cancel every task, wait (at most 10 s) until their processes have ended, and end
+        the fork server or the spare interpreters."""
         if self._closed:
             return
         self._closed = True
-        self.kill_all()
-        self._requests.put(None)
-        self._wake()
+        self.cancel_all()
+        self._ask(_Request("close"))
         self._thread.join(timeout=10)
         if self._server is not None:
             self._server.close()
         if self._spares is not None:
             self._spares.close()
+
+    def _ask(self, request: _Request) -> None:
+        self._requests.put(request)
+        self._wake()
 
     def _wake(self) -> None:
         with contextlib.suppress(OSError):
@@ -135,33 +149,52 @@ class LocalExecutor:
             raise
 
     def _serve(self) -> None:
-        while True:
+        while not (self._closing and not self._running):
             for key, _ in self._selector.select():
                 kind, req_id = key.data
                 if kind == "wake":
                     with contextlib.suppress(BlockingIOError):
                         os.read(self._wake_r, 4096)
-                    if not self._take_requests():
-                        return
+                    self._take_requests()
                     self._take_spawn_exits()
                 elif kind == "server":
                     self._server_message()
                 else:
                     self._read_stream(req_id, kind, key.fd)
 
-    def _take_requests(self) -> bool:
+    def _take_requests(self) -> None:
         while True:
             try:
-                item = self._requests.get_nowait()
+                request = self._requests.get_nowait()
             except queue.Empty:
-                return True
-            if item is None:
-                return False
-            self._start(*item)
+                return
+            if request.kind == "start":
+                assert request.spec is not None and request.future is not None
+                self._start(request.req_id, request.spec, request.future)
+            elif request.kind == "cancel":
+                self._kill(request.future)
+            elif request.kind == "cancel_all":
+                self._kill(None)
+            else:
+                self._closing = True
+
+    def _kill(self, future: Future[TaskResult] | None) -> None:
+        """SIGKILL the task of ``future``, or with None every task."""
+        for running in self._running.values():
+            if (future is None or running.future is future) and not running.delivered:
+                running.kill_requested = True
+                if running.pid is not None:
+                    kill_group(running.pid)
+
+    def _store(self, spec: TaskSpec) -> BlobStore:
+        blobs = self._blobs.get(spec.store_root)
+        if blobs is None:
+            blobs = self._blobs[spec.store_root] = open_blobs(spec.store_root)
+        return blobs
 
     def _start(self, req_id: int, spec: TaskSpec, future: Future[TaskResult]) -> None:
         if self._stopping:
-            future.set_result(TaskResult(ok=False, exception="TaskKilled: the run was stopped"))
+            future.set_result(TaskResult(ok=False, exception=_CANCELLED_BEFORE_START))
             return
         spec_fd = _spec_file(spec)
         result_r, result_w = os.pipe()
@@ -308,7 +341,13 @@ class LocalExecutor:
         running.partial.clear()
         self._flush_pending(running)
         running.delivered = True
-        running.future.set_result(_result(running, status, reported or _reported(running)))
+        try:
+            result = _result(running, status, reported or _reported(running))
+            result = _with_logs(result, running, self._store(running.spec))
+        except Exception as exc:  # the logs could not be stored (a full disk): the run fails
+            running.future.set_exception(exc)
+            return
+        running.future.set_result(result)
 
     def _deliver_reported(self, running: _Running) -> None:
         """Resolve the future now if the task wrote a whole result (else wait for its exit)."""
@@ -366,31 +405,37 @@ def _reported(running: _Running) -> TaskResult | None:
 
 
 def _result(running: _Running, status: int, result: TaskResult | None) -> TaskResult:
-    """The task's result completed by the executor (exit code, output), or its death."""
-    stdout, stderr = _whole_lines(running.out["stdout"]), _whole_lines(running.out["stderr"])
+    """The task's result completed by the executor (exit code), or its death."""
     exit_code = os.waitstatus_to_exitcode(status)
     if result is None:
+        death = _death_reason(exit_code)
+        if running.kill_requested:
+            death = f"the task was cancelled: {death}"
+        # The stored log says why it ends there (Metaflow's line for a segfault).
+        _whole_lines(running.out["stderr"])  # the note starts a line of its own
+        running.out["stderr"] += _death_note(exit_code, death).encode() + b"\n"
+        kind = "TaskCancelled" if running.kill_requested else _death_kind(exit_code)
         return TaskResult(
             ok=False,
-            exception=_death_message(exit_code),
+            exception=f"{kind}: {death}",
             exit_code=exit_code,
-            stdout=stdout,
-            # The stored log says why it ends there (Metaflow's line for a segfault).
-            stderr=stderr + _death_note(exit_code).encode() + b"\n",
             pid=running.pid,
             finished_at=time.time(),
         )
     ok = result.ok and exit_code == 0
-    return TaskResult(
-        **{
-            **result.__dict__,
-            "ok": ok,
-            "exit_code": exit_code,
-            "stdout": stdout,
-            "stderr": stderr,
-            "pid": running.pid,
-        }
-    )
+    return replace(result, ok=ok, exit_code=exit_code, pid=running.pid)
+
+
+def _with_logs(result: TaskResult, running: _Running, blobs: BlobStore) -> TaskResult:
+    """``result`` with the keys of the task's captured output, stored as log blobs."""
+    keys = {}
+    for name in ("stdout", "stderr"):
+        data = _whole_lines(running.out[name])
+        keys[name] = blobs.put_bytes(data) if data else None
+    return replace(result, stdout_key=keys["stdout"], stderr_key=keys["stderr"])
+
+
+_CANCELLED_BEFORE_START = "TaskCancelled: the task was cancelled before it started"
 
 
 def _whole_lines(data: bytearray) -> bytes:
@@ -414,14 +459,13 @@ def _death_reason(exit_code: int) -> str:
     return f"the task process exited with code {exit_code} before reporting a result"
 
 
-def _death_message(exit_code: int) -> str:
-    """``Type: message`` of a task whose process died without reporting a result."""
-    kind = "TaskKilled" if exit_code < 0 else "TaskDied"
-    return f"{kind}: {_death_reason(exit_code)}"
+def _death_kind(exit_code: int) -> str:
+    """The ``Type`` of the error of a task whose process died without reporting a result."""
+    return "TaskKilled" if exit_code < 0 else "TaskDied"
 
 
-def _death_note(exit_code: int) -> str:
+def _death_note(exit_code: int, death: str) -> str:
     """The last line of a dead task's stored stderr."""
     if exit_code == -signal.SIGSEGV:
         return "Task failed with a segmentation fault."
-    return f"Task failed: {_death_reason(exit_code)}."
+    return f"Task failed: {death}."

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from .. import __version__
 from ..datastore import BlobStore, LocalStorage, build_code_package
@@ -28,7 +28,7 @@ from ..metadata import preflight as metadata_preflight
 from ..metadata._records import ArtifactRecord, AttemptRecord, ParameterRecord, TaskRecord
 from ..settings import Settings
 from ._console import Reporter
-from ._executor import LocalExecutor
+from ._executor_api import AUTO, Executor, executor_factory
 from ._forksafety import Hazard, fork_hazards, should_release_gpu
 from ._gpu import GpuPool, plan_gpus, relaunch_without_gpu, visible_gpus
 from ._origin import Origin
@@ -83,14 +83,11 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     _check_store(settings)
     reporter = Reporter()
     gpus = _gpu_pool(request.policies, reporter)
-    mode = _executor_mode(settings.executor, request.flow_file.name, reporter)
+    factory = executor_factory(_executor_name(settings.executor, request.flow_file.name, reporter))
     # Both helper processes are forked before any thread exists in this process.
     writer = writer or RecordWriter(settings.resolved_metadata_url)
-    executor = LocalExecutor(
-        request.flow_cls,
-        mode=mode,
-        on_output=reporter.task_output,
-        on_start=reporter.task_started,
+    executor = factory(
+        request.flow_cls, on_output=reporter.task_output, on_start=reporter.task_started
     )
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -118,11 +115,12 @@ def release_gpu() -> None:
         relaunch_without_gpu(_reasons(hazards))
 
 
-def _executor_mode(setting: str, flow_file: str, reporter: Reporter) -> Literal["fork", "spawn"]:
-    """``auto`` forks tasks from a pre-warmed process unless the flow's import made that
-    unsafe; then each task starts a fresh interpreter, and the run says why, once."""
-    if setting == "spawn":
-        return "spawn"
+def _executor_name(setting: str, flow_file: str, reporter: Reporter) -> str:
+    """The registered executor the ``executor`` setting names. ``auto`` forks tasks from a
+    pre-warmed process unless the flow's import made that unsafe; then each task starts a
+    fresh interpreter, and the run says why, once."""
+    if setting not in (AUTO, "fork"):
+        return setting
     hazards = fork_hazards()
     if not hazards:
         return "fork"
@@ -171,7 +169,7 @@ def start_writer(settings: Settings) -> RecordWriter:
 def _run(
     request: RunRequest,
     writer: RecordWriter,
-    executor: LocalExecutor,
+    executor: Executor,
     reporter: Reporter,
     gpus: GpuPool | None,
 ) -> int:
@@ -214,10 +212,7 @@ def _run(
             graph=request.graph,
             base_spec=_base_spec(request, run_id, parameters, graph_info),
             writer=writer,
-            blobs=blobs,
-            submit=executor.submit,
-            kill=executor.kill,
-            kill_all=executor.kill_all,
+            executor=executor,
             reporter=reporter,
             options=RunOptions(settings.max_workers, settings.max_num_splits),
             policies=request.policies,

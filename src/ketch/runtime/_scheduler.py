@@ -1,23 +1,22 @@
 """The scheduler: holds a run's state, decides which tasks are ready, records what happens.
 
-It is the only writer of its run's metadata. Ready tasks go to the executor, at most
-``max_workers`` at once; the loop wakes on task completion (no polling) and writes the records
-of everything that happened in one turn in one transaction. A failed attempt is retried as
-``@retry`` allows; ``@timeout`` is raised inside the step by the task itself, and enforced
-here by killing the process of a step that does not stop (see ``_timeout``); ``resume``
-clones tasks of an origin run instead of running them again.
+It is the only writer of its run's metadata and does no storage I/O: tasks store their
+artifacts, logs and cards, and their results carry the keys. Ready tasks go to the ``Executor``,
+at most ``max_workers`` at once; the loop wakes on task completion (no polling) and writes the
+records of everything that happened in one turn in one transaction. A failed attempt is retried
+as ``@retry`` allows; ``@timeout`` is raised inside the step by the task itself, and enforced
+here by killing the process of a step that does not stop (see ``_timeout``); ``resume`` clones
+tasks of an origin run instead of running them again.
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field, replace
 
 from ..cards._records import CARDS_ARTIFACT
-from ..datastore import BlobStore
 from ..exceptions import TooManySplitsError
 from ..flow._decorators import MAX_ATTEMPTS
 from ..graph import FlowGraph
@@ -29,11 +28,11 @@ from ..metadata._records import (
     TaskStatus,
 )
 from ._console import Reporter
+from ._executor_api import Executor
 from ._gpu import VISIBLE, GpuPool
 from ._origin import Origin, OriginTask
 from ._policy import StepPolicy
 from ._spec import InputRef, TaskResult, TaskSpec
-from ._task import save_value
 from ._timeout import TIMEOUT_GRACE_SECONDS, timeout_message
 from ._writer import RecordWriter
 
@@ -84,10 +83,7 @@ class Scheduler:
         graph: FlowGraph,
         base_spec: TaskSpec,
         writer: RecordWriter,
-        blobs: BlobStore,
-        submit: Callable[[TaskSpec], Future[TaskResult]],
-        kill: Callable[[Future[TaskResult]], None],
-        kill_all: Callable[[], None],
+        executor: Executor,
         reporter: Reporter,
         options: RunOptions,
         policies: dict[str, StepPolicy],
@@ -97,10 +93,7 @@ class Scheduler:
         self.graph = graph
         self.base = base_spec
         self.writer = writer
-        self.blobs = blobs
-        self.submit = submit
-        self.kill = kill
-        self.kill_all = kill_all
+        self.executor = executor
         self.reporter = reporter
         self.options = options
         self.policies = policies
@@ -157,7 +150,7 @@ class Scheduler:
         for future, running in self._running.items():
             if running.deadline is not None and now >= running.deadline and not running.timed_out:
                 running.timed_out = True
-                self.kill(future)
+                self.executor.cancel(future)
 
     def _launch_ready(self) -> None:
         waiting: list[TaskSpec] = []  # GPU tasks whose devices are all in use, in order
@@ -177,7 +170,9 @@ class Scheduler:
                 AttemptRecord(self.run_id, spec.task_id, spec.attempt, "running", started),
             )
             deadline = started + spec.timeout + TIMEOUT_GRACE_SECONDS if spec.timeout else None
-            self._running[self.submit(spec)] = _Running(spec, started, deadline, devices=devices)
+            self._running[self.executor.submit(spec)] = _Running(
+                spec, started, deadline, devices=devices
+            )
         self._queue.extendleft(reversed(waiting))
 
     def _devices_for(self, spec: TaskSpec) -> tuple[str, ...] | None:
@@ -195,7 +190,7 @@ class Scheduler:
         """Fail fast: stop every running task and record it as failed."""
         if self._running:
             self.reporter.line(f"Terminating {len(self._running)} active tasks...")
-        self.kill_all()
+        self.executor.cancel_all()
         wait(list(self._running), timeout=30)
         for future, running in list(self._running.items()):
             if future.done() and future.exception() is None:
@@ -280,8 +275,8 @@ class Scheduler:
             exit_code=result.exit_code,
             exception=result.exception or result.caught,
             traceback=result.traceback,
-            stdout_key=self.blobs.put_bytes(result.stdout) if result.stdout else None,
-            stderr_key=self.blobs.put_bytes(result.stderr) if result.stderr else None,
+            stdout_key=result.stdout_key,
+            stderr_key=result.stderr_key,
             pid=result.pid,
         )
         task_status = status if final else "running"
@@ -293,12 +288,11 @@ class Scheduler:
         self.reporter.task_finished(spec, result.ok, "" if result.ok else result.exception or "")
 
     def _with_cards(self, result: TaskResult) -> list[ArtifactRecord]:
-        """The attempt's artifacts plus its ``_cards`` record, which belongs to this task only:
-        successors start from ``result.artifacts``, which does not hold it."""
+        """The attempt's artifacts plus its ``_cards`` record (stored by the task), which
+        belongs to this task only: successors start from ``result.artifacts``."""
         records = dict(result.artifacts)
-        if result.cards:
-            cards = [card.to_dict() for card in result.cards]
-            records[CARDS_ARTIFACT] = save_value(self.blobs, CARDS_ARTIFACT, cards)
+        if result.cards_artifact is not None:
+            records[CARDS_ARTIFACT] = result.cards_artifact
         return list(records.values())
 
     def _write_task(

@@ -85,8 +85,13 @@ class TaskResult:
     started_at: float = 0.0
     finished_at: float = 0.0
     exit_code: int | None = None
-    stdout: bytes = b""
-    stderr: bytes = b""
+    # Blob keys of the captured output, stored by the executor that captured it (see
+    # ``_executor_api``); None for a stream that printed nothing.
+    stdout_key: str | None = None
+    stderr_key: str | None = None
     pid: int | None = None
     caught: str | None = None  # "Type: message" of an exception that @catch handled
     cards: tuple[CardRecord, ...] = ()  # the cards rendered after the step (see ketch.cards)
+    # The ``_cards`` artifact listing ``cards``, stored by the task; it belongs to this task
+    # only (successors start from ``artifacts``, which does not hold it).
+    cards_artifact: ArtifactRecord | None = None

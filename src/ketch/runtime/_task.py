@@ -79,6 +79,7 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
             result = replace(result, artifacts=_persist(flow, state, blobs, partial=True))
         if cards is not None:  # rendered after a failure too, except on Ctrl-C
             result = cards.finish(result, flow, render=not isinstance(exc, KeyboardInterrupt))
+            result = _store_cards(blobs, result)
         return result
     result = TaskResult(
         ok=True,
@@ -95,7 +96,17 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
         started_at=started,
         finished_at=time.time(),
     )
-    return result if cards is None else cards.finish(result, flow)
+    return result if cards is None else _store_cards(blobs, cards.finish(result, flow))
+
+
+def _store_cards(blobs: BlobStore, result: TaskResult) -> TaskResult:
+    """``result`` with the ``_cards`` artifact that lists its rendered cards, if any."""
+    if not result.cards:
+        return result
+    from ..cards._records import CARDS_ARTIFACT
+
+    cards = [card.to_dict() for card in result.cards]
+    return replace(result, cards_artifact=save_value(blobs, CARDS_ARTIFACT, cards))
 
 
 def _open_cards(spec: TaskSpec, blobs: BlobStore, names: tuple[str, ...]) -> CardSession | None:
