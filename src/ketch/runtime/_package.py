@@ -10,6 +10,7 @@ goes first on ``sys.path``, so the flow's own modules import as they did where t
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import stat
@@ -65,6 +66,7 @@ def package_dir(spec: TaskSpec) -> Path | None:
     return path if path.is_dir() else None
 
 
+@functools.cache
 def cache_root() -> Path:
     """The directory of unpacked code packages: ``ketch-code-<uid>`` in the temporary
     directory, kept private. Where that name is taken by something this user does not own
