@@ -30,7 +30,7 @@ import os
 from pathlib import Path
 
 import helper
-from ketch import FlowSpec, Parameter, environment, step
+from ketch import FlowSpec, Parameter, current, environment, step
 
 
 def where():
@@ -50,6 +50,7 @@ class PkgFlow(FlowSpec):
     def start(self):
         self.start_where = where()
         self.loud = helper.loud(self.greeting)
+        self.seen = [current.flow_name, current.run_id, current.task_id]
         if os.environ.get("MOVE_FLOW"):  # the next task cannot find the flow file
             for name in ("flow.py", "helper.py"):
                 os.rename(name, name + ".moved")
@@ -160,6 +161,7 @@ def test_a_task_runs_from_its_spec_with_only_the_datastore(tmp_path: Path) -> No
     assert where["cwd"] == str(elsewhere)
     assert where["helper"] == HELPER
     assert load_artifact(blobs, result.artifacts["loud"].key) == "HO"
+    assert load_artifact(blobs, result.artifacts["seen"].key) == ["PkgFlow", str(run_id), "1000"]
 
 
 def test_the_package_is_unpacked_once_per_key(tmp_path: Path) -> None:
