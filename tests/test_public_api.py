@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import ketch
 
@@ -46,3 +48,37 @@ def test_import_ketch_stays_light() -> None:
     loaded = set(json.loads(out.stdout))
     heavy = {"sqlalchemy", "rich", "zstandard", "numpy", "click", "starlette", "psycopg"}
     assert not heavy & {name.split(".")[0] for name in loaded}
+
+
+def _imported_modules(path: Path, package: str) -> set[str]:
+    """Every module that ``path`` (a module of ``package``) imports, at any depth of its code,
+    relative imports made absolute."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[: len(base) - node.level + 1]
+                module = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                module = node.module or ""
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_runtime_imports_neither_cli_nor_client() -> None:
+    """The runtime runs tasks on machines that have the datastore and the code package only:
+    it must not depend on the command line or on the Client (DESIGN: the parts)."""
+    runtime = Path(ketch.__file__).parent / "runtime"
+    files = sorted(runtime.glob("*.py"))
+    assert len(files) > 10
+    offending = {
+        f"{path.name}: {name}"
+        for path in files
+        for name in _imported_modules(path, "ketch.runtime")
+        if name.split(".")[:2] in (["ketch", "cli"], ["ketch", "client"])
+    }
+    assert not offending

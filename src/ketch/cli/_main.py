@@ -26,8 +26,8 @@ def _flow_verb(verb: str) -> click.Command:
     @click.argument("flow_file", type=click.Path())
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def command(flow_file: str, args: tuple[str, ...]) -> None:
+        from ..flow._load import load_flow_class
         from ._flow import build_cli
-        from ._load import load_flow_class
 
         flow_cls = load_flow_class(flow_file)
         cli = build_cli(flow_cls, Path(flow_file).resolve())

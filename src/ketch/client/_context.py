@@ -9,6 +9,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from .._namespace import UNSET, current_namespace, set_namespace
 from ..datastore import BlobStore, LocalStorage
 from ..exceptions import StoreNotFoundError
 from ..metadata import MetadataStore, open_store
@@ -22,9 +23,6 @@ from ..settings import (
     require_home,
     resolve,
 )
-
-_UNSET = object()
-_namespace: ContextVar[object] = ContextVar("ketch_namespace", default=_UNSET)
 
 
 @dataclass(frozen=True)
@@ -207,13 +205,13 @@ def namespace(ns: str | None) -> str | None:
     >>> from ketch import namespace
     >>> namespace(None)  # the global namespace
     """
-    _namespace.set(ns)
+    set_namespace(ns)
     return ns
 
 
 def get_namespace() -> str | None:
     """The current namespace (``None`` means global)."""
-    value = _namespace.get()
-    if value is _UNSET:
+    value = current_namespace()
+    if value is UNSET:
         return default_namespace()
     return value  # type: ignore[return-value]

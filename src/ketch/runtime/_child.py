@@ -44,8 +44,7 @@ def run_and_report(spec: TaskSpec, flow_cls: Any, result_fd: int) -> int:
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if spec.cwd:
-        os.chdir(spec.cwd)
+    _enter_cwd(spec)
     restore_environ(os.environ)
     os.environ.update(spec.env)
     os.environ["KETCH_RUN_ID"] = str(spec.run_id)
@@ -53,6 +52,21 @@ def run_and_report(spec: TaskSpec, flow_cls: Any, result_fd: int) -> int:
     _flush()
     _write_result(result_fd, result)
     return 0 if result.ok else 1
+
+
+def _enter_cwd(spec: TaskSpec) -> None:
+    """Work where the run started; where that directory is not (another machine), in the
+    unpacked code package, as a Metaflow task on remote compute does."""
+    if not spec.cwd:
+        return
+    try:
+        os.chdir(spec.cwd)
+    except FileNotFoundError:
+        from ._package import package_dir
+
+        unpacked = package_dir(spec)
+        if unpacked is not None:
+            os.chdir(unpacked)
 
 
 def _write_result(fd: int, result: TaskResult) -> None:
@@ -76,8 +90,11 @@ def spawn_main() -> None:
     """Entry point of a task started in spawn mode: ``python -m ketch.runtime._spawn``
     ``PARENT SPEC OUT ERR RESULT``, or ``--spare PARENT SOCKET OUT ERR FLOW_FILE FLOW_CLASS``
     for a spare interpreter that imports the flow first and then waits for its task (see
-    ``_spares``). ``PARENT`` is the scheduler's pid: the task ends when it does."""
-    from ..cli._load import load_flow_class
+    ``_spares``; where the flow file is not here, it waits first and then loads the flow its
+    task's spec names, from the code package). ``PARENT`` is the scheduler's pid: the task
+    ends when it does."""
+    from ..flow._load import load_flow_class
+    from ._package import task_flow_class
 
     spare = sys.argv[1] == "--spare"
     args = sys.argv[2:] if spare else sys.argv[1:]
@@ -87,18 +104,21 @@ def spawn_main() -> None:
     if spare:
         sock_fd, out_fd, err_fd = (int(x) for x in args[1:4])
         wire_stdio(out_fd, err_fd)
-        flow_cls = load_flow_class(args[4], args[5])
+        here = os.path.isfile(args[4])
+        flow_cls = load_flow_class(args[4], args[5]) if here else None
         with socket.socket(fileno=sock_fd) as sock:
             msg, fds, _flags, _addr = socket.recv_fds(sock, 16, 2)
         if not msg:  # not needed after all: the run is over
             os._exit(0)
         spec_fd, result_fd = fds
         spec = read_spec(spec_fd)
+        if flow_cls is None or spec.load_from_package:
+            flow_cls = task_flow_class(spec)
     else:
         spec_fd, out_fd, err_fd, result_fd = (int(x) for x in args[1:5])
         spec = read_spec(spec_fd)
         wire_stdio(out_fd, err_fd)
-        flow_cls = load_flow_class(spec.flow_file, spec.flow_class)
+        flow_cls = task_flow_class(spec)
     code = run_and_report(spec, flow_cls, result_fd)
     _flush()
     os._exit(code)

@@ -207,10 +207,10 @@ def _run(
         if request.run_id_file:
             _write_run_id(request.run_id_file, run_id)
         reporter.run_started(run_id)
-        graph_info = _store_code_and_graph(request, writer, blobs, run_id)
+        code_key, graph_info = _store_code_and_graph(request, writer, blobs, run_id)
         failure = Scheduler(
             graph=request.graph,
-            base_spec=_base_spec(request, run_id, parameters, graph_info),
+            base_spec=_base_spec(request, run_id, parameters, graph_info, code_key),
             writer=writer,
             executor=executor,
             reporter=reporter,
@@ -267,6 +267,7 @@ def _base_spec(
     run_id: int,
     parameters: dict[str, ArtifactRecord],
     graph_info: dict[str, Any],
+    code_key: str,
 ) -> TaskSpec:
     name = request.flow_cls.__name__
     return TaskSpec(
@@ -289,12 +290,14 @@ def _base_spec(
         origin_run_id=request.resume.origin_run_id if request.resume else None,
         cwd=os.getcwd(),
         graph_info=graph_info,
+        code_package=code_key,  # a task elsewhere loads the flow from it
     )
 
 
 def _store_code_and_graph(
     request: RunRequest, writer: RecordWriter, blobs: BlobStore, run_id: int
-) -> dict[str, Any]:
+) -> tuple[str, dict[str, Any]]:
+    """Store the code package and the graph; the package's key and the graph's description."""
     code_key = blobs.put_bytes(build_code_package(request.flow_file), pack=False)
     graph_info = graph_to_dict(request.graph)
     for name, policy in request.policies.items():
@@ -302,7 +305,7 @@ def _store_code_and_graph(
     graph_key = blobs.put_bytes(json.dumps(graph_info).encode())
     writer.call("set_code_key", run_id, code_key)
     writer.call("set_graph_key", run_id, graph_key)
-    return graph_info
+    return code_key, graph_info
 
 
 def _parameters_task(

@@ -18,6 +18,7 @@ from ..flow._decorators import (
     TimeoutDecorator,
 )
 from ..graph import FlowGraph
+from ._spec import Resources
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,14 @@ class StepPolicy:
     print_exception: bool = True
     timeout: float | None = None  # seconds
     env: dict[str, str] = field(default_factory=dict)
-    resources: dict[str, Any] | None = None
+    resources: Resources | None = None
     decorators: tuple[dict[str, Any], ...] = ()
     cards: tuple[CardSpec, ...] = ()
 
     @property
     def gpus(self) -> int:
         """The GPUs each task of the step asks for (``@resources(gpu=N)``)."""
-        value = (self.resources or {}).get("gpu")
-        return int(value) if value else 0
+        return self.resources.gpu if self.resources is not None else 0
 
     @property
     def max_attempts(self) -> int:
@@ -99,7 +99,7 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
         elif isinstance(deco, EnvironmentDecorator):
             values["env"] = {k: str(v) for k, v in a["vars"].items()}
         elif isinstance(deco, ResourcesDecorator):
-            values["resources"] = dict(a)
+            values["resources"] = Resources.of(a)
         elif isinstance(deco, CardDecorator):
             if a["id"] is not None and a["id"] in {c.id for c in cards}:
                 deco.fail(

@@ -441,7 +441,7 @@ class Scheduler:
             print_exception=policy.print_exception,
             timeout=policy.timeout,
             cards=policy.cards,
-            gpus=policy.gpus,
+            resources=policy.resources,
         )
         self._next_task_id += 1
         self._queue.append(spec)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..cards._records import CardRecord, CardSpec
 from ..metadata._records import ArtifactRecord, ForeachFrame
@@ -20,10 +22,41 @@ class InputRef:
 
 
 @dataclass(frozen=True)
+class Resources:
+    """What a step's ``@resources`` asks of the machine a task runs on (memory and disk in
+    MB, as in Metaflow). A local run only hands out GPUs; a remote executor sizes its workers
+    from the rest."""
+
+    cpu: float = 1
+    gpu: int = 0
+    memory: int = 4096
+    disk: int | None = None
+    shared_memory: int | None = None
+
+    @classmethod
+    def of(cls, attributes: Mapping[str, Any]) -> Resources:
+        """From the (validated) attributes of a ``@resources`` decorator."""
+
+        def size(name: str) -> int | None:
+            value = attributes.get(name)
+            return None if value is None else int(value)
+
+        return cls(
+            cpu=float(attributes.get("cpu", 1)),
+            gpu=int(attributes.get("gpu") or 0),
+            memory=size("memory") or 4096,
+            disk=size("disk"),
+            shared_memory=size("shared_memory"),
+        )
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """Everything a task process needs to run one attempt of one step.
 
-    A task never reads the metadata database: its inputs arrive here by blob key.
+    A task never reads the metadata database: its inputs arrive here by blob key, and its code
+    too: where ``flow_file`` is not there (another machine), the task loads the flow from the
+    run's code package (``code_package``, see ``runtime._package``).
     """
 
     flow_name: str
@@ -62,11 +95,22 @@ class TaskSpec:
     cwd: str = ""
     env: dict[str, str] = field(default_factory=dict)
     cards: tuple[CardSpec, ...] = ()  # the step's @card decorators, in order
-    gpus: int = 0  # @resources(gpu=N); the scheduler gives the task its devices in ``env``
+    resources: Resources | None = None  # the step's @resources; None: it has none
+    # Blob key of the run's code package (the flow's directory); None: load ``flow_file`` only.
+    code_package: str | None = None
+    # Load the flow from the code package even where ``flow_file`` exists (a remote executor
+    # may ask for it, so that the task runs the code the run started with).
+    load_from_package: bool = False
 
     @property
     def pathspec(self) -> str:
         return f"{self.flow_name}/{self.run_id}/{self.step_name}/{self.task_id}"
+
+    @property
+    def gpus(self) -> int:
+        """The GPUs the task asks for (``@resources(gpu=N)``); the scheduler gives it its
+        devices in ``env``."""
+        return self.resources.gpu if self.resources is not None else 0
 
 
 @dataclass(frozen=True)

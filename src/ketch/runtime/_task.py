@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._namespace import set_namespace
 from ..datastore import BlobStore, LocalStorage, encode, is_disk_full
 from ..exceptions import (
     FailureHandledByCatch,
@@ -122,9 +123,7 @@ def _namespace(spec: TaskSpec) -> str:
     """The namespace of ``current.namespace``; ``run --namespace`` also sets the Client's."""
     if spec.namespace is None:
         return f"user:{spec.username}"
-    from ..client import namespace
-
-    namespace(spec.namespace or None)
+    set_namespace(spec.namespace or None)
     return spec.namespace
 
 

@@ -1,4 +1,9 @@
-"""Load a flow class from a file, with errors that say what is wrong with the file."""
+"""Load a flow class from a file, with errors that say what is wrong with the file.
+
+The CLI loads the flow it was given; a task process loads the flow it runs (from the flow file,
+or from the run's unpacked code package, see ``ketch.runtime._package``). Both import it from
+here: the authoring part is below both, and the runtime must not import ``cli/``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from types import ModuleType
 from typing import Any
 
 from ..exceptions import FlowDefinitionError
+from ._spec import FlowSpec
 
 MODULE_NAME = "__mp_main__"
 
@@ -59,8 +65,6 @@ def _user_frame(exc: BaseException, file: Path) -> str:
 
 
 def find_flow_class(module: ModuleType, name: str | None = None) -> Any:
-    from ..flow import FlowSpec
-
     classes = [
         value
         for value in vars(module).values()
