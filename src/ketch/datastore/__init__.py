@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..exceptions import DataIntegrityError
-from ._blobs import BlobStore, blob_hash
+from ._blobs import BlobStore, blob_hash, read_tail
 from ._code import build_code_package, package_files, read_package
 from ._open import local_path, open_blobs, open_storage, preflight_url, scheme_of
 from ._preflight import check_writable, free_bytes, preflight, sweep_temporaries
@@ -35,6 +35,7 @@ __all__ = [
     "preflight",
     "preflight_url",
     "read_package",
+    "read_tail",
     "scheme_of",
     "sweep_temporaries",
     "type_name",

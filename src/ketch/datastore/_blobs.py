@@ -102,6 +102,23 @@ class BlobStore:
         return {paths[path] for path in self.storage.missing(paths)}
 
 
+def read_tail(blobs: BlobStore, key: str, limit: int) -> tuple[bytes, int]:
+    """The last ``limit`` bytes of blob ``key`` and the blob's whole size, read in pieces (a
+    log of gigabytes is never held whole: at most twice ``limit`` and one piece are) and
+    checked against the key; raises :class:`DataIntegrityError` as `BlobStore.get` does."""
+    tail, size = bytearray(), 0
+    with blobs.open(key) as reader:
+        for chunk in iter(lambda: reader.read(_PIECE), b""):
+            size += len(chunk)
+            tail += chunk
+            if len(tail) > 2 * limit:
+                del tail[:-limit]
+    return bytes(tail[len(tail) - min(limit, len(tail)) :]), size
+
+
+_PIECE = 1 << 20
+
+
 def _missing(key: str) -> DataIntegrityError:
     return DataIntegrityError(
         f"Blob {key} is missing from the datastore.",
