@@ -131,10 +131,11 @@ def test_scheme_of() -> None:
     ]
 
 
-def test_preflight_url_checks_a_local_directory(tmp_path: Path) -> None:
+def test_preflight_url_checks_a_local_directory_and_refuses_memory(tmp_path: Path) -> None:
     preflight_url((tmp_path / "new store").as_uri())
     assert (tmp_path / "new store").is_dir()  # made, and written to
-    preflight_url(f"memory://{tmp_path.name}")
+    with pytest.raises(UserError, match="in-memory store, which lives in one process"):
+        preflight_url(f"memory://{tmp_path.name}")
 
 
 def test_blob_streams_are_checked_against_their_key(storage: Storage) -> None:

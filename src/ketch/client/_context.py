@@ -133,7 +133,7 @@ def metadata(ms: str) -> str:
         ``local@PATH`` or just ``PATH``: the project directory a flow ran in (the one that
         holds ``.ketch``), or a ``.ketch`` directory itself. ``db@URL`` or just a database
         URL (``postgresql://...``, ``sqlite:///...``): a shared run database; artifacts are
-        still read from the current store directory.
+        still read from the current datastore (``datastore_url``, by default the store directory).
 
     Raises
     ------

@@ -113,7 +113,7 @@ def read_tail(blobs: BlobStore, key: str, limit: int) -> tuple[bytes, int]:
             tail += chunk
             if len(tail) > 2 * limit:
                 del tail[:-limit]
-    return bytes(tail[len(tail) - min(limit, len(tail)) :]), size
+    return (bytes(tail[-limit:]) if limit > 0 else b""), size
 
 
 _PIECE = 1 << 20

@@ -112,8 +112,18 @@ _SCHEMES: dict[str, Opener] = {"file": _open_file, "memory": _open_memory}
 
 def preflight_url(url: str) -> None:
     """Before a run starts: can the datastore that ``url`` names take its writes? A local
-    directory is checked (see `preflight`); opening any other checks its URL."""
-    if scheme_of(url) == "file":
+    directory is checked (see `preflight`); opening any other checks its URL. An in-memory
+    store is refused: a run's tasks are processes of their own, whose writes it would lose."""
+    scheme = scheme_of(url)
+    if scheme == "file":
         preflight(Path(local_path(url)))
-    else:
-        open_storage(url)
+        return
+    open_storage(url)
+    if scheme == "memory":
+        raise UserError(
+            f"The datastore URL {url!r} names an in-memory store, which lives in one "
+            "process: the tasks of a run, each a process of its own, cannot share it.",
+            hint="Unset datastore_url (KETCH_DATASTORE_URL) to store runs in the .ketch "
+            "directory, or give a directory path. memory:// serves tests that work in-process.",
+            headline="A run cannot use an in-memory datastore",
+        )
