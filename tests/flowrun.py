@@ -58,17 +58,18 @@ class Project:
 
 def blob_bytes(store: Path, key: str) -> bytes:
     """The stored bytes of blob ``key`` in the store at ``store`` (a ``.ketch`` directory)."""
-    from ketch.datastore import LocalStorage
+    from ketch.datastore import open_storage
 
-    return bytes(LocalStorage(store).get(f"blobs/{key[:2]}/{key[2:]}"))
+    return bytes(open_storage(str(store)).get(f"blobs/{key[:2]}/{key[2:]}"))
 
 
 def damage_blob(store: Path, key: str, data: bytes | None) -> None:
     """Overwrite blob ``key`` where it lies, as damage on disk would (its length is kept when
     it is in the pack), or with ``data=None`` make it missing."""
-    from ketch.datastore import LocalStorage
+    from ketch.datastore import LocalStorage, open_storage
 
-    storage = LocalStorage(store)
+    storage = open_storage(str(store))
+    assert isinstance(storage, LocalStorage)  # damage where the bytes lie on the disk
     name = f"blobs/{key[:2]}/{key[2:]}"
     where = storage.locate(name)
     assert where is not None, f"blob {key} is not in {store}"

@@ -28,6 +28,7 @@ class Settings:
 
     home: str = ""  # the .ketch directory; empty: found upward from the working directory
     metadata_url: str = ""  # empty: SQLite at <home>/ketch.db
+    datastore_url: str = ""  # empty: the home directory itself
     max_workers: int = 16
     max_num_splits: int = 100
     executor: str = "auto"  # auto, or a registered executor (checked by ketch.runtime)
@@ -41,10 +42,17 @@ class Settings:
     def resolved_metadata_url(self) -> str:
         return metadata_url_of(Path(self.home), self.metadata_url)
 
+    @property
+    def resolved_datastore_url(self) -> str:
+        return self.datastore_url or self.home
+
 
 HELP: dict[str, str] = {
     "home": "The .ketch directory holding the run database and the datastore.",
     "metadata_url": "SQLAlchemy URL of the metadata database (postgresql://... for teams).",
+    "datastore_url": "Where artifacts, logs, cards and code packages are stored: a directory "
+    "path or file:// URL (default: the .ketch directory), or memory://NAME (in-process, "
+    "for tests).",
     "max_workers": "The most tasks that run at once.",
     "max_num_splits": "The most tasks a single foreach may start.",
     "executor": "How tasks start: 'fork' (from a pre-warmed process), 'spawn' (a fresh "
@@ -133,8 +141,16 @@ def resolve(
         values[field.name] = _convert(field.name, value, default)
     home = _resolve_home(str(values["home"]), cwd, create_home, sources.get("home", ""))
     values["home"] = str(home)
+    values["datastore_url"] = _absolute_path(str(values["datastore_url"]), cwd)
     values["user"] = str(values["user"]) or current_user(environ)
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def _absolute_path(url: str, cwd: Path) -> str:
+    """A plain path made absolute (tasks may run elsewhere); a URL as given."""
+    if not url or "://" in url:
+        return url
+    return str((cwd / Path(url).expanduser()).resolve())
 
 
 def _resolve_home(home: str, cwd: Path, create: bool, source: str) -> Path:

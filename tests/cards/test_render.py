@@ -16,7 +16,7 @@ from ketch.cards._dag import dag_svg
 from ketch.cards._records import live_key
 from ketch.cards._render import TaskView, artifact_info, error_card, render_card
 from ketch.cards._session import bounded
-from ketch.datastore import LocalStorage, MemoryStorage
+from ketch.datastore import MemoryStorage, open_storage
 from ketch.exceptions import UserError
 
 GRAPH = {
@@ -177,5 +177,5 @@ def test_live_writer_rate_limits_and_flushes_the_last_state() -> None:
 
 def test_live_card_html_reads_the_live_key(tmp_path: Any) -> None:
     assert live_card_html(tmp_path, 1, 2, 0) is None
-    LocalStorage(tmp_path).put(live_key(1, 2, 0), [b"<p>hi</p>"])
+    open_storage(str(tmp_path)).put(live_key(1, 2, 0), [b"<p>hi</p>"])
     assert live_card_html(tmp_path, 1, 2, 0) == "<p>hi</p>"

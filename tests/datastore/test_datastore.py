@@ -1,10 +1,10 @@
-"""One contract suite for every Storage backend, plus blobs, serialization and code packages."""
+"""One contract suite for every Storage backend (the ``storage`` fixture, in conftest.py), plus
+blobs, serialization and code packages."""
 
 from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,6 @@ import pytest
 from ketch.datastore import (
     BlobStore,
     LocalStorage,
-    MemoryStorage,
     Storage,
     blob_hash,
     build_code_package,
@@ -24,11 +23,6 @@ from ketch.datastore import (
     read_package,
 )
 from ketch.exceptions import DataIntegrityError
-
-
-@pytest.fixture(params=["local", "memory"])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
-    yield LocalStorage(tmp_path / "store") if request.param == "local" else MemoryStorage()
 
 
 @pytest.mark.parametrize("pack", [False, True])

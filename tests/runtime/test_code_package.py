@@ -141,7 +141,7 @@ def test_a_task_runs_from_its_spec_with_only_the_datastore(tmp_path: Path) -> No
         parameters={name: save_value(blobs, name, value) for name, value in values.items()},
         frames=(),
         var_keys=(),
-        store_root=str(store),
+        datastore_url=str(store),
         username="tester",
         out_funcs=("end",),
         cwd=str(elsewhere),

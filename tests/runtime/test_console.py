@@ -26,7 +26,7 @@ def _spec(task_id: int) -> TaskSpec:
         parameters={},
         frames=(),
         var_keys=(),
-        store_root="/tmp",
+        datastore_url="/tmp",
         username="u",
     )
 

@@ -94,7 +94,7 @@ class Harness:
             parameters={},
             frames=(),
             var_keys=(),
-            store_root=str(self.store),
+            datastore_url=str(self.store),
             username="tester",
             out_funcs=("end",),
             cwd=str(self.flow_file.parent),

@@ -213,17 +213,19 @@ def read_card_html(blobs: BlobStore, key: str) -> str:
 
 
 def live_card_html(
-    store_root: str | os.PathLike[str], run_id: int | str, task_id: int | str, position: int
+    datastore_url: str | os.PathLike[str], run_id: int | str, task_id: int | str, position: int
 ) -> str | None:
     """The latest HTML a running task wrote for its card at ``position``, or None.
 
-    ``store_root`` is the ``.ketch`` directory. The value changes while the task runs (each
-    ``current.card.refresh()``, at most every 0.5 s) and ends as the final card.
+    ``datastore_url`` is the datastore's URL or directory (by default the ``.ketch``
+    directory). The value changes while the task runs (each ``current.card.refresh()``, at
+    most every 0.5 s) and ends as the final card.
     """
-    from ..datastore import LocalStorage
+    from ..datastore import open_storage
 
+    storage = open_storage(os.fspath(datastore_url), read_only=True)
     try:
-        data = LocalStorage(Path(store_root)).get(live_key(run_id, task_id, position))
+        data = storage.get(live_key(run_id, task_id, position))
     except KeyError:
         return None
     return bytes(data).decode("utf-8", errors="replace")

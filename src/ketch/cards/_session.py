@@ -12,10 +12,9 @@ import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..datastore import BlobStore, LocalStorage, load_artifact
+from ..datastore import BlobStore, load_artifact, open_storage
 from ._collector import CardCollector, CardHandle, LiveWriter, install
 from ._records import CardRecord
 from ._render import (
@@ -49,7 +48,7 @@ class CardSession:
             parameters=self._parameters(parameter_names),
         )
         self.parameter_names = set(parameter_names)
-        storage = LocalStorage(Path(spec.store_root), fsync_min_bytes=None)
+        storage = open_storage(spec.datastore_url, flush=False)
         self.live = LiveWriter(storage, spec.run_id, spec.task_id, self._live_html)
         self.handles = [CardHandle(card, i, self.live) for i, card in enumerate(spec.cards)]
         install(CardCollector(self.handles))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from .._namespace import UNSET, current_namespace, set_namespace
-from ..datastore import BlobStore, LocalStorage
+from ..datastore import BlobStore, open_blobs
 from ..exceptions import StoreNotFoundError
 from ..metadata import MetadataStore, open_store
 from ..metadata._sqlite_store import SqliteStore  # noqa: F401  (every local project opens one)
@@ -48,14 +48,19 @@ class Backend:
 @dataclass(frozen=True)
 class Provider:
     """A place the client can read: a store directory (``.ketch``: blobs and, by default,
-    the SQLite run database) and, for a shared database, its URL."""
+    the SQLite run database) and, for a shared database or datastore, its URL."""
 
     home: Path
     metadata_url: str = ""  # empty: SQLite inside ``home``
+    datastore_url: str = ""  # empty: ``home``
 
     @property
     def resolved_metadata_url(self) -> str:
         return metadata_url_of(self.home, self.metadata_url)
+
+    @property
+    def resolved_datastore_url(self) -> str:
+        return self.datastore_url or str(self.home)
 
     def describe(self) -> str:
         """``local@<project directory>`` or ``db@<database URL>`` (password hidden)."""
@@ -71,7 +76,7 @@ _PASSWORD = re.compile(r"(://[^/@:]*:)[^/@]*@")
 _provider: ContextVar[Provider | None] = ContextVar("ketch_metadata", default=None)
 
 
-_backends: dict[tuple[str, str], Backend] = {}
+_backends: dict[tuple[str, str], Backend] = {}  # by (metadata URL, datastore URL)
 # The variables that can change what the client reads (see ketch.settings).
 _ENV = tuple(env_name(f.name) for f in fields(Settings)) + (
     "METAFLOW_USER",
@@ -103,18 +108,18 @@ def backend() -> Backend:
 
 
 def _open(provider: Provider) -> Backend:
-    key = (provider.resolved_metadata_url, str(provider.home))
+    key = (provider.resolved_metadata_url, provider.resolved_datastore_url)
     found = _backends.get(key)
     if found is None:
         store = open_store(provider.resolved_metadata_url, read_only=True)
         atexit.register(store.close)
-        found = Backend(store, BlobStore(LocalStorage(provider.home)))
+        found = Backend(store, open_blobs(provider.resolved_datastore_url, read_only=True))
         _backends[key] = found
     return found
 
 
 def _default_provider(settings: Settings) -> Provider:
-    return Provider(settings.home_path, settings.metadata_url)
+    return Provider(settings.home_path, settings.metadata_url, settings.datastore_url)
 
 
 def metadata(ms: str) -> str:
@@ -126,7 +131,7 @@ def metadata(ms: str) -> str:
         ``local@PATH`` or just ``PATH``: the project directory a flow ran in (the one that
         holds ``.ketch``), or a ``.ketch`` directory itself. ``db@URL`` or just a database
         URL (``postgresql://...``, ``sqlite:///...``): a shared run database; artifacts are
-        still read from the current store directory.
+        still read from the current datastore (``datastore_url``, by default the store directory).
 
     Raises
     ------
@@ -172,8 +177,8 @@ def _parse_provider(ms: str) -> Provider:
     if not sep or kind not in ("local", "db"):
         kind, info = ("db" if "://" in ms else "local"), ms
     if kind == "db":
-        home = (_provider.get() or _default_provider(_settings())).home
-        return Provider(home, info)
+        current = _provider.get() or _default_provider(_settings())
+        return Provider(current.home, info, current.datastore_url)
     root = Path(info).expanduser().resolve()
     for home in (root, root / HOME_DIRNAME):
         if (home / DB_FILENAME).is_file():

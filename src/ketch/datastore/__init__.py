@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..exceptions import DataIntegrityError
-from ._blobs import BlobStore, blob_hash
+from ._blobs import BlobStore, blob_hash, read_tail
 from ._code import build_code_package, package_files, read_package
+from ._open import local_path, open_blobs, open_storage, preflight_url, scheme_of
 from ._preflight import check_writable, free_bytes, preflight, sweep_temporaries
 from ._serialize import ENCODING, Encoded, decode, encode, type_name
 from ._storage import LocalStorage, MemoryStorage, Storage, is_disk_full
@@ -25,11 +26,17 @@ __all__ = [
     "encode",
     "free_bytes",
     "is_disk_full",
+    "local_path",
     "load_artifact",
     "load_json_object",
+    "open_blobs",
+    "open_storage",
     "package_files",
     "preflight",
+    "preflight_url",
     "read_package",
+    "read_tail",
+    "scheme_of",
     "sweep_temporaries",
     "type_name",
 ]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import itertools
 import mmap
 import os
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
+from ..exceptions import InternalError
 from ._pack import Pack
 
 Buffer = bytes | bytearray | memoryview
@@ -20,8 +22,12 @@ Buffer = bytes | bytearray | memoryview
 class Storage(Protocol):
     """A flat namespace of immutable objects addressed by string keys (``ab/cdef...``)."""
 
-    def put(self, key: str, parts: Sequence[Buffer], *, pack: bool = False) -> None:
+    def put(self, key: str, parts: Iterable[Buffer], *, pack: bool = False) -> None:
         """Store the concatenation of ``parts`` under ``key`` atomically (whole or absent).
+
+        ``parts`` may be an iterator (a stream of chunks, read once): a backend holds one
+        part at a time, so a large object can be stored without being whole in memory. If the
+        iterator raises, nothing is stored.
 
         ``pack``: the object under ``key`` never changes (its key names its content), so a
         backend may keep it together with other small objects rather than on its own.
@@ -30,6 +36,11 @@ class Storage(Protocol):
 
     def get(self, key: str) -> memoryview:
         """The bytes stored under ``key``; raises ``KeyError`` when absent."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """A readable file object over the object under ``key``, to read a large object in
+        pieces instead of whole; raises ``KeyError`` when absent. The caller closes it."""
         ...
 
     def exists(self, key: str) -> bool: ...
@@ -66,12 +77,18 @@ class LocalStorage:
 
     MMAP_THRESHOLD = 1 << 20
     PACK_MAX_BYTES = 1 << 16
+    FSYNC_MIN_BYTES = 1 << 20
 
     def __init__(
-        self, root: str | os.PathLike[str], *, fsync_min_bytes: int | None = 1 << 20
+        self,
+        root: str | os.PathLike[str],
+        *,
+        fsync_min_bytes: int | None = FSYNC_MIN_BYTES,
+        read_only: bool = False,
     ) -> None:
         self._root = os.fspath(root)
         self.fsync_min_bytes = fsync_min_bytes
+        self.read_only = read_only
         self.pack = Pack(f"{self._root}/packs")
 
     @property
@@ -84,8 +101,10 @@ class LocalStorage:
     def _file(self, key: str) -> str:
         return f"{self._root}/{key}"
 
-    def put(self, key: str, parts: Sequence[Buffer], *, pack: bool = False) -> None:
-        if pack:
+    def put(self, key: str, parts: Iterable[Buffer], *, pack: bool = False) -> None:
+        if self.read_only:
+            raise _read_only(self._root, key)
+        if pack and isinstance(parts, Sequence):  # never an iterator: it would be read twice
             size = sum(memoryview(p).nbytes for p in parts)
             if size < self.PACK_MAX_BYTES:
                 self.pack.put(key, b"".join(parts))
@@ -136,6 +155,17 @@ class LocalStorage:
             return view
         finally:
             os.close(fd)
+
+    def open(self, key: str) -> BinaryIO:
+        """A file of its own is read from the disk as the caller asks; a packed object is
+        under ``PACK_MAX_BYTES``, so it is read whole."""
+        try:
+            return open(self._file(key), "rb")  # noqa: SIM115 (the caller closes it)
+        except FileNotFoundError:
+            packed = self.pack.get(key)
+            if packed is None:
+                raise KeyError(key) from None
+            return io.BytesIO(packed)
 
     def exists(self, key: str) -> bool:
         return self.size(key) is not None
@@ -216,13 +246,22 @@ def temporary_writer(name: str) -> int | None:
 
 
 class MemoryStorage:
-    """An in-memory backend for tests."""
+    """An in-memory backend for tests (``memory://NAME`` opens one shared by name)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, read_only: bool = False) -> None:
         self._objects: dict[str, bytes] = {}
         self._lock = threading.Lock()
+        self.read_only = read_only
 
-    def put(self, key: str, parts: Sequence[Buffer], *, pack: bool = False) -> None:
+    def view(self, *, read_only: bool) -> MemoryStorage:
+        """Another handle on the same objects (say, one that refuses to write)."""
+        other = MemoryStorage(read_only=read_only)
+        other._objects, other._lock = self._objects, self._lock
+        return other
+
+    def put(self, key: str, parts: Iterable[Buffer], *, pack: bool = False) -> None:
+        if self.read_only:
+            raise _read_only("memory", key)
         data = b"".join(bytes(p) for p in parts)
         with self._lock:
             self._objects[key] = data
@@ -230,6 +269,11 @@ class MemoryStorage:
     def get(self, key: str) -> memoryview:
         with self._lock:
             return memoryview(bytearray(self._objects[key]))
+
+    def open(self, key: str) -> BinaryIO:
+        with self._lock:
+            data = self._objects[key]
+        return io.BytesIO(data)  # shares the immutable bytes: no copy until written to
 
     def exists(self, key: str) -> bool:
         with self._lock:
@@ -248,6 +292,13 @@ class MemoryStorage:
         with self._lock:
             keys = sorted(k for k in self._objects if k.startswith(prefix))
         yield from keys
+
+
+def _read_only(where: str, key: str) -> InternalError:
+    return InternalError(
+        f"The datastore at {where} was opened read-only, yet ketch tried to store {key!r}.",
+        hint="Readers (the Client, the UI) open the datastore read-only and must not write.",
+    )
 
 
 def is_disk_full(exc: BaseException) -> bool:

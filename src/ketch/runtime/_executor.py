@@ -27,13 +27,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..datastore import open_blobs
 from ._executor_api import OutputCallback, StartCallback
 from ._forkserver import ForkServer
 from ._gpu import original_environ
 from ._lifeline import kill_group
 from ._spares import SparePool
 from ._spec import TaskResult, TaskSpec
-from ._task import open_blobs
 
 if TYPE_CHECKING:
     from ..datastore import BlobStore
@@ -187,9 +187,9 @@ class LocalExecutor:
                     kill_group(running.pid)
 
     def _store(self, spec: TaskSpec) -> BlobStore:
-        blobs = self._blobs.get(spec.store_root)
+        blobs = self._blobs.get(spec.datastore_url)
         if blobs is None:
-            blobs = self._blobs[spec.store_root] = open_blobs(spec.store_root)
+            blobs = self._blobs[spec.datastore_url] = open_blobs(spec.datastore_url)
         return blobs
 
     def _start(self, req_id: int, spec: TaskSpec, future: Future[TaskResult]) -> None:

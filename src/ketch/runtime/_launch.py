@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..datastore import BlobStore, LocalStorage, build_code_package
-from ..datastore import preflight as datastore_preflight
+from ..datastore import BlobStore, build_code_package, open_blobs
+from ..datastore import preflight_url as datastore_preflight
 from ..exceptions import KetchException, UserError
 from ..flow import FlowSpec
 from ..graph import FlowGraph, graph_to_dict
@@ -102,7 +102,7 @@ def _check_store(settings: Settings) -> None:
     """Refuse the run, before anything starts, where the store cannot take it: a full disk, a
     read-only place, a damaged run database (the stores' ``preflight`` say which and how to
     fix it)."""
-    datastore_preflight(settings.home_path)
+    datastore_preflight(settings.resolved_datastore_url)
     metadata_preflight(settings.resolved_metadata_url)
 
 
@@ -175,7 +175,7 @@ def _run(
 ) -> int:
     settings = request.settings
     flow_name = request.flow_cls.__name__
-    blobs = BlobStore(LocalStorage(settings.home_path))
+    blobs = open_blobs(settings.resolved_datastore_url)
     run_id = new_run_id()
     origin_id = request.resume.origin_run_id if request.resume else None
     user, tags = settings.user, request.tags
@@ -282,7 +282,7 @@ def _base_spec(
         parameters=parameters,
         frames=(),
         var_keys=(),
-        store_root=str(request.settings.home_path),
+        datastore_url=request.settings.resolved_datastore_url,
         username=request.settings.user,
         tags=frozenset(request.tags),
         namespace=request.namespace,

@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..datastore import BlobStore, read_package
+from ..datastore import BlobStore, open_blobs, read_package
 from ..exceptions import FlowDefinitionError
 from ..flow._load import load_flow_class
 from ._spec import TaskSpec
@@ -40,10 +40,8 @@ def task_flow_class(spec: TaskSpec) -> Any:
     """The flow class ``spec``'s task runs, from the flow file or from the code package."""
     if not uses_package(spec):
         return load_flow_class(spec.flow_file, spec.flow_class)
-    from ._task import open_blobs
-
     assert spec.code_package is not None
-    blobs = open_blobs(spec.store_root)
+    blobs = open_blobs(spec.datastore_url, read_only=True)
     return package_flow_class(blobs, spec.code_package, spec.flow_file, spec.flow_class)
 
 

@@ -71,7 +71,7 @@ class TaskSpec:
     parameters: dict[str, ArtifactRecord]
     frames: tuple[ForeachFrame, ...]
     var_keys: tuple[str, ...]
-    store_root: str
+    datastore_url: str  # opened in the task with ketch.datastore.open_storage
     username: str
     # The static graph's view of this step, checked against what the step does.
     is_join: bool = False

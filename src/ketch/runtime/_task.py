@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._namespace import set_namespace
-from ..datastore import BlobStore, LocalStorage, encode, is_disk_full
+from ..datastore import BlobStore, encode, is_disk_full, open_blobs
 from ..exceptions import (
     FailureHandledByCatch,
     InvalidNextError,
@@ -41,14 +41,10 @@ if TYPE_CHECKING:
 _FOREACH_VALUE_CHARS = 30
 
 
-def open_blobs(store_root: str) -> BlobStore:
-    return BlobStore(LocalStorage(store_root))
-
-
 def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
     """Run the step of ``spec``; never raises for a failure of user code."""
     started = time.time()
-    blobs = open_blobs(spec.store_root)
+    blobs = open_blobs(spec.datastore_url)
     params = flow_cls._parameters()
     parameter_names = tuple(sorted(p.name for p in params.values()))
     set_context(

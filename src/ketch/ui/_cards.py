@@ -120,7 +120,7 @@ def _entry(src: Source, run: RunRecord, task: TaskRecord, slot: Slot, url: str) 
         if record is not None:
             text: str | None = read_card_html(src.blobs, record.key)
         else:
-            text = live_card_html(src.home, run.run_id, task.task_id, slot.position)
+            text = live_card_html(src.datastore_url, run.run_id, task.task_id, slot.position)
     except DataIntegrityError as exc:
         entry["error"] = _error(exc.headline, exc.detail, exc.hint)
         return entry
@@ -166,7 +166,7 @@ def card_document(
         return read_card_html(src.blobs, slot.record.key)
     text = None
     if slot is not None:
-        text = live_card_html(src.home, run.run_id, task.task_id, slot.position)
+        text = live_card_html(src.datastore_url, run.run_id, task.task_id, slot.position)
     if text is None:
         where = f"{flow}/{run.run_id}/{step}/{task.task_id}"
         count = f"{len(slots)} card{'' if len(slots) == 1 else 's'}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..datastore import BlobStore, LocalStorage
+from ..datastore import BlobStore, open_blobs
 from ..metadata import MetadataStore, open_store
 from ..metadata._sqlite import sqlite_file
 from ..settings import Settings, require_home
@@ -13,12 +13,14 @@ from ..settings import Settings, require_home
 @dataclass(frozen=True)
 class Source:
     """The project the UI shows. ``home`` is the ``.ketch`` directory, for display;
-    ``database_file`` the run database's SQLite file (None for PostgreSQL), for error pages."""
+    ``database_file`` the run database's SQLite file (None for PostgreSQL), for error pages;
+    ``datastore_url`` where ``blobs`` are, for live cards (not content-addressed)."""
 
     store: MetadataStore
     blobs: BlobStore
     home: str
     database_file: str | None = None
+    datastore_url: str = ""
 
     def close(self) -> None:
         self.store.close()
@@ -29,5 +31,12 @@ def open_source(settings: Settings) -> Source:
     home = require_home(settings)
     url = settings.resolved_metadata_url
     store = open_store(url, sqlalchemy=True, read_only=True)  # see _queries
-    blobs = BlobStore(LocalStorage(home))
-    return Source(store=store, blobs=blobs, home=str(home), database_file=sqlite_file(url))
+    datastore_url = settings.resolved_datastore_url
+    blobs = open_blobs(datastore_url, read_only=True)
+    return Source(
+        store=store,
+        blobs=blobs,
+        home=str(home),
+        database_file=sqlite_file(url),
+        datastore_url=datastore_url,
+    )

@@ -6,6 +6,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
+from ..datastore import read_tail
 from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..metadata import AttemptRecord, RunRecord, TaskRecord
 from ._cards import card_entries
@@ -154,18 +155,18 @@ def _attempt_dict(attempt: AttemptRecord, run_status: str, now: float) -> dict[s
 
 
 def _log(src: Source, key: str | None) -> dict[str, Any]:
-    """A log's text (its last MiB), or the error that kept it from loading."""
+    """A log's text (its last MiB, read without holding a long log whole), or the error
+    that kept it from loading."""
     if not key:
         return {"text": None, "size": 0, "truncated": False, "error": None}
     try:
-        data = bytes(src.blobs.get(key))
+        tail, size = read_tail(src.blobs, key, MAX_LOG_BYTES)
     except DataIntegrityError as exc:
         error = {"headline": exc.headline, "message": exc.detail, "hint": exc.hint}
         return {"text": None, "size": 0, "truncated": False, "error": error}
-    tail = data[-MAX_LOG_BYTES:]
     return {
         "text": tail.decode("utf-8", errors="replace"),
-        "size": len(data),
-        "truncated": len(data) > MAX_LOG_BYTES,
+        "size": size,
+        "truncated": size > MAX_LOG_BYTES,
         "error": None,
     }
