@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from flowrun import Project
 
-from ketch.datastore import BlobStore, LocalStorage, load_artifact
+from ketch.datastore import load_artifact, open_blobs
 from ketch.exceptions import FlowDefinitionError
 from ketch.runtime._executor import LocalExecutor
 from ketch.runtime._package import unpack_package, uses_package
@@ -127,7 +127,7 @@ def test_a_task_runs_from_its_spec_with_only_the_datastore(tmp_path: Path) -> No
     elsewhere, cache = tmp_path / "elsewhere", tmp_path / "tmp"
     elsewhere.mkdir()
     cache.mkdir()
-    blobs = BlobStore(LocalStorage(store))
+    blobs = open_blobs(str(store))
     values = {"name": "PkgFlow", "greeting": "ho"}  # what the run's _parameters task holds
     spec = TaskSpec(
         flow_name="PkgFlow",
@@ -171,7 +171,7 @@ def test_the_package_is_unpacked_once_per_key(tmp_path: Path) -> None:
     (tmp_path / "src" / "flow.py").write_text("x = 1\n")
     (tmp_path / "src" / "lib").mkdir()
     (tmp_path / "src" / "lib" / "util.py").write_text("y = 2\n")
-    blobs = BlobStore(LocalStorage(tmp_path / "store"))
+    blobs = open_blobs(str(tmp_path / "store"))
     key = blobs.put_bytes(build_code_package(tmp_path / "src" / "flow.py"), pack=False)
     first = unpack_package(blobs, key, tmp_path)
     assert first == tmp_path / key
@@ -191,7 +191,7 @@ def test_a_package_member_outside_its_directory_is_refused(tmp_path: Path) -> No
         info = tarfile.TarInfo("../evil.py")
         info.size = 1
         tar.addfile(info, io.BytesIO(b"x"))
-    blobs = BlobStore(LocalStorage(tmp_path / "store"))
+    blobs = open_blobs(str(tmp_path / "store"))
     key = blobs.put_bytes(out.getvalue(), pack=False)
     (tmp_path / "cache").mkdir()
     with pytest.raises(FlowDefinitionError, match="outside its directory"):
