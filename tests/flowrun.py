@@ -218,9 +218,10 @@ def refused(proc: subprocess.CompletedProcess[str], *needles: str, code: int = 1
 def recorded_runs(project: Project) -> list[tuple[int, str]]:
     """(run id, status) of every run in the project's SQLite store."""
     import sqlite3
+    from contextlib import closing
 
     db = project.root / ".ketch" / "ketch.db"
     if not db.exists():
         return []
-    with sqlite3.connect(db) as conn:
+    with closing(sqlite3.connect(db)) as conn:
         return conn.execute("SELECT run_id, status FROM runs").fetchall()

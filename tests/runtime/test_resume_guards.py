@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sqlite3
+from contextlib import closing
 
 import pytest
 from flowrun import KILL_FLOW, all_gone, clean_up, kill_9, process_started, start_run, wait_for_file
@@ -23,7 +24,7 @@ def test_parameters_are_recorded_before_the_first_task(project) -> None:  # type
     finally:
         clean_up(proc, pids)
     run_id = project.run_id()
-    with sqlite3.connect(project.root / ".ketch" / "ketch.db") as db:
+    with closing(sqlite3.connect(project.root / ".ketch" / "ketch.db")) as db, db:
         rows = db.execute("SELECT name, value_json FROM parameters WHERE run_id = ?", (run_id,))
         assert rows.fetchall() == [("n", "7")]
     (project.root / "pids.txt").unlink()
@@ -63,7 +64,7 @@ def test_resume_refuses_a_run_without_recorded_parameters(project) -> None:  # t
     assert done.returncode == 0, done.stderr
     run_id = project.run_id()
     # What a run killed before its parameters were recorded looked like: no _parameters task.
-    with sqlite3.connect(project.root / ".ketch" / "ketch.db") as db:
+    with closing(sqlite3.connect(project.root / ".ketch" / "ketch.db")) as db, db:
         db.execute("PRAGMA foreign_keys = ON")
         db.execute("DELETE FROM tasks WHERE run_id = ? AND task_id = 0", (run_id,))
         db.execute("DELETE FROM parameters WHERE run_id = ?", (run_id,))
