@@ -1,7 +1,9 @@
-"""The metadata schema and write statements in SQLite's SQL, for `SqliteRecordWriter`.
+"""The metadata schema, write statements and read queries in SQLite's SQL, for
+`SqliteStore`.
 
-Generated from ``_schema`` and ``_statements`` by ``python -m ketch.metadata._sqlite_gen``: do
-not edit by hand (``tests/metadata/test_sqlite_writer.py`` checks that it is up to date).
+Generated from ``_schema``, ``_statements`` and ``_queries`` by
+``python -m ketch.metadata._sqlite_gen``: do not edit by hand
+(``tests/metadata/test_sqlite_store.py`` checks that it is up to date).
 """
 
 # fmt: off
@@ -141,3 +143,284 @@ UPSERT_ARTIFACT = (
     'excluded.blob_key, type_name = excluded.type_name, size = excluded.size, encoding = '
     'excluded.encoding'
 )
+
+DELETE_USER_TAG = (
+    'DELETE FROM run_tags WHERE run_tags.run_id = :run_id AND run_tags.tag = :tag AND '
+    'run_tags.is_system IS 0'
+)
+
+READS = {
+    'flows': 'SELECT flows.flow_name, flows.created_at FROM flows ORDER BY flows.flow_name',
+    'run': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id = '
+        ':run_id'
+    ),
+    'run_tags': (
+        'SELECT run_tags.tag, run_tags.is_system FROM run_tags WHERE run_tags.run_id = '
+        ':run_id'
+    ),
+    'runs/-': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/-': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC)'
+    ),
+    'runs_task_counts/-': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC) GROUP BY tasks.run_id, '
+        'tasks.status'
+    ),
+    'runs/l': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER'
+        ' BY runs.run_id DESC'
+    ),
+    'runs_tags/l': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC LIMIT '
+        ':limit OFFSET 0)'
+    ),
+    'runs_task_counts/l': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) GROUP'
+        ' BY tasks.run_id, tasks.status'
+    ),
+    'runs/t': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
+        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
+        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/t': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT '
+        'run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY '
+        'run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC)'
+    ),
+    'runs_task_counts/t': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
+        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
+        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) GROUP BY tasks.run_id, '
+        'tasks.status'
+    ),
+    'runs/tl': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
+        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
+        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER BY'
+        ' runs.run_id DESC'
+    ),
+    'runs_tags/tl': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT '
+        'run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY '
+        'run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit '
+        'OFFSET 0)'
+    ),
+    'runs_task_counts/tl': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
+        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
+        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) GROUP BY'
+        ' tasks.run_id, tasks.status'
+    ),
+    'runs/f': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
+        ' DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/f': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name '
+        'ORDER BY runs.run_id DESC)'
+    ),
+    'runs_task_counts/f': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
+        ' DESC) GROUP BY tasks.run_id, tasks.status'
+    ),
+    'runs/fl': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
+        ' DESC LIMIT :limit OFFSET 0) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/fl': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name '
+        'ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0)'
+    ),
+    'runs_task_counts/fl': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
+        ' DESC LIMIT :limit OFFSET 0) GROUP BY tasks.run_id, tasks.status'
+    ),
+    'runs/ft': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
+        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
+        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) ORDER'
+        ' BY runs.run_id DESC'
+    ),
+    'runs_tags/ft': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name '
+        'AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC)'
+    ),
+    'runs_task_counts/ft': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
+        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
+        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) GROUP'
+        ' BY tasks.run_id, tasks.status'
+    ),
+    'runs/ftl': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
+        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
+        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT '
+        ':limit OFFSET 0) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/ftl': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name '
+        'AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC LIMIT :limit OFFSET 0)'
+    ),
+    'runs_task_counts/ftl': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
+        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
+        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT '
+        ':limit OFFSET 0) GROUP BY tasks.run_id, tasks.status'
+    ),
+    'parameters': (
+        'SELECT parameters.run_id, parameters.name, parameters.position, '
+        'parameters.value_json, parameters.blob_key FROM parameters WHERE parameters.run_id ='
+        ' :run_id ORDER BY parameters.position, parameters.name'
+    ),
+    'parameters_of_runs': (
+        'SELECT parameters.run_id, parameters.name, parameters.position, '
+        'parameters.value_json, parameters.blob_key FROM parameters WHERE parameters.run_id '
+        'IN (__[POSTCOMPILE_run_ids]) ORDER BY parameters.run_id, parameters.position, '
+        'parameters.name'
+    ),
+    'steps': (
+        'SELECT steps.run_id, steps.step_name, steps.created_at FROM steps WHERE steps.run_id'
+        ' = :run_id ORDER BY steps.position'
+    ),
+    'tasks': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks LEFT '
+        'OUTER JOIN steps ON steps.run_id = tasks.run_id AND steps.step_name = '
+        'tasks.step_name WHERE tasks.run_id = :run_id ORDER BY steps.position, '
+        'tasks.foreach_order, tasks.task_id'
+    ),
+    'tasks_of_step': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks LEFT '
+        'OUTER JOIN steps ON steps.run_id = tasks.run_id AND steps.step_name = '
+        'tasks.step_name WHERE tasks.run_id = :run_id AND tasks.step_name = :step_name ORDER '
+        'BY steps.position, tasks.foreach_order, tasks.task_id'
+    ),
+    'task': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
+        'tasks.run_id = :run_id AND tasks.task_id = :task_id'
+    ),
+    'task_attempt': (
+        'SELECT tasks.attempt FROM tasks WHERE tasks.run_id = :run_id AND tasks.task_id = '
+        ':task_id'
+    ),
+    'attempts': (
+        'SELECT attempts.run_id, attempts.task_id, attempts.attempt, attempts.status, '
+        'attempts.started_at, attempts.finished_at, attempts.exit_code, attempts.exception, '
+        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid FROM '
+        'attempts WHERE attempts.run_id = :run_id ORDER BY attempts.task_id, attempts.attempt'
+    ),
+    'attempts_of_task': (
+        'SELECT attempts.run_id, attempts.task_id, attempts.attempt, attempts.status, '
+        'attempts.started_at, attempts.finished_at, attempts.exit_code, attempts.exception, '
+        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid FROM '
+        'attempts WHERE attempts.run_id = :run_id AND attempts.task_id = :task_id ORDER BY '
+        'attempts.task_id, attempts.attempt'
+    ),
+    'artifacts_of_attempt': (
+        'SELECT artifacts.run_id, artifacts.task_id, artifacts.attempt, artifacts.name, '
+        'artifacts.blob_key, artifacts.type_name, artifacts.size, artifacts.encoding FROM '
+        'artifacts WHERE artifacts.run_id = :run_id AND artifacts.task_id = :task_id AND '
+        'artifacts.attempt = :attempt ORDER BY artifacts.name'
+    ),
+    'run_artifacts': (
+        'SELECT artifacts.run_id, artifacts.task_id, artifacts.attempt, artifacts.name, '
+        'artifacts.blob_key, artifacts.type_name, artifacts.size, artifacts.encoding FROM '
+        'artifacts JOIN tasks ON artifacts.run_id = tasks.run_id AND artifacts.task_id = '
+        'tasks.task_id AND artifacts.attempt = tasks.attempt WHERE tasks.run_id = :run_id '
+        'ORDER BY artifacts.task_id, artifacts.name'
+    ),
+    'snapshot_tasks': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
+        'tasks.run_id IN (__[POSTCOMPILE_run_ids]) AND tasks.step_name = :step_name ORDER BY '
+        'tasks.run_id, tasks.task_id'
+    ),
+    'snapshot_attempts': (
+        'SELECT attempts.run_id, attempts.task_id, attempts.attempt, attempts.status, '
+        'attempts.started_at, attempts.finished_at, attempts.exit_code, attempts.exception, '
+        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid FROM '
+        'attempts JOIN tasks ON attempts.run_id = tasks.run_id AND attempts.task_id = '
+        'tasks.task_id AND attempts.attempt = tasks.attempt WHERE tasks.run_id IN '
+        '(__[POSTCOMPILE_run_ids]) AND tasks.step_name = :step_name'
+    ),
+    'snapshot_artifacts': (
+        'SELECT artifacts.run_id, artifacts.task_id, artifacts.attempt, artifacts.name, '
+        'artifacts.blob_key, artifacts.type_name, artifacts.size, artifacts.encoding FROM '
+        'artifacts JOIN tasks ON artifacts.run_id = tasks.run_id AND artifacts.task_id = '
+        'tasks.task_id AND artifacts.attempt = tasks.attempt WHERE tasks.run_id IN '
+        '(__[POSTCOMPILE_run_ids]) AND tasks.step_name = :step_name ORDER BY artifacts.name'
+    ),
+    'failures': (
+        'SELECT tasks.task_id, attempts.exception, attempts.exit_code FROM tasks JOIN '
+        'attempts ON attempts.run_id = tasks.run_id AND attempts.task_id = tasks.task_id AND '
+        'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.status = '
+        "'failed'"
+    ),
+    'failures_of_step': (
+        'SELECT tasks.task_id, attempts.exception, attempts.exit_code FROM tasks JOIN '
+        'attempts ON attempts.run_id = tasks.run_id AND attempts.task_id = tasks.task_id AND '
+        'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.status = '
+        "'failed' AND tasks.step_name = :step_name"
+    ),
+    'progress': (
+        'SELECT tasks.status, count(*) AS n, max(tasks.created_at) AS created, '
+        'max(tasks.finished_at) AS finished FROM tasks WHERE tasks.run_id = :run_id AND '
+        'tasks.step_name != :except_step GROUP BY tasks.status'
+    ),
+}

@@ -4,8 +4,9 @@ Opening a store must not cost more than the work asked of it: a run's writer and
 listing would otherwise wait ~0.13 s for SQLAlchemy's import. Writes execute the statements that
 ``_sqlite_gen`` rendered from the SQLAlchemy schema and statement builders `SqlMetadataStore`
 runs; a fresh database gets the same DDL, and an older schema is migrated by `SqlMetadataStore`
-(SQLAlchemy is imported then only). Reads are plain SQL over the documented schema. The
-contract suite (``tests/metadata``) runs against both stores.
+(SQLAlchemy is imported then only). Reads run the queries of ``_queries`` (written once, in
+SQLAlchemy Core), compiled ahead of time the same way; `StoreReads` turns their rows into
+records for both stores. The contract suite (``tests/metadata``) runs against both stores.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -25,35 +25,17 @@ from ketch.exceptions import NotFoundError, StoreAccessError
 from . import _rows
 from . import _sqlite_sql as sql
 from ._errors import check_not_newer, upgrade_for_reader
-from ._ids import storable_number, storable_run_id, storable_task
+from ._ids import storable_run_id
+from ._reading import StoreReads
 from ._records import (
     ArtifactRecord,
     AttemptRecord,
-    FlowRecord,
     ParameterRecord,
     RunRecord,
     RunStatus,
-    RunSummary,
-    StepRecord,
     TaskRecord,
-    TaskSnapshot,
 )
 from ._sqlite import connect, errors_reported, make_parent, sqlite_file
-
-
-def _latest(table: str) -> str:
-    """Join condition: ``table``'s rows of each task's latest attempt."""
-    return (
-        f"{table}.run_id = tasks.run_id AND {table}.task_id = tasks.task_id"
-        f" AND {table}.attempt = tasks.attempt"
-    )
-
-
-_TASKS_IN_ORDER = (
-    "SELECT tasks.* FROM tasks LEFT OUTER JOIN steps"
-    " ON steps.run_id = tasks.run_id AND steps.step_name = tasks.step_name"
-    " WHERE {where} ORDER BY {first}steps.position, tasks.foreach_order, tasks.task_id"
-)
 
 
 class _Local(threading.local):
@@ -61,7 +43,7 @@ class _Local(threading.local):
     depth = 0  # open batches in this thread
 
 
-class SqliteStore:
+class SqliteStore(StoreReads):
     """The `MetadataStore` on a SQLite file (``sqlite:///ABSOLUTE/PATH``).
 
     Each thread gets its own connection; a forked child opens its own. ``read_only`` opens
@@ -192,8 +174,15 @@ class SqliteStore:
         with self.batch():
             yield conn
 
+    def _fetch(self, conn: Any, name: str, params: dict[str, Any]) -> list[Any]:
+        """Run query ``name`` in the SQL ``_sqlite_gen`` compiled from ``_queries``."""
+        text = sql.READS[name]
+        if any(type(v) is list for v in params.values()):
+            text, params = _expanded(text, params)
+        return conn.execute(text, params).fetchall()  # type: ignore[no-any-return]
+
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _reading(self) -> Iterator[sqlite3.Connection]:
         """One snapshot for the queries of one read (WAL readers never wait for writers)."""
         conn = self._conn()
         if self._local.depth:
@@ -352,189 +341,18 @@ class SqliteStore:
         names = sorted(set(tags))
         with self._write() as conn:
             self._require_run(conn, run_id)
-            conn.executemany(
-                "DELETE FROM run_tags WHERE run_id = ? AND tag = ? AND is_system = 0",
-                [(run_id, name) for name in names],
-            )
+            conn.executemany(sql.DELETE_USER_TAG, [{"run_id": run_id, "tag": t} for t in names])
 
-    # -- reads ----------------------------------------------------------------------------------
-    def list_flows(self) -> list[FlowRecord]:
-        with self._read() as conn:
-            rows = conn.execute("SELECT flow_name, created_at FROM flows ORDER BY flow_name")
-            return [FlowRecord(flow_name=r[0], created_at=r[1]) for r in rows]
 
-    @staticmethod
-    def _get_run(conn: sqlite3.Connection, run_id: int) -> RunRecord | None:
-        row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        if row is None:
-            return None
-        tags = conn.execute("SELECT tag, is_system FROM run_tags WHERE run_id = ?", (run_id,))
-        return _rows.run_from_row(row, ((t, bool(s)) for t, s in tags))
-
-    def get_run(self, run_id: int) -> RunRecord | None:
-        if not storable_run_id(run_id):
-            return None
-        with self._read() as conn:
-            return self._get_run(conn, run_id)
-
-    @staticmethod
-    def _runs_query(
-        flow_name: str | None, tags: Iterable[str], limit: int | None
-    ) -> tuple[str, list[Any]]:
-        """``SELECT run_id FROM runs ...`` for the runs listed, newest first, and its params."""
-        where: list[str] = []
-        params: list[Any] = []
-        if flow_name is not None:
-            where.append("flow_name = ?")
-            params.append(flow_name)
-        wanted = sorted(set(tags))
-        if wanted:
-            where.append(
-                "run_id IN (SELECT run_id FROM run_tags"
-                f" WHERE tag IN ({', '.join('?' * len(wanted))})"
-                " GROUP BY run_id HAVING count(*) = ?)"
-            )
-            params.extend([*wanted, len(wanted)])
-        query = "SELECT run_id FROM runs"
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += " ORDER BY run_id DESC"
-        if limit is not None:
-            query += " LIMIT ?"
-            params.append(limit)
-        return query, params
-
-    def _list_runs(self, conn: sqlite3.Connection, ids: str, params: list[Any]) -> list[RunRecord]:
-        rows = conn.execute(
-            f"SELECT * FROM runs WHERE run_id IN ({ids}) ORDER BY run_id DESC", params
-        ).fetchall()
-        if not rows:
-            return []
-        tags: dict[int, list[tuple[str, bool]]] = defaultdict(list)
-        query = f"SELECT run_id, tag, is_system FROM run_tags WHERE run_id IN ({ids})"
-        for run_id, tag, system in conn.execute(query, params):
-            tags[int(run_id)].append((tag, bool(system)))
-        return [_rows.run_from_row(r, tags.get(int(r["run_id"]), ())) for r in rows]
-
-    def list_runs(
-        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
-    ) -> list[RunRecord]:
-        ids, params = self._runs_query(flow_name, tags, limit)
-        with self._read() as conn:
-            return self._list_runs(conn, ids, params)
-
-    def list_run_summaries(
-        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
-    ) -> list[RunSummary]:
-        ids, params = self._runs_query(flow_name, tags, limit)
-        counts: dict[int, dict[str, int]] = defaultdict(dict)
-        with self._read() as conn:
-            found = self._list_runs(conn, ids, params)
-            query = (
-                "SELECT run_id, status, count(*) FROM tasks"
-                f" WHERE run_id IN ({ids}) GROUP BY run_id, status"
-            )
-            for run_id, status, n in conn.execute(query, params):
-                counts[int(run_id)][status] = int(n)
-        return [RunSummary(run=r, task_counts=counts.get(r.run_id, {})) for r in found]
-
-    def get_parameters(self, run_id: int) -> list[ParameterRecord]:
-        query = "SELECT * FROM parameters WHERE run_id = ? ORDER BY position, name"
-        if not storable_run_id(run_id):
-            return []
-        with self._read() as conn:
-            return [_rows.parameter_from_row(r) for r in conn.execute(query, (run_id,))]
-
-    def list_steps(self, run_id: int) -> list[StepRecord]:
-        query = "SELECT run_id, step_name, created_at FROM steps WHERE run_id = ? ORDER BY position"
-        if not storable_run_id(run_id):
-            return []
-        with self._read() as conn:
-            return [StepRecord(*r) for r in conn.execute(query, (run_id,))]
-
-    def list_tasks(self, run_id: int, step_name: str | None = None) -> list[TaskRecord]:
-        if not storable_run_id(run_id):
-            return []
-        where, params = "tasks.run_id = ?", list[Any]([run_id])
-        if step_name is not None:
-            where += " AND tasks.step_name = ?"
-            params.append(step_name)
-        query = _TASKS_IN_ORDER.format(where=where, first="")
-        with self._read() as conn:
-            return [_rows.task_from_row(r) for r in conn.execute(query, params)]
-
-    def get_task(self, run_id: int, task_id: int) -> TaskRecord | None:
-        query = "SELECT * FROM tasks WHERE run_id = ? AND task_id = ?"
-        if not storable_task(run_id, task_id):
-            return None
-        with self._read() as conn:
-            row = conn.execute(query, (run_id, task_id)).fetchone()
-        return None if row is None else _rows.task_from_row(row)
-
-    def list_attempts(self, run_id: int, task_id: int | None = None) -> list[AttemptRecord]:
-        query, params = "SELECT * FROM attempts WHERE run_id = ?", list[Any]([run_id])
-        if not storable_run_id(run_id) or (task_id is not None and not storable_number(task_id)):
-            return []
-        if task_id is not None:
-            query += " AND task_id = ?"
-            params.append(task_id)
-        with self._read() as conn:
-            rows = conn.execute(query + " ORDER BY task_id, attempt", params)
-            return [_rows.attempt_from_row(r) for r in rows]
-
-    def list_artifacts(
-        self, run_id: int, task_id: int, attempt: int | None = None
-    ) -> list[ArtifactRecord]:
-        if not storable_task(run_id, task_id, attempt):
-            return []
-        with self._read() as conn:
-            if attempt is None:
-                row = conn.execute(
-                    "SELECT attempt FROM tasks WHERE run_id = ? AND task_id = ?", (run_id, task_id)
-                ).fetchone()
-                if row is None:
-                    return []
-                attempt = int(row[0])
-            rows = conn.execute(
-                "SELECT * FROM artifacts WHERE run_id = ? AND task_id = ? AND attempt = ?"
-                " ORDER BY name",
-                (run_id, task_id, attempt),
-            )
-            return [_rows.artifact_from_row(r) for r in rows]
-
-    def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
-        query = (
-            f"SELECT artifacts.* FROM artifacts JOIN tasks ON {_latest('artifacts')}"
-            " WHERE tasks.run_id = ? ORDER BY artifacts.task_id, artifacts.name"
-        )
-        if not storable_run_id(run_id):
-            return iter([])
-        with self._read() as conn:
-            rows = conn.execute(query, (run_id,)).fetchall()
-        return iter([(int(r["task_id"]), _rows.artifact_from_row(r)) for r in rows])
-
-    def snapshot_step(
-        self, run_ids: Sequence[int], step_name: str
-    ) -> dict[int, list[TaskSnapshot]]:
-        ids = sorted({i for i in run_ids if storable_run_id(i)})
-        out: dict[int, list[TaskSnapshot]] = {}
-        with self._read() as conn:
-            for start in range(0, len(ids), _rows.RUN_ID_CHUNK):
-                chunk = ids[start : start + _rows.RUN_ID_CHUNK]
-                where = f"tasks.run_id IN ({', '.join('?' * len(chunk))}) AND tasks.step_name = ?"
-                params = [*chunk, step_name]
-                tasks = conn.execute(
-                    f"SELECT * FROM tasks WHERE {where} ORDER BY run_id, task_id", params
-                ).fetchall()
-                attempts = conn.execute(
-                    f"SELECT attempts.* FROM attempts JOIN tasks ON {_latest('attempts')}"
-                    f" WHERE {where}",
-                    params,
-                ).fetchall()
-                artifacts = conn.execute(
-                    f"SELECT artifacts.* FROM artifacts JOIN tasks ON {_latest('artifacts')}"
-                    f" WHERE {where} ORDER BY artifacts.name",
-                    params,
-                ).fetchall()
-                out.update(_rows.snapshots(tasks, attempts, artifacts))
-        return out
+def _expanded(text: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``text`` and ``params`` with each list parameter spread into one parameter per value,
+    in place of SQLAlchemy's ``__[POSTCOMPILE_name]`` marker (an expanding ``IN``)."""
+    out: dict[str, Any] = {}
+    for key, value in params.items():
+        if type(value) is not list:
+            out[key] = value
+            continue
+        names = [f"{key}__{i}" for i in range(len(value))]
+        text = text.replace(f"__[POSTCOMPILE_{key}]", ", ".join(f":{n}" for n in names) or "NULL")
+        out.update(zip(names, value, strict=True))
+    return text, out

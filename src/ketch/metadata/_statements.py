@@ -1,16 +1,16 @@
 """SQLAlchemy builders for the write statements that both the SQL store and the SQLite writer use.
 
 `SqlMetadataStore` executes them through SQLAlchemy; ``_sqlite_gen`` renders them once into
-plain SQL for `SqliteRecordWriter`, so both write the same rows with the same statements.
+plain SQL for `SqliteStore`, so both write the same rows with the same statements.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, func, literal_column, select
+from sqlalchemy import Delete, Integer, Table, bindparam, delete, func, literal_column, select
 
-from ._schema import steps
+from ._schema import run_tags, steps
 
 
 def dialect_insert(dialect: str, table: Table) -> Any:
@@ -56,4 +56,13 @@ def insert_step(dialect: str) -> Any:
         dialect_insert(dialect, steps)
         .from_select(["run_id", "step_name", "created_at", "position"], next_position)
         .on_conflict_do_nothing(index_elements=_keys(steps))
+    )
+
+
+def delete_user_tag() -> Delete:
+    """Remove user tag ``:tag`` of run ``:run_id``; a system tag of that name stays."""
+    return delete(run_tags).where(
+        run_tags.c.run_id == bindparam("run_id"),
+        run_tags.c.tag == bindparam("tag"),
+        run_tags.c.is_system.is_(False),
     )

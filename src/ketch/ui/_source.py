@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..datastore import BlobStore, LocalStorage
-from ..metadata import MetadataStore, open_store
+from ..metadata import MetadataReader, open_store
 from ..metadata._sqlite import sqlite_file
 from ..settings import Settings, require_home
 
@@ -15,7 +15,7 @@ class Source:
     """The project the UI shows. ``home`` is the ``.ketch`` directory, for display;
     ``database_file`` the run database's SQLite file (None for PostgreSQL), for error pages."""
 
-    store: MetadataStore
+    store: MetadataReader
     blobs: BlobStore
     home: str
     database_file: str | None = None
