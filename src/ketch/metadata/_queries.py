@@ -124,6 +124,7 @@ _RUN_ID = bindparam("run_id", type_=runs.c.run_id.type)
 READS: dict[str, Callable[[], Any]] = {
     "flows": lambda: select(flows).order_by(flows.c.flow_name),
     "run": lambda: select(runs).where(runs.c.run_id == _RUN_ID),
+    "run_exists": lambda: select(runs.c.run_id).where(runs.c.run_id == _RUN_ID),
     "run_tags": lambda: select(run_tags.c.tag, run_tags.c.is_system).where(
         run_tags.c.run_id == _RUN_ID
     ),

@@ -1,57 +1,35 @@
 """`SqlMetadataStore`: the metadata store on SQLite or PostgreSQL, with SQLAlchemy Core.
 
-Its reads are `StoreReads`' over the statements of ``_queries``, which `SqliteStore` runs too.
+Its reads and writes are `StoreWrites`' (and `StoreReads`') over the statements of ``_queries``
+and ``_statements``, which `SqliteStore` runs too, compiled for SQLite ahead of time.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Table,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from ketch.exceptions import NotFoundError
-
-from . import _rows
 from ._engine import WRITE_OPTION, create_store_engine, normalize_url
 from ._errors import check_not_newer, upgrade_for_reader
-from ._ids import create_with_run_id, storable_run_id
 from ._migrations import LATEST_VERSION, current_version, migrate
 from ._queries import statement
-from ._reading import StoreReads
-from ._records import (
-    ArtifactRecord,
-    AttemptRecord,
-    ParameterRecord,
-    RunRecord,
-    RunStatus,
-    TaskRecord,
-)
-from ._schema import artifacts as artifacts_t
-from ._schema import attempts, flows, run_tags, runs, tasks
-from ._schema import parameters as parameters_t
 from ._sqlite import errors_reported, sqlite_file
-from ._statements import delete_user_tag, insert_ignore, insert_step, upsert
+from ._statements import WRITES
+from ._writing import StoreWrites
 
 
 class _BatchState(threading.local):
     conn: Connection | None = None  # the open batch's connection, in this thread
 
 
-class SqlMetadataStore(StoreReads):
+class SqlMetadataStore(StoreWrites):
     """The `MetadataStore` on a SQL database.
 
     Parameters
@@ -71,6 +49,8 @@ class SqlMetadataStore(StoreReads):
     True
     >>> store.close()
     """
+
+    _integrity_error = IntegrityError
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
@@ -143,6 +123,18 @@ class SqlMetadataStore(StoreReads):
     def _reading(self) -> AbstractContextManager[Connection]:
         return self._transaction(write=False)
 
+    def _writing(self) -> AbstractContextManager[Connection]:
+        return self._transaction(write=True)
+
+    def _execute(
+        self, conn: Connection, name: str, params: dict[str, Any] | list[dict[str, Any]]
+    ) -> int:
+        """Run write statement ``name`` of ``_statements`` (built once per store)."""
+        if type(params) is list and not params:
+            return 0
+        stmt = self._statement(name, lambda: WRITES[name](self._dialect))
+        return int(conn.execute(stmt, params).rowcount)
+
     def _fetch(self, conn: Any, name: str, params: dict[str, Any]) -> Sequence[Any]:
         """Run query ``name`` of ``_queries`` (its statement is built once per process)."""
         return conn.execute(statement(name), params).mappings().all()  # type: ignore[no-any-return]
@@ -172,139 +164,3 @@ class SqlMetadataStore(StoreReads):
         if stmt is None:
             stmt = self._statements[name] = build()
         return stmt
-
-    def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-        """Insert rows, replacing the non-key columns of rows whose primary key exists."""
-        if rows:
-            conn.execute(self._statement(table.name, lambda: upsert(self._dialect, table)), rows)
-
-    @staticmethod
-    def _require_run(conn: Connection, run_id: int) -> None:
-        if (
-            not storable_run_id(run_id)
-            or conn.scalar(select(runs.c.run_id).where(runs.c.run_id == run_id)) is None
-        ):
-            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
-
-    def _update_run(self, run_id: int, **values: Any) -> None:
-        if not storable_run_id(run_id):
-            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
-        with self._transaction(write=True) as conn:
-            result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
-            if result.rowcount == 0:
-                raise NotFoundError(f"run {run_id} does not exist in the metadata store")
-
-    # -- writes ---------------------------------------------------------------------------------
-    def create_run(
-        self,
-        flow_name: str,
-        *,
-        user: str,
-        tags: Iterable[str],
-        system_tags: Iterable[str],
-        origin_run_id: int | None = None,
-        code_key: str | None = None,
-        scheduler_pid: int | None = None,
-        hostname: str | None = None,
-        run_id: int | None = None,
-        created_at: float | None = None,
-    ) -> RunRecord:
-        """Create the flow if needed and a new run in status ``running``; returns it.
-
-        ``run_id`` defaults to :func:`new_run_id` (a microsecond timestamp, as in Metaflow);
-        ``created_at`` to now.
-        """
-        now = time.time() if created_at is None else created_at
-
-        def create(run_id: int) -> RunRecord:
-            with self._transaction(write=True) as conn:
-                conn.execute(
-                    self._statement("flows", lambda: insert_ignore(self._dialect, flows)),
-                    {"flow_name": flow_name, "created_at": now},
-                )
-                conn.execute(
-                    insert(runs).values(
-                        run_id=run_id,
-                        flow_name=flow_name,
-                        user_name=user,
-                        status="running",
-                        created_at=now,
-                        origin_run_id=origin_run_id,
-                        code_key=code_key,
-                        scheduler_pid=scheduler_pid,
-                        hostname=hostname,
-                    )
-                )
-                # System tags first: a name given as both stays a (non-removable) system tag.
-                for names, system in ((system_tags, True), (tags, False)):
-                    self._insert_tags(conn, run_id, names, system=system)
-                run = self._get_run(conn, run_id)
-            assert run is not None
-            return run
-
-        return create_with_run_id(create, run_id, IntegrityError)
-
-    def _insert_tags(
-        self, conn: Connection, run_id: int, names: Iterable[str], *, system: bool
-    ) -> None:
-        rows = _rows.tag_rows(run_id, names, system=system)
-        if rows:
-            stmt = self._statement("run_tags", lambda: insert_ignore(self._dialect, run_tags))
-            conn.execute(stmt, rows)
-
-    def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
-        """Set the run's parameters (replacing any set before), kept in the given order."""
-        rows = _rows.parameter_rows(run_id, parameters)
-        with self._transaction(write=True) as conn:
-            self._require_run(conn, run_id)
-            conn.execute(delete(parameters_t).where(parameters_t.c.run_id == run_id))
-            if rows:
-                conn.execute(insert(parameters_t), rows)
-
-    def set_code_key(self, run_id: int, code_key: str) -> None:
-        self._update_run(run_id, code_key=code_key)
-
-    def set_graph_key(self, run_id: int, graph_key: str) -> None:
-        self._update_run(run_id, graph_key=graph_key)
-
-    def heartbeat(self, run_id: int, at: float) -> None:
-        self._update_run(run_id, heartbeat_at=at)
-
-    def finish_run(self, run_id: int, status: RunStatus, finished_at: float) -> None:
-        self._update_run(run_id, status=status, finished_at=finished_at)
-
-    def upsert_task(self, task: TaskRecord) -> None:
-        """Insert or replace the task (and its step row on first sight)."""
-        with self._transaction(write=True) as conn:
-            conn.execute(
-                self._statement("steps", lambda: insert_step(self._dialect)),
-                {"run_id": task.run_id, "step_name": task.step_name, "created_at": task.created_at},
-            )
-            self._upsert(conn, tasks, [_rows.task_to_row(task)])
-
-    def upsert_attempt(self, attempt: AttemptRecord) -> None:
-        with self._transaction(write=True) as conn:
-            self._upsert(conn, attempts, [_rows.attempt_to_row(attempt)])
-
-    def add_artifacts(
-        self, run_id: int, task_id: int, attempt: int, artifacts: Sequence[ArtifactRecord]
-    ) -> None:
-        """Record artifacts of one attempt (a name written again replaces the earlier row)."""
-        rows = [_rows.artifact_to_row(run_id, task_id, attempt, a) for a in artifacts]
-        if rows:
-            with self._transaction(write=True) as conn:
-                self._upsert(conn, artifacts_t, rows)
-
-    def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
-        """Add user tags (idempotent)."""
-        with self._transaction(write=True) as conn:
-            self._require_run(conn, run_id)
-            self._insert_tags(conn, run_id, tags, system=False)
-
-    def remove_tags(self, run_id: int, tags: Iterable[str]) -> None:
-        """Remove user tags; system tags are never removed."""
-        rows = [{"run_id": run_id, "tag": t} for t in sorted(set(tags))]
-        with self._transaction(write=True) as conn:
-            self._require_run(conn, run_id)
-            if rows:
-                conn.execute(self._statement("untag", delete_user_tag), rows)

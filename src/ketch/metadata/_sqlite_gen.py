@@ -11,14 +11,14 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ClauseElement, bindparam, delete, insert, select, update
+from sqlalchemy import ClauseElement, insert
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from ._migrations import LATEST_VERSION
 from ._queries import READS
-from ._schema import artifacts, attempts, flows, metadata, parameters, run_tags, runs, tasks
-from ._statements import delete_user_tag, insert_ignore, insert_step, upsert
+from ._schema import metadata
+from ._statements import WRITES
 
 TARGET = Path(__file__).with_name("_sqlite_sql.py")
 _DIALECT = sqlite.dialect(paramstyle="named")
@@ -52,11 +52,6 @@ def _read_sql(name: str) -> str:
     return " ".join(str(compiled).split())
 
 
-def _update_run(*columns: str) -> str:
-    stmt = update(runs).where(runs.c.run_id == bindparam("run_id"))
-    return _sql(stmt, column_keys=list(columns))
-
-
 def statements() -> dict[str, Any]:
     """Every constant of the generated module, by name."""
     create = []
@@ -68,23 +63,7 @@ def statements() -> dict[str, Any]:
         "SCHEMA_VERSION": LATEST_VERSION,
         "CREATE_SCHEMA": tuple(create),
         "INSERT_VERSION": _sql(insert(metadata.tables["ketch_schema_version"])),
-        "INSERT_FLOW": _sql(insert_ignore("sqlite", flows)),
-        "INSERT_RUN": _sql(insert(runs)),
-        "INSERT_TAG": _sql(insert_ignore("sqlite", run_tags)),
-        "RUN_EXISTS": _sql(select(runs.c.run_id).where(runs.c.run_id == bindparam("run_id"))),
-        "DELETE_PARAMETERS": _sql(
-            delete(parameters).where(parameters.c.run_id == bindparam("run_id"))
-        ),
-        "INSERT_PARAMETER": _sql(insert(parameters)),
-        "SET_CODE_KEY": _update_run("code_key"),
-        "SET_GRAPH_KEY": _update_run("graph_key"),
-        "SET_HEARTBEAT": _update_run("heartbeat_at"),
-        "FINISH_RUN": _update_run("status", "finished_at"),
-        "INSERT_STEP": _sql(insert_step("sqlite")),
-        "UPSERT_TASK": _sql(upsert("sqlite", tasks)),
-        "UPSERT_ATTEMPT": _sql(upsert("sqlite", attempts)),
-        "UPSERT_ARTIFACT": _sql(upsert("sqlite", artifacts)),
-        "DELETE_USER_TAG": _sql(delete_user_tag()),
+        "WRITES": {name: _sql(build("sqlite")) for name, build in WRITES.items()},
         "READS": {name: _read_sql(name) for name in READS},
     }
 

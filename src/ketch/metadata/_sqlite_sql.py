@@ -71,83 +71,73 @@ CREATE_SCHEMA = (
 
 INSERT_VERSION = 'INSERT INTO ketch_schema_version (version) VALUES (:version)'
 
-INSERT_FLOW = (
-    'INSERT INTO flows (flow_name, created_at) VALUES (:flow_name, :created_at) ON '
-    'CONFLICT (flow_name) DO NOTHING'
-)
-
-INSERT_RUN = (
-    'INSERT INTO runs (run_id, flow_name, user_name, status, created_at, finished_at, '
-    'heartbeat_at, origin_run_id, code_key, graph_key, scheduler_pid, hostname) VALUES '
-    '(:run_id, :flow_name, :user_name, :status, :created_at, :finished_at, :heartbeat_at,'
-    ' :origin_run_id, :code_key, :graph_key, :scheduler_pid, :hostname)'
-)
-
-INSERT_TAG = (
-    'INSERT INTO run_tags (run_id, tag, is_system) VALUES (:run_id, :tag, :is_system) ON '
-    'CONFLICT (run_id, tag) DO NOTHING'
-)
-
-RUN_EXISTS = 'SELECT runs.run_id FROM runs WHERE runs.run_id = :run_id'
-
-DELETE_PARAMETERS = 'DELETE FROM parameters WHERE parameters.run_id = :run_id'
-
-INSERT_PARAMETER = (
-    'INSERT INTO parameters (run_id, name, position, value_json, blob_key) VALUES '
-    '(:run_id, :name, :position, :value_json, :blob_key)'
-)
-
-SET_CODE_KEY = 'UPDATE runs SET code_key=:code_key WHERE runs.run_id = :run_id'
-
-SET_GRAPH_KEY = 'UPDATE runs SET graph_key=:graph_key WHERE runs.run_id = :run_id'
-
-SET_HEARTBEAT = 'UPDATE runs SET heartbeat_at=:heartbeat_at WHERE runs.run_id = :run_id'
-
-FINISH_RUN = 'UPDATE runs SET status=:status, finished_at=:finished_at WHERE runs.run_id = :run_id'
-
-INSERT_STEP = (
-    'INSERT INTO steps (run_id, step_name, created_at, position) SELECT :run_id AS '
-    'anon_1, :step_name AS anon_2, :created_at AS anon_3, coalesce(max(steps.position), '
-    '-1) + 1 AS anon_4 FROM steps WHERE steps.run_id = :run_id ON CONFLICT (run_id, '
-    'step_name) DO NOTHING'
-)
-
-UPSERT_TASK = (
-    'INSERT INTO tasks (run_id, task_id, step_name, status, created_at, finished_at, '
-    'attempt, foreach_stack, foreach_order, origin_run_id, origin_task_id, '
-    'input_task_ids) VALUES (:run_id, :task_id, :step_name, :status, :created_at, '
-    ':finished_at, :attempt, :foreach_stack, :foreach_order, :origin_run_id, '
-    ':origin_task_id, :input_task_ids) ON CONFLICT (run_id, task_id) DO UPDATE SET '
-    'step_name = excluded.step_name, status = excluded.status, created_at = '
-    'excluded.created_at, finished_at = excluded.finished_at, attempt = excluded.attempt,'
-    ' foreach_stack = excluded.foreach_stack, foreach_order = excluded.foreach_order, '
-    'origin_run_id = excluded.origin_run_id, origin_task_id = excluded.origin_task_id, '
-    'input_task_ids = excluded.input_task_ids'
-)
-
-UPSERT_ATTEMPT = (
-    'INSERT INTO attempts (run_id, task_id, attempt, status, started_at, finished_at, '
-    'exit_code, exception, traceback, stdout_key, stderr_key, pid) VALUES (:run_id, '
-    ':task_id, :attempt, :status, :started_at, :finished_at, :exit_code, :exception, '
-    ':traceback, :stdout_key, :stderr_key, :pid) ON CONFLICT (run_id, task_id, attempt) '
-    'DO UPDATE SET status = excluded.status, started_at = excluded.started_at, '
-    'finished_at = excluded.finished_at, exit_code = excluded.exit_code, exception = '
-    'excluded.exception, traceback = excluded.traceback, stdout_key = '
-    'excluded.stdout_key, stderr_key = excluded.stderr_key, pid = excluded.pid'
-)
-
-UPSERT_ARTIFACT = (
-    'INSERT INTO artifacts (run_id, task_id, attempt, name, blob_key, type_name, size, '
-    'encoding) VALUES (:run_id, :task_id, :attempt, :name, :blob_key, :type_name, :size, '
-    ':encoding) ON CONFLICT (run_id, task_id, attempt, name) DO UPDATE SET blob_key = '
-    'excluded.blob_key, type_name = excluded.type_name, size = excluded.size, encoding = '
-    'excluded.encoding'
-)
-
-DELETE_USER_TAG = (
-    'DELETE FROM run_tags WHERE run_tags.run_id = :run_id AND run_tags.tag = :tag AND '
-    'run_tags.is_system IS 0'
-)
+WRITES = {
+    'insert_flow': (
+        'INSERT INTO flows (flow_name, created_at) VALUES (:flow_name, :created_at) ON '
+        'CONFLICT (flow_name) DO NOTHING'
+    ),
+    'insert_run': (
+        'INSERT INTO runs (run_id, flow_name, user_name, status, created_at, finished_at, '
+        'heartbeat_at, origin_run_id, code_key, graph_key, scheduler_pid, hostname) VALUES '
+        '(:run_id, :flow_name, :user_name, :status, :created_at, :finished_at, :heartbeat_at,'
+        ' :origin_run_id, :code_key, :graph_key, :scheduler_pid, :hostname)'
+    ),
+    'insert_tag': (
+        'INSERT INTO run_tags (run_id, tag, is_system) VALUES (:run_id, :tag, :is_system) ON '
+        'CONFLICT (run_id, tag) DO NOTHING'
+    ),
+    'delete_user_tag': (
+        'DELETE FROM run_tags WHERE run_tags.run_id = :run_id AND run_tags.tag = :tag AND '
+        'run_tags.is_system IS 0'
+    ),
+    'delete_parameters': 'DELETE FROM parameters WHERE parameters.run_id = :run_id',
+    'insert_parameter': (
+        'INSERT INTO parameters (run_id, name, position, value_json, blob_key) VALUES '
+        '(:run_id, :name, :position, :value_json, :blob_key)'
+    ),
+    'set_code_key': 'UPDATE runs SET code_key=:code_key WHERE runs.run_id = :b_run_id',
+    'set_graph_key': 'UPDATE runs SET graph_key=:graph_key WHERE runs.run_id = :b_run_id',
+    'set_heartbeat': 'UPDATE runs SET heartbeat_at=:heartbeat_at WHERE runs.run_id = :b_run_id',
+    'finish_run': (
+        'UPDATE runs SET status=:status, finished_at=:finished_at WHERE runs.run_id = '
+        ':b_run_id'
+    ),
+    'insert_step': (
+        'INSERT INTO steps (run_id, step_name, created_at, position) SELECT :run_id AS '
+        'anon_1, :step_name AS anon_2, :created_at AS anon_3, coalesce(max(steps.position), '
+        '-1) + 1 AS anon_4 FROM steps WHERE steps.run_id = :run_id ON CONFLICT (run_id, '
+        'step_name) DO NOTHING'
+    ),
+    'upsert_task': (
+        'INSERT INTO tasks (run_id, task_id, step_name, status, created_at, finished_at, '
+        'attempt, foreach_stack, foreach_order, origin_run_id, origin_task_id, '
+        'input_task_ids) VALUES (:run_id, :task_id, :step_name, :status, :created_at, '
+        ':finished_at, :attempt, :foreach_stack, :foreach_order, :origin_run_id, '
+        ':origin_task_id, :input_task_ids) ON CONFLICT (run_id, task_id) DO UPDATE SET '
+        'step_name = excluded.step_name, status = excluded.status, created_at = '
+        'excluded.created_at, finished_at = excluded.finished_at, attempt = excluded.attempt,'
+        ' foreach_stack = excluded.foreach_stack, foreach_order = excluded.foreach_order, '
+        'origin_run_id = excluded.origin_run_id, origin_task_id = excluded.origin_task_id, '
+        'input_task_ids = excluded.input_task_ids'
+    ),
+    'upsert_attempt': (
+        'INSERT INTO attempts (run_id, task_id, attempt, status, started_at, finished_at, '
+        'exit_code, exception, traceback, stdout_key, stderr_key, pid) VALUES (:run_id, '
+        ':task_id, :attempt, :status, :started_at, :finished_at, :exit_code, :exception, '
+        ':traceback, :stdout_key, :stderr_key, :pid) ON CONFLICT (run_id, task_id, attempt) '
+        'DO UPDATE SET status = excluded.status, started_at = excluded.started_at, '
+        'finished_at = excluded.finished_at, exit_code = excluded.exit_code, exception = '
+        'excluded.exception, traceback = excluded.traceback, stdout_key = '
+        'excluded.stdout_key, stderr_key = excluded.stderr_key, pid = excluded.pid'
+    ),
+    'upsert_artifact': (
+        'INSERT INTO artifacts (run_id, task_id, attempt, name, blob_key, type_name, size, '
+        'encoding) VALUES (:run_id, :task_id, :attempt, :name, :blob_key, :type_name, :size, '
+        ':encoding) ON CONFLICT (run_id, task_id, attempt, name) DO UPDATE SET blob_key = '
+        'excluded.blob_key, type_name = excluded.type_name, size = excluded.size, encoding = '
+        'excluded.encoding'
+    ),
+}
 
 READS = {
     'flows': 'SELECT flows.flow_name, flows.created_at FROM flows ORDER BY flows.flow_name',
@@ -157,6 +147,7 @@ READS = {
         'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id = '
         ':run_id'
     ),
+    'run_exists': 'SELECT runs.run_id FROM runs WHERE runs.run_id = :run_id',
     'run_tags': (
         'SELECT run_tags.tag, run_tags.is_system FROM run_tags WHERE run_tags.run_id = '
         ':run_id'

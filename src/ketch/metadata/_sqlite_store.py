@@ -1,12 +1,12 @@
 """`SqliteStore`: the metadata store on a SQLite file, on the standard library's sqlite3.
 
 Opening a store must not cost more than the work asked of it: a run's writer and a Client
-listing would otherwise wait ~0.13 s for SQLAlchemy's import. Writes execute the statements that
-``_sqlite_gen`` rendered from the SQLAlchemy schema and statement builders `SqlMetadataStore`
-runs; a fresh database gets the same DDL, and an older schema is migrated by `SqlMetadataStore`
-(SQLAlchemy is imported then only). Reads run the queries of ``_queries`` (written once, in
-SQLAlchemy Core), compiled ahead of time the same way; `StoreReads` turns their rows into
-records for both stores. The contract suite (``tests/metadata``) runs against both stores.
+listing would otherwise wait ~0.13 s for SQLAlchemy's import. It runs the same write statements
+(``_statements``) and read queries (``_queries``) as `SqlMetadataStore`, written once in
+SQLAlchemy Core and compiled ahead of time into SQLite's SQL by ``_sqlite_gen``; the methods
+that run them are `StoreWrites`' and `StoreReads'`, shared with `SqlMetadataStore`. A fresh
+database gets the same DDL; an older schema is migrated by `SqlMetadataStore` (SQLAlchemy is
+imported then only). The contract suite (``tests/metadata``) runs against both stores.
 """
 
 from __future__ import annotations
@@ -15,27 +15,16 @@ import contextlib
 import os
 import sqlite3
 import threading
-import time
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
-from ketch.exceptions import NotFoundError, StoreAccessError
+from ketch.exceptions import StoreAccessError
 
-from . import _rows
 from . import _sqlite_sql as sql
 from ._errors import check_not_newer, upgrade_for_reader
-from ._ids import storable_run_id
-from ._reading import StoreReads
-from ._records import (
-    ArtifactRecord,
-    AttemptRecord,
-    ParameterRecord,
-    RunRecord,
-    RunStatus,
-    TaskRecord,
-)
 from ._sqlite import connect, errors_reported, make_parent, sqlite_file
+from ._writing import StoreWrites
 
 
 class _Local(threading.local):
@@ -43,7 +32,7 @@ class _Local(threading.local):
     depth = 0  # open batches in this thread
 
 
-class SqliteStore(StoreReads):
+class SqliteStore(StoreWrites):
     """The `MetadataStore` on a SQLite file (``sqlite:///ABSOLUTE/PATH``).
 
     Each thread gets its own connection; a forked child opens its own. ``read_only`` opens
@@ -60,6 +49,8 @@ class SqliteStore(StoreReads):
     True
     >>> store.close()
     """
+
+    _integrity_error = sqlite3.IntegrityError
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         path = sqlite_file(url)
@@ -174,13 +165,6 @@ class SqliteStore(StoreReads):
         with self.batch():
             yield conn
 
-    def _fetch(self, conn: Any, name: str, params: dict[str, Any]) -> list[Any]:
-        """Run query ``name`` in the SQL ``_sqlite_gen`` compiled from ``_queries``."""
-        text = sql.READS[name]
-        if any(type(v) is list for v in params.values()):
-            text, params = _expanded(text, params)
-        return conn.execute(text, params).fetchall()  # type: ignore[no-any-return]
-
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
         """One snapshot for the queries of one read (WAL readers never wait for writers)."""
@@ -227,121 +211,24 @@ class SqliteStore(StoreReads):
                 conn.execute(sql.INSERT_VERSION, {"version": sql.SCHEMA_VERSION})
         check_not_newer(version, sql.SCHEMA_VERSION, self.url)
 
-    # -- writes (see `MetadataStore`) -----------------------------------------------------------
-    @staticmethod
-    def _require_run(conn: sqlite3.Connection, run_id: int) -> None:
-        if (
-            not storable_run_id(run_id)
-            or conn.execute(sql.RUN_EXISTS, {"run_id": run_id}).fetchone() is None
-        ):
-            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
+    # -- statements (see `StoreReads`, `StoreWrites`) ----------------------------------------
+    def _writing(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._write()
 
-    def _update_run(self, statement: str, run_id: int, **values: Any) -> None:
-        if not storable_run_id(run_id):
-            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
-        with self._write() as conn:
-            if conn.execute(statement, {"run_id": run_id, **values}).rowcount == 0:
-                raise NotFoundError(f"run {run_id} does not exist in the metadata store")
+    def _execute(
+        self, conn: sqlite3.Connection, name: str, params: dict[str, Any] | list[dict[str, Any]]
+    ) -> int:
+        """Run write statement ``name`` in the SQL ``_sqlite_gen`` compiled from ``_statements``."""
+        if type(params) is list:
+            return conn.executemany(sql.WRITES[name], params).rowcount if params else 0
+        return conn.execute(sql.WRITES[name], params).rowcount
 
-    @staticmethod
-    def _insert_tags(
-        conn: sqlite3.Connection, run_id: int, names: Iterable[str], *, system: bool
-    ) -> None:
-        rows = _rows.tag_rows(run_id, names, system=system)
-        conn.executemany(sql.INSERT_TAG, rows)
-
-    def create_run(
-        self,
-        flow_name: str,
-        *,
-        user: str,
-        tags: Iterable[str],
-        system_tags: Iterable[str],
-        origin_run_id: int | None = None,
-        code_key: str | None = None,
-        scheduler_pid: int | None = None,
-        hostname: str | None = None,
-        run_id: int | None = None,
-        created_at: float | None = None,
-    ) -> RunRecord:
-        from ._ids import create_with_run_id
-
-        now = time.time() if created_at is None else created_at
-
-        def create(run_id: int) -> RunRecord:
-            run = {
-                "run_id": run_id,
-                "flow_name": flow_name,
-                "user_name": user,
-                "status": "running",
-                "created_at": now,
-                "finished_at": None,
-                "heartbeat_at": None,
-                "origin_run_id": origin_run_id,
-                "code_key": code_key,
-                "graph_key": None,
-                "scheduler_pid": scheduler_pid,
-                "hostname": hostname,
-            }
-            with self._write() as conn:
-                conn.execute(sql.INSERT_FLOW, {"flow_name": flow_name, "created_at": now})
-                conn.execute(sql.INSERT_RUN, run)
-                # System tags first: a name given as both stays a (non-removable) system tag.
-                self._insert_tags(conn, run_id, system_tags, system=True)
-                self._insert_tags(conn, run_id, tags, system=False)
-                record = self._get_run(conn, run_id)
-            assert record is not None
-            return record
-
-        return create_with_run_id(create, run_id, sqlite3.IntegrityError)
-
-    def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
-        rows = _rows.parameter_rows(run_id, parameters)
-        with self._write() as conn:
-            self._require_run(conn, run_id)
-            conn.execute(sql.DELETE_PARAMETERS, {"run_id": run_id})
-            conn.executemany(sql.INSERT_PARAMETER, rows)
-
-    def set_code_key(self, run_id: int, code_key: str) -> None:
-        self._update_run(sql.SET_CODE_KEY, run_id, code_key=code_key)
-
-    def set_graph_key(self, run_id: int, graph_key: str) -> None:
-        self._update_run(sql.SET_GRAPH_KEY, run_id, graph_key=graph_key)
-
-    def heartbeat(self, run_id: int, at: float) -> None:
-        self._update_run(sql.SET_HEARTBEAT, run_id, heartbeat_at=at)
-
-    def finish_run(self, run_id: int, status: RunStatus, finished_at: float) -> None:
-        self._update_run(sql.FINISH_RUN, run_id, status=status, finished_at=finished_at)
-
-    def upsert_task(self, task: TaskRecord) -> None:
-        step = {"run_id": task.run_id, "step_name": task.step_name, "created_at": task.created_at}
-        with self._write() as conn:
-            conn.execute(sql.INSERT_STEP, step)
-            conn.execute(sql.UPSERT_TASK, _rows.task_to_row(task))
-
-    def upsert_attempt(self, attempt: AttemptRecord) -> None:
-        with self._write() as conn:
-            conn.execute(sql.UPSERT_ATTEMPT, _rows.attempt_to_row(attempt))
-
-    def add_artifacts(
-        self, run_id: int, task_id: int, attempt: int, artifacts: Sequence[ArtifactRecord]
-    ) -> None:
-        rows = [_rows.artifact_to_row(run_id, task_id, attempt, a) for a in artifacts]
-        if rows:
-            with self._write() as conn:
-                conn.executemany(sql.UPSERT_ARTIFACT, rows)
-
-    def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
-        with self._write() as conn:
-            self._require_run(conn, run_id)
-            self._insert_tags(conn, run_id, tags, system=False)
-
-    def remove_tags(self, run_id: int, tags: Iterable[str]) -> None:
-        names = sorted(set(tags))
-        with self._write() as conn:
-            self._require_run(conn, run_id)
-            conn.executemany(sql.DELETE_USER_TAG, [{"run_id": run_id, "tag": t} for t in names])
+    def _fetch(self, conn: Any, name: str, params: dict[str, Any]) -> list[Any]:
+        """Run query ``name`` in the SQL ``_sqlite_gen`` compiled from ``_queries``."""
+        text = sql.READS[name]
+        if any(type(v) is list for v in params.values()):
+            text, params = _expanded(text, params)
+        return conn.execute(text, params).fetchall()  # type: ignore[no-any-return]
 
 
 def _expanded(text: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
