@@ -28,6 +28,7 @@ def open_source(settings: Settings) -> Source:
     """Open the project's stores; raises `StoreNotFoundError` when there is none yet."""
     home = require_home(settings)
     url = settings.resolved_metadata_url
-    store = open_store(url, sqlalchemy=True, read_only=True)  # see _queries
+    # Through SQLAlchemy: its errors carry the SQL, which the log of a failed page keeps.
+    store = open_store(url, sqlalchemy=True, read_only=True)
     blobs = BlobStore(LocalStorage(home))
     return Source(store=store, blobs=blobs, home=str(home), database_file=sqlite_file(url))
