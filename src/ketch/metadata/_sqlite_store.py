@@ -12,6 +12,7 @@ imported then only). The contract suite (``tests/metadata``) runs against both s
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
@@ -234,12 +235,23 @@ class SqliteStore(StoreWrites):
 def _expanded(text: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """``text`` and ``params`` with each list parameter spread into one parameter per value,
     in place of SQLAlchemy's ``__[POSTCOMPILE_name]`` marker (an expanding ``IN``)."""
-    out: dict[str, Any] = {}
-    for key, value in params.items():
-        if type(value) is not list:
-            out[key] = value
-            continue
-        names = [f"{key}__{i}" for i in range(len(value))]
-        text = text.replace(f"__[POSTCOMPILE_{key}]", ", ".join(f":{n}" for n in names) or "NULL")
-        out.update(zip(names, value, strict=True))
-    return text, out
+    lists = tuple((k, len(v)) for k, v in params.items() if type(v) is list)
+    spread, names = _spread(text, lists)
+    out = {k: v for k, v in params.items() if type(v) is not list}
+    for key, keys in names:
+        out.update(zip(keys, params[key], strict=True))
+    return spread, out
+
+
+@functools.lru_cache(maxsize=256)
+def _spread(
+    text: str, lists: tuple[tuple[str, int], ...]
+) -> tuple[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """`_expanded`'s SQL for lists of these lengths, and each list's parameter names: made once
+    (a listing asks for the same lengths again and again)."""
+    names = []
+    for key, n in lists:
+        keys = tuple(f"{key}__{i}" for i in range(n))
+        text = text.replace(f"__[POSTCOMPILE_{key}]", ", ".join(f":{k}" for k in keys) or "NULL")
+        names.append((key, keys))
+    return text, tuple(names)
