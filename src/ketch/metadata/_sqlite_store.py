@@ -27,6 +27,9 @@ from ._errors import check_not_newer, upgrade_for_reader
 from ._sqlite import connect, errors_reported, make_parent, sqlite_file
 from ._writing import StoreWrites
 
+# Queries with an expanding IN (a list parameter), whose SQL `_expanded` completes per call.
+_EXPANDING = frozenset(name for name, text in sql.READS.items() if "__[POSTCOMPILE_" in text)
+
 
 class _Local(threading.local):
     conn: sqlite3.Connection | None = None
@@ -227,7 +230,7 @@ class SqliteStore(StoreWrites):
     def _fetch(self, conn: Any, name: str, params: dict[str, Any]) -> list[Any]:
         """Run query ``name`` in the SQL ``_sqlite_gen`` compiled from ``_queries``."""
         text = sql.READS[name]
-        if any(type(v) is list for v in params.values()):
+        if name in _EXPANDING:
             text, params = _expanded(text, params)
         return conn.execute(text, params).fetchall()  # type: ignore[no-any-return]
 
