@@ -10,8 +10,7 @@ from ketch.runtime._writer import RecordWriter
 
 
 def _create_run(writer: RecordWriter, run_id: int) -> None:
-    writer.call(
-        "create_run",
+    writer.create_run(
         "WriterFlow",
         run_id=run_id,
         user="tester",
@@ -37,7 +36,7 @@ def test_records_are_sent_at_most_every_interval_and_all_arrive(tmp_path: Path) 
         writer.flush()  # ... or at once by a flush, as at the end of a run
         with open_store(url) as store:
             assert store.get_run(first) is not None and store.get_run(second) is not None
-        writer.call("finish_run", second, "completed", time.time())
+        writer.finish_run(second, "completed", time.time())
     with open_store(url) as store:  # closing the writer commits what was queued
         record = store.get_run(second)
         assert record is not None and record.status == "completed"

@@ -8,11 +8,12 @@ import re
 from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import cast
 
 from .._namespace import UNSET, current_namespace, set_namespace
 from ..datastore import BlobStore, open_blobs
 from ..exceptions import StoreNotFoundError
-from ..metadata import MetadataStore, open_store
+from ..metadata import MetadataReader, MetadataStore, open_store
 from ..metadata._sqlite_store import SqliteStore  # noqa: F401  (every local project opens one)
 from ..settings import (
     DB_FILENAME,
@@ -30,14 +31,14 @@ class Backend:
     """What the client reads: the metadata store, opened for reading only (so that a store on a
     read-only mount or a full disk can be read), and the blobs."""
 
-    store: MetadataStore
+    store: MetadataReader
     blobs: BlobStore
     _writer: list[MetadataStore] = field(default_factory=list, repr=False, compare=False)
 
     def tag_store(self) -> MetadataStore:
         """The store opened for writing, when first needed: tags are all the client writes."""
-        if not self.store.read_only:
-            return self.store
+        if not self.store.read_only:  # a store without a read-only mode (PostgreSQL, memory)
+            return cast(MetadataStore, self.store)
         if not self._writer:
             writer = open_store(self.store.url)
             atexit.register(writer.close)

@@ -21,22 +21,25 @@ import sys
 import types
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import Literal, overload
 
 from ._errors import SchemaVersionError, StoreUrlError
 from ._health import check_health, preflight
 from ._ids import new_run_id
 from ._liveness import effective_status, scheduler_gone
-from ._protocol import MetadataStore
+from ._protocol import MetadataReader, MetadataStore, MetadataWriter
 from ._records import (
     ArtifactRecord,
     AttemptRecord,
     FlowRecord,
     ForeachFrame,
     ParameterRecord,
+    RunProgress,
     RunRecord,
     RunStatus,
     RunSummary,
     StepRecord,
+    TaskFailure,
     TaskRecord,
     TaskSnapshot,
     TaskStatus,
@@ -47,14 +50,18 @@ __all__ = [
     "AttemptRecord",
     "FlowRecord",
     "ForeachFrame",
+    "MetadataReader",
     "MetadataStore",
+    "MetadataWriter",
     "ParameterRecord",
+    "RunProgress",
     "RunRecord",
     "RunStatus",
     "RunSummary",
     "SchemaVersionError",
     "StepRecord",
     "StoreUrlError",
+    "TaskFailure",
     "TaskRecord",
     "TaskSnapshot",
     "TaskStatus",
@@ -78,7 +85,17 @@ def sqlite_url(path: str | os.PathLike[str]) -> str:
     return "sqlite:///" + Path(path).expanduser().absolute().as_posix()
 
 
-def open_store(url: str, *, sqlalchemy: bool = False, read_only: bool = False) -> MetadataStore:
+@overload
+def open_store(
+    url: str, *, sqlalchemy: bool = False, read_only: Literal[False] = False
+) -> MetadataStore: ...
+
+
+@overload
+def open_store(url: str, *, sqlalchemy: bool = False, read_only: bool) -> MetadataReader: ...
+
+
+def open_store(url: str, *, sqlalchemy: bool = False, read_only: bool = False) -> MetadataReader:
     """Open the metadata store at ``url``, creating or migrating its schema.
 
     Parameters
@@ -88,11 +105,12 @@ def open_store(url: str, *, sqlalchemy: bool = False, read_only: bool = False) -
         ``sqlite://`` for a private in-memory store (tests), or
         ``postgresql://USER[:PASSWORD]@HOST[:PORT]/DATABASE`` (needs ``ketch[postgres]``).
     sqlalchemy
-        Use the SQLAlchemy store for a SQLite file as well (for callers that run their own
-        SQLAlchemy queries over the schema, such as the UI). By default a SQLite file is read
-        and written with the standard library's ``sqlite3``, which opens in a millisecond.
+        Run the queries through SQLAlchemy for a SQLite file as well (the same queries: each is
+        written once, see ``_reads``). By default a SQLite file is read and written with the
+        standard library's ``sqlite3``, which opens in a millisecond.
     read_only
-        For readers (the Client, the CLI's reading commands, the UI): a SQLite file is opened
+        For readers (the Client, the CLI's reading commands, the UI): returns a
+        `MetadataReader`. A SQLite file is opened
         for reading only, so that a store on a read-only mount or a full disk can still be
         read; the file is never created, and writing raises `StoreAccessError`. A schema that
         is older than this ketch is still upgraded first, where the file can be written.

@@ -1,4 +1,8 @@
-"""The metadata store protocol: what the scheduler writes and the client reads."""
+"""The metadata store protocols: `MetadataWriter` (what the scheduler's writer process calls),
+`MetadataReader` (what the Client, the CLI and the UI call) and `MetadataStore`, both at once.
+
+``open_store(url, read_only=True)`` gives a `MetadataReader`.
+"""
 
 from __future__ import annotations
 
@@ -11,27 +15,26 @@ from ._records import (
     AttemptRecord,
     FlowRecord,
     ParameterRecord,
+    RunProgress,
     RunRecord,
     RunStatus,
     RunSummary,
     StepRecord,
+    TaskFailure,
     TaskRecord,
     TaskSnapshot,
 )
 
 
-class MetadataStore(Protocol):
-    """Record of flows, runs, steps, tasks, attempts, artifacts, tags and parameters.
+class MetadataWriter(Protocol):
+    """The writes: used by the scheduler's writer process (``ketch.runtime._writer``) only,
+    and by tag edits (``add_tags``/``remove_tags``, the Client and the CLI).
 
     Writes made inside ``with store.batch():`` share one transaction (the scheduler groups the
     records of every task that finished in one loop turn); outside a batch each write commits on
     its own. All methods are safe to call from several processes at once.
     """
 
-    url: str
-    read_only: bool  # opened for reading only (a SQLite file): writes raise StoreAccessError
-
-    # -- writes ---------------------------------------------------------------------------------
     def batch(self) -> AbstractContextManager[None]: ...
 
     def create_run(
@@ -93,7 +96,14 @@ class MetadataStore(Protocol):
         """Remove user tags; system tags are never removed."""
         ...
 
-    # -- reads ----------------------------------------------------------------------------------
+
+class MetadataReader(Protocol):
+    """The reads: what the Client, the CLI and the UI use. All are safe to call from several
+    processes at once, and while a writer writes (each read sees one committed state)."""
+
+    url: str
+    read_only: bool  # opened for reading only (a SQLite file): writes raise StoreAccessError
+
     def list_flows(self) -> list[FlowRecord]: ...
 
     def get_run(self, run_id: int) -> RunRecord | None: ...
@@ -145,10 +155,32 @@ class MetadataStore(Protocol):
         ``[run.data.x for run in Flow(...)]`` does not cost queries per run."""
         ...
 
+    def parameters_for_runs(self, run_ids: Iterable[int]) -> dict[int, list[ParameterRecord]]:
+        """The parameters of many runs at once (a fixed number of queries), each run's in the
+        order `get_parameters` gives; runs without parameters are left out."""
+        ...
+
+    def failures(self, run_id: int, step_name: str | None = None) -> dict[int, TaskFailure]:
+        """task id -> the failure of its latest attempt, for the run's failed tasks."""
+        ...
+
+    def progress(self, run_id: int, *, except_step: str = "") -> RunProgress:
+        """Task counts by status and the latest task start or finish of the run, in one query;
+        ``except_step``'s tasks (a pseudo-step) are not counted."""
+        ...
+
     def close(self) -> None: ...
+
+    def __enter__(self) -> MetadataReader:
+        """``with open_store(url, read_only=True) as store:`` closes the store on exit."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
+class MetadataStore(MetadataReader, MetadataWriter, Protocol):
+    """A store opened for writing: the reads and the writes (``open_store(url)``)."""
 
     def __enter__(self) -> MetadataStore:
         """``with open_store(url) as store:`` closes the store on exit."""
         ...
-
-    def __exit__(self, *exc_info: object) -> None: ...

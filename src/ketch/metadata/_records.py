@@ -118,3 +118,19 @@ class RunSummary:
 
     run: RunRecord
     task_counts: dict[str, int] = field(default_factory=dict)  # status -> count
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """Why a task's latest attempt failed (see `MetadataReader.failures`)."""
+
+    exception: str | None
+    exit_code: int | None
+
+
+@dataclass(frozen=True)
+class RunProgress:
+    """How far a run has got: task counts by status and the time of its latest task change."""
+
+    task_counts: dict[str, int]
+    last_change: float

@@ -1,60 +1,35 @@
-"""`SqlMetadataStore`: the metadata store on SQLite or PostgreSQL, with SQLAlchemy Core."""
+"""`SqlMetadataStore`: the metadata store on SQLite or PostgreSQL, with SQLAlchemy Core.
+
+Its reads and writes are `StoreWrites`' (and `StoreReads`') over the statements of ``_queries``
+and ``_statements``, which `SqliteStore` runs too, compiled for SQLite ahead of time.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
-import time
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
-from sqlalchemy import (
-    Connection,
-    Select,
-    Table,
-    and_,
-    delete,
-    func,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from ketch.exceptions import NotFoundError
-
-from . import _rows
 from ._engine import WRITE_OPTION, create_store_engine, normalize_url
 from ._errors import check_not_newer, upgrade_for_reader
-from ._ids import create_with_run_id, storable_number, storable_run_id, storable_task
 from ._migrations import LATEST_VERSION, current_version, migrate
-from ._records import (
-    ArtifactRecord,
-    AttemptRecord,
-    FlowRecord,
-    ParameterRecord,
-    RunRecord,
-    RunStatus,
-    RunSummary,
-    StepRecord,
-    TaskRecord,
-    TaskSnapshot,
-)
-from ._schema import artifacts as artifacts_t
-from ._schema import attempts, flows, run_tags, runs, steps, tasks
-from ._schema import parameters as parameters_t
+from ._queries import statement
 from ._sqlite import errors_reported, sqlite_file
-from ._statements import insert_ignore, insert_step, upsert
+from ._statements import WRITES
+from ._writing import StoreWrites
 
 
 class _BatchState(threading.local):
     conn: Connection | None = None  # the open batch's connection, in this thread
 
 
-class SqlMetadataStore:
+class SqlMetadataStore(StoreWrites):
     """The `MetadataStore` on a SQL database.
 
     Parameters
@@ -74,6 +49,8 @@ class SqlMetadataStore:
     True
     >>> store.close()
     """
+
+    _integrity_error = IntegrityError
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
@@ -143,6 +120,25 @@ class SqlMetadataStore:
         with self._errors_reported(), self._connect(write=write) as conn, conn.begin():
             yield conn
 
+    def _reading(self) -> AbstractContextManager[Connection]:
+        return self._transaction(write=False)
+
+    def _writing(self) -> AbstractContextManager[Connection]:
+        return self._transaction(write=True)
+
+    def _execute(
+        self, conn: Connection, name: str, params: dict[str, Any] | list[dict[str, Any]]
+    ) -> int:
+        """Run write statement ``name`` of ``_statements`` (built once per store)."""
+        if type(params) is list and not params:
+            return 0
+        stmt = self._statement(name, lambda: WRITES[name](self._dialect))
+        return int(conn.execute(stmt, params).rowcount)
+
+    def _fetch(self, conn: Any, name: str, params: dict[str, Any]) -> Sequence[Any]:
+        """Run query ``name`` of ``_queries`` (its statement is built once per process)."""
+        return conn.execute(statement(name), params).mappings().all()  # type: ignore[no-any-return]
+
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Group writes into one transaction, committed when the outermost batch exits.
@@ -168,362 +164,3 @@ class SqlMetadataStore:
         if stmt is None:
             stmt = self._statements[name] = build()
         return stmt
-
-    def _upsert(self, conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-        """Insert rows, replacing the non-key columns of rows whose primary key exists."""
-        if rows:
-            conn.execute(self._statement(table.name, lambda: upsert(self._dialect, table)), rows)
-
-    @staticmethod
-    def _require_run(conn: Connection, run_id: int) -> None:
-        if (
-            not storable_run_id(run_id)
-            or conn.scalar(select(runs.c.run_id).where(runs.c.run_id == run_id)) is None
-        ):
-            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
-
-    def _update_run(self, run_id: int, **values: Any) -> None:
-        if not storable_run_id(run_id):
-            raise NotFoundError(f"run {run_id} does not exist in the metadata store")
-        with self._transaction(write=True) as conn:
-            result = conn.execute(update(runs).where(runs.c.run_id == run_id).values(**values))
-            if result.rowcount == 0:
-                raise NotFoundError(f"run {run_id} does not exist in the metadata store")
-
-    # -- writes ---------------------------------------------------------------------------------
-    def create_run(
-        self,
-        flow_name: str,
-        *,
-        user: str,
-        tags: Iterable[str],
-        system_tags: Iterable[str],
-        origin_run_id: int | None = None,
-        code_key: str | None = None,
-        scheduler_pid: int | None = None,
-        hostname: str | None = None,
-        run_id: int | None = None,
-        created_at: float | None = None,
-    ) -> RunRecord:
-        """Create the flow if needed and a new run in status ``running``; returns it.
-
-        ``run_id`` defaults to :func:`new_run_id` (a microsecond timestamp, as in Metaflow);
-        ``created_at`` to now.
-        """
-        now = time.time() if created_at is None else created_at
-
-        def create(run_id: int) -> RunRecord:
-            with self._transaction(write=True) as conn:
-                conn.execute(
-                    self._statement("flows", lambda: insert_ignore(self._dialect, flows)),
-                    {"flow_name": flow_name, "created_at": now},
-                )
-                conn.execute(
-                    insert(runs).values(
-                        run_id=run_id,
-                        flow_name=flow_name,
-                        user_name=user,
-                        status="running",
-                        created_at=now,
-                        origin_run_id=origin_run_id,
-                        code_key=code_key,
-                        scheduler_pid=scheduler_pid,
-                        hostname=hostname,
-                    )
-                )
-                # System tags first: a name given as both stays a (non-removable) system tag.
-                for names, system in ((system_tags, True), (tags, False)):
-                    self._insert_tags(conn, run_id, names, system=system)
-                run = self._get_run(conn, run_id)
-            assert run is not None
-            return run
-
-        return create_with_run_id(create, run_id, IntegrityError)
-
-    def _insert_tags(
-        self, conn: Connection, run_id: int, names: Iterable[str], *, system: bool
-    ) -> None:
-        rows = _rows.tag_rows(run_id, names, system=system)
-        if rows:
-            stmt = self._statement("run_tags", lambda: insert_ignore(self._dialect, run_tags))
-            conn.execute(stmt, rows)
-
-    def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
-        """Set the run's parameters (replacing any set before), kept in the given order."""
-        rows = _rows.parameter_rows(run_id, parameters)
-        with self._transaction(write=True) as conn:
-            self._require_run(conn, run_id)
-            conn.execute(delete(parameters_t).where(parameters_t.c.run_id == run_id))
-            if rows:
-                conn.execute(insert(parameters_t), rows)
-
-    def set_code_key(self, run_id: int, code_key: str) -> None:
-        self._update_run(run_id, code_key=code_key)
-
-    def set_graph_key(self, run_id: int, graph_key: str) -> None:
-        self._update_run(run_id, graph_key=graph_key)
-
-    def heartbeat(self, run_id: int, at: float) -> None:
-        self._update_run(run_id, heartbeat_at=at)
-
-    def finish_run(self, run_id: int, status: RunStatus, finished_at: float) -> None:
-        self._update_run(run_id, status=status, finished_at=finished_at)
-
-    def upsert_task(self, task: TaskRecord) -> None:
-        """Insert or replace the task (and its step row on first sight)."""
-        with self._transaction(write=True) as conn:
-            conn.execute(
-                self._statement("steps", lambda: insert_step(self._dialect)),
-                {"run_id": task.run_id, "step_name": task.step_name, "created_at": task.created_at},
-            )
-            self._upsert(conn, tasks, [_rows.task_to_row(task)])
-
-    def upsert_attempt(self, attempt: AttemptRecord) -> None:
-        with self._transaction(write=True) as conn:
-            self._upsert(conn, attempts, [_rows.attempt_to_row(attempt)])
-
-    def add_artifacts(
-        self, run_id: int, task_id: int, attempt: int, artifacts: Sequence[ArtifactRecord]
-    ) -> None:
-        """Record artifacts of one attempt (a name written again replaces the earlier row)."""
-        rows = [_rows.artifact_to_row(run_id, task_id, attempt, a) for a in artifacts]
-        if rows:
-            with self._transaction(write=True) as conn:
-                self._upsert(conn, artifacts_t, rows)
-
-    def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
-        """Add user tags (idempotent)."""
-        with self._transaction(write=True) as conn:
-            self._require_run(conn, run_id)
-            self._insert_tags(conn, run_id, tags, system=False)
-
-    def remove_tags(self, run_id: int, tags: Iterable[str]) -> None:
-        """Remove user tags; system tags are never removed."""
-        names = sorted(set(tags))
-        with self._transaction(write=True) as conn:
-            self._require_run(conn, run_id)
-            if names:
-                conn.execute(
-                    delete(run_tags).where(
-                        run_tags.c.run_id == run_id,
-                        run_tags.c.tag.in_(names),
-                        run_tags.c.is_system.is_(False),
-                    )
-                )
-
-    # -- reads ----------------------------------------------------------------------------------
-    def list_flows(self) -> list[FlowRecord]:
-        """Every flow, by name."""
-        with self._transaction(write=False) as conn:
-            rows = conn.execute(select(flows).order_by(flows.c.flow_name)).mappings()
-            return [FlowRecord(flow_name=r["flow_name"], created_at=r["created_at"]) for r in rows]
-
-    def _get_run(self, conn: Connection, run_id: int) -> RunRecord | None:
-        row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
-        if row is None:
-            return None
-        tag_rows = conn.execute(
-            select(run_tags.c.tag, run_tags.c.is_system).where(run_tags.c.run_id == run_id)
-        )
-        return _rows.run_from_row(row, ((t, bool(s)) for t, s in tag_rows))
-
-    def get_run(self, run_id: int) -> RunRecord | None:
-        if not storable_run_id(run_id):
-            return None
-        with self._transaction(write=False) as conn:
-            return self._get_run(conn, run_id)
-
-    @staticmethod
-    def _runs_query(flow_name: str | None, tags: Iterable[str], limit: int | None) -> Select[Any]:
-        query = select(runs)
-        if flow_name is not None:
-            query = query.where(runs.c.flow_name == flow_name)
-        wanted = sorted(set(tags))
-        if wanted:
-            carrying_all = (
-                select(run_tags.c.run_id)
-                .where(run_tags.c.tag.in_(wanted))
-                .group_by(run_tags.c.run_id)
-                .having(func.count() == len(wanted))
-            )
-            query = query.where(runs.c.run_id.in_(carrying_all))
-        query = query.order_by(runs.c.run_id.desc())
-        return query if limit is None else query.limit(limit)
-
-    def _list_runs(self, conn: Connection, query: Select[Any]) -> list[RunRecord]:
-        run_rows = conn.execute(query).mappings().all()
-        if not run_rows:
-            return []
-        ids = query.with_only_columns(runs.c.run_id).subquery()
-        tags_by_run: dict[int, list[tuple[str, bool]]] = defaultdict(list)
-        tag_query = select(run_tags.c.run_id, run_tags.c.tag, run_tags.c.is_system).where(
-            run_tags.c.run_id.in_(select(ids.c.run_id))
-        )
-        for run_id, tag, system in conn.execute(tag_query):
-            tags_by_run[int(run_id)].append((tag, bool(system)))
-        return [_rows.run_from_row(r, tags_by_run.get(int(r["run_id"]), ())) for r in run_rows]
-
-    def list_runs(
-        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
-    ) -> list[RunRecord]:
-        """Runs newest first (highest run id first); with ``tags``, runs carrying all of them
-        (user or system tags)."""
-        with self._transaction(write=False) as conn:
-            return self._list_runs(conn, self._runs_query(flow_name, tags, limit))
-
-    def list_run_summaries(
-        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
-    ) -> list[RunSummary]:
-        """Like `list_runs`, each run with its number of tasks per status."""
-        query = self._runs_query(flow_name, tags, limit)
-        with self._transaction(write=False) as conn:
-            found = self._list_runs(conn, query)
-            if not found:
-                return []
-            ids = query.with_only_columns(runs.c.run_id).subquery()
-            counts: dict[int, dict[str, int]] = defaultdict(dict)
-            count_query = (
-                select(tasks.c.run_id, tasks.c.status, func.count())
-                .where(tasks.c.run_id.in_(select(ids.c.run_id)))
-                .group_by(tasks.c.run_id, tasks.c.status)
-            )
-            for run_id, status, n in conn.execute(count_query):
-                counts[int(run_id)][status] = int(n)
-        return [RunSummary(run=r, task_counts=counts.get(r.run_id, {})) for r in found]
-
-    def get_parameters(self, run_id: int) -> list[ParameterRecord]:
-        """Parameters in the order they were given to `set_parameters`."""
-        if not storable_run_id(run_id):
-            return []
-        query = (
-            select(parameters_t)
-            .where(parameters_t.c.run_id == run_id)
-            .order_by(parameters_t.c.position, parameters_t.c.name)
-        )
-        with self._transaction(write=False) as conn:
-            return [_rows.parameter_from_row(r) for r in conn.execute(query).mappings()]
-
-    def list_steps(self, run_id: int) -> list[StepRecord]:
-        """Steps of the run in the order they were first created."""
-        if not storable_run_id(run_id):
-            return []
-        query = select(steps).where(steps.c.run_id == run_id).order_by(steps.c.position)
-        with self._transaction(write=False) as conn:
-            return [
-                StepRecord(run_id=r["run_id"], step_name=r["step_name"], created_at=r["created_at"])
-                for r in conn.execute(query).mappings()
-            ]
-
-    def list_tasks(self, run_id: int, step_name: str | None = None) -> list[TaskRecord]:
-        """Tasks ordered by foreach indices, then task id (steps in creation order first)."""
-        if not storable_run_id(run_id):
-            return []
-        joined = tasks.outerjoin(
-            steps, and_(steps.c.run_id == tasks.c.run_id, steps.c.step_name == tasks.c.step_name)
-        )
-        query = select(tasks).select_from(joined).where(tasks.c.run_id == run_id)
-        if step_name is not None:
-            query = query.where(tasks.c.step_name == step_name)
-        query = query.order_by(steps.c.position, tasks.c.foreach_order, tasks.c.task_id)
-        with self._transaction(write=False) as conn:
-            return [_rows.task_from_row(r) for r in conn.execute(query).mappings()]
-
-    def get_task(self, run_id: int, task_id: int) -> TaskRecord | None:
-        if not storable_task(run_id, task_id):
-            return None
-        query = select(tasks).where(tasks.c.run_id == run_id, tasks.c.task_id == task_id)
-        with self._transaction(write=False) as conn:
-            row = conn.execute(query).mappings().first()
-        return None if row is None else _rows.task_from_row(row)
-
-    def list_attempts(self, run_id: int, task_id: int | None = None) -> list[AttemptRecord]:
-        """Attempts of the task (or of every task of the run), first attempt first."""
-        if not storable_run_id(run_id) or (task_id is not None and not storable_number(task_id)):
-            return []
-        query = select(attempts).where(attempts.c.run_id == run_id)
-        if task_id is not None:
-            query = query.where(attempts.c.task_id == task_id)
-        query = query.order_by(attempts.c.task_id, attempts.c.attempt)
-        with self._transaction(write=False) as conn:
-            return [_rows.attempt_from_row(r) for r in conn.execute(query).mappings()]
-
-    def list_artifacts(
-        self, run_id: int, task_id: int, attempt: int | None = None
-    ) -> list[ArtifactRecord]:
-        """Artifacts of one attempt, by name; ``None`` means the task's latest attempt."""
-        if not storable_task(run_id, task_id, attempt):
-            return []
-        of_task = and_(artifacts_t.c.run_id == run_id, artifacts_t.c.task_id == task_id)
-        with self._transaction(write=False) as conn:
-            if attempt is None:
-                attempt = conn.scalar(
-                    select(tasks.c.attempt).where(
-                        tasks.c.run_id == run_id, tasks.c.task_id == task_id
-                    )
-                )
-            if attempt is None:
-                return []
-            query = select(artifacts_t).where(of_task, artifacts_t.c.attempt == attempt)
-            rows = conn.execute(query.order_by(artifacts_t.c.name)).mappings().all()
-        return [_rows.artifact_from_row(r) for r in rows]
-
-    def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
-        """(task_id, artifact) for the latest attempt of every task of the run."""
-        if not storable_run_id(run_id):
-            return iter([])
-        query = (
-            select(artifacts_t)
-            .select_from(artifacts_t.join(tasks, _latest(artifacts_t)))
-            .where(tasks.c.run_id == run_id)
-            .order_by(artifacts_t.c.task_id, artifacts_t.c.name)
-        )
-        with self._transaction(write=False) as conn:
-            rows = conn.execute(query).mappings().all()
-        return iter([(int(r["task_id"]), _rows.artifact_from_row(r)) for r in rows])
-
-    def snapshot_step(
-        self, run_ids: Sequence[int], step_name: str
-    ) -> dict[int, list[TaskSnapshot]]:
-        ids = sorted({i for i in run_ids if storable_run_id(i)})
-        out: dict[int, list[TaskSnapshot]] = {}
-        with self._transaction(write=False) as conn:
-            for start in range(0, len(ids), _rows.RUN_ID_CHUNK):
-                chunk = ids[start : start + _rows.RUN_ID_CHUNK]
-                chosen = and_(tasks.c.run_id.in_(chunk), tasks.c.step_name == step_name)
-                task_rows = (
-                    conn.execute(
-                        select(tasks).where(chosen).order_by(tasks.c.run_id, tasks.c.task_id)
-                    )
-                    .mappings()
-                    .all()
-                )
-                attempt_rows = (
-                    conn.execute(
-                        select(attempts)
-                        .select_from(attempts.join(tasks, _latest(attempts)))
-                        .where(chosen)
-                    )
-                    .mappings()
-                    .all()
-                )
-                artifact_rows = (
-                    conn.execute(
-                        select(artifacts_t)
-                        .select_from(artifacts_t.join(tasks, _latest(artifacts_t)))
-                        .where(chosen)
-                        .order_by(artifacts_t.c.name)
-                    )
-                    .mappings()
-                    .all()
-                )
-                out.update(_rows.snapshots(task_rows, attempt_rows, artifact_rows))
-        return out
-
-
-def _latest(table: Table) -> Any:
-    """Join condition: ``table``'s rows of each task's latest attempt."""
-    return and_(
-        table.c.run_id == tasks.c.run_id,
-        table.c.task_id == tasks.c.task_id,
-        table.c.attempt == tasks.c.attempt,
-    )

@@ -1,7 +1,8 @@
-"""Render ``_sqlite_sql.py``: the schema and write statements as plain SQLite SQL.
+"""Render ``_sqlite_sql.py``: the schema, the write statements and the read queries
+(``_queries.READS``) as plain SQLite SQL.
 
 Run ``python -m ketch.metadata._sqlite_gen`` after changing ``_schema`` or ``_statements``;
-``tests/metadata/test_sqlite_writer.py`` fails while the module is out of date.
+``tests/metadata/test_sqlite_store.py`` fails while the module is out of date.
 """
 
 from __future__ import annotations
@@ -10,21 +11,24 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ClauseElement, bindparam, delete, insert, select, update
+from sqlalchemy import ClauseElement, insert
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from ._migrations import LATEST_VERSION
-from ._schema import artifacts, attempts, flows, metadata, parameters, run_tags, runs, tasks
-from ._statements import insert_ignore, insert_step, upsert
+from ._queries import READS
+from ._schema import metadata
+from ._statements import WRITES
 
 TARGET = Path(__file__).with_name("_sqlite_sql.py")
 _DIALECT = sqlite.dialect(paramstyle="named")
 
-HEADER = '''"""The metadata schema and write statements in SQLite's SQL, for `SqliteRecordWriter`.
+HEADER = '''"""The metadata schema, write statements and read queries in SQLite's SQL, for
+`SqliteStore`.
 
-Generated from ``_schema`` and ``_statements`` by ``python -m ketch.metadata._sqlite_gen``: do
-not edit by hand (``tests/metadata/test_sqlite_writer.py`` checks that it is up to date).
+Generated from ``_schema``, ``_statements`` and ``_queries`` by
+``python -m ketch.metadata._sqlite_gen``: do not edit by hand
+(``tests/metadata/test_sqlite_store.py`` checks that it is up to date).
 """
 
 # fmt: off
@@ -39,9 +43,13 @@ def _sql(element: ClauseElement, column_keys: list[str] | None = None) -> str:
     return " ".join(str(compiled).split())
 
 
-def _update_run(*columns: str) -> str:
-    stmt = update(runs).where(runs.c.run_id == bindparam("run_id"))
-    return _sql(stmt, column_keys=list(columns))
+def _read_sql(name: str) -> str:
+    """Query ``name`` in SQLite's SQL; every parameter must be one the caller gives."""
+    compiled = READS[name]().compile(dialect=_DIALECT)
+    constants = {k: v for k, v in compiled.params.items() if v is not None}
+    if constants:
+        raise ValueError(f"query {name!r} binds constants {constants}: write them as SQL text")
+    return " ".join(str(compiled).split())
 
 
 def statements() -> dict[str, Any]:
@@ -55,22 +63,8 @@ def statements() -> dict[str, Any]:
         "SCHEMA_VERSION": LATEST_VERSION,
         "CREATE_SCHEMA": tuple(create),
         "INSERT_VERSION": _sql(insert(metadata.tables["ketch_schema_version"])),
-        "INSERT_FLOW": _sql(insert_ignore("sqlite", flows)),
-        "INSERT_RUN": _sql(insert(runs)),
-        "INSERT_TAG": _sql(insert_ignore("sqlite", run_tags)),
-        "RUN_EXISTS": _sql(select(runs.c.run_id).where(runs.c.run_id == bindparam("run_id"))),
-        "DELETE_PARAMETERS": _sql(
-            delete(parameters).where(parameters.c.run_id == bindparam("run_id"))
-        ),
-        "INSERT_PARAMETER": _sql(insert(parameters)),
-        "SET_CODE_KEY": _update_run("code_key"),
-        "SET_GRAPH_KEY": _update_run("graph_key"),
-        "SET_HEARTBEAT": _update_run("heartbeat_at"),
-        "FINISH_RUN": _update_run("status", "finished_at"),
-        "INSERT_STEP": _sql(insert_step("sqlite")),
-        "UPSERT_TASK": _sql(upsert("sqlite", tasks)),
-        "UPSERT_ATTEMPT": _sql(upsert("sqlite", attempts)),
-        "UPSERT_ARTIFACT": _sql(upsert("sqlite", artifacts)),
+        "WRITES": {name: _sql(build("sqlite")) for name, build in WRITES.items()},
+        "READS": {name: _read_sql(name) for name in READS},
     }
 
 
@@ -88,6 +82,9 @@ def render() -> str:
         if isinstance(value, tuple):
             items = "".join(f"    {_literal(v, '    ')},\n" for v in value)
             lines.append(f"{name} = (\n{items})\n")
+        elif isinstance(value, dict):
+            items = "".join(f"    {k!r}: {_literal(v, '    ')},\n" for k, v in value.items())
+            lines.append(f"{name} = {{\n{items}}}\n")
         elif isinstance(value, str):
             lines.append(f"{name} = {_literal(value, '')}\n")
         else:

@@ -1,7 +1,9 @@
-"""The metadata schema and write statements in SQLite's SQL, for `SqliteRecordWriter`.
+"""The metadata schema, write statements and read queries in SQLite's SQL, for
+`SqliteStore`.
 
-Generated from ``_schema`` and ``_statements`` by ``python -m ketch.metadata._sqlite_gen``: do
-not edit by hand (``tests/metadata/test_sqlite_writer.py`` checks that it is up to date).
+Generated from ``_schema``, ``_statements`` and ``_queries`` by
+``python -m ketch.metadata._sqlite_gen``: do not edit by hand
+(``tests/metadata/test_sqlite_store.py`` checks that it is up to date).
 """
 
 # fmt: off
@@ -69,75 +71,347 @@ CREATE_SCHEMA = (
 
 INSERT_VERSION = 'INSERT INTO ketch_schema_version (version) VALUES (:version)'
 
-INSERT_FLOW = (
-    'INSERT INTO flows (flow_name, created_at) VALUES (:flow_name, :created_at) ON '
-    'CONFLICT (flow_name) DO NOTHING'
-)
+WRITES = {
+    'insert_flow': (
+        'INSERT INTO flows (flow_name, created_at) VALUES (:flow_name, :created_at) ON '
+        'CONFLICT (flow_name) DO NOTHING'
+    ),
+    'insert_run': (
+        'INSERT INTO runs (run_id, flow_name, user_name, status, created_at, finished_at, '
+        'heartbeat_at, origin_run_id, code_key, graph_key, scheduler_pid, hostname) VALUES '
+        '(:run_id, :flow_name, :user_name, :status, :created_at, :finished_at, :heartbeat_at,'
+        ' :origin_run_id, :code_key, :graph_key, :scheduler_pid, :hostname)'
+    ),
+    'insert_tag': (
+        'INSERT INTO run_tags (run_id, tag, is_system) VALUES (:run_id, :tag, :is_system) ON '
+        'CONFLICT (run_id, tag) DO NOTHING'
+    ),
+    'delete_user_tag': (
+        'DELETE FROM run_tags WHERE run_tags.run_id = :run_id AND run_tags.tag = :tag AND '
+        'run_tags.is_system IS 0'
+    ),
+    'delete_parameters': 'DELETE FROM parameters WHERE parameters.run_id = :run_id',
+    'insert_parameter': (
+        'INSERT INTO parameters (run_id, name, position, value_json, blob_key) VALUES '
+        '(:run_id, :name, :position, :value_json, :blob_key)'
+    ),
+    'set_code_key': 'UPDATE runs SET code_key=:code_key WHERE runs.run_id = :b_run_id',
+    'set_graph_key': 'UPDATE runs SET graph_key=:graph_key WHERE runs.run_id = :b_run_id',
+    'set_heartbeat': 'UPDATE runs SET heartbeat_at=:heartbeat_at WHERE runs.run_id = :b_run_id',
+    'finish_run': (
+        'UPDATE runs SET status=:status, finished_at=:finished_at WHERE runs.run_id = '
+        ':b_run_id'
+    ),
+    'insert_step': (
+        'INSERT INTO steps (run_id, step_name, created_at, position) SELECT :run_id AS '
+        'anon_1, :step_name AS anon_2, :created_at AS anon_3, coalesce(max(steps.position), '
+        '-1) + 1 AS anon_4 FROM steps WHERE steps.run_id = :run_id ON CONFLICT (run_id, '
+        'step_name) DO NOTHING'
+    ),
+    'upsert_task': (
+        'INSERT INTO tasks (run_id, task_id, step_name, status, created_at, finished_at, '
+        'attempt, foreach_stack, foreach_order, origin_run_id, origin_task_id, '
+        'input_task_ids) VALUES (:run_id, :task_id, :step_name, :status, :created_at, '
+        ':finished_at, :attempt, :foreach_stack, :foreach_order, :origin_run_id, '
+        ':origin_task_id, :input_task_ids) ON CONFLICT (run_id, task_id) DO UPDATE SET '
+        'step_name = excluded.step_name, status = excluded.status, created_at = '
+        'excluded.created_at, finished_at = excluded.finished_at, attempt = excluded.attempt,'
+        ' foreach_stack = excluded.foreach_stack, foreach_order = excluded.foreach_order, '
+        'origin_run_id = excluded.origin_run_id, origin_task_id = excluded.origin_task_id, '
+        'input_task_ids = excluded.input_task_ids'
+    ),
+    'upsert_attempt': (
+        'INSERT INTO attempts (run_id, task_id, attempt, status, started_at, finished_at, '
+        'exit_code, exception, traceback, stdout_key, stderr_key, pid) VALUES (:run_id, '
+        ':task_id, :attempt, :status, :started_at, :finished_at, :exit_code, :exception, '
+        ':traceback, :stdout_key, :stderr_key, :pid) ON CONFLICT (run_id, task_id, attempt) '
+        'DO UPDATE SET status = excluded.status, started_at = excluded.started_at, '
+        'finished_at = excluded.finished_at, exit_code = excluded.exit_code, exception = '
+        'excluded.exception, traceback = excluded.traceback, stdout_key = '
+        'excluded.stdout_key, stderr_key = excluded.stderr_key, pid = excluded.pid'
+    ),
+    'upsert_artifact': (
+        'INSERT INTO artifacts (run_id, task_id, attempt, name, blob_key, type_name, size, '
+        'encoding) VALUES (:run_id, :task_id, :attempt, :name, :blob_key, :type_name, :size, '
+        ':encoding) ON CONFLICT (run_id, task_id, attempt, name) DO UPDATE SET blob_key = '
+        'excluded.blob_key, type_name = excluded.type_name, size = excluded.size, encoding = '
+        'excluded.encoding'
+    ),
+}
 
-INSERT_RUN = (
-    'INSERT INTO runs (run_id, flow_name, user_name, status, created_at, finished_at, '
-    'heartbeat_at, origin_run_id, code_key, graph_key, scheduler_pid, hostname) VALUES '
-    '(:run_id, :flow_name, :user_name, :status, :created_at, :finished_at, :heartbeat_at,'
-    ' :origin_run_id, :code_key, :graph_key, :scheduler_pid, :hostname)'
-)
-
-INSERT_TAG = (
-    'INSERT INTO run_tags (run_id, tag, is_system) VALUES (:run_id, :tag, :is_system) ON '
-    'CONFLICT (run_id, tag) DO NOTHING'
-)
-
-RUN_EXISTS = 'SELECT runs.run_id FROM runs WHERE runs.run_id = :run_id'
-
-DELETE_PARAMETERS = 'DELETE FROM parameters WHERE parameters.run_id = :run_id'
-
-INSERT_PARAMETER = (
-    'INSERT INTO parameters (run_id, name, position, value_json, blob_key) VALUES '
-    '(:run_id, :name, :position, :value_json, :blob_key)'
-)
-
-SET_CODE_KEY = 'UPDATE runs SET code_key=:code_key WHERE runs.run_id = :run_id'
-
-SET_GRAPH_KEY = 'UPDATE runs SET graph_key=:graph_key WHERE runs.run_id = :run_id'
-
-SET_HEARTBEAT = 'UPDATE runs SET heartbeat_at=:heartbeat_at WHERE runs.run_id = :run_id'
-
-FINISH_RUN = 'UPDATE runs SET status=:status, finished_at=:finished_at WHERE runs.run_id = :run_id'
-
-INSERT_STEP = (
-    'INSERT INTO steps (run_id, step_name, created_at, position) SELECT :run_id AS '
-    'anon_1, :step_name AS anon_2, :created_at AS anon_3, coalesce(max(steps.position), '
-    '-1) + 1 AS anon_4 FROM steps WHERE steps.run_id = :run_id ON CONFLICT (run_id, '
-    'step_name) DO NOTHING'
-)
-
-UPSERT_TASK = (
-    'INSERT INTO tasks (run_id, task_id, step_name, status, created_at, finished_at, '
-    'attempt, foreach_stack, foreach_order, origin_run_id, origin_task_id, '
-    'input_task_ids) VALUES (:run_id, :task_id, :step_name, :status, :created_at, '
-    ':finished_at, :attempt, :foreach_stack, :foreach_order, :origin_run_id, '
-    ':origin_task_id, :input_task_ids) ON CONFLICT (run_id, task_id) DO UPDATE SET '
-    'step_name = excluded.step_name, status = excluded.status, created_at = '
-    'excluded.created_at, finished_at = excluded.finished_at, attempt = excluded.attempt,'
-    ' foreach_stack = excluded.foreach_stack, foreach_order = excluded.foreach_order, '
-    'origin_run_id = excluded.origin_run_id, origin_task_id = excluded.origin_task_id, '
-    'input_task_ids = excluded.input_task_ids'
-)
-
-UPSERT_ATTEMPT = (
-    'INSERT INTO attempts (run_id, task_id, attempt, status, started_at, finished_at, '
-    'exit_code, exception, traceback, stdout_key, stderr_key, pid) VALUES (:run_id, '
-    ':task_id, :attempt, :status, :started_at, :finished_at, :exit_code, :exception, '
-    ':traceback, :stdout_key, :stderr_key, :pid) ON CONFLICT (run_id, task_id, attempt) '
-    'DO UPDATE SET status = excluded.status, started_at = excluded.started_at, '
-    'finished_at = excluded.finished_at, exit_code = excluded.exit_code, exception = '
-    'excluded.exception, traceback = excluded.traceback, stdout_key = '
-    'excluded.stdout_key, stderr_key = excluded.stderr_key, pid = excluded.pid'
-)
-
-UPSERT_ARTIFACT = (
-    'INSERT INTO artifacts (run_id, task_id, attempt, name, blob_key, type_name, size, '
-    'encoding) VALUES (:run_id, :task_id, :attempt, :name, :blob_key, :type_name, :size, '
-    ':encoding) ON CONFLICT (run_id, task_id, attempt, name) DO UPDATE SET blob_key = '
-    'excluded.blob_key, type_name = excluded.type_name, size = excluded.size, encoding = '
-    'excluded.encoding'
-)
+READS = {
+    'flows': 'SELECT flows.flow_name, flows.created_at FROM flows ORDER BY flows.flow_name',
+    'run': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id = '
+        ':run_id'
+    ),
+    'run_exists': 'SELECT runs.run_id FROM runs WHERE runs.run_id = :run_id',
+    'run_tags': (
+        'SELECT run_tags.tag, run_tags.is_system FROM run_tags WHERE run_tags.run_id = '
+        ':run_id'
+    ),
+    'runs/-': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/-': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC)'
+    ),
+    'runs_task_counts/-': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC) GROUP BY tasks.run_id, '
+        'tasks.status'
+    ),
+    'runs/l': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER'
+        ' BY runs.run_id DESC'
+    ),
+    'runs_tags/l': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC LIMIT '
+        ':limit OFFSET 0)'
+    ),
+    'runs_task_counts/l': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) GROUP'
+        ' BY tasks.run_id, tasks.status'
+    ),
+    'runs/t': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
+        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
+        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/t': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT '
+        'run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY '
+        'run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC)'
+    ),
+    'runs_task_counts/t': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
+        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
+        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) GROUP BY tasks.run_id, '
+        'tasks.status'
+    ),
+    'runs/tl': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
+        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
+        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER BY'
+        ' runs.run_id DESC'
+    ),
+    'runs_tags/tl': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT '
+        'run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY '
+        'run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit '
+        'OFFSET 0)'
+    ),
+    'runs_task_counts/tl': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
+        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
+        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) GROUP BY'
+        ' tasks.run_id, tasks.status'
+    ),
+    'runs/f': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
+        ' DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/f': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name '
+        'ORDER BY runs.run_id DESC)'
+    ),
+    'runs_task_counts/f': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
+        ' DESC) GROUP BY tasks.run_id, tasks.status'
+    ),
+    'runs/fl': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
+        ' DESC LIMIT :limit OFFSET 0) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/fl': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name '
+        'ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0)'
+    ),
+    'runs_task_counts/fl': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
+        ' DESC LIMIT :limit OFFSET 0) GROUP BY tasks.run_id, tasks.status'
+    ),
+    'runs/ft': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
+        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
+        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) ORDER'
+        ' BY runs.run_id DESC'
+    ),
+    'runs_tags/ft': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name '
+        'AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC)'
+    ),
+    'runs_task_counts/ft': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
+        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
+        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) GROUP'
+        ' BY tasks.run_id, tasks.status'
+    ),
+    'runs/ftl': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
+        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
+        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT '
+        ':limit OFFSET 0) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/ftl': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name '
+        'AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC LIMIT :limit OFFSET 0)'
+    ),
+    'runs_task_counts/ftl': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
+        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
+        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT '
+        ':limit OFFSET 0) GROUP BY tasks.run_id, tasks.status'
+    ),
+    'parameters': (
+        'SELECT parameters.run_id, parameters.name, parameters.position, '
+        'parameters.value_json, parameters.blob_key FROM parameters WHERE parameters.run_id ='
+        ' :run_id ORDER BY parameters.position, parameters.name'
+    ),
+    'parameters_of_runs': (
+        'SELECT parameters.run_id, parameters.name, parameters.position, '
+        'parameters.value_json, parameters.blob_key FROM parameters WHERE parameters.run_id '
+        'IN (__[POSTCOMPILE_run_ids]) ORDER BY parameters.run_id, parameters.position, '
+        'parameters.name'
+    ),
+    'steps': (
+        'SELECT steps.run_id, steps.step_name, steps.created_at FROM steps WHERE steps.run_id'
+        ' = :run_id ORDER BY steps.position'
+    ),
+    'tasks': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks LEFT '
+        'OUTER JOIN steps ON steps.run_id = tasks.run_id AND steps.step_name = '
+        'tasks.step_name WHERE tasks.run_id = :run_id ORDER BY steps.position, '
+        'tasks.foreach_order, tasks.task_id'
+    ),
+    'tasks_of_step': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks LEFT '
+        'OUTER JOIN steps ON steps.run_id = tasks.run_id AND steps.step_name = '
+        'tasks.step_name WHERE tasks.run_id = :run_id AND tasks.step_name = :step_name ORDER '
+        'BY steps.position, tasks.foreach_order, tasks.task_id'
+    ),
+    'task': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
+        'tasks.run_id = :run_id AND tasks.task_id = :task_id'
+    ),
+    'task_attempt': (
+        'SELECT tasks.attempt FROM tasks WHERE tasks.run_id = :run_id AND tasks.task_id = '
+        ':task_id'
+    ),
+    'attempts': (
+        'SELECT attempts.run_id, attempts.task_id, attempts.attempt, attempts.status, '
+        'attempts.started_at, attempts.finished_at, attempts.exit_code, attempts.exception, '
+        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid FROM '
+        'attempts WHERE attempts.run_id = :run_id ORDER BY attempts.task_id, attempts.attempt'
+    ),
+    'attempts_of_task': (
+        'SELECT attempts.run_id, attempts.task_id, attempts.attempt, attempts.status, '
+        'attempts.started_at, attempts.finished_at, attempts.exit_code, attempts.exception, '
+        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid FROM '
+        'attempts WHERE attempts.run_id = :run_id AND attempts.task_id = :task_id ORDER BY '
+        'attempts.task_id, attempts.attempt'
+    ),
+    'artifacts_of_attempt': (
+        'SELECT artifacts.run_id, artifacts.task_id, artifacts.attempt, artifacts.name, '
+        'artifacts.blob_key, artifacts.type_name, artifacts.size, artifacts.encoding FROM '
+        'artifacts WHERE artifacts.run_id = :run_id AND artifacts.task_id = :task_id AND '
+        'artifacts.attempt = :attempt ORDER BY artifacts.name'
+    ),
+    'run_artifacts': (
+        'SELECT artifacts.run_id, artifacts.task_id, artifacts.attempt, artifacts.name, '
+        'artifacts.blob_key, artifacts.type_name, artifacts.size, artifacts.encoding FROM '
+        'artifacts JOIN tasks ON artifacts.run_id = tasks.run_id AND artifacts.task_id = '
+        'tasks.task_id AND artifacts.attempt = tasks.attempt WHERE tasks.run_id = :run_id '
+        'ORDER BY artifacts.task_id, artifacts.name'
+    ),
+    'snapshot_tasks': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
+        'tasks.run_id IN (__[POSTCOMPILE_run_ids]) AND tasks.step_name = :step_name ORDER BY '
+        'tasks.run_id, tasks.task_id'
+    ),
+    'snapshot_attempts': (
+        'SELECT attempts.run_id, attempts.task_id, attempts.attempt, attempts.status, '
+        'attempts.started_at, attempts.finished_at, attempts.exit_code, attempts.exception, '
+        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid FROM '
+        'attempts JOIN tasks ON attempts.run_id = tasks.run_id AND attempts.task_id = '
+        'tasks.task_id AND attempts.attempt = tasks.attempt WHERE tasks.run_id IN '
+        '(__[POSTCOMPILE_run_ids]) AND tasks.step_name = :step_name'
+    ),
+    'snapshot_artifacts': (
+        'SELECT artifacts.run_id, artifacts.task_id, artifacts.attempt, artifacts.name, '
+        'artifacts.blob_key, artifacts.type_name, artifacts.size, artifacts.encoding FROM '
+        'artifacts JOIN tasks ON artifacts.run_id = tasks.run_id AND artifacts.task_id = '
+        'tasks.task_id AND artifacts.attempt = tasks.attempt WHERE tasks.run_id IN '
+        '(__[POSTCOMPILE_run_ids]) AND tasks.step_name = :step_name ORDER BY artifacts.name'
+    ),
+    'failures': (
+        'SELECT tasks.task_id, attempts.exception, attempts.exit_code FROM tasks JOIN '
+        'attempts ON attempts.run_id = tasks.run_id AND attempts.task_id = tasks.task_id AND '
+        'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.status = '
+        "'failed'"
+    ),
+    'failures_of_step': (
+        'SELECT tasks.task_id, attempts.exception, attempts.exit_code FROM tasks JOIN '
+        'attempts ON attempts.run_id = tasks.run_id AND attempts.task_id = tasks.task_id AND '
+        'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.status = '
+        "'failed' AND tasks.step_name = :step_name"
+    ),
+    'progress': (
+        'SELECT tasks.status, count(*) AS n, max(tasks.created_at) AS created, '
+        'max(tasks.finished_at) AS finished FROM tasks WHERE tasks.run_id = :run_id AND '
+        'tasks.step_name != :except_step GROUP BY tasks.status'
+    ),
+}

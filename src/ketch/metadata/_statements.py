@@ -1,16 +1,31 @@
-"""SQLAlchemy builders for the write statements that both the SQL store and the SQLite writer use.
+"""The write statements of the metadata store, written once in SQLAlchemy Core (`WRITES`).
 
 `SqlMetadataStore` executes them through SQLAlchemy; ``_sqlite_gen`` renders them once into
-plain SQL for `SqliteRecordWriter`, so both write the same rows with the same statements.
+plain SQL for `SqliteStore`, so both write the same rows with the same statements (the methods
+that run them are `ketch.metadata._writing.StoreWrites`'). An UPDATE names its WHERE parameter
+``b_run_id``: SQLAlchemy reserves a column's name for the SET clause.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Integer, Table, bindparam, func, literal_column, select
+from sqlalchemy import (
+    Delete,
+    Integer,
+    Table,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 
-from ._schema import steps
+from ._schema import artifacts, attempts, flows, parameters, run_tags, runs, steps, tasks
 
 
 def dialect_insert(dialect: str, table: Table) -> Any:
@@ -57,3 +72,39 @@ def insert_step(dialect: str) -> Any:
         .from_select(["run_id", "step_name", "created_at", "position"], next_position)
         .on_conflict_do_nothing(index_elements=_keys(steps))
     )
+
+
+def delete_user_tag() -> Delete:
+    """Remove user tag ``:tag`` of run ``:run_id``; a system tag of that name stays."""
+    return delete(run_tags).where(
+        run_tags.c.run_id == bindparam("run_id"),
+        run_tags.c.tag == bindparam("tag"),
+        run_tags.c.is_system.is_(False),
+    )
+
+
+def _update_run(*columns: str) -> Update:
+    """Set ``columns`` (parameters of the same names) of run ``:b_run_id``."""
+    values = {c: bindparam(c, type_=runs.c[c].type) for c in columns}
+    return update(runs).where(runs.c.run_id == bindparam("b_run_id")).values(values)
+
+
+# name -> the statement, for a dialect ("sqlite", "postgresql")
+WRITES: dict[str, Callable[[str], Any]] = {
+    "insert_flow": lambda d: insert_ignore(d, flows),
+    "insert_run": lambda d: insert(runs),
+    "insert_tag": lambda d: insert_ignore(d, run_tags),
+    "delete_user_tag": lambda d: delete_user_tag(),
+    "delete_parameters": lambda d: delete(parameters).where(
+        parameters.c.run_id == bindparam("run_id")
+    ),
+    "insert_parameter": lambda d: insert(parameters),
+    "set_code_key": lambda d: _update_run("code_key"),
+    "set_graph_key": lambda d: _update_run("graph_key"),
+    "set_heartbeat": lambda d: _update_run("heartbeat_at"),
+    "finish_run": lambda d: _update_run("status", "finished_at"),
+    "insert_step": insert_step,
+    "upsert_task": lambda d: upsert(d, tasks),
+    "upsert_attempt": lambda d: upsert(d, attempts),
+    "upsert_artifact": lambda d: upsert(d, artifacts),
+}

@@ -25,7 +25,13 @@ from ..flow import FlowSpec
 from ..graph import FlowGraph, graph_to_dict
 from ..metadata import new_run_id, open_store
 from ..metadata import preflight as metadata_preflight
-from ..metadata._records import ArtifactRecord, AttemptRecord, ParameterRecord, TaskRecord
+from ..metadata._records import (
+    ArtifactRecord,
+    AttemptRecord,
+    ParameterRecord,
+    RunStatus,
+    TaskRecord,
+)
 from ..settings import Settings
 from ._console import Reporter
 from ._executor_api import AUTO, Executor, executor_factory
@@ -180,8 +186,7 @@ def _run(
     origin_id = request.resume.origin_run_id if request.resume else None
     user, tags = settings.user, request.tags
     lock = RunLock.acquire(settings.home_path, flow_name, run_id)  # before the run is recorded
-    writer.call(
-        "create_run",
+    writer.create_run(
         flow_name,
         run_id=run_id,
         user=user,
@@ -192,7 +197,8 @@ def _run(
         hostname=socket.gethostname(),
         created_at=time.time(),
     )
-    status, message = "failed", ""
+    status: RunStatus = "failed"
+    message = ""
     try:
         origin = _origin(request, settings, blobs)
         for warning in origin.warnings if origin is not None else ():
@@ -229,7 +235,7 @@ def _run(
         message = exc.format()
     finally:
         finished = time.time()
-        writer.call("finish_run", run_id, status, finished)
+        writer.finish_run(run_id, status, finished)
         try:
             writer.flush()
         except KetchException as exc:
@@ -303,8 +309,8 @@ def _store_code_and_graph(
     for name, policy in request.policies.items():
         graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)
     graph_key = blobs.put_bytes(json.dumps(graph_info).encode())
-    writer.call("set_code_key", run_id, code_key)
-    writer.call("set_graph_key", run_id, graph_key)
+    writer.set_code_key(run_id, code_key)
+    writer.set_graph_key(run_id, graph_key)
     return code_key, graph_info
 
 
@@ -319,9 +325,8 @@ def _parameters_task(
     now = time.time()
     origin_task = None if origin_run_id is None else 0
 
-    writer.call("set_parameters", run_id, parameters)
-    writer.call(
-        "upsert_task",
+    writer.set_parameters(run_id, parameters)
+    writer.upsert_task(
         TaskRecord(
             run_id,
             PARAMETERS_STEP,
@@ -333,8 +338,8 @@ def _parameters_task(
             origin_task_id=origin_task,
         ),
     )
-    writer.call("upsert_attempt", AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
-    writer.call("add_artifacts", run_id, 0, 0, list(records.values()))
+    writer.upsert_attempt(AttemptRecord(run_id, 0, 0, "completed", now, now, exit_code=0))
+    writer.add_artifacts(run_id, 0, 0, list(records.values()))
 
 
 def _store_parameters(

@@ -142,7 +142,7 @@ class Scheduler:
     def _heartbeat(self) -> None:
         now = time.time()
         if now - self._last_beat >= HEARTBEAT_SECONDS:
-            self.writer.call("heartbeat", self.run_id, now)
+            self.writer.heartbeat(self.run_id, now)
             self._last_beat = now
 
     def _enforce_timeouts(self) -> None:
@@ -302,10 +302,10 @@ class Scheduler:
         artifacts: list[ArtifactRecord] | None = None,
     ) -> None:
         """Queue the records of one task attempt for the writer (task row first)."""
-        self.writer.call("upsert_task", task)
-        self.writer.call("upsert_attempt", attempt)
+        self.writer.upsert_task(task)
+        self.writer.upsert_attempt(attempt)
         if artifacts:
-            self.writer.call("add_artifacts", task.run_id, task.task_id, attempt.attempt, artifacts)
+            self.writer.add_artifacts(task.run_id, task.task_id, attempt.attempt, artifacts)
 
     # -- resume -----------------------------------------------------------------------------
     def _try_clone(self, spec: TaskSpec) -> bool:

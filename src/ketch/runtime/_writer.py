@@ -1,6 +1,8 @@
 """The scheduler's one metadata writer, in a process of its own.
 
-The scheduler queues calls of ``MetadataStore`` write methods (plain, picklable records) and
+The scheduler calls the typed write methods of `RecordWriter` (those of
+``ketch.metadata.MetadataWriter``, checked by mypy); each queues the call (plain, picklable
+records) and
 sends them at most every few tens of milliseconds (``Scheduler`` decides; a flush and closing
 send at once); the writer process applies each sending in one transaction. It also opens the
 store (on PostgreSQL, importing SQLAlchemy and connecting), so that opening it and creating the
@@ -24,11 +26,22 @@ import struct
 import subprocess
 import sys
 import time
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ..exceptions import InternalError, KetchException
 from ..metadata._sqlite import sqlite_file
 from ._forksafety import fork_hazards
+
+if TYPE_CHECKING:
+    from ..metadata import (
+        ArtifactRecord,
+        AttemptRecord,
+        MetadataWriter,
+        ParameterRecord,
+        RunStatus,
+        TaskRecord,
+    )
 
 Op = tuple[str, tuple[Any, ...], dict[str, Any]]
 _LEN = struct.Struct("<I")
@@ -79,9 +92,72 @@ class RecordWriter:
         self._last_send = 0.0
         self._closed = False
 
-    def call(self, method: str, *args: Any, **kwargs: Any) -> None:
-        """Queue ``store.<method>(*args, **kwargs)``; sent with the next :meth:`send`."""
-        self._pending.append((method, args, kwargs))
+    # -- the typed writes: each queues ``store.<method>(...)``, sent with the next `send` ----
+    # Same names and arguments as `ketch.metadata.MetadataWriter`'s; nothing is returned (the
+    # writer applies them in another process). Queueing is one list append, as fast as before.
+    def create_run(
+        self,
+        flow_name: str,
+        *,
+        user: str,
+        tags: Iterable[str],
+        system_tags: Iterable[str],
+        origin_run_id: int | None = None,
+        code_key: str | None = None,
+        scheduler_pid: int | None = None,
+        hostname: str | None = None,
+        run_id: int | None = None,
+        created_at: float | None = None,
+    ) -> None:
+        self._pending.append(
+            (
+                "create_run",
+                (flow_name,),
+                {
+                    "user": user,
+                    "tags": tags,
+                    "system_tags": system_tags,
+                    "origin_run_id": origin_run_id,
+                    "code_key": code_key,
+                    "scheduler_pid": scheduler_pid,
+                    "hostname": hostname,
+                    "run_id": run_id,
+                    "created_at": created_at,
+                },
+            )
+        )
+
+    def set_parameters(self, run_id: int, parameters: Sequence[ParameterRecord]) -> None:
+        self._pending.append(("set_parameters", (run_id, parameters), {}))
+
+    def set_code_key(self, run_id: int, code_key: str) -> None:
+        self._pending.append(("set_code_key", (run_id, code_key), {}))
+
+    def set_graph_key(self, run_id: int, graph_key: str) -> None:
+        self._pending.append(("set_graph_key", (run_id, graph_key), {}))
+
+    def heartbeat(self, run_id: int, at: float) -> None:
+        self._pending.append(("heartbeat", (run_id, at), {}))
+
+    def finish_run(self, run_id: int, status: RunStatus, finished_at: float) -> None:
+        self._pending.append(("finish_run", (run_id, status, finished_at), {}))
+
+    def upsert_task(self, task: TaskRecord) -> None:
+        self._pending.append(("upsert_task", (task,), {}))
+
+    def upsert_attempt(self, attempt: AttemptRecord) -> None:
+        self._pending.append(("upsert_attempt", (attempt,), {}))
+
+    def add_artifacts(
+        self, run_id: int, task_id: int, attempt: int, artifacts: Sequence[ArtifactRecord]
+    ) -> None:
+        self._pending.append(("add_artifacts", (run_id, task_id, attempt, artifacts), {}))
+
+    def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        self._pending.append(("add_tags", (run_id, tags), {}))
+
+    def remove_tags(self, run_id: int, tags: Iterable[str]) -> None:
+        self._pending.append(("remove_tags", (run_id, tags), {}))
 
     def send(self, *, every: float = 0.0) -> float | None:
         """Send the queued calls, or with ``every``, only if the last sending is at least that
@@ -195,10 +271,11 @@ def _open(url: str) -> tuple[Any, BaseException | None]:
         return None, _portable(exc)
 
 
-def _apply(store: Any, ops: list[Op]) -> BaseException | None:
+def _apply(store: MetadataWriter, ops: list[Op]) -> BaseException | None:
     try:
         with store.batch():
             for method, args, kwargs in ops:
+                # Only `RecordWriter`'s methods make ops: each names a `MetadataWriter` method.
                 getattr(store, method)(*args, **kwargs)
     except BaseException as exc:
         return _portable(exc)

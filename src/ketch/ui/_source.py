@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..datastore import BlobStore, open_blobs
-from ..metadata import MetadataStore, open_store
+from ..metadata import MetadataReader, open_store
 from ..metadata._sqlite import sqlite_file
 from ..settings import Settings, require_home
 
@@ -16,7 +16,7 @@ class Source:
     ``database_file`` the run database's SQLite file (None for PostgreSQL), for error pages;
     ``datastore_url`` where ``blobs`` are, for live cards (not content-addressed)."""
 
-    store: MetadataStore
+    store: MetadataReader
     blobs: BlobStore
     home: str
     database_file: str | None = None
@@ -30,7 +30,8 @@ def open_source(settings: Settings) -> Source:
     """Open the project's stores; raises `StoreNotFoundError` when there is none yet."""
     home = require_home(settings)
     url = settings.resolved_metadata_url
-    store = open_store(url, sqlalchemy=True, read_only=True)  # see _queries
+    # Through SQLAlchemy: its errors carry the SQL, which the log of a failed page keeps.
+    store = open_store(url, sqlalchemy=True, read_only=True)
     datastore_url = settings.resolved_datastore_url
     blobs = open_blobs(datastore_url, read_only=True)
     return Source(

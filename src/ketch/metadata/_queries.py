@@ -1,0 +1,203 @@
+"""Every read query of the metadata store, written once in SQLAlchemy Core.
+
+Each query has a name and named parameters. `SqlMetadataStore` executes the statement built here
+(`statement`, built once per process); `SqliteStore` executes the same statement compiled ahead
+of time into SQLite's SQL (``_sqlite_gen`` renders `READS` into ``_sqlite_sql.py``). Both hand
+the rows to `ketch.metadata._reading.StoreReads`, which turns them into records: a new query or
+table is added here, in one place.
+
+Every parameter is named and given by the caller: a constant is SQL text, never a bound value
+(the generator checks). A query with optional parts has one variant per shape, named
+``name/shape`` (see `listing`); a list-valued parameter is an expanding ``IN`` (SQLite's SQL
+keeps SQLAlchemy's ``__[POSTCOMPILE_name]`` marker, which `SqliteStore` replaces by one
+parameter per value).
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Integer, Select, String, Table, and_, bindparam, func, literal_column, select
+
+from ._reading import listing
+from ._schema import artifacts, attempts, flows, parameters, run_tags, runs, steps, tasks
+
+_FAILED = literal_column("'failed'", String)  # SQL text: every parameter is the caller's
+
+
+def _latest(table: Table) -> Any:
+    """Join condition: ``table``'s rows of each task's latest attempt."""
+    return and_(
+        table.c.run_id == tasks.c.run_id,
+        table.c.task_id == tasks.c.task_id,
+        table.c.attempt == tasks.c.attempt,
+    )
+
+
+def _listed_run_ids(flow: bool, tags: bool, limit: bool) -> Select[Any]:
+    """Ids of the runs listed, newest first: ``:flow_name``, all of ``:tags`` (``:n_tags``
+    of them), at most ``:limit``."""
+    query = select(runs.c.run_id)
+    if flow:
+        query = query.where(runs.c.flow_name == bindparam("flow_name"))
+    if tags:
+        carrying_all = (
+            select(run_tags.c.run_id)
+            .where(run_tags.c.tag.in_(bindparam("tags", expanding=True)))
+            .group_by(run_tags.c.run_id)
+            .having(func.count() == bindparam("n_tags"))
+        )
+        query = query.where(runs.c.run_id.in_(carrying_all))
+    query = query.order_by(runs.c.run_id.desc())
+    if not limit:
+        return query
+    # OFFSET as SQL text: SQLite's dialect adds one, which must not be a parameter of its own.
+    return query.limit(bindparam("limit", type_=Integer)).offset(literal_column("0", Integer))
+
+
+def _listing_queries(ids: Callable[[], Select[Any]]) -> dict[str, Callable[[], Any]]:
+    return {
+        "runs": lambda: select(runs).where(runs.c.run_id.in_(ids())).order_by(runs.c.run_id.desc()),
+        "runs_tags": lambda: select(run_tags.c.run_id, run_tags.c.tag, run_tags.c.is_system).where(
+            run_tags.c.run_id.in_(ids())
+        ),
+        "runs_task_counts": lambda: (
+            select(tasks.c.run_id, tasks.c.status, func.count().label("n"))
+            .where(tasks.c.run_id.in_(ids()))
+            .group_by(tasks.c.run_id, tasks.c.status)
+        ),
+    }
+
+
+def _listings() -> dict[str, Callable[[], Any]]:
+    """The listing queries, ``runs/SHAPE``, ``runs_tags/SHAPE`` and ``runs_task_counts/SHAPE``,
+    for every shape."""
+    out: dict[str, Callable[[], Any]] = {}
+    for shape in itertools.product((False, True), repeat=3):
+        ids = functools.partial(_listed_run_ids, *shape)
+        for name, build in _listing_queries(ids).items():
+            out[f"{name}/{listing(*shape)}"] = build
+    return out
+
+
+def _tasks_in_order(of_step: bool) -> Select[Any]:
+    joined = tasks.outerjoin(
+        steps, and_(steps.c.run_id == tasks.c.run_id, steps.c.step_name == tasks.c.step_name)
+    )
+    query = select(tasks).select_from(joined).where(tasks.c.run_id == bindparam("run_id"))
+    if of_step:
+        query = query.where(tasks.c.step_name == bindparam("step_name"))
+    return query.order_by(steps.c.position, tasks.c.foreach_order, tasks.c.task_id)
+
+
+def _attempts(of_task: bool) -> Select[Any]:
+    query = select(attempts).where(attempts.c.run_id == bindparam("run_id"))
+    if of_task:
+        query = query.where(attempts.c.task_id == bindparam("task_id"))
+    return query.order_by(attempts.c.task_id, attempts.c.attempt)
+
+
+def _snapshot_chosen() -> Any:
+    """Tasks of step ``:step_name`` in any of ``:run_ids``."""
+    return and_(
+        tasks.c.run_id.in_(bindparam("run_ids", expanding=True)),
+        tasks.c.step_name == bindparam("step_name"),
+    )
+
+
+def _failures(of_step: bool) -> Select[Any]:
+    query = (
+        select(tasks.c.task_id, attempts.c.exception, attempts.c.exit_code)
+        .select_from(tasks.join(attempts, _latest(attempts)))
+        .where(tasks.c.run_id == bindparam("run_id"), tasks.c.status == _FAILED)
+    )
+    if of_step:
+        query = query.where(tasks.c.step_name == bindparam("step_name"))
+    return query
+
+
+_RUN_ID = bindparam("run_id", type_=runs.c.run_id.type)
+
+READS: dict[str, Callable[[], Any]] = {
+    "flows": lambda: select(flows).order_by(flows.c.flow_name),
+    "run": lambda: select(runs).where(runs.c.run_id == _RUN_ID),
+    "run_exists": lambda: select(runs.c.run_id).where(runs.c.run_id == _RUN_ID),
+    "run_tags": lambda: select(run_tags.c.tag, run_tags.c.is_system).where(
+        run_tags.c.run_id == _RUN_ID
+    ),
+    **_listings(),
+    "parameters": lambda: (
+        select(parameters)
+        .where(parameters.c.run_id == _RUN_ID)
+        .order_by(parameters.c.position, parameters.c.name)
+    ),
+    "parameters_of_runs": lambda: (
+        select(parameters)
+        .where(parameters.c.run_id.in_(bindparam("run_ids", expanding=True)))
+        .order_by(parameters.c.run_id, parameters.c.position, parameters.c.name)
+    ),
+    "steps": lambda: (
+        select(steps.c.run_id, steps.c.step_name, steps.c.created_at)
+        .where(steps.c.run_id == _RUN_ID)
+        .order_by(steps.c.position)
+    ),
+    "tasks": lambda: _tasks_in_order(of_step=False),
+    "tasks_of_step": lambda: _tasks_in_order(of_step=True),
+    "task": lambda: select(tasks).where(
+        tasks.c.run_id == _RUN_ID, tasks.c.task_id == bindparam("task_id")
+    ),
+    "task_attempt": lambda: select(tasks.c.attempt).where(
+        tasks.c.run_id == _RUN_ID, tasks.c.task_id == bindparam("task_id")
+    ),
+    "attempts": lambda: _attempts(of_task=False),
+    "attempts_of_task": lambda: _attempts(of_task=True),
+    "artifacts_of_attempt": lambda: (
+        select(artifacts)
+        .where(
+            artifacts.c.run_id == _RUN_ID,
+            artifacts.c.task_id == bindparam("task_id"),
+            artifacts.c.attempt == bindparam("attempt"),
+        )
+        .order_by(artifacts.c.name)
+    ),
+    "run_artifacts": lambda: (
+        select(artifacts)
+        .select_from(artifacts.join(tasks, _latest(artifacts)))
+        .where(tasks.c.run_id == _RUN_ID)
+        .order_by(artifacts.c.task_id, artifacts.c.name)
+    ),
+    "snapshot_tasks": lambda: (
+        select(tasks).where(_snapshot_chosen()).order_by(tasks.c.run_id, tasks.c.task_id)
+    ),
+    "snapshot_attempts": lambda: (
+        select(attempts).select_from(attempts.join(tasks, _latest(attempts)))
+    ).where(_snapshot_chosen()),
+    "snapshot_artifacts": lambda: (
+        select(artifacts)
+        .select_from(artifacts.join(tasks, _latest(artifacts)))
+        .where(_snapshot_chosen())
+        .order_by(artifacts.c.name)
+    ),
+    "failures": lambda: _failures(of_step=False),
+    "failures_of_step": lambda: _failures(of_step=True),
+    "progress": lambda: (
+        select(
+            tasks.c.status,
+            func.count().label("n"),
+            func.max(tasks.c.created_at).label("created"),
+            func.max(tasks.c.finished_at).label("finished"),
+        )
+        .where(tasks.c.run_id == _RUN_ID, tasks.c.step_name != bindparam("except_step"))
+        .group_by(tasks.c.status)
+    ),
+}
+
+
+@functools.cache
+def statement(name: str) -> Any:
+    """The statement of query ``name``, built once per process (building costs more than
+    running it)."""
+    return READS[name]()
