@@ -270,6 +270,41 @@ def test_spawned_tasks_import_the_flow_while_the_previous_task_runs(project) -> 
         assert f"imported in {pid}" in stdout  # a spare's import output is its task's
 
 
+def test_a_spare_still_importing_is_not_handed_a_task(project) -> None:  # type: ignore[no-untyped-def]
+    """A spare whose import is slow and then fails never takes a task: the task that came
+    while it was importing started afresh, and the run succeeds."""
+    project.write(
+        "flow.py",
+        """
+        import pathlib, sys, time
+        from ketch import FlowSpec, step
+
+        _marker = pathlib.Path(__file__).with_name("failed-once")
+        if "--spare" in sys.argv and not _marker.exists():  # the first spare: slow, then fails
+            _marker.write_text("")
+            time.sleep(3)
+            raise RuntimeError("this import fails once, late")
+
+        class SlowImportFlow(FlowSpec):
+            @step
+            def start(self):
+                self.next(self.end)
+
+            @step
+            def end(self):
+                print("END", "--spare" in sys.argv)
+
+        if __name__ == "__main__":
+            SlowImportFlow()
+        """,
+    )
+    proc = project.run("flow.py", "run", "--executor", "spawn")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (project.root / "failed-once").exists()
+    assert "END False" in proc.stdout
+    assert "this import fails once" not in proc.stdout + proc.stderr
+
+
 def test_a_spare_whose_import_failed_is_replaced_by_a_fresh_start(project) -> None:  # type: ignore[no-untyped-def]
     project.write(
         "flow.py",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -95,6 +96,7 @@ def spawn_main() -> None:
     ends when it does."""
     from ..flow._load import load_flow_class
     from ._package import task_flow_class
+    from ._spares import READY
 
     spare = sys.argv[1] == "--spare"
     args = sys.argv[2:] if spare else sys.argv[1:]
@@ -107,6 +109,8 @@ def spawn_main() -> None:
         here = os.path.isfile(args[4])
         flow_cls = load_flow_class(args[4], args[5]) if here else None
         with socket.socket(fileno=sock_fd) as sock:
+            with contextlib.suppress(OSError):  # the run may be over already
+                sock.send(READY)  # the import succeeded: a task may be handed over now
             msg, fds, _flags, _addr = socket.recv_fds(sock, 16, 2)
         if not msg:  # not needed after all: the run is over
             os._exit(0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import socket
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from ._lifeline import kill_group
 from ._spec import TaskSpec
 
 EnvKey = tuple[tuple[str, str], ...]
+READY = b"ready"  # what a spare sends once its import of the flow succeeded
 
 
 @dataclass
@@ -38,6 +40,16 @@ class Spare:
     sock: socket.socket
     stdout: int  # read ends of the pipes the process already writes to
     stderr: int
+    imported: bool = False  # it said so: its import of the flow succeeded
+
+    def ready(self) -> bool:
+        """Whether the spare has imported the flow and waits; never blocks. A spare still
+        importing is not ready: if its import failed after it was handed a task, the task
+        would fail with it, so that task starts afresh instead and the spare waits."""
+        if not self.imported and select.select([self.sock], [], [], 0)[0]:
+            with contextlib.suppress(OSError):
+                self.imported = self.sock.recv(16) == READY
+        return self.imported and self.proc.poll() is None
 
     def hand_over(self, fds: list[int]) -> None:
         """Send the task's spec and result pipe: the process runs the task from here on."""
@@ -68,8 +80,12 @@ class SparePool:
     def take(self, spec: TaskSpec, fds: list[int]) -> Spare | None:
         """Hand ``spec``'s task (its spec and result pipe: ``fds``) to the spare started for
         its environment; None when there is none, or it died (its import failed)."""
-        spare = self._spares.pop(_key(spec), None)
+        key = _key(spec)
+        spare = self._spares.pop(key, None)
         if spare is None:
+            return None
+        if spare.proc.poll() is None and not spare.ready():  # still importing: keep it
+            self._spares[key] = spare
             return None
         try:
             if spare.proc.poll() is not None:
