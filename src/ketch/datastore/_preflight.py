@@ -12,6 +12,7 @@ import os
 import time
 from pathlib import Path
 
+from .._process import pid_alive
 from ..exceptions import StoreAccessError, StoreFullError
 from ._storage import create_temporary, temporary_writer
 
@@ -110,7 +111,7 @@ def sweep_temporaries(root: Path, *, now: float | None = None) -> list[Path]:
         except FileNotFoundError:  # renamed into place meanwhile
             continue
         pid = temporary_writer(path.name)
-        live = pid is not None and _alive(pid)
+        live = pid is not None and pid_alive(pid)
         if idle >= ABANDONED_AFTER_S or (idle >= STALE_AFTER_S and not live):
             try:
                 path.unlink()
@@ -137,13 +138,3 @@ def _temporaries(root: Path) -> list[Path]:
             elif entry.is_dir(follow_symlinks=False) and entry.path != f"{root}/packs":
                 todo.append(Path(entry.path))
     return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True

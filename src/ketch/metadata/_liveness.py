@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import time
 
+from .._process import pid_alive
 from ._records import RunRecord
 
 # The scheduler beats every 5 s; a run silent for this long has lost its scheduler.
 STALE_AFTER_SECONDS = 30.0
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def scheduler_gone(run: RunRecord, now: float | None = None) -> bool:
@@ -27,7 +17,7 @@ def scheduler_gone(run: RunRecord, now: float | None = None) -> bool:
     if run.status != "running":
         return False
     if run.scheduler_pid and run.hostname == socket.gethostname():
-        if not _pid_alive(run.scheduler_pid):
+        if not pid_alive(run.scheduler_pid):
             return True
     last = run.heartbeat_at or run.created_at
     return (now if now is not None else time.time()) - last > STALE_AFTER_SECONDS
