@@ -44,6 +44,7 @@ _STOP_GRACE_S = 5.0
 ENV_TO_UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3")
 
 # moto (werkzeug): 127.0.0.1 - - [04/Dec/2026 23:20:19] "PUT /abc/k/1 HTTP/1.1" 200 -
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _MOTO_REQUEST = re.compile(r'"([A-Z]+) (\S+) HTTP/[\d.]+" \d{3}')
 # weed at -v=2: I1204 23:20:12.529296 stats.go:42 "admin-key" PUT "/abc-test/k" 200 6.1ms
 _WEED_REQUEST = re.compile(r'stats\.go:\d+\]? "[^"]*" ([A-Z]+) "([^"]+)" \d{3}')
@@ -177,7 +178,7 @@ class S3Server:
             return []
         requests = []
         for line in self.log_path.read_text(errors="replace").splitlines():
-            match = self._request_pattern.search(line)
+            match = self._request_pattern.search(_ANSI.sub("", line))  # moto colours some
             if match:
                 requests.append((match.group(1), match.group(2).split("?", 1)[0]))
         return requests

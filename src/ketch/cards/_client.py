@@ -50,8 +50,10 @@ class Card:
 
     @property
     def hash(self) -> str:
-        """The blob key of the card's HTML."""
-        return self._record.key
+        """The hash of the card's HTML (its blob's content hash)."""
+        from ..datastore import content_hash
+
+        return content_hash(self._record.key)
 
     @property
     def position(self) -> int:

@@ -151,6 +151,14 @@ class CachedStorage:
     def put(self, key: str, parts: Iterable[Buffer], *, pack: bool = False) -> None:
         self.remote_storage.put(key, parts, pack=pack)
 
+    def evict(self, key: str) -> bool:
+        """Drop the cached copy of ``key`` (found damaged); whether there was one."""
+        try:
+            os.unlink(self.cache.files._file(key))
+        except OSError:
+            return False
+        return True
+
     def get(self, key: str) -> memoryview:
         if not key.startswith(IMMUTABLE_PREFIXES):
             return self.remote_storage.get(key)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from ..exceptions import (
     DataIntegrityError,
     InternalError,
+    KetchException,
     StoreAccessError,
     StoreUnreachableError,
 )
@@ -133,7 +134,15 @@ class ObjectStorage:
                 hint="Readers (the Client, the UI) open the datastore read-only.",
             )
         if not isinstance(parts, Sequence):  # a stream, read once: no retry can replay it
-            self._call("PUT", key, lambda: obstore.put(self.store, key, _cast(parts), **_parts()))
+            source = _Source(parts)
+            try:
+                self._call(
+                    "PUT", key, lambda: obstore.put(self.store, key, source, **_parts()), attempts=1
+                )
+            except KetchException:
+                if source.error is not None:  # the stream failed, not the store: say so
+                    raise source.error from None
+                raise
             return
         views = [memoryview(p).cast("B") for p in parts]
         if sum(v.nbytes for v in views) <= SINGLE_PUT_MAX:
@@ -248,10 +257,12 @@ class ObjectStorage:
         )
 
     # -- one request, retried --------------------------------------------------------------
-    def _call(self, verb: str, key: str, request: Callable[[], T]) -> T:
+    def _call(
+        self, verb: str, key: str, request: Callable[[], T], *, attempts: int = ATTEMPTS
+    ) -> T:
         """Run ``request``; KeyError for a missing object; retries what may pass."""
         pause = FIRST_PAUSE
-        for attempt in range(1, ATTEMPTS + 1):
+        for attempt in range(1, attempts + 1):
             try:
                 return request()
             except FileNotFoundError as exc:
@@ -266,12 +277,12 @@ class ObjectStorage:
                     return None  # type: ignore[return-value]
                 if _is_refused(exc, reason):
                     raise self._refused(reason) from None
-                if not _is_transient(exc, reason) or attempt == ATTEMPTS:
+                if not _is_transient(exc, reason) or attempt == attempts:
                     raise self._unreachable(verb, key, reason, attempt) from None
                 at = self.where.endpoint or "the store"
                 print(
                     f"ketch: {verb} {self._name(key)} failed at {at} ({reason}); "
-                    f"retrying in {pause:g} s (attempt {attempt + 1} of {ATTEMPTS})",
+                    f"retrying in {pause:g} s (attempt {attempt + 1} of {attempts})",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -315,9 +326,24 @@ def _parts() -> dict[str, Any]:
     return {"chunk_size": CHUNK_BYTES, "max_concurrency": WORKERS}
 
 
-def _cast(parts: Iterable[Buffer]) -> Iterator[memoryview]:
-    for part in parts:
-        yield memoryview(part).cast("B")
+class _Source:
+    """A caller's stream of parts, as obstore reads it; keeps the error the stream raised."""
+
+    def __init__(self, parts: Iterable[Buffer]) -> None:
+        self._parts = iter(parts)
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[memoryview]:
+        return self
+
+    def __next__(self) -> memoryview:
+        try:
+            return memoryview(next(self._parts)).cast("B")
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            self.error = exc
+            raise
 
 
 def _pieces(views: Sequence[memoryview]) -> Iterator[memoryview]:
