@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from ._storage import Buffer
 
 T = TypeVar("T")
+Entries = list[tuple[str, int, int]]  # (name, last modified in ns, size)
 
 FIRST_BYTES = 8 << 20  # one GET reads objects up to this size whole
 CHUNK_BYTES = 16 << 20  # the size of each range fetched, and of each uploaded part
@@ -247,6 +248,23 @@ class ObjectStorage:
             return [meta["path"] for chunk in chunks for meta in chunk]
 
         yield from sorted(self._call("LIST", prefix or "/", listing))
+
+    def entries(self, prefix: str) -> Entries:
+        """(name under ``prefix``, last modified in ns, size) of each object under it."""
+        import obstore
+
+        def listing() -> Entries:
+            return [
+                (
+                    str(meta["path"])[len(prefix) :],
+                    int(meta["last_modified"].timestamp() * 1e9),
+                    int(meta["size"]),
+                )
+                for chunk in obstore.list(self.store, prefix)
+                for meta in chunk
+            ]
+
+        return self._call("LIST", prefix, listing)
 
     def check(self) -> None:
         """One request that proves the bucket exists and the credentials are accepted."""
