@@ -146,6 +146,7 @@ print(json.dumps({{
     "cards": [(c.type, "Report from the bucket" in c.get()) for c in cards],
     "code": "class S3Flow" in run.code.flowspec,
     "join_task": join.id,
+    "start_task": start.id,
 }}))
 """
 
@@ -254,6 +255,10 @@ def test_a_run_on_s3_keeps_its_bytes_in_the_bucket_and_reads_back(s3_run: S3Run)
     logs = project.run("flow.py", "logs", f"{run_id}/start", **s3_run.reader())
     assert logs.returncode == 0, logs.stderr
     assert "start says hello" in logs.stdout
+    start = f"{run_id}/start/{got['start_task']}"
+    card = project.run("flow.py", "card", "get", start, **s3_run.reader())
+    assert card.returncode == 0, card.stderr
+    assert "Report from the bucket" in card.stdout
 
 
 def test_the_ui_shows_a_run_on_s3(s3_run: S3Run, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -308,7 +313,10 @@ def test_a_small_task_is_one_put(
     bucket = moto_s3.make_bucket()
     project.write("flow.py", MANY_FLOW)
     before = len(moto_s3.request_log())
-    proc = project.run("flow.py", "run", **s3_env(moto_s3, bucket, project.root / "cache"))
+    # the datastore named as Metaflow names it, not by KETCH_DATASTORE_URL
+    flags = ["--datastore=s3", f"--datastore-root=s3://{bucket}/{PREFIX}"]
+    env = reader_env(moto_s3, project.root / "cache")
+    proc = project.run("flow.py", *flags, "run", **env)
     assert proc.returncode == 0, proc.stderr
     puts = [path for verb, path in moto_s3.request_log()[before:] if verb == "PUT"]
     assert all(path.startswith(f"/{bucket}/{PREFIX}/") for path in puts), puts
@@ -316,7 +324,8 @@ def test_a_small_task_is_one_put(
     # Each task stores its artifacts in one PUT (end stores nothing new); the run itself PUTs
     # its parameters, its code package and its graph once.
     assert len(puts) <= tasks + 3, (len(puts), puts)
-    assert sum("/packs/" in path for path in puts) <= tasks + 1
+    packs = sum("/packs/" in path for path in puts)
+    assert 1 + 20 + 1 <= packs <= tasks + 1, puts  # start, each foreach task and join wrote one
 
 
 # -- a team: one run database (PostgreSQL), one bucket ------------------------------------------
@@ -509,7 +518,9 @@ def test_a_deleted_pack_is_a_data_integrity_error(
     _without_ambient_aws(monkeypatch)
     bucket = moto_s3.make_bucket()
     project.write("flow.py", MANY_FLOW)
-    ran = project.run("flow.py", "run", "--n", "2", **s3_env(moto_s3, bucket, project.root / "c1"))
+    url = f"s3://{bucket}/{PREFIX}"  # named by the option, not by KETCH_DATASTORE_URL
+    env = reader_env(moto_s3, project.root / "c1")
+    ran = project.run("flow.py", "--datastore-url", url, "run", "--n", "2", **env)
     assert ran.returncode == 0, ran.stderr
     client = moto_s3.client()
     holding = [
