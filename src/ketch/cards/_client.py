@@ -178,10 +178,8 @@ def get_cards(
     >>> cards = get_cards("TrainFlow/12/train/3", id="summary")  # doctest: +SKIP
     >>> cards[0].view()  # doctest: +SKIP
     """
-    from ..client._context import backend
-
     task = _task(task)
-    blobs = backend().blobs
+    blobs = task._run._blobs  # where this run stored its bytes, not the reader's own store
     return CardContainer(
         Card(record, task.pathspec, blobs)
         for record in list_cards(task)
