@@ -36,6 +36,7 @@ def test_all_names_are_importable() -> None:
         "timeout",
         "environment",
         "resources",
+        "S3",
     }
     assert expected <= set(ketch.__all__)
     for name in ketch.__all__:
@@ -46,7 +47,7 @@ def test_import_ketch_stays_light() -> None:
     code = "import sys, json, ketch; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
-    heavy = {"sqlalchemy", "rich", "zstandard", "numpy", "click", "starlette", "psycopg"}
+    heavy = {"sqlalchemy", "rich", "zstandard", "numpy", "click", "starlette", "psycopg", "obstore"}
     assert not heavy & {name.split(".")[0] for name in loaded}
 
 
@@ -82,3 +83,26 @@ def test_runtime_imports_neither_cli_nor_client() -> None:
         if name.split(".")[:2] in (["ketch", "cli"], ["ketch", "client"])
     }
     assert not offending
+
+
+def test_metaflow_s3_names_are_in_ketch_s3() -> None:
+    """What flows import from ``metaflow.plugins.datatools.s3`` is in ``ketch.s3``, and
+    ``ketch.S3`` is the same class."""
+    import ketch.s3
+
+    names = {
+        "S3",
+        "S3Object",
+        "S3GetObject",
+        "S3PutObject",
+        "RangeInfo",
+        "MetaflowS3Exception",
+        "MetaflowS3NotFound",
+        "MetaflowS3AccessDenied",
+        "MetaflowS3URLException",
+        "MetaflowS3InvalidRange",
+        "MetaflowS3InvalidObject",
+        "MetaflowS3InsufficientDiskSpace",
+    }
+    assert names <= set(ketch.s3.__all__)
+    assert ketch.S3 is ketch.s3.S3

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
         metadata,
         namespace,
     )
+    from .s3 import S3
 
 _CLIENT = {
     "DataArtifact",
@@ -71,6 +72,7 @@ __all__ = [
     "Metaflow",
     "Parameter",
     "Run",
+    "S3",
     "Step",
     "Task",
     "card",
@@ -97,6 +99,10 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return importlib.import_module(".metadata", __name__)
+    if name == "S3":
+        from .s3 import S3
+
+        return S3
     if name in _CLIENT:
         from . import client
 

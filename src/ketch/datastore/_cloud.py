@@ -61,9 +61,10 @@ def parse(url: str) -> Location:
     return Location(url.rstrip("/"), scheme, bucket, prefix, endpoint)
 
 
-def connect(where: Location) -> ObjectStore:
+def connect(where: Location, *, encryption: str | None = None) -> ObjectStore:
     """An obstore store over ``where``'s bucket and prefix. Its own retries are off: the
-    caller retries (see ``_objectstore``), with a message the user sees."""
+    caller retries (see ``_objectstore``), with a message the user sees. ``encryption``
+    (S3): the server-side encryption asked for on every upload (``AES256``, ``aws:kms``)."""
     from obstore.store import AzureStore, GCSStore, S3Store
 
     client: dict[str, Any] = {"connect_timeout": "5s", "timeout": "120s"}
@@ -74,6 +75,8 @@ def connect(where: Location) -> ObjectStore:
     if where.scheme == "az":
         return AzureStore(where.bucket, prefix=prefix, client_options=client, retry_config=retry)  # type: ignore[arg-type]
     config, provider = _s3_config(where)
+    if encryption:
+        config["server_side_encryption"] = encryption
     if config.get("endpoint", "").startswith("http://"):
         client["allow_http"] = True
     return S3Store(

@@ -94,7 +94,11 @@ def _check_not_forked() -> None:
 
 
 class ObjectStorage:
-    """Objects in a bucket under a prefix. Safe to share between threads."""
+    """Objects in a bucket under a prefix. Safe to share between threads.
+
+    The errors a request ends in are made by ``_no_bucket``, ``_refused`` and ``_unreachable``:
+    a subclass that serves another API (the ``S3`` helper) words them for its users.
+    """
 
     remote = True
 
@@ -113,9 +117,12 @@ class ObjectStorage:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = connect(self.where)
+                    self._store = self._connect()
         _used_in = _used_in or os.getpid()
         return self._store
+
+    def _connect(self) -> ObjectStore:
+        return connect(self.where)
 
     def _workers(self) -> ThreadPoolExecutor:
         if self._pool is None:
@@ -123,6 +130,13 @@ class ObjectStorage:
                 if self._pool is None:
                     self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="ketch-store")
         return self._pool
+
+    def close(self) -> None:
+        """Stop the worker threads (a later request starts them again)."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
 
     # -- writing ---------------------------------------------------------------------------
     def put(self, key: str, parts: Iterable[Buffer], *, pack: bool = False) -> None:
@@ -171,9 +185,17 @@ class ObjectStorage:
         assert buffer is not None
         return memoryview(buffer)
 
-    def fetch(self, key: str, sink: Callable[[int], Callable[[int, Buffer], None]]) -> int:
+    def fetch(
+        self,
+        key: str,
+        sink: Callable[[int], Callable[[int, Buffer], None]],
+        *,
+        first: Callable[[Any], None] | None = None,
+    ) -> int:
         """Read object ``key`` into ``sink(size)``, a function that writes bytes at an offset
         (called from several threads, for disjoint ranges); its size. ``KeyError`` if absent.
+        ``first``, if given, sees obstore's result of the first request (its ``meta`` and
+        ``attributes``); an empty object has none.
         """
         import obstore
 
@@ -181,11 +203,13 @@ class ObjectStorage:
             result = obstore.get(self.store, key, options={"range": (0, FIRST_BYTES)})
             return result, result.bytes()
 
-        first = self._call("GET", key, head_of_object)
-        if first is None:  # an empty object has no range to ask for
+        head = self._call("GET", key, head_of_object)
+        if head is None:  # an empty object has no range to ask for
             write = sink(0)
             return 0
-        result, data = first
+        result, data = head
+        if first is not None:
+            first(result)
         size = int(result.meta["size"])
         write = sink(size)
         write(0, data)
@@ -278,11 +302,14 @@ class ObjectStorage:
     def _call(
         self, verb: str, key: str, request: Callable[[], T], *, attempts: int = ATTEMPTS
     ) -> T:
-        """Run ``request``; KeyError for a missing object; retries what may pass."""
+        """Run ``request``; KeyError for a missing object; retries what may pass. A ketch
+        error that ``request`` raises itself is passed on as it is."""
         pause = FIRST_PAUSE
         for attempt in range(1, attempts + 1):
             try:
                 return request()
+            except KetchException:
+                raise
             except FileNotFoundError as exc:
                 if "NoSuchBucket" in str(exc):
                     raise self._no_bucket() from None
@@ -311,7 +338,7 @@ class ObjectStorage:
     def _name(self, key: str) -> str:
         return self.where.url if key == "/" else f"{self.where.url}/{key}"
 
-    def _no_bucket(self) -> StoreAccessError:
+    def _no_bucket(self) -> KetchException:
         return StoreAccessError(
             f"The bucket {self.where.bucket!r} of the datastore {self.where.describe()} "
             "does not exist.",
@@ -320,7 +347,7 @@ class ObjectStorage:
             headline="The datastore's bucket does not exist",
         )
 
-    def _refused(self, reason: str) -> StoreAccessError:
+    def _refused(self, reason: str) -> KetchException:
         return StoreAccessError(
             f"The object store refused the credentials for {self.where.describe()}: {reason}",
             hint="Check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or AWS_PROFILE (boto3 reads "
@@ -328,9 +355,7 @@ class ObjectStorage:
             headline="The datastore refused the credentials",
         )
 
-    def _unreachable(
-        self, verb: str, key: str, reason: str, attempts: int
-    ) -> StoreUnreachableError:
+    def _unreachable(self, verb: str, key: str, reason: str, attempts: int) -> KetchException:
         tries = f" after {attempts} attempts" if attempts > 1 else ""
         return StoreUnreachableError(
             f"{verb} {self._name(key)} failed{tries}: the object store at "

@@ -22,6 +22,7 @@ class TaskContext:
     tags: frozenset[str]
     parameter_names: tuple[str, ...]
     graph: dict[str, Any] = field(default_factory=dict)
+    datastore_url: str = ""  # where the run's data is (S3(run=self) roots its keys beside it)
 
     @property
     def pathspec(self) -> str:
@@ -110,3 +111,8 @@ current = Current()
 def set_context(ctx: TaskContext | None) -> None:
     """Install the context of the task this process runs (called once per task process)."""
     _context.set(ctx)
+
+
+def task_context() -> TaskContext | None:
+    """The context of the running task, or None outside one (for ketch's own helpers)."""
+    return _context.get()

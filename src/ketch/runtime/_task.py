@@ -74,6 +74,7 @@ def _execute(
             tags=spec.tags,
             parameter_names=parameter_names,
             graph=spec.graph_info,
+            datastore_url=spec.datastore_url,
         )
     )
     cards = _open_cards(spec, blobs, parameter_names)
