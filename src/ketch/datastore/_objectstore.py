@@ -317,7 +317,7 @@ class ObjectStorage:
             except Exception as exc:
                 if "NoSuchBucket" in str(exc):
                     raise self._no_bucket() from None
-                reason = _reason(exc)
+                reason = short_reason(exc)
                 if _is_empty_range(verb, reason):
                     return None  # type: ignore[return-value]
                 if _is_refused(exc, reason):
@@ -396,7 +396,7 @@ def _pieces(views: Sequence[memoryview]) -> Iterator[memoryview]:
             yield view[start : start + CHUNK_BYTES]
 
 
-def _reason(exc: BaseException) -> str:
+def short_reason(exc: BaseException) -> str:
     """What went wrong, short, from obstore's long message (which holds the URL, the
     server's XML and a debug dump): ``answered 503 Service Unavailable (SlowDown)``."""
     text = str(exc).split("\n\nDebug source", 1)[0]

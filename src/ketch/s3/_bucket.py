@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from ..datastore._cloud import connect, parse
-from ..datastore._objectstore import CHUNK_BYTES, SINGLE_PUT_MAX, WORKERS, ObjectStorage, _reason
+from ..datastore._objectstore import (
+    CHUNK_BYTES,
+    SINGLE_PUT_MAX,
+    WORKERS,
+    ObjectStorage,
+    short_reason,
+)
 from ..exceptions import KetchException
 from ._errors import (
     MetaflowS3AccessDenied,
@@ -136,7 +142,7 @@ class Bucket(ObjectStorage):
                 result = obstore.get(self.store, key, options={"range": request_range})
                 return result, result.bytes()
             except Exception as exc:
-                if _reason(exc).startswith("answered 416"):
+                if short_reason(exc).startswith("answered 416"):
                     raise MetaflowS3InvalidRange(
                         f"The range {_describe(request_range)} is outside {self.url(key)}.",
                         hint="Ask for an offset below the object's size (S3.info gives it).",
