@@ -17,6 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -25,6 +26,13 @@ if importlib.util.find_spec("ketch") is None:  # not installed: test the source 
 
 from _pg import PG_URL_ENV, PgUnavailable, create_database, drop_database, start_cluster  # noqa: E402
 from _s3servers import S3Server, S3Unavailable, start_moto, start_seaweedfs  # noqa: E402
+
+
+def _unavailable(message: str) -> NoReturn:
+    """Skip a test whose server cannot run here; under CI (``CI`` set), fail it instead."""
+    if os.environ.get("CI"):
+        pytest.fail(message + " (CI is set, so this is an error, not a skip)")
+    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")
@@ -37,10 +45,9 @@ def pg_url() -> Iterator[str]:
     try:
         cluster = start_cluster()
     except PgUnavailable as exc:
-        message = f"PostgreSQL tests need a server: {exc}; install PostgreSQL or set {PG_URL_ENV}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI is set, so this is an error, not a skip)")
-        pytest.skip(message)
+        _unavailable(
+            f"PostgreSQL tests need a server: {exc}; install PostgreSQL or set {PG_URL_ENV}"
+        )
     try:
         yield cluster.url
     finally:
@@ -63,10 +70,7 @@ def _s3_server(
     try:
         server = start(factory.mktemp(f"s3-{name}"))
     except S3Unavailable as exc:
-        message = f"S3 tests need {name}: {exc}"
-        if os.environ.get("CI"):
-            pytest.fail(message + " (CI is set, so this is an error, not a skip)")
-        pytest.skip(message)
+        _unavailable(f"S3 tests need {name}: {exc}")
     try:
         yield server
     finally:
