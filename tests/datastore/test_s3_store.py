@@ -174,7 +174,8 @@ key = open_blobs(url).put(encode(array).parts)
 wrote = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 del array
 back = decode(open_blobs(url, read_only=True).get(key))
-assert back[-1] == (mib << 17) - 1 and float(back.sum()) == float(np.arange(mib << 17).sum())
+n = mib << 17
+assert back[-1] == n - 1 and int(back[:: 1 << 12].sum()) == sum(range(0, n, 1 << 12))
 read = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print((wrote - base) / 1024, (read - base) / 1024)
 """
@@ -196,10 +197,11 @@ def test_a_large_array_moves_without_a_second_copy(seaweedfs_s3: S3Server, tmp_p
     )
     assert proc.returncode == 0, proc.stderr
     wrote, read = (float(x) for x in proc.stdout.split())
-    # Beyond the array itself (held before `base`), writing holds the parts in flight; reading
-    # maps the cache file the download went into: at most half the array more, either way.
+    # Beyond the array itself (held before `base`), writing holds the parts in flight: at most
+    # half the array more. Reading (the array freed first) maps the cache file the download
+    # went into, hashes it and unpickles the array over it: at most 1.5x the array in all.
     assert wrote <= 0.5 * size, (wrote, read)
-    assert read <= 1.5 * size, (wrote, read)
+    assert read <= 0.5 * size, (wrote, read)
 
 
 def _files(tmp_path: Path) -> list[Path]:
