@@ -133,20 +133,22 @@ def run_all(bench: Bench) -> str | None:
         s3.close()
 
 
+def chosen(options: Options, name: str) -> bool:
+    """Whether the session runs workload ``name`` (S3 ones only when asked for by name)."""
+    if name in S3:
+        return name in (options.only or ())
+    skip_slow = options.quick and options.only is None
+    return options.wants(name) and not (skip_slow and name in SLOW)
+
+
 def _run_chosen(bench: Bench, s3: _s3.S3Session) -> None:
     cores = nproc()
-    skip_slow = bench.options.quick and bench.options.only is None
-    chosen = [
-        (name, fn)
-        for name, fn in workloads(cores, s3).items()
-        if (bench.options.wants(name) if name not in S3 else name in (bench.options.only or ()))
-        and not (skip_slow and name in SLOW)
-    ]
+    todo = [(name, fn) for name, fn in workloads(cores, s3).items() if chosen(bench.options, name)]
     bench.log("warming up (bytecode caches), measuring the floors")
     warm_up(bench)
     python_start(bench)
     fork_floors(bench)
-    for name, fn in chosen:
+    for name, fn in todo:
         bench.log(f"[bold]{name}[/bold]")
         before = set(bench.results.rows)
         try:
@@ -174,7 +176,9 @@ def repeats_note(bench: Bench) -> str:
         else (
             f"{o.mf_repeats}"
             if o.mf_repeats is not None
-            else ", ".join(f"{k} {bench.repeats(bench.metaflow, k)}" for k in METAFLOW_REPEATS)
+            else ", ".join(
+                f"{k} {bench.repeats(bench.metaflow, k)}" for k in METAFLOW_REPEATS if chosen(o, k)
+            )
         )
     )
     imports = bench.repeats(bench.ketch, "import")
