@@ -4,6 +4,10 @@ PostgreSQL: ``pg_url`` (session) is the URL of a running server's ``postgres`` d
 server named by ``KETCH_TEST_PG_URL`` when set, else a private throw-away cluster started once per
 session (see ``tests/_pg.py``). ``pg_database`` (function) is a fresh, empty database on it.
 Without PostgreSQL binaries the PG tests skip, except under CI (``CI`` set), where they fail.
+
+S3: ``moto_s3`` and ``seaweedfs_s3`` (session) are real S3 servers on 127.0.0.1, started once per
+session (see ``tests/_s3servers.py``); ``s3_server`` runs a test against each of them in turn, and
+``s3_bucket`` gives it a fresh bucket. Without a server's program its tests skip, except under CI.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,6 +24,7 @@ if importlib.util.find_spec("ketch") is None:  # not installed: test the source 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from _pg import PG_URL_ENV, PgUnavailable, create_database, drop_database, start_cluster  # noqa: E402
+from _s3servers import S3Server, S3Unavailable, start_moto, start_seaweedfs  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +55,49 @@ def pg_database(pg_url: str) -> Iterator[str]:
         yield url
     finally:
         drop_database(pg_url, url)
+
+
+def _s3_server(
+    start: Callable[[Path], S3Server], factory: pytest.TempPathFactory, name: str
+) -> Iterator[S3Server]:
+    try:
+        server = start(factory.mktemp(f"s3-{name}"))
+    except S3Unavailable as exc:
+        message = f"S3 tests need {name}: {exc}"
+        if os.environ.get("CI"):
+            pytest.fail(message + " (CI is set, so this is an error, not a skip)")
+        pytest.skip(message)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A moto S3 server for this test session (objects in memory; any credentials pass)."""
+    yield from _s3_server(start_moto, tmp_path_factory, "moto")
+
+
+@pytest.fixture(scope="session")
+def seaweedfs_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A SeaweedFS S3 server for this test session (objects on disk; credentials checked)."""
+    yield from _s3_server(start_seaweedfs, tmp_path_factory, "seaweedfs")
+
+
+@pytest.fixture(params=["moto", "seaweedfs"], ids=["moto", "seaweedfs"])
+def s3_server(request: pytest.FixtureRequest) -> S3Server:
+    """Each session S3 server in turn: a test using it runs once per server."""
+    server: S3Server = request.getfixturevalue(f"{request.param}_s3")
+    if server.pid is None:  # a test stopped it (fault tests): bring it back for the next one
+        server.restart()
+    return server
+
+
+@pytest.fixture
+def s3_bucket(s3_server: S3Server) -> tuple[S3Server, str]:
+    """``(server, bucket)``: a new, empty, uniquely named bucket on each S3 server in turn."""
+    return s3_server, s3_server.make_bucket()
 
 
 @pytest.fixture

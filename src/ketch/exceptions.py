@@ -15,6 +15,7 @@
     │   ├── StoreAccessError          the store's place cannot be used: KETCH_HOME is a file, a
     │   │                             directory cannot be made or written (read-only, /proc)
     │   ├── StoreFullError            no space left on the disk that holds the store
+    │   ├── StoreUnreachableError     the object store of the datastore did not answer
     │   ├── UnpicklableArtifactError  an artifact cannot be serialized
     │   ├── MergeArtifactsError       ``merge_artifacts`` found conflicts or missing names
     │   ├── TooManySplitsError        a foreach exceeds ``--max-num-splits``
@@ -122,6 +123,13 @@ class StoreAccessError(UserError):
     file, it cannot be created, or it is read-only and the command writes."""
 
     headline = "The ketch store cannot be used"
+
+
+class StoreUnreachableError(UserError):
+    """The object store that holds the datastore did not answer (down, unreachable, failing),
+    even after retries."""
+
+    headline = "The datastore cannot be reached"
 
 
 class StoreFullError(UserError):

@@ -51,7 +51,8 @@ HELP: dict[str, str] = {
     "home": "The .ketch directory holding the run database and the datastore.",
     "metadata_url": "SQLAlchemy URL of the metadata database (postgresql://... for teams).",
     "datastore_url": "Where artifacts, logs, cards and code packages are stored: a directory "
-    "path or file:// URL (default: the .ketch directory), or memory://NAME (in-process, "
+    "path or file:// URL (default: the .ketch directory), s3://BUCKET/PREFIX (an S3 or "
+    "S3-compatible object store: pip install 'ketch[s3]'), or memory://NAME (in-process, "
     "for tests).",
     "max_workers": "The most tasks that run at once.",
     "max_num_splits": "The most tasks a single foreach may start.",

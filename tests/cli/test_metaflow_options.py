@@ -49,7 +49,7 @@ def test_local_values_are_accepted() -> None:
 @pytest.mark.parametrize(
     ("option", "words"),
     [
-        ("--datastore=s3", ["s3 datastore is not supported yet", "--datastore=local"]),
+        ("--datastore=azure", ["azure datastore is not supported", "--datastore=local"]),
         ("--metadata=service", ["service metadata provider", "--metadata=local"]),
         ("--environment=conda", ["conda environment", "--environment=local"]),
         ("--event-logger=debugLogger", ["--event-logger=nullSidecarLogger"]),
@@ -67,9 +67,19 @@ def test_other_values_are_user_errors(option: str, words: list[str]) -> None:
         assert word in text
 
 
+def test_an_s3_datastore_without_a_bucket_is_a_user_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KETCH_DATASTORE_URL", raising=False)
+    error = _invoke("--datastore=s3", "check").exception  # type: ignore[attr-defined]
+    assert isinstance(error, UserError)
+    assert "--datastore=s3 needs the bucket" in error.format()
+    assert "--datastore-root=s3://BUCKET/PREFIX" in error.format()
+
+
 def test_unsupported_datastore_prints_a_headline_without_traceback(project) -> None:  # type: ignore[no-untyped-def]
     project.write("flow.py", FLOW)
-    proc = project.run("flow.py", "--datastore=s3", "run")
+    proc = project.run("flow.py", "--datastore=gcs", "run")
     assert proc.returncode == 1
     assert "Unsupported --datastore" in proc.stderr
     assert "Hint: Pass --datastore=local" in proc.stderr

@@ -46,14 +46,20 @@ def test_a_run_stores_and_reads_its_blobs_at_the_datastore_url(project: Project)
     assert read.stdout.split() == [str(sum(range(20_000))), "hello", "from", "start"], read.stderr
     logs = project.run("flow.py", "logs", f"{project.run_id()}/start", KETCH_DATASTORE_URL=url)
     assert "hello from start" in logs.stdout
-    lost = project.run("-c", READ)  # without the setting, the blobs are not where it looks
-    assert lost.returncode != 0 and "missing from the datastore" in lost.stderr
+    # The run recorded where its bytes are: a reader without the setting reads them there.
+    found = project.run("-c", READ)
+    assert found.stdout.split() == read.stdout.split(), found.stderr
+    elsewhere.rename(project.root / "moved")  # a datastore this machine does not have
+    lost = project.run("-c", READ)
+    assert lost.returncode != 0 and "DataIntegrityError" in lost.stderr
+    assert f"stored in the datastore {elsewhere}" in lost.stderr
+    assert "does not exist on this machine" in lost.stderr
 
 
 def test_a_run_with_a_datastore_url_it_cannot_open_is_refused(project: Project) -> None:
     project.write("flow.py", FLOW)
     for url, says in [
-        ("s3://bucket/runs", "has a scheme ketch cannot open"),
+        ("ftp://bucket/runs", "has a scheme ketch cannot open"),
         ("memory://runs", "cannot use an in-memory datastore"),
     ]:
         proc = project.run("flow.py", "run", KETCH_DATASTORE_URL=url)

@@ -103,7 +103,7 @@ def test_memory_urls_name_stores_shared_within_the_process(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("s3://bucket/prefix", "has a scheme ketch cannot open"),
+        ("s3://", "names no bucket"),
         ("ftp://host/store", "has a scheme ketch cannot open"),
         ("file://otherhost/store", "does not name a local directory"),
         ("file://", "does not name a local directory"),

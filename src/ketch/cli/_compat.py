@@ -30,8 +30,8 @@ _TOP_OPTIONS: dict[str, tuple[str, str]] = {
     ),
     "datastore": (
         "local",
-        "The {value} datastore is not supported yet: ketch stores artifacts in its local "
-        "datastore.",
+        "ketch stores artifacts in a directory (local) or an object store (s3); the {value} "
+        "datastore is not supported.",
     ),
     "environment": (
         "local",
@@ -47,6 +47,9 @@ def _check_top_option(ctx: click.Context, param: click.Parameter, value: str | N
     if value is None or param.name is None:
         return
     supported, instead = _TOP_OPTIONS[param.name]
+    if param.name == "datastore" and value == "s3":
+        ctx.meta["ketch.datastore"] = value  # checked with --datastore-root (apply_datastore)
+        return
     if value != supported:
         flag = param.opts[0]
         store = _STORE_HINT if param.name in ("metadata", "datastore") else ""
@@ -57,13 +60,40 @@ def _check_top_option(ctx: click.Context, param: click.Parameter, value: str | N
         )
 
 
-def _refuse_datastore_root(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+def _keep_datastore_root(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value is not None:
-        raise UserError(
-            f"--datastore-root={value} is not supported.",
-            hint=f"Set KETCH_HOME={value} instead (the .ketch directory that holds the runs).",
-            headline="Unsupported --datastore-root",
-        )
+        ctx.meta["ketch.datastore_root"] = value
+
+
+def apply_datastore(ctx: click.Context, datastore_url: str | None) -> None:
+    """Make the datastore that ``--datastore-url`` (or Metaflow's ``--datastore=s3
+    --datastore-root=s3://...``) names the one of this command, its tasks and its reads.
+
+    It is set as ``KETCH_DATASTORE_URL`` in this process's environment: the flag then beats
+    the environment and ``pyproject.toml`` as any flag does, and reaches every subcommand and
+    the task processes without being passed along.
+    """
+    root = ctx.meta.get("ketch.datastore_root")
+    if root is not None:
+        if "://" not in root or root.startswith("file://"):
+            raise UserError(
+                f"--datastore-root={root} is not supported for a directory.",
+                hint=f"Set KETCH_HOME={root} instead (the .ketch directory that holds the "
+                "runs), or give an object store: --datastore=s3 --datastore-root=s3://BUCKET/PREFIX.",
+                headline="Unsupported --datastore-root",
+            )
+        datastore_url = datastore_url or root
+    if ctx.meta.get("ketch.datastore") == "s3":
+        chosen = datastore_url or os.environ.get("KETCH_DATASTORE_URL", "")
+        if not chosen.startswith("s3://"):
+            raise UserError(
+                "--datastore=s3 needs the bucket to store runs in.",
+                hint="Pass --datastore-root=s3://BUCKET/PREFIX (or --datastore-url), or set "
+                "KETCH_DATASTORE_URL=s3://BUCKET/PREFIX.",
+                headline="No S3 datastore given",
+            )
+    if datastore_url:
+        os.environ["KETCH_DATASTORE_URL"] = datastore_url
 
 
 def metaflow_top_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -76,15 +106,18 @@ def metaflow_top_options(func: Callable[..., Any]) -> Callable[..., Any]:
             default=None,
             expose_value=False,
             callback=_check_top_option,
-            metavar=supported,
-            help=f"Accepted for Metaflow compatibility: only {supported!r}.",
+            metavar="local|s3" if name == "datastore" else supported,
+            help="Metaflow's choice of datastore: local, or s3 with --datastore-root."
+            if name == "datastore"
+            else f"Accepted for Metaflow compatibility: only {supported!r}.",
         )(func)
     return click.option(
         "--datastore-root",
         default=None,
         expose_value=False,
-        callback=_refuse_datastore_root,
-        hidden=True,
+        callback=_keep_datastore_root,
+        metavar="s3://BUCKET/PREFIX",
+        help="With --datastore=s3: where runs are stored (as --datastore-url).",
     )(func)
 
 

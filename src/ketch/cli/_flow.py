@@ -13,7 +13,7 @@ from .._tags import check_tags
 from ..exceptions import KetchException, ParameterError, UserError
 from ..settings import resolve
 from ..ui import ui_command
-from ._compat import EnvOption, env_name_of, metaflow_top_options
+from ._compat import EnvOption, apply_datastore, env_name_of, metaflow_top_options
 from ._errors import exit_now, invoke, report
 from ._inspect import dump_command, logs_command, tag_group
 from ._paths import check_output_file
@@ -220,9 +220,23 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     )
     @click.option("--pylint/--no-pylint", default=False, hidden=True, help="Accepted; unused.")
     @click.option("--with", "with_specs", multiple=True, help="Add a decorator to every step.")
+    @click.option(
+        "--datastore-url",
+        default=None,
+        metavar="URL",
+        help="Where runs store artifacts, logs and code: a directory or s3://BUCKET/PREFIX "
+        "(default: the .ketch directory; also KETCH_DATASTORE_URL).",
+    )
     @metaflow_top_options
     @click.pass_context
-    def cli(ctx: click.Context, quiet: bool, pylint: bool, with_specs: tuple[str, ...]) -> None:
+    def cli(
+        ctx: click.Context,
+        quiet: bool,
+        pylint: bool,
+        with_specs: tuple[str, ...],
+        datastore_url: str | None,
+    ) -> None:
+        apply_datastore(ctx, datastore_url)
         ctx.obj = {"quiet": quiet, "with": with_specs}
         if ctx.invoked_subcommand is None:
             click.echo(ctx.get_help())

@@ -30,7 +30,8 @@ class KetchCode:
 
     @property
     def path(self) -> str:
-        return f"blobs/{self.key[:2]}/{self.key[2:]}"
+        """Where the package is stored: its URL in an object store, its file in a directory."""
+        return self._blobs.location(self.key)
 
     @property
     def info(self) -> dict[str, object]:

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import cast
 
 from .._namespace import UNSET, current_namespace, set_namespace
-from ..datastore import BlobStore, open_blobs
+from ..datastore import BlobStore, RunStores, open_blobs
 from ..exceptions import StoreNotFoundError
-from ..metadata import MetadataReader, MetadataStore, open_store
+from ..metadata import MetadataReader, MetadataStore, RunRecord, open_store
 from ..metadata._sqlite_store import SqliteStore  # noqa: F401  (every local project opens one)
 from ..settings import (
     DB_FILENAME,
@@ -33,7 +33,12 @@ class Backend:
 
     store: MetadataReader
     blobs: BlobStore
+    runs: RunStores | None = field(default=None, repr=False, compare=False)
     _writer: list[MetadataStore] = field(default_factory=list, repr=False, compare=False)
+
+    def blobs_of(self, run: RunRecord) -> BlobStore:
+        """Where ``run``'s bytes are: the datastore it recorded, else this backend's."""
+        return self.blobs if self.runs is None else self.runs.of(run.datastore_url, run.hostname)
 
     def tag_store(self) -> MetadataStore:
         """The store opened for writing, when first needed: tags are all the client writes."""
@@ -114,7 +119,9 @@ def _open(provider: Provider) -> Backend:
     if found is None:
         store = open_store(provider.resolved_metadata_url, read_only=True)
         atexit.register(store.close)
-        found = Backend(store, open_blobs(provider.resolved_datastore_url, read_only=True))
+        url = provider.resolved_datastore_url
+        blobs = open_blobs(url, read_only=True)
+        found = Backend(store, blobs, RunStores(url, blobs))
         _backends[key] = found
     return found
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .._tags import check_tags
-from ..datastore import load_json_object
+from ..datastore import BlobStore, load_json_object
 from ..exceptions import NotFoundError, UserError
 from ..metadata import effective_status
 from ..metadata._records import (
@@ -147,6 +147,11 @@ class Run(_Base):
         run.pathspec = f"{record.flow_name}/{record.run_id}"
         return run
 
+    @property
+    def _blobs(self) -> BlobStore:
+        """Where this run's bytes are (see `Backend.blobs_of`)."""
+        return self._backend.blobs_of(self._record)
+
     def _refresh(self) -> RunRecord:
         record = self._backend.store.get_run(self._record.run_id)
         if record is not None:
@@ -239,13 +244,13 @@ class Run(_Base):
     @property
     def code(self) -> KetchCode | None:
         key = self._refresh().code_key
-        return None if key is None else KetchCode(key, self._record.flow_name, self._backend.blobs)
+        return None if key is None else KetchCode(key, self._record.flow_name, self._blobs)
 
     def _graph_info(self) -> dict[str, Any] | None:
         """The graph stored with the run (read once); None when it has none or it is damaged."""
         if not self._graph_read:
             key = self._record.graph_key or self._refresh().graph_key
-            found = None if key is None else load_json_object(self._backend.blobs, key, "graph")
+            found = None if key is None else load_json_object(self._blobs, key, "graph")
             self._graph = None if found is None else found[0]
             self._graph_read = True
         return self._graph

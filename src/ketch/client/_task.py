@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..datastore import load_artifact
+from ..datastore import content_hash, load_artifact
 from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..flow._decorators import ExceptionWrapper
 from ..metadata._records import ArtifactRecord, AttemptRecord, TaskRecord, TaskSnapshot
@@ -163,7 +163,7 @@ class Task(_Base):
         key = None if attempt is None else getattr(attempt, f"{stream}_key")
         if not key:
             return ""
-        return bytes(self._run._backend.blobs.get(key)).decode("utf-8", errors="replace")
+        return bytes(self._run._blobs.get(key)).decode("utf-8", errors="replace")
 
     @property
     def stdout(self) -> str:
@@ -301,7 +301,7 @@ class DataArtifact(_Base):
     @property
     def data(self) -> Any:
         try:
-            return load_artifact(self._task._run._backend.blobs, self._art.key)
+            return load_artifact(self._task._run._blobs, self._art.key)
         except DataIntegrityError as exc:
             raise DataIntegrityError(
                 f"Artifact '{self._art.name}' of task {self._task.pathspec}: {exc.detail}",
@@ -314,7 +314,7 @@ class DataArtifact(_Base):
 
     @property
     def sha(self) -> str:
-        return self._art.key
+        return content_hash(self._art.key)
 
     @property
     def type(self) -> str:

@@ -5,9 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from ..exceptions import DataIntegrityError
-from ._blobs import BlobStore, blob_hash, read_tail
+from ._blobs import BlobStore, blob_hash, content_hash, read_tail
 from ._code import build_code_package, package_files, read_package
-from ._open import local_path, open_blobs, open_storage, preflight_url, scheme_of
+from ._open import (
+    RunStores,
+    check_reachable,
+    local_path,
+    open_blobs,
+    open_storage,
+    preflight_url,
+    scheme_of,
+)
 from ._preflight import check_writable, free_bytes, preflight, sweep_temporaries
 from ._serialize import ENCODING, Encoded, decode, encode, type_name
 from ._storage import LocalStorage, MemoryStorage, Storage, is_disk_full
@@ -18,10 +26,13 @@ __all__ = [
     "Encoded",
     "LocalStorage",
     "MemoryStorage",
+    "RunStores",
     "Storage",
     "blob_hash",
     "build_code_package",
+    "check_reachable",
     "check_writable",
+    "content_hash",
     "decode",
     "encode",
     "free_bytes",

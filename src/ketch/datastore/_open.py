@@ -6,6 +6,11 @@ The ``datastore_url`` setting names the backend; each URL scheme maps to one ope
     /home/me/project/.ketch        the local directory backend (the default: the .ketch dir)
     file:///home/me/project/.ketch the same, as a URL
     memory://NAME                  an in-memory store shared by name within one process (tests)
+    s3://BUCKET/PREFIX             an S3 or S3-compatible object store (``pip install 'ketch[s3]'``)
+    gs://BUCKET/PREFIX             Google Cloud Storage (built in, untested here)
+    az://CONTAINER/PREFIX          Azure Blob Storage (built in, untested here)
+
+Object stores are read through a local cache of immutable objects (see ``_cache``).
 """
 
 from __future__ import annotations
@@ -55,6 +60,29 @@ def open_storage(url: str, *, read_only: bool = False, flush: bool = True) -> St
 def open_blobs(url: str, *, read_only: bool = False) -> BlobStore:
     """The content-addressed blobs of the datastore that ``url`` names."""
     return BlobStore(open_storage(url, read_only=read_only))
+
+
+class RunStores:
+    """The blob stores of runs, each opened once: a run's bytes are where the run says it
+    wrote them (``RunRecord.datastore_url``), which for a team sharing a database need not
+    be the reader's own datastore. Runs that do not say (older ones) read from ``default``."""
+
+    def __init__(self, default_url: str, default: BlobStore) -> None:
+        self.default_url = default_url
+        self.default = default
+        self._opened: dict[str, BlobStore] = {}
+        self._lock = threading.Lock()
+
+    def of(self, url: str | None, hostname: str | None = None) -> BlobStore:
+        """The blobs of a run that wrote to ``url`` from the machine ``hostname``."""
+        if not url or url == self.default_url:
+            return self.default
+        with self._lock:
+            found = self._opened.get(url)
+            if found is None:
+                storage = open_storage(url, read_only=True)
+                found = self._opened[url] = BlobStore(storage, origin=hostname or "")
+        return found
 
 
 def scheme_of(url: str) -> str:
@@ -107,13 +135,40 @@ def _open_memory(url: str, options: StorageOptions) -> Storage:
     return store.view(read_only=options.read_only)
 
 
-_SCHEMES: dict[str, Opener] = {"file": _open_file, "memory": _open_memory}
+def _open_cloud(url: str, options: StorageOptions) -> Storage:
+    from ._cache import CachedStorage, ObjectCache, cache_max_bytes, cache_root
+    from ._cloud import parse, require_obstore
+    from ._objectstore import ObjectStorage
+
+    require_obstore(url)
+    remote = ObjectStorage(parse(url), read_only=options.read_only)
+    limit = cache_max_bytes()
+    return remote if limit == 0 else CachedStorage(remote, ObjectCache(cache_root(), limit))
+
+
+_SCHEMES: dict[str, Opener] = {
+    "file": _open_file,
+    "memory": _open_memory,
+    "s3": _open_cloud,
+    "gs": _open_cloud,
+    "az": _open_cloud,
+}
+
+
+def check_reachable(url: str) -> None:
+    """For an object store: one request that proves the bucket exists and the credentials
+    work (a clear error otherwise); nothing for other stores. Its client starts threads, so
+    a process that forks helpers calls this after forking them."""
+    check = getattr(open_storage(url), "check", None)
+    if check is not None:
+        check()
 
 
 def preflight_url(url: str) -> None:
     """Before a run starts: can the datastore that ``url`` names take its writes? A local
-    directory is checked (see `preflight`); opening any other checks its URL. An in-memory
-    store is refused: a run's tasks are processes of their own, whose writes it would lose."""
+    directory is checked (see `preflight`); opening any other checks its URL (and
+    `check_reachable` asks an object store). An in-memory store is refused: a run's tasks are
+    processes of their own, whose writes it would lose."""
     scheme = scheme_of(url)
     if scheme == "file":
         preflight(Path(local_path(url)))

@@ -30,7 +30,12 @@ def _v1_initial(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial,)
+def _v2_run_datastore(conn: Connection) -> None:
+    """Runs record the datastore they wrote to (NULL for older runs: the reader's own)."""
+    conn.execute(text("ALTER TABLE runs ADD COLUMN datastore_url VARCHAR"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_run_datastore)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -48,6 +48,7 @@ class MetadataWriter(Protocol):
         code_key: str | None = None,
         scheduler_pid: int | None = None,
         hostname: str | None = None,
+        datastore_url: str | None = None,
         run_id: int | None = None,
         created_at: float | None = None,
     ) -> RunRecord:

@@ -47,6 +47,7 @@ class RunRecord:
     heartbeat_at: float | None = None  # the scheduler updates it while it lives
     scheduler_pid: int | None = None
     hostname: str | None = None
+    datastore_url: str | None = None  # where its bytes are; None: written before ketch said
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,7 @@ def run_from_row(row: Row, tags: Iterable[tuple[str, bool]] = ()) -> RunRecord:
         heartbeat_at=row["heartbeat_at"],
         scheduler_pid=row["scheduler_pid"],
         hostname=row["hostname"],
+        datastore_url=row["datastore_url"],
     )
 
 

@@ -64,6 +64,8 @@ runs = Table(
     Column("graph_key", String),
     Column("scheduler_pid", Integer),
     Column("hostname", String),
+    # Where the run's bytes are (artifacts, logs, code): its datastore's URL or directory.
+    Column("datastore_url", String),
     Index("ix_runs_flow", "flow_name", "run_id"),
 )
 

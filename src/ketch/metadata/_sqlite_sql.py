@@ -8,7 +8,7 @@ Generated from ``_schema``, ``_statements`` and ``_queries`` by
 
 # fmt: off
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 CREATE_SCHEMA = (
     (
@@ -20,8 +20,8 @@ CREATE_SCHEMA = (
         'CREATE TABLE runs ( run_id BIGINT NOT NULL, flow_name VARCHAR NOT NULL, user_name '
         'VARCHAR NOT NULL, status VARCHAR(16) NOT NULL, created_at DOUBLE NOT NULL, '
         'finished_at DOUBLE, heartbeat_at DOUBLE, origin_run_id BIGINT, code_key VARCHAR, '
-        'graph_key VARCHAR, scheduler_pid INTEGER, hostname VARCHAR, PRIMARY KEY (run_id), '
-        'FOREIGN KEY(flow_name) REFERENCES flows (flow_name) )'
+        'graph_key VARCHAR, scheduler_pid INTEGER, hostname VARCHAR, datastore_url VARCHAR, '
+        'PRIMARY KEY (run_id), FOREIGN KEY(flow_name) REFERENCES flows (flow_name) )'
     ),
     'CREATE INDEX ix_runs_flow ON runs (flow_name, run_id)',
     (
@@ -78,9 +78,10 @@ WRITES = {
     ),
     'insert_run': (
         'INSERT INTO runs (run_id, flow_name, user_name, status, created_at, finished_at, '
-        'heartbeat_at, origin_run_id, code_key, graph_key, scheduler_pid, hostname) VALUES '
-        '(:run_id, :flow_name, :user_name, :status, :created_at, :finished_at, :heartbeat_at,'
-        ' :origin_run_id, :code_key, :graph_key, :scheduler_pid, :hostname)'
+        'heartbeat_at, origin_run_id, code_key, graph_key, scheduler_pid, hostname, '
+        'datastore_url) VALUES (:run_id, :flow_name, :user_name, :status, :created_at, '
+        ':finished_at, :heartbeat_at, :origin_run_id, :code_key, :graph_key, :scheduler_pid, '
+        ':hostname, :datastore_url)'
     ),
     'insert_tag': (
         'INSERT INTO run_tags (run_id, tag, is_system) VALUES (:run_id, :tag, :is_system) ON '
@@ -144,8 +145,8 @@ READS = {
     'run': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
-        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id = '
-        ':run_id'
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id = :run_id'
     ),
     'run_exists': 'SELECT runs.run_id FROM runs WHERE runs.run_id = :run_id',
     'run_tags': (
@@ -155,8 +156,9 @@ READS = {
     'runs/-': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
-        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
-        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC) ORDER BY runs.run_id DESC'
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC) ORDER '
+        'BY runs.run_id DESC'
     ),
     'runs_tags/-': (
         'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
@@ -170,9 +172,9 @@ READS = {
     'runs/l': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
-        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
-        '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER'
-        ' BY runs.run_id DESC'
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC LIMIT '
+        ':limit OFFSET 0) ORDER BY runs.run_id DESC'
     ),
     'runs_tags/l': (
         'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
@@ -187,10 +189,11 @@ READS = {
     'runs/t': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
-        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
-        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
-        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
-        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) ORDER BY runs.run_id DESC'
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT '
+        'run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY '
+        'run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) ORDER BY '
+        'runs.run_id DESC'
     ),
     'runs_tags/t': (
         'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
@@ -208,11 +211,11 @@ READS = {
     'runs/tl': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
-        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
-        '(SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT run_tags.run_id FROM '
-        'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
-        'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER BY'
-        ' runs.run_id DESC'
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id IN (SELECT '
+        'run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY '
+        'run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit '
+        'OFFSET 0) ORDER BY runs.run_id DESC'
     ),
     'runs_tags/tl': (
         'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
@@ -231,9 +234,9 @@ READS = {
     'runs/f': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
-        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
-        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
-        ' DESC) ORDER BY runs.run_id DESC'
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name'
+        ' ORDER BY runs.run_id DESC) ORDER BY runs.run_id DESC'
     ),
     'runs_tags/f': (
         'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
@@ -248,9 +251,9 @@ READS = {
     'runs/fl': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
-        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
-        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
-        ' DESC LIMIT :limit OFFSET 0) ORDER BY runs.run_id DESC'
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name'
+        ' ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER BY runs.run_id DESC'
     ),
     'runs_tags/fl': (
         'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
@@ -265,11 +268,11 @@ READS = {
     'runs/ft': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
-        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
-        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
-        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
-        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) ORDER'
-        ' BY runs.run_id DESC'
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name'
+        ' AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC) ORDER BY runs.run_id DESC'
     ),
     'runs_tags/ft': (
         'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
@@ -288,11 +291,11 @@ READS = {
     'runs/ftl': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
-        'runs.graph_key, runs.scheduler_pid, runs.hostname FROM runs WHERE runs.run_id IN '
-        '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name AND runs.run_id IN '
-        '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
-        'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT '
-        ':limit OFFSET 0) ORDER BY runs.run_id DESC'
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name'
+        ' AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC LIMIT :limit OFFSET 0) ORDER BY runs.run_id DESC'
     ),
     'runs_tags/ftl': (
         'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '

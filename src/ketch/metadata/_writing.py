@@ -69,6 +69,7 @@ class StoreWrites(StoreReads):
         code_key: str | None = None,
         scheduler_pid: int | None = None,
         hostname: str | None = None,
+        datastore_url: str | None = None,
         run_id: int | None = None,
         created_at: float | None = None,
     ) -> RunRecord:
@@ -90,6 +91,7 @@ class StoreWrites(StoreReads):
             "graph_key": None,
             "scheduler_pid": scheduler_pid,
             "hostname": hostname,
+            "datastore_url": datastore_url,
         }
 
         def create(run_id: int) -> RunRecord:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..datastore import open_blobs
+from ..exceptions import KetchException
 from ._executor_api import OutputCallback, StartCallback
 from ._forkserver import ForkServer
 from ._gpu import original_environ
@@ -427,11 +428,18 @@ def _result(running: _Running, status: int, result: TaskResult | None) -> TaskRe
 
 
 def _with_logs(result: TaskResult, running: _Running, blobs: BlobStore) -> TaskResult:
-    """``result`` with the keys of the task's captured output, stored as log blobs."""
-    keys = {}
-    for name in ("stdout", "stderr"):
-        data = _whole_lines(running.out[name])
-        keys[name] = blobs.put_bytes(data) if data else None
+    """``result`` with the keys of the task's captured output, stored as log blobs (both in
+    one write to a remote store). Logs that cannot be stored are reported, not fatal: the
+    task's artifacts are stored already."""
+    keys: dict[str, str | None] = {}
+    try:
+        with blobs.batch():
+            for name in ("stdout", "stderr"):
+                data = _whole_lines(running.out[name])
+                keys[name] = blobs.put_bytes(data, label=f"its {name}") if data else None
+    except KetchException as exc:
+        print(f"ketch: the output of a task was not stored: {exc}", file=sys.stderr, flush=True)
+        return result
     return replace(result, stdout_key=keys["stdout"], stderr_key=keys["stderr"])
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from .. import __version__
 from ..datastore import BlobStore, build_code_package, open_blobs
+from ..datastore import check_reachable as datastore_reachable
 from ..datastore import preflight_url as datastore_preflight
 from ..exceptions import KetchException, UserError
 from ..flow import FlowSpec
@@ -97,6 +98,8 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     )
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        # An object store's client starts threads: its first request waits for the forks.
+        datastore_reachable(settings.resolved_datastore_url)
         return _run(request, writer, executor, reporter, gpus)
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -195,6 +198,7 @@ def _run(
         origin_run_id=origin_id,
         scheduler_pid=os.getpid(),
         hostname=socket.gethostname(),
+        datastore_url=settings.resolved_datastore_url,
         created_at=time.time(),
     )
     status: RunStatus = "failed"
@@ -204,7 +208,8 @@ def _run(
         for warning in origin.warnings if origin is not None else ():
             reporter.line(warning)
         if request.resume is None:
-            parameters = _store_parameters(request, writer, blobs, run_id)
+            with blobs.batch():  # one write to a remote store; recorded once it is written
+                parameters = _store_parameters(request, writer, blobs, run_id)
         else:
             parameters = _clone_parameters(writer, origin, run_id)
         # The run and its parameters go to the writer in one sending (one transaction) before
@@ -304,11 +309,13 @@ def _store_code_and_graph(
     request: RunRequest, writer: RecordWriter, blobs: BlobStore, run_id: int
 ) -> tuple[str, dict[str, Any]]:
     """Store the code package and the graph; the package's key and the graph's description."""
-    code_key = blobs.put_bytes(build_code_package(request.flow_file), pack=False)
+    code_key = blobs.put_bytes(
+        build_code_package(request.flow_file), pack=False, label="the code package"
+    )
     graph_info = graph_to_dict(request.graph)
     for name, policy in request.policies.items():
         graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)
-    graph_key = blobs.put_bytes(json.dumps(graph_info).encode())
+    graph_key = blobs.put_bytes(json.dumps(graph_info).encode(), label="the graph")
     writer.set_code_key(run_id, code_key)
     writer.set_graph_key(run_id, graph_key)
     return code_key, graph_info

@@ -42,9 +42,23 @@ _FOREACH_VALUE_CHARS = 30
 
 
 def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
-    """Run the step of ``spec``; never raises for a failure of user code."""
+    """Run the step of ``spec``; never raises for a failure of user code.
+
+    In a remote datastore, the task's small blobs are written together, in one request, when
+    it ends (see ``BlobStore.batch``); if that write fails, the task fails with its error.
+    """
     started = time.time()
     blobs = open_blobs(spec.datastore_url)
+    try:
+        with blobs.batch():
+            return _execute(spec, flow_cls, blobs, started)
+    except KetchException as exc:  # the batch's one write failed: nothing it held is kept
+        return replace(_failure(exc, started), artifacts={})
+
+
+def _execute(
+    spec: TaskSpec, flow_cls: type[FlowSpec], blobs: BlobStore, started: float
+) -> TaskResult:
     params = flow_cls._parameters()
     parameter_names = tuple(sorted(p.name for p in params.values()))
     set_context(
@@ -299,7 +313,7 @@ def save_value(blobs: BlobStore, name: str, value: Any) -> ArtifactRecord:
             "variable rather than to self.",
         ) from None
     try:
-        key = blobs.put(encoded.parts)
+        key = blobs.put(encoded.parts, label=f"artifact '{name}'")
     except OSError as exc:
         if is_disk_full(exc):
             raise UserError(

@@ -106,6 +106,7 @@ class RecordWriter:
         code_key: str | None = None,
         scheduler_pid: int | None = None,
         hostname: str | None = None,
+        datastore_url: str | None = None,
         run_id: int | None = None,
         created_at: float | None = None,
     ) -> None:
@@ -121,6 +122,7 @@ class RecordWriter:
                     "code_key": code_key,
                     "scheduler_pid": scheduler_pid,
                     "hostname": hostname,
+                    "datastore_url": datastore_url,
                     "run_id": run_id,
                     "created_at": created_at,
                 },

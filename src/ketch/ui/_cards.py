@@ -21,6 +21,7 @@ from typing import Any
 
 from ..cards import CardRecord, live_card_html, read_card_html, read_card_records
 from ..cards._records import live_key
+from ..datastore import content_hash
 from ..exceptions import DataIntegrityError, NotFoundError
 from ..metadata import ArtifactRecord, AttemptRecord, RunRecord, TaskRecord
 from ._common import choose_attempt, find_run, find_task, path_of
@@ -65,7 +66,7 @@ def find_slots(
     latest attempt, and only files written since that attempt started (the key is per task).
     """
     try:
-        records = read_card_records(src.blobs, artifacts)
+        records = read_card_records(src.blobs_for(run), artifacts)
     except DataIntegrityError as exc:
         return [], _error(exc.headline, exc.detail, exc.hint)
     except Exception as exc:  # an unreadable pickle: report it, keep the page
@@ -108,7 +109,7 @@ def _entry(src: Source, run: RunRecord, task: TaskRecord, slot: Slot, url: str) 
         "type": None if record is None else record.type,
         "id": None if record is None else record.id,
         "position": slot.position,
-        "hash": None if record is None else record.key,
+        "hash": None if record is None else content_hash(record.key),
         "url": url,
         "live": record is None,
         "version": slot.version,
@@ -118,9 +119,9 @@ def _entry(src: Source, run: RunRecord, task: TaskRecord, slot: Slot, url: str) 
     }
     try:
         if record is not None:
-            text: str | None = read_card_html(src.blobs, record.key)
+            text: str | None = read_card_html(src.blobs_for(run), record.key)
         else:
-            text = live_card_html(src.datastore_url, run.run_id, task.task_id, slot.position)
+            text = live_card_html(src.datastore_of(run), run.run_id, task.task_id, slot.position)
     except DataIntegrityError as exc:
         entry["error"] = _error(exc.headline, exc.detail, exc.hint)
         return entry
@@ -163,10 +164,10 @@ def card_document(
     slots, _error = find_slots(src, run, task, shown, artifacts)
     slot = next((s for s in slots if str(s.position) == position), None)
     if slot is not None and slot.record is not None:
-        return read_card_html(src.blobs, slot.record.key)
+        return read_card_html(src.blobs_for(run), slot.record.key)
     text = None
     if slot is not None:
-        text = live_card_html(src.datastore_url, run.run_id, task.task_id, slot.position)
+        text = live_card_html(src.datastore_of(run), run.run_id, task.task_id, slot.position)
     if text is None:
         where = f"{flow}/{run.run_id}/{step}/{task.task_id}"
         count = f"{len(slots)} card{'' if len(slots) == 1 else 's'}"

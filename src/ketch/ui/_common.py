@@ -179,7 +179,7 @@ def load_graph(src: Source, run: RunRecord) -> tuple[dict[str, Any] | None, str 
     """The run's stored graph (see `ketch.graph.graph_to_dict`), or why it cannot be shown."""
     if run.graph_key is None:
         return None, None
-    graph, error = load_json_object(src.blobs, run.graph_key, "graph")
+    graph, error = load_json_object(src.blobs_for(run), run.graph_key, "graph")
     return graph, error or None
 
 

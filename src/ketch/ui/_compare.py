@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ..datastore import BlobStore, content_hash
 from ..exceptions import UserError
 from ..metadata import ArtifactRecord, RunRecord
 from ._common import find_run, parameter_list, parse_pathspec_list, run_dict, visible_tasks
@@ -36,7 +37,7 @@ def compare_page(src: Source, pathspecs: list[str]) -> dict[str, Any]:
         "runs": runs,
         "parameters": _rows([{p["name"]: p["text"] for p in run_params} for run_params in params]),
         "durations": _rows(durations),
-        "artifacts": _artifact_diff(src, ends),
+        "artifacts": _artifact_diff([src.blobs_for(r) for r in records], ends),
     }
 
 
@@ -74,14 +75,19 @@ def _end_artifacts(src: Source, run: RunRecord) -> dict[str, ArtifactRecord]:
     return {a.name: a for a in records if not a.name.startswith("_")}
 
 
-def _artifact_diff(src: Source, ends: list[dict[str, ArtifactRecord]]) -> dict[str, Any]:
+def _artifact_diff(
+    stores: list[BlobStore], ends: list[dict[str, ArtifactRecord]]
+) -> dict[str, Any]:
     names = sorted({name for end in ends for name in end})
     differ, same = [], []
     for name in names:
-        keys = {None if name not in end else end[name].key for end in ends}
+        keys = {None if name not in end else content_hash(end[name].key) for end in ends}
         if len(keys) == 1:
             same.append(name)
             continue
-        values = [None if name not in end else artifact_entry(src.blobs, end[name]) for end in ends]
+        values = [
+            None if name not in end else artifact_entry(blobs, end[name])
+            for blobs, end in zip(stores, ends, strict=True)
+        ]
         differ.append({"name": name, "values": values})
     return {"differ": differ, "same": same}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..datastore import BlobStore, open_blobs
-from ..metadata import MetadataReader, open_store
+from ..datastore import BlobStore, RunStores, open_blobs
+from ..metadata import MetadataReader, RunRecord, open_store
 from ..metadata._sqlite import sqlite_file
 from ..settings import Settings, require_home
 
@@ -21,6 +21,15 @@ class Source:
     home: str
     database_file: str | None = None
     datastore_url: str = ""
+    runs: RunStores | None = None
+
+    def blobs_for(self, run: RunRecord) -> BlobStore:
+        """Where ``run``'s bytes are: the datastore it recorded, else the project's."""
+        return self.blobs if self.runs is None else self.runs.of(run.datastore_url, run.hostname)
+
+    def datastore_of(self, run: RunRecord) -> str:
+        """The datastore URL ``run`` wrote to (live cards are read there)."""
+        return run.datastore_url or self.datastore_url
 
     def close(self) -> None:
         self.store.close()
@@ -40,4 +49,5 @@ def open_source(settings: Settings) -> Source:
         home=str(home),
         database_file=sqlite_file(url),
         datastore_url=datastore_url,
+        runs=RunStores(datastore_url, blobs),
     )

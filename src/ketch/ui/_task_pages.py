@@ -6,7 +6,7 @@ import time
 from collections import defaultdict
 from typing import Any
 
-from ..datastore import read_tail
+from ..datastore import BlobStore, read_tail
 from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..metadata import AttemptRecord, RunRecord, TaskRecord
 from ._cards import card_entries
@@ -80,7 +80,8 @@ def task_page(
     chosen = choose_attempt(task, attempts, attempt)
     shown = next((a for a in attempts if a.attempt == chosen), None)
     records = src.store.list_artifacts(record.run_id, task.task_id, chosen)
-    artifacts = [artifact_entry(src.blobs, a) for a in records if not a.name.startswith("_")]
+    blobs = src.blobs_for(record)
+    artifacts = [artifact_entry(blobs, a) for a in records if not a.name.startswith("_")]
     cards, cards_error = card_entries(src, record, task, shown, records)
     entry = _task_entry(record, task, run["status"], now, None)
     entry["attempt"] = chosen
@@ -94,8 +95,8 @@ def task_page(
         "cards_error": cards_error,
         "artifacts": artifacts,
         "logs": {
-            "stdout": _log(src, None if shown is None else shown.stdout_key),
-            "stderr": _log(src, None if shown is None else shown.stderr_key),
+            "stdout": _log(blobs, None if shown is None else shown.stdout_key),
+            "stderr": _log(blobs, None if shown is None else shown.stderr_key),
         },
     }
 
@@ -154,13 +155,13 @@ def _attempt_dict(attempt: AttemptRecord, run_status: str, now: float) -> dict[s
     }
 
 
-def _log(src: Source, key: str | None) -> dict[str, Any]:
+def _log(blobs: BlobStore, key: str | None) -> dict[str, Any]:
     """A log's text (its last MiB, read without holding a long log whole), or the error
     that kept it from loading."""
     if not key:
         return {"text": None, "size": 0, "truncated": False, "error": None}
     try:
-        tail, size = read_tail(src.blobs, key, MAX_LOG_BYTES)
+        tail, size = read_tail(blobs, key, MAX_LOG_BYTES)
     except DataIntegrityError as exc:
         error = {"headline": exc.headline, "message": exc.detail, "hint": exc.hint}
         return {"text": None, "size": 0, "truncated": False, "error": error}
