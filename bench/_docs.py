@@ -143,9 +143,10 @@ How it is measured on S3:
   metadata; both with the server's `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`,
   `AWS_SECRET_ACCESS_KEY` and `AWS_REGION`. Metadata stays in the run directory for both.
   After a run the benchmark lists the prefix and fails the row if the run wrote no object.
-- PUTs and objects per task: from each framework's first foreach-100 run, the PUT requests
-  the server logged for keys under the run's prefix, and the objects left there, divided by
-  the run's 103 tasks (the note gives every method's count).
+- PUTs per added task: each framework's first foreach-100 run and one foreach-1 run (not
+  timed), each under its own prefix; the PUT requests the server logged for keys under each
+  prefix (every part of a multipart upload is one PUT), (PUTs of foreach 100 - PUTs of
+  foreach 1) / 99. Objects per task: the objects the foreach-100 run left, / its 103 tasks.
 - The 1 GiB floor: a plain script (`bench/_s3floor.py`) makes the same array, PUTs its bytes
   once and GETs them back once with one client, and sums them. The row's floor is the whole
   script's wall time with obstore (16 MiB parts, 12 at a time; one whole-object GET); the

@@ -23,6 +23,7 @@ from ._data import client_listing
 from ._env import Framework
 from ._floors import flow_floor
 from ._machine import REPO
+from ._proc import Completed
 from ._results import Row
 from ._timing import critical_path
 
@@ -133,9 +134,8 @@ class S3Session:
 
 
 def foreach100(bench: Bench, s3: S3Session, nproc: int) -> None:
-    """Foreach 100 (max-workers 2) on S3; for each framework's first run, the objects it left
-    and the requests the server logged for them."""
-    args = ["--n", "100", "--max-workers", "2"]
+    """Foreach 100 (max-workers 2) on S3 (timed), and from each framework's first run the
+    requests the server logged and the objects left, next to a foreach 1 run (not timed)."""
     row = bench.results.add(
         Row(
             "s3.foreach100",
@@ -145,25 +145,47 @@ def foreach100(bench: Bench, s3: S3Session, nproc: int) -> None:
             floor_label="py start + critical-path forks",
         )
     )
-    puts = Row("s3.puts", f"S3 ({s3.kind}): PUT requests per task (foreach 100)", "PUTs/task")
+    puts = Row(
+        "s3.puts",
+        f"S3 ({s3.kind}): PUT requests per added task, (foreach 100 - foreach 1) / 99",
+        "PUTs/task",
+    )
     objects = Row("s3.objects", f"S3 ({s3.kind}): objects per task (foreach 100)", "objects/task")
     notes: dict[str, str] = {}
     for i, fw in bench.alternate("s3foreach100"):
-        env, prefix = s3.env(fw, "foreach")
-        done, cwd = bench.flow_run(fw, "foreach.py", args, env=env)
+        done, cwd, prefix = _foreach(bench, s3, fw, 100)
         getattr(row, fw.name).values.append(done.wall_s)
         if i == 0:
-            count, size = s3.check_written(fw, prefix)
-            methods = s3.requests(prefix)
-            getattr(puts, fw.name).values.append(methods.count("PUT") / FOREACH_TASKS)
-            getattr(objects, fw.name).values.append(count / FOREACH_TASKS)
-            by_method = {m: methods.count(m) for m in sorted(set(methods))}
-            puts.extra[fw.name] = by_method
-            notes[fw.name] = f"{fw.name}: {count} objects, {size:,} bytes; requests {by_method}"
+            full = _traffic(s3, fw, prefix)
+            one = _traffic(s3, fw, _foreach(bench, s3, fw, 1)[2])
+            getattr(puts, fw.name).values.append((full["PUT"] - one["PUT"]) / 99)
+            getattr(objects, fw.name).values.append(full["objects"] / FOREACH_TASKS)
+            puts.extra[fw.name] = {"foreach100": full, "foreach1": one}
+            notes[fw.name] = (
+                f"{fw.name}: foreach 100 {full['PUT']} PUTs, {full['objects']} objects, "
+                f"{full['bytes']:,} bytes (foreach 1: {one['PUT']} PUTs)"
+            )
         bench.scratch.discard(cwd)
-    puts.note = "; ".join(notes.values()) + f" ({FOREACH_TASKS} tasks)"
+    puts.note = "; ".join(notes.values()) + "; requests by method in the JSON"
     bench.results.add(puts)
     bench.results.add(objects)
+
+
+def _foreach(bench: Bench, s3: S3Session, fw: Framework, n: int) -> tuple[Completed, Path, str]:
+    env, prefix = s3.env(fw, f"foreach{n}")
+    done, cwd = bench.flow_run(fw, "foreach.py", ["--n", str(n), "--max-workers", "2"], env=env)
+    return done, cwd, prefix
+
+
+def _traffic(s3: S3Session, fw: Framework, prefix: str) -> dict[str, int]:
+    """Requests by method the server logged under ``prefix``, and the objects left there."""
+    count, size = s3.check_written(fw, prefix)
+    methods = s3.requests(prefix)
+    return {
+        **{m: methods.count(m) for m in sorted({"PUT", *methods})},
+        "objects": count,
+        "bytes": size,
+    }
 
 
 def _floor(bench: Bench, s3: S3Session, client: str) -> dict[str, Any]:
