@@ -44,6 +44,7 @@ _STOP_GRACE_S = 5.0
 ENV_TO_UNSET = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3")
 
 # moto (werkzeug): 127.0.0.1 - - [04/Dec/2026 23:20:19] "PUT /abc/k/1 HTTP/1.1" 200 -
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _MOTO_REQUEST = re.compile(r'"([A-Z]+) (\S+) HTTP/[\d.]+" \d{3}')
 # weed at -v=2: I1204 23:20:12.529296 stats.go:42 "admin-key" PUT "/abc-test/k" 200 6.1ms
 _WEED_REQUEST = re.compile(r'stats\.go:\d+\]? "[^"]*" ([A-Z]+) "([^"]+)" \d{3}')
@@ -177,7 +178,7 @@ class S3Server:
             return []
         requests = []
         for line in self.log_path.read_text(errors="replace").splitlines():
-            match = self._request_pattern.search(line)
+            match = self._request_pattern.search(_ANSI.sub("", line))  # moto colours some
             if match:
                 requests.append((match.group(1), match.group(2).split("?", 1)[0]))
         return requests
@@ -247,15 +248,21 @@ class S3Server:
         self.seconds_to_start = time.perf_counter() - started
 
     def _wait_ready(self) -> None:
-        """Poll ListBuckets until it succeeds; fail with the log's tail on exit or timeout."""
+        """Poll until the server stores and reads back an object (SeaweedFS answers ListBuckets
+        before its volume server has registered: reads of stored data would fail); fail with
+        the log's tail on exit or timeout."""
         client = self.client(connect_timeout=1, read_timeout=2, retries={"max_attempts": 1})
         deadline = time.monotonic() + _READY_TIMEOUT_S
+        probe = "ketch-ready-probe"
         while True:
             assert self._proc is not None
             if self._proc.poll() is not None:
                 raise RuntimeError(self._failure(f"exited with status {self._proc.returncode}"))
             try:
-                client.list_buckets()
+                if probe not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
+                    client.create_bucket(Bucket=probe)
+                client.put_object(Bucket=probe, Key="probe", Body=b"ready")
+                client.get_object(Bucket=probe, Key="probe")["Body"].read()
                 return
             except Exception as exc:  # not listening yet, or not yet serving S3
                 if time.monotonic() > deadline:
@@ -330,6 +337,10 @@ def _seaweedfs(workdir: Path) -> S3Server:
     flags += ["-master.telemetry=false", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}"]
     # Unix sockets default to /tmp/seaweedfs-<role>-<port>.sock; keep them with the data.
     flags += [f"-filer.localSocket={data}/filer.sock", f"-s3.localSocket={data}/s3.sock"]
+    # Each bucket is a collection with volumes of its own, and weed mini sizes volumes (1 GiB
+    # here) from the free disk: after a few dozen buckets it has no writable volume left and
+    # answers 500. Small volumes leave room for the suite's hundreds of buckets.
+    flags += ["-master.volumeSizeLimitMB=16"]
     env = {k: v for k, v in os.environ.items() if k not in ENV_TO_UNSET}
     # weed mini takes its one S3 identity from these, read when it starts.
     env |= {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}

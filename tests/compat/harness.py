@@ -127,11 +127,14 @@ def run_killing_group(
         return None, out, err + f"\n[{label}: killed after {int(timeout)}s]\n".encode()
 
 
-def run_case(case: Any, workdir: Path, impl: str, python: str) -> dict[str, Any]:
+def run_case(
+    case: Any, workdir: Path, impl: str, python: str, extra_env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run ``case`` in ``workdir`` (which must not exist yet or be empty) and return the
     result record (the same shape as a golden file)."""
     flow_path = prepare_dir(case, workdir, impl)
     env = clean_env(impl)
+    env.update(extra_env or {})  # e.g. a datastore on S3 for ketch
     cmd = [python, flow_path.name, *case.argv]
     t0 = time.monotonic()
     exit_code, out, err = run_killing_group(cmd, workdir, env, COMMAND_TIMEOUT_S)

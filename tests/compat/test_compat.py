@@ -59,6 +59,23 @@ def _stores_above(path: Path) -> list[Path]:
 @pytest.mark.slow
 @pytest.mark.parametrize("case", cases.CASES, ids=lambda c: c.name)
 def test_matches_metaflow(case, tmp_path):
+    _check_case(case, tmp_path, {})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", cases.CASES, ids=lambda c: c.name)
+def test_matches_metaflow_with_the_datastore_on_s3(case, tmp_path, s3_server):
+    """The same cases with every byte in an S3 bucket (moto, then SeaweedFS)."""
+    if IMPL != "ketch":
+        pytest.skip("the S3 variant checks ketch")
+    env = s3_server.subprocess_env({})
+    env["KETCH_DATASTORE_URL"] = f"s3://{s3_server.make_bucket()}/compat"
+    env["KETCH_CACHE_DIR"] = str(tmp_path / "cache")
+    _check_case(case, tmp_path, env)
+    assert not (tmp_path / "flowdir" / ".ketch" / "blobs").exists()
+
+
+def _check_case(case, tmp_path, extra_env):
     assert IMPL in ("ketch", "metaflow"), "COMPAT_IMPL must be ketch or metaflow"
     golden = harness.load_golden(case.name)
     python = harness.python_for(IMPL)
@@ -67,7 +84,7 @@ def test_matches_metaflow(case, tmp_path):
     stray = _stores_above(tmp_path)
     assert not stray, f"a store above the test directory would be picked up: {stray}"
 
-    result = harness.run_case(case, tmp_path / "flowdir", IMPL, python)
+    result = harness.run_case(case, tmp_path / "flowdir", IMPL, python, extra_env)
     problems = harness.compare(case, golden, result, cases.SHOW_GRAPHS.get(case.flow))
     if problems:
         pytest.fail(

@@ -18,8 +18,8 @@ from ketch.metadata import (
     open_store,
     sqlite_url,
 )
-from ketch.metadata._sqlite import sqlite_file
 from ketch.metadata._migrations import LATEST_VERSION
+from ketch.metadata._sqlite import sqlite_file
 from ketch.metadata._sqlite_gen import TARGET, render
 from ketch.metadata._sqlite_store import SqliteStore
 
@@ -106,7 +106,9 @@ def test_fresh_database_gets_the_same_schema(tmp_path: Path) -> None:
     assert _schema(tmp_path / "w.db") == _schema(tmp_path / "s.db")
     conn = sqlite3.connect(tmp_path / "w.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("SELECT version FROM ketch_schema_version").fetchall() == [(LATEST_VERSION,)]
+    assert conn.execute("SELECT version FROM ketch_schema_version").fetchall() == [
+        (LATEST_VERSION,)
+    ]
     conn.close()
 
 

@@ -50,8 +50,10 @@ class Card:
 
     @property
     def hash(self) -> str:
-        """The blob key of the card's HTML."""
-        return self._record.key
+        """The hash of the card's HTML (its blob's content hash)."""
+        from ..datastore import content_hash
+
+        return content_hash(self._record.key)
 
     @property
     def position(self) -> int:
@@ -176,10 +178,8 @@ def get_cards(
     >>> cards = get_cards("TrainFlow/12/train/3", id="summary")  # doctest: +SKIP
     >>> cards[0].view()  # doctest: +SKIP
     """
-    from ..client._context import backend
-
     task = _task(task)
-    blobs = backend().blobs
+    blobs = task._run._blobs  # where this run stored its bytes, not the reader's own store
     return CardContainer(
         Card(record, task.pathspec, blobs)
         for record in list_cards(task)

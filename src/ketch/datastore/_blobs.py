@@ -16,9 +16,9 @@ written before ketch used BLAKE3 have SHA-256 keys of the same length; those blo
 from __future__ import annotations
 
 import io
+import os
 import re
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import BinaryIO
@@ -52,7 +52,7 @@ class _Staged:
     """The small blobs of a batch not yet written: one buffer, and where each lies in it."""
 
     def __init__(self) -> None:
-        self.pack_id = uuid.uuid4().hex
+        self.pack_id = os.urandom(16).hex()
         self.data = bytearray()
         self.keys: dict[str, str] = {}  # hash -> located key
         self.labels: list[str] = []
@@ -155,13 +155,22 @@ class BlobStore:
         located = _LOCATED.match(key)
         if located is not None:
             return self._get_located(key, *located.groups(), verify=verify)
-        try:
-            view = self.storage.get(self._checked_path(key))
-        except KeyError:
-            raise self._missing(key) from None
-        if verify and blob_hash([view]) != key and _legacy_hash(view) != key:
-            raise _corrupt(key)
-        return view
+        path = self._checked_path(key)
+        for attempt in (1, 2):
+            try:
+                view = self.storage.get(path)
+            except KeyError:
+                raise self._missing(key) from None
+            if not verify or blob_hash([view]) == key or _legacy_hash(view) == key:
+                return view
+            if attempt == 1 and not self._evict(path):
+                break
+        raise _corrupt(key)
+
+    def _evict(self, path: str) -> bool:
+        """Drop a damaged local copy of a remote object (read again from the store next)."""
+        evict = getattr(self.storage, "evict", None)
+        return bool(evict is not None and evict(path))
 
     def _get_located(
         self, key: str, digest: str, pack_id: str, offset: str, length: str, *, verify: bool
@@ -170,13 +179,17 @@ class BlobStore:
         staged: _Staged | None = getattr(self._local, "staged", None)
         if staged is not None and staged.pack_id == pack_id:
             return memoryview(staged.data)[start:end]
-        try:
-            view = self.storage.get(_pack_path(pack_id))[start:end]
-        except KeyError:
-            raise self._missing(key) from None
-        if len(view) != end - start or (verify and blob_hash([view]) != digest):
-            raise _corrupt(key)
-        return view
+        path = _pack_path(pack_id)
+        for attempt in (1, 2):
+            try:
+                view = self.storage.get(path)[start:end]
+            except KeyError:
+                raise self._missing(key) from None
+            if len(view) == end - start and (not verify or blob_hash([view]) == digest):
+                return view
+            if attempt == 1 and not self._evict(path):
+                break
+        raise _corrupt(key)
 
     def open(self, key: str) -> BinaryIO:
         """The blob as a readable file object, for a blob too large to hold whole.

@@ -28,7 +28,9 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from ._storage import Buffer, LocalStorage, Storage, create_temporary
+from ._cloud import Location
+from ._objectstore import Entries, ObjectStorage
+from ._storage import Buffer, LocalStorage, create_temporary
 
 IMMUTABLE_PREFIXES = ("blobs/", "packs/")
 DEFAULT_MAX_BYTES = 10 << 30
@@ -139,17 +141,25 @@ class CachedStorage:
 
     remote = True
 
-    def __init__(self, remote: Storage, cache: ObjectCache) -> None:
+    def __init__(self, remote: ObjectStorage, cache: ObjectCache) -> None:
         self.remote_storage = remote
         self.cache = cache
-        self.read_only = getattr(remote, "read_only", False)
+        self.read_only = remote.read_only
 
     @property
-    def where(self) -> object:
-        return getattr(self.remote_storage, "where", None)
+    def where(self) -> Location:
+        return self.remote_storage.where
 
     def put(self, key: str, parts: Iterable[Buffer], *, pack: bool = False) -> None:
         self.remote_storage.put(key, parts, pack=pack)
+
+    def evict(self, key: str) -> bool:
+        """Drop the cached copy of ``key`` (found damaged); whether there was one."""
+        try:
+            os.unlink(self.cache.files._file(key))
+        except OSError:
+            return False
+        return True
 
     def get(self, key: str) -> memoryview:
         if not key.startswith(IMMUTABLE_PREFIXES):
@@ -157,12 +167,7 @@ class CachedStorage:
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        fetch = getattr(self.remote_storage, "fetch", None)
-        if fetch is None:
-            data = self.remote_storage.get(key)
-            self.cache.add(key, data)
-            return data
-        return self._download(key, fetch)
+        return self._download(key, self.remote_storage.fetch)
 
     def _download(self, key: str, fetch: Callable[..., int]) -> memoryview:
         """Download a large object straight into its cache file (never whole in memory) and
@@ -222,10 +227,11 @@ class CachedStorage:
     def list(self, prefix: str = "") -> Iterator[str]:
         return self.remote_storage.list(prefix)
 
+    def entries(self, prefix: str) -> Entries:
+        return self.remote_storage.entries(prefix)
+
     def check(self) -> None:
-        check = getattr(self.remote_storage, "check", None)
-        if check is not None:
-            check()
+        self.remote_storage.check()
 
 
 class _Pending:

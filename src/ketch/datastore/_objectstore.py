@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, TypeVar
 from ..exceptions import (
     DataIntegrityError,
     InternalError,
+    KetchException,
     StoreAccessError,
     StoreUnreachableError,
 )
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
     from ._storage import Buffer
 
 T = TypeVar("T")
+Entries = list[tuple[str, int, int]]  # (name, last modified in ns, size)
 
 FIRST_BYTES = 8 << 20  # one GET reads objects up to this size whole
 CHUNK_BYTES = 16 << 20  # the size of each range fetched, and of each uploaded part
@@ -133,7 +135,15 @@ class ObjectStorage:
                 hint="Readers (the Client, the UI) open the datastore read-only.",
             )
         if not isinstance(parts, Sequence):  # a stream, read once: no retry can replay it
-            self._call("PUT", key, lambda: obstore.put(self.store, key, _cast(parts), **_parts()))
+            source = _Source(parts)
+            try:
+                self._call(
+                    "PUT", key, lambda: obstore.put(self.store, key, source, **_parts()), attempts=1
+                )
+            except KetchException:
+                if source.error is not None:  # the stream failed, not the store: say so
+                    raise source.error from None
+                raise
             return
         views = [memoryview(p).cast("B") for p in parts]
         if sum(v.nbytes for v in views) <= SINGLE_PUT_MAX:
@@ -239,6 +249,23 @@ class ObjectStorage:
 
         yield from sorted(self._call("LIST", prefix or "/", listing))
 
+    def entries(self, prefix: str) -> Entries:
+        """(name under ``prefix``, last modified in ns, size) of each object under it."""
+        import obstore
+
+        def listing() -> Entries:
+            return [
+                (
+                    str(meta["path"])[len(prefix) :],
+                    int(meta["last_modified"].timestamp() * 1e9),
+                    int(meta["size"]),
+                )
+                for chunk in obstore.list(self.store, prefix)
+                for meta in chunk
+            ]
+
+        return self._call("LIST", prefix, listing)
+
     def check(self) -> None:
         """One request that proves the bucket exists and the credentials are accepted."""
         import obstore
@@ -248,10 +275,12 @@ class ObjectStorage:
         )
 
     # -- one request, retried --------------------------------------------------------------
-    def _call(self, verb: str, key: str, request: Callable[[], T]) -> T:
+    def _call(
+        self, verb: str, key: str, request: Callable[[], T], *, attempts: int = ATTEMPTS
+    ) -> T:
         """Run ``request``; KeyError for a missing object; retries what may pass."""
         pause = FIRST_PAUSE
-        for attempt in range(1, ATTEMPTS + 1):
+        for attempt in range(1, attempts + 1):
             try:
                 return request()
             except FileNotFoundError as exc:
@@ -266,12 +295,12 @@ class ObjectStorage:
                     return None  # type: ignore[return-value]
                 if _is_refused(exc, reason):
                     raise self._refused(reason) from None
-                if not _is_transient(exc, reason) or attempt == ATTEMPTS:
+                if not _is_transient(exc, reason) or attempt == attempts:
                     raise self._unreachable(verb, key, reason, attempt) from None
                 at = self.where.endpoint or "the store"
                 print(
                     f"ketch: {verb} {self._name(key)} failed at {at} ({reason}); "
-                    f"retrying in {pause:g} s (attempt {attempt + 1} of {ATTEMPTS})",
+                    f"retrying in {pause:g} s (attempt {attempt + 1} of {attempts})",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -315,9 +344,24 @@ def _parts() -> dict[str, Any]:
     return {"chunk_size": CHUNK_BYTES, "max_concurrency": WORKERS}
 
 
-def _cast(parts: Iterable[Buffer]) -> Iterator[memoryview]:
-    for part in parts:
-        yield memoryview(part).cast("B")
+class _Source:
+    """A caller's stream of parts, as obstore reads it; keeps the error the stream raised."""
+
+    def __init__(self, parts: Iterable[Buffer]) -> None:
+        self._parts = iter(parts)
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[memoryview]:
+        return self
+
+    def __next__(self) -> memoryview:
+        try:
+            return memoryview(next(self._parts)).cast("B")
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            self.error = exc
+            raise
 
 
 def _pieces(views: Sequence[memoryview]) -> Iterator[memoryview]:

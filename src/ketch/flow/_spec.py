@@ -244,6 +244,8 @@ class FlowSpec:
                 "merge_artifacts takes include= or exclude=, not both.",
                 hint="Use one of them.",
             )
+        from ..datastore import content_hash  # equal bytes, wherever each input stored them
+
         excluded = set(exclude or ())
         wanted = set(include) if include is not None else None
         candidates: dict[str, set[str]] = {}
@@ -256,7 +258,7 @@ class FlowSpec:
                     continue
                 if name in self.__dict__ or name in state.artifacts:
                     continue
-                candidates.setdefault(name, set()).add(record.key)
+                candidates.setdefault(name, set()).add(content_hash(record.key))
                 records[name] = record
         if wanted is not None:
             missing = sorted(wanted - set(candidates) - set(self.__dict__) - set(state.artifacts))

@@ -12,6 +12,7 @@ A card is served by ``/-/card/...`` with `CARD_CSP`: no script, nothing fetched,
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
@@ -21,7 +22,7 @@ from typing import Any
 
 from ..cards import CardRecord, live_card_html, read_card_html, read_card_records
 from ..cards._records import live_key
-from ..datastore import content_hash
+from ..datastore import content_hash, local_path, open_storage, scheme_of
 from ..exceptions import DataIntegrityError, NotFoundError
 from ..metadata import ArtifactRecord, AttemptRecord, RunRecord, TaskRecord
 from ._common import choose_attempt, find_run, find_task, path_of
@@ -43,14 +44,22 @@ class Slot:
 
     position: int
     record: CardRecord | None = None
-    live: os.stat_result | None = None
+    live: LiveFile | None = None
 
     @property
     def version(self) -> str:
         if self.record is not None:
             return self.record.key
         assert self.live is not None
-        return f"live:{self.live.st_mtime_ns}:{self.live.st_size}"
+        return f"live:{self.live.mtime_ns}:{self.live.size}"
+
+
+@dataclass(frozen=True)
+class LiveFile:
+    """When a live card was last written, and its size: its version."""
+
+    mtime_ns: int
+    size: int
 
 
 def find_slots(
@@ -79,8 +88,8 @@ def find_slots(
         return [Slot(r.position, record=r) for r in records], None
     if attempt is None or attempt.attempt != task.attempt:
         return [], None
-    files = _live_files(src, run.run_id, task.task_id, since=attempt.started_at)
-    return [Slot(position, live=stat) for position, stat in sorted(files.items())], None
+    files = _live_files(src.datastore_of(run), run.run_id, task.task_id, attempt.started_at)
+    return [Slot(position, live=live) for position, live in sorted(files.items())], None
 
 
 def card_entries(
@@ -179,29 +188,36 @@ def card_document(
     return text
 
 
-def _live_files(
-    src: Source, run_id: int, task_id: int, *, since: float
-) -> dict[int, os.stat_result]:
-    """position -> stat of each live card file of a task written since ``since``."""
-    folder = (Path(src.home) / live_key(run_id, task_id, 0)).parent
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:  # no card refreshed yet
-        return {}
+def _live_files(url: str, run_id: int, task_id: int, since: float) -> dict[int, LiveFile]:
+    """position -> the live card files of a task written since ``since`` (a second of slack
+    for file systems with coarse times: an earlier attempt's file stays until this one
+    refreshes), in the datastore at ``url``."""
+    folder = live_key(run_id, task_id, 0).rpartition("/")[0]
     found = {}
-    for item in entries:
-        stem, _dot, ext = item.name.partition(".")
+    for name, mtime_ns, size in _entries(url, folder):
+        stem, _dot, ext = name.partition(".")
         if ext != "html" or not stem.isdigit():
             continue  # a write in progress (.tmp-...) or a stranger
-        try:
-            stat = item.stat()
-        except OSError:
-            continue
-        # An earlier attempt's file stays until this one refreshes; a second of slack for
-        # file systems with coarse times.
-        if stat.st_mtime >= since - 1:
-            found[int(stem)] = stat
+        if mtime_ns / 1e9 >= since - 1:
+            found[int(stem)] = LiveFile(mtime_ns, size)
     return found
+
+
+def _entries(url: str, folder: str) -> list[tuple[str, int, int]]:
+    """(name, mtime in ns, size) of the objects in ``folder`` of the datastore at ``url``."""
+    if scheme_of(url) != "file":
+        listing = getattr(open_storage(url, read_only=True), "entries", None)
+        return [] if listing is None else listing(folder + "/")
+    out = []
+    try:
+        items = list(os.scandir(Path(local_path(url)) / folder))
+    except OSError:  # no card refreshed yet
+        return []
+    for item in items:
+        with contextlib.suppress(OSError):
+            stat = item.stat()
+            out.append((item.name, stat.st_mtime_ns, stat.st_size))
+    return out
 
 
 def _title(text: str) -> str | None:
