@@ -74,7 +74,7 @@ class S3Session:
         weed = Path(sys.executable).parent / "weed"
         out = subprocess.run([weed, "version"], capture_output=True, text=True).stdout.split()
         found = out[out.index("version") + 2] if "version" in out[:-2] else "?"
-        return f"SeaweedFS {found} (weed mini, one volume on the scratch disk) on 127.0.0.1"
+        return f"SeaweedFS {found} (weed mini, data on the scratch disk) on 127.0.0.1"
 
     def close(self) -> None:
         if self.server is not None:
