@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import _bigdata, _data, _timing, _ui
+from . import _bigdata, _data, _s3, _timing, _ui
 from ._context import METAFLOW_REPEATS, Bench, Options, nproc, pycache_env, warm_up
 from ._docs import write_docs
 from ._env import clean_env, framework_version, ketch, metaflow
@@ -25,9 +25,18 @@ from ._targets import targets
 Workload = Callable[[Bench], None]
 # Skipped by --quick:
 SLOW = ("foreach1000", "bigarray", "compressible", "resume1000", "scheduler10k", "ui1000")
+# Run only when asked for (--s3, or named in --only): each needs an S3 server.
+S3 = ("s3foreach100", "s3bigarray", "s3client")
 
 
-def workloads(cores: int) -> dict[str, Workload]:
+def workloads(cores: int, s3: _s3.S3Session | None = None) -> dict[str, Workload]:
+    def on_s3(fn: Callable[[Bench, _s3.S3Session], None]) -> Workload:
+        def run(bench: Bench) -> None:
+            assert s3 is not None
+            fn(bench, s3)
+
+        return run
+
     return {
         "import": _timing.import_time,
         "linear10": lambda b: _timing.linear10(b, cores),
@@ -41,6 +50,9 @@ def workloads(cores: int) -> dict[str, Workload]:
         "resume1000": lambda b: _timing.resume1000(b, cores),
         "scheduler10k": lambda b: _data.scheduler10k(b, cores),
         "ui1000": _ui.ui1000,
+        "s3foreach100": on_s3(lambda b, s: _s3.foreach100(b, s, cores)),
+        "s3bigarray": on_s3(_s3.big_array),
+        "s3client": on_s3(_s3.client),
     }
 
 
@@ -53,6 +65,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
         help=f"3 ketch runs, 1 Metaflow run; skip {', '.join(SLOW)}.",
     )
     p.add_argument("--only", default=None, help=f"Comma-separated workloads: {names}.")
+    p.add_argument(
+        "--s3",
+        action="store_true",
+        help=f"Run the S3 workloads ({', '.join(S3)}), which --only may also name; "
+        "without either they are not run.",
+    )
+    p.add_argument(
+        "--s3-server",
+        choices=_s3.SERVERS,
+        default=_s3.SERVERS[0],
+        help="The local S3 server the S3 workloads start (default: seaweedfs).",
+    )
     p.add_argument("--repeats", type=int, default=None, help="ketch runs per workload (5).")
     p.add_argument(
         "--mf-repeats",
@@ -84,30 +108,47 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 
 def options(args: argparse.Namespace) -> Options:
+    only = set(args.only.split(",")) if args.only else set()
+    if args.s3:
+        only |= set(S3)
     return Options(
         quick=args.quick,
         repeats=args.repeats or (3 if args.quick else 5),
         mf_repeats=args.mf_repeats,
-        only=frozenset(args.only.split(",")) if args.only else None,
+        only=frozenset(only) or None,
         no_metaflow=args.no_metaflow,
         keep=args.keep,
         client_runs=args.client_runs or (20 if args.quick else 100),
+        s3_server=args.s3_server,
     )
 
 
-def run_all(bench: Bench) -> None:
+def run_all(bench: Bench) -> str | None:
+    """Run the chosen workloads; returns the S3 server used, if any."""
+    s3 = _s3.S3Session(bench, bench.options.s3_server)
+    try:
+        _run_chosen(bench, s3)
+        return s3.describe()
+    finally:
+        s3.close()
+
+
+def chosen(options: Options, name: str) -> bool:
+    """Whether the session runs workload ``name`` (S3 ones only when asked for by name)."""
+    if name in S3:
+        return name in (options.only or ())
+    skip_slow = options.quick and options.only is None
+    return options.wants(name) and not (skip_slow and name in SLOW)
+
+
+def _run_chosen(bench: Bench, s3: _s3.S3Session) -> None:
     cores = nproc()
-    skip_slow = bench.options.quick and bench.options.only is None
-    chosen = [
-        (name, fn)
-        for name, fn in workloads(cores).items()
-        if bench.options.wants(name) and not (skip_slow and name in SLOW)
-    ]
+    todo = [(name, fn) for name, fn in workloads(cores, s3).items() if chosen(bench.options, name)]
     bench.log("warming up (bytecode caches), measuring the floors")
     warm_up(bench)
     python_start(bench)
     fork_floors(bench)
-    for name, fn in chosen:
+    for name, fn in todo:
         bench.log(f"[bold]{name}[/bold]")
         before = set(bench.results.rows)
         try:
@@ -135,7 +176,9 @@ def repeats_note(bench: Bench) -> str:
         else (
             f"{o.mf_repeats}"
             if o.mf_repeats is not None
-            else ", ".join(f"{k} {bench.repeats(bench.metaflow, k)}" for k in METAFLOW_REPEATS)
+            else ", ".join(
+                f"{k} {bench.repeats(bench.metaflow, k)}" for k in METAFLOW_REPEATS if chosen(o, k)
+            )
         )
     )
     imports = bench.repeats(bench.ketch, "import")
@@ -160,7 +203,7 @@ def main(argv: list[str]) -> int:
     machine = describe({fw.name: framework_version(fw) for fw in bench.frameworks})
     started, load_before = time.time(), os.getloadavg()
     try:
-        run_all(bench)
+        s3_server = run_all(bench)
     finally:
         bench.scratch.close()
     found = targets(bench.results)
@@ -173,6 +216,7 @@ def main(argv: list[str]) -> int:
         "options": {k: sorted(v) if isinstance(v, frozenset) else v for k, v in vars(opts).items()},
         "repeats_note": repeats_note(bench),
         "floors_s": bench.floors,
+        "s3_server": s3_server,
     }
     print_report(bench.results, found, meta["repeats_note"])
     path = write_json(bench.results, found, meta)

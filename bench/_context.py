@@ -27,6 +27,9 @@ METAFLOW_REPEATS = {
     "client": 3,
     "resume": 2,
     "resume1000": 1,
+    "s3foreach100": 1,
+    "s3bigarray": 1,
+    "s3client": 1,
 }
 KETCH_TIMEOUT_S = 600.0
 METAFLOW_TIMEOUT_S = 3600.0
@@ -41,6 +44,7 @@ class Options:
     no_metaflow: bool
     keep: bool
     client_runs: int
+    s3_server: str = "seaweedfs"  # the local S3 server of the S3 workloads
 
     def wants(self, name: str) -> bool:
         return self.only is None or name in self.only

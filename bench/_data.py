@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 import sys
+from collections.abc import Mapping
 
 from ._context import Bench
 from ._floors import client_floor, flow_floor
@@ -14,31 +15,40 @@ from ._timing import critical_path
 
 def client(bench: Bench) -> None:
     n = bench.options.client_runs
-    row = bench.results.add(
-        Row(
-            "client",
-            f"Client: list {n} runs, load 1 artifact from each",
-            "s",
-            floor=client_floor(n),
-            floor_label="sqlite select + n small files",
-        )
+    row = Row(
+        "client",
+        f"Client: list {n} runs, load 1 artifact from each",
+        "s",
+        floor=client_floor(n),
+        floor_label="sqlite select + n small files",
     )
+    client_listing(bench, row, "client", n)
+
+
+def client_listing(
+    bench: Bench, row: Row, workload: str, n: int, envs: Mapping[str, dict[str, str]] | None = None
+) -> None:
+    """Make ``n`` runs of tiny.py per framework (not timed), then time listing them and loading
+    one artifact of each in a fresh process. ``envs``: a framework's environment by name."""
+    bench.results.add(row)
+    envs = envs or {}
     projects = {}
     for fw in bench.frameworks:
-        cwd = bench.scratch.fresh(f"{fw.name}-client")
+        env = envs.get(fw.name)
+        cwd = bench.scratch.fresh(f"{fw.name}-{workload}")
         fw.install_flow("tiny.py", cwd)
         fw.install_flow("client_probe.py", cwd)
         bench.log(f"  {fw.name}: creating {n} runs of tiny.py (not timed)")
         # One run at a time: Metaflow runs made two at a time in one store once left 99 runs
         # out of 100 to list (2026-11-30 07:27), and each run's wall time is recorded.
-        runs = [bench.flow_run(fw, "tiny.py", cwd=cwd) for _ in range(n)]
+        runs = [bench.flow_run(fw, "tiny.py", cwd=cwd, env=env) for _ in range(n)]
         creation = sum(done.wall_s for done, _ in runs)
         row.extra[f"{fw.name}_seconds_per_tiny_run"] = creation / n
         projects[fw.name] = cwd
     again: dict[str, list[float]] = {fw.name: [] for fw in bench.frameworks}
-    for _, fw in bench.alternate("client"):
+    for _, fw in bench.alternate(workload):
         cmd = [fw.python, "client_probe.py", "TinyFlow", str(n)]
-        done = bench.command(fw, cmd, projects[fw.name])
+        done = bench.command(fw, cmd, projects[fw.name], env=envs.get(fw.name))
         figures = json.loads(done.stdout.splitlines()[-1])
         getattr(row, fw.name).values.append(figures["client_s"])
         again[fw.name].append(figures["again_s"])

@@ -6,7 +6,9 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-Unit = Literal["s", "ms", "ms/task", "MiB", "bytes", "bytes/task", "files/task"]
+Unit = Literal[
+    "s", "ms", "ms/task", "MiB", "bytes", "bytes/task", "files/task", "PUTs/task", "objects/task"
+]
 
 
 @dataclass

@@ -76,6 +76,26 @@ def _ui_pages(results: Results) -> Target:
     return Target(text, worst < 1, figure)
 
 
+def _s3_puts(results: Results) -> Target:
+    text = "S3: PUTs per small task ≤ 1 (foreach 100)"
+    row = _row(results, "s3.puts")
+    if row is None or not row.ketch:
+        return Target(text, None, "not measured")
+    return Target(text, row.ketch.median <= 1, f"{row.ketch.median:.2f} PUTs/task")
+
+
+S3_TARGETS: list[Callable[[Results], Target]] = [
+    lambda r: _speedup(r, "s3.foreach100", 20, "S3: foreach 100 ≥ 20x faster than Metaflow"),
+    lambda r: _speedup(
+        r, "s3.bigarray.time", 10, "S3: 1 GiB write + read ≥ 10x faster than Metaflow"
+    ),
+    lambda r: _within_floor(
+        r, "s3.bigarray.time", 2, "S3: 1 GiB write + read within 2x of the raw client floor"
+    ),
+    _s3_puts,
+]
+
+
 def targets(results: Results) -> list[Target]:
     checks: list[Callable[[], Target | list[Target]]] = [
         lambda: _speedup(results, "linear10", 30, "linear 10 ≥ 30x faster than Metaflow"),
@@ -100,6 +120,7 @@ def targets(results: Results) -> list[Target]:
             results, "client", 20, "Client: 100 runs + 1 artifact each ≥ 20x faster than Metaflow"
         ),
         lambda: _ui_pages(results),
+        *(lambda check=check: check(results) for check in S3_TARGETS),
     ]
     out: list[Target] = []
     for check in checks:
