@@ -325,7 +325,7 @@ _WEED_PORT_FLAGS = (
 )
 
 
-def _seaweedfs(workdir: Path) -> S3Server:
+def _seaweedfs(workdir: Path, extra_flags: tuple[str, ...] = ()) -> S3Server:
     ports = dict(zip(_WEED_PORT_FLAGS, _free_ports(len(_WEED_PORT_FLAGS)), strict=True))
     data = workdir / "seaweedfs-data"
     data.mkdir(parents=True, exist_ok=True)
@@ -340,7 +340,7 @@ def _seaweedfs(workdir: Path) -> S3Server:
     # Each bucket is a collection with volumes of its own, and weed mini sizes volumes (1 GiB
     # here) from the free disk: after a few dozen buckets it has no writable volume left and
     # answers 500. Small volumes leave room for the suite's hundreds of buckets.
-    flags += ["-master.volumeSizeLimitMB=16"]
+    flags += ["-master.volumeSizeLimitMB=64"]
     env = {k: v for k, v in os.environ.items() if k not in ENV_TO_UNSET}
     # weed mini takes its one S3 identity from these, read when it starts.
     env |= {"AWS_ACCESS_KEY_ID": access_key, "AWS_SECRET_ACCESS_KEY": secret_key}
@@ -351,13 +351,18 @@ def _seaweedfs(workdir: Path) -> S3Server:
         secret_key=secret_key,
         workdir=workdir,
         # -v=2 (a global flag, before the command) makes it log one line per S3 request.
-        _argv=[_find_program("weed"), "-v=2", "mini", *flags],
+        _argv=[_find_program("weed"), "-v=2", "mini", *flags, *extra_flags],
         _proc_env=env,
         _request_pattern=_WEED_REQUEST,
     )
 
 
-def start_seaweedfs(workdir: Path, *, attempts: int = 3) -> S3Server:
-    """Start ``weed mini`` with its data under ``workdir/seaweedfs-data``; log in ``workdir``."""
+def start_seaweedfs(
+    workdir: Path, *, attempts: int = 3, extra_flags: tuple[str, ...] = ()
+) -> S3Server:
+    """Start ``weed mini`` with its data under ``workdir/seaweedfs-data``; log in ``workdir``.
+    ``extra_flags`` go after the defaults (a later flag wins)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    return _launch(_seaweedfs(workdir), attempts, lambda: _seaweedfs(workdir))
+    return _launch(
+        _seaweedfs(workdir, extra_flags), attempts, lambda: _seaweedfs(workdir, extra_flags)
+    )
