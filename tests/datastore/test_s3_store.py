@@ -206,3 +206,18 @@ def test_a_large_array_moves_without_a_second_copy(seaweedfs_s3: S3Server, tmp_p
 
 def _files(tmp_path: Path) -> list[Path]:
     return [p for p in (tmp_path / "cache" / "objects").rglob("*") if p.is_file()]
+
+
+def test_live_cards_are_listed_from_an_object_store(moto_url: str) -> None:
+    pytest.importorskip("starlette")
+    from ketch.cards._records import live_key
+    from ketch.datastore import open_storage
+    from ketch.ui._cards import _live_files
+
+    storage = open_storage(moto_url, flush=False)
+    storage.put(live_key(7, 3, 0), [b"<html>first</html>"])
+    storage.put(live_key(7, 3, 2), [b"<html>third</html>"])
+    storage.put(live_key(7, 4, 0), [b"<html>another task</html>"])
+    found = _live_files(moto_url, 7, 3, since=0)
+    assert sorted(found) == [0, 2] and found[2].size == len(b"<html>third</html>")
+    assert _live_files(moto_url, 7, 3, since=found[0].mtime_ns / 1e9 + 60) == {}
