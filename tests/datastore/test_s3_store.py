@@ -65,21 +65,28 @@ def test_outside_a_batch_a_small_blob_is_one_put_and_no_head(
     assert bytes(blobs.get(key)) == b"alone"
 
 
-def test_reads_go_through_a_shared_cache(moto_s3: S3Server, moto_url: str, tmp_path: Path) -> None:
+def test_reads_and_writes_go_through_a_shared_cache(
+    moto_s3: S3Server, moto_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     writer = open_blobs(moto_url)
     with writer.batch():
         small = writer.put_bytes(b"small" * 10)
     large = writer.put_bytes(os.urandom(3 << 20))
+    before = len(moto_s3.request_log())
+    here = open_blobs(moto_url, read_only=True)  # this machine wrote them: from the disk
+    assert bytes(here.get(small)) == b"small" * 10 and here.get(large).nbytes == 3 << 20
+    assert moto_s3.request_log()[before:] == []
+    cached = {p.relative_to(tmp_path / "cache" / "objects").parts[0] for p in _files(tmp_path)}
+    assert cached == {"blobs", "packs"}
+
+    monkeypatch.setenv("KETCH_CACHE_DIR", str(tmp_path / "elsewhere"))  # another machine
     first, second = open_blobs(moto_url, read_only=True), open_blobs(moto_url, read_only=True)
     before = len(moto_s3.request_log())
     first.get(small), first.get(large)
-    fetched = len(moto_s3.request_log()) - before
-    assert fetched >= 2
+    assert len(_requests(moto_s3, before, "GET")) >= 2
     before = len(moto_s3.request_log())
     assert bytes(second.get(small)) == b"small" * 10 and second.get(large).nbytes == 3 << 20
     assert moto_s3.request_log()[before:] == []  # another handle: served by the cache
-    cached = {p.relative_to(tmp_path / "cache" / "objects").parts[0] for p in _files(tmp_path)}
-    assert cached == {"blobs", "packs"}
 
 
 def test_the_cache_stays_near_its_limit(
@@ -106,6 +113,7 @@ def test_a_missing_or_damaged_pack_is_reported(
     client = moto_s3.client()
     pack = next(o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"])
     client.put_object(Bucket=bucket, Key=pack, Body=b"kept")  # truncated
+    monkeypatch.setenv("KETCH_CACHE_DIR", str(tmp_path / "reader-cache"))  # not the writer's
     reader = open_blobs(moto_url, read_only=True)
     assert bytes(reader.get(kept)) == b"kept"
     with pytest.raises(DataIntegrityError, match="corrupt"):
@@ -163,16 +171,17 @@ def test_an_unreachable_store_is_retried_visibly_then_named(
 
 
 _PEAK = """
-import resource, sys
+import os, resource, sys
 import numpy as np
 from ketch.datastore import decode, encode, open_blobs
 
-url, mib = sys.argv[1], int(sys.argv[2])
+url, mib, reader_cache = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 array = np.arange(mib << 17, dtype=np.float64)  # mib MiB
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 key = open_blobs(url).put(encode(array).parts)
 wrote = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 del array
+os.environ["KETCH_CACHE_DIR"] = reader_cache  # another machine's: the read downloads
 back = decode(open_blobs(url, read_only=True).get(key))
 n = mib << 17
 assert back[-1] == n - 1 and int(back[:: 1 << 12].sum()) == sum(range(0, n, 1 << 12))
@@ -189,7 +198,7 @@ def test_a_large_array_moves_without_a_second_copy(seaweedfs_s3: S3Server, tmp_p
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     url = f"s3://{seaweedfs_s3.make_bucket()}/big"
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(_PEAK), url, str(size)],
+        [sys.executable, "-c", textwrap.dedent(_PEAK), url, str(size), str(tmp_path / "r")],
         env=env,
         capture_output=True,
         text=True,

@@ -1,5 +1,6 @@
-"""A read-through cache of immutable objects on the local disk, shared by the processes of a
-machine, in front of a remote :class:`Storage`.
+"""A cache of immutable objects on the local disk, shared by the processes of a machine, in
+front of a remote :class:`Storage`: read through (what is read is kept) and written through
+(what this machine stores is kept too, so the next step here reads it from the disk).
 
 Only objects that never change under their key are cached: blobs (``blobs/``, named by their
 content) and packs (``packs/``, named at random when written, never rewritten). Everything
@@ -12,7 +13,8 @@ range by range, and read back memory-mapped, so neither the download nor the rea
 twice. Files are written under a temporary name and renamed into place, so a reader sees a
 whole file or none; readers check blobs against their key anyway.
 
-Bounding: each process counts what it adds; once that passes a tenth of the limit, it lists
+An object over a quarter of the limit is not kept (read or written). Bounding:
+each process counts what it adds; once that passes a tenth of the limit, it lists
 the cache and deletes the least recently used files (reads refresh a file's time) until the
 cache is under 80% of the limit. At most one process trims at a time (an ``flock``); the
 cache may exceed the limit by what processes add between two trims.
@@ -24,7 +26,7 @@ import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
@@ -77,13 +79,27 @@ class ObjectCache:
         return view
 
     def add(self, key: str, data: Buffer) -> None:
+        self.add_parts(key, [data])
+
+    def add_parts(self, key: str, parts: Sequence[Buffer]) -> None:
+        """Cache the concatenation of ``parts`` (written piece by piece, never joined)."""
+        size = sum(memoryview(p).nbytes for p in parts)
+        if not self.takes(size):
+            return
         with contextlib.suppress(OSError):  # a full or read-only cache only costs speed
-            self.files.put(key, [data])
-            self._count(memoryview(data).nbytes)
+            self.files.put(key, parts)
+            self._count(size)
+
+    def takes(self, size: int) -> bool:
+        """Whether an object of ``size`` bytes is kept: one must not push most of the cache
+        out, so objects over a quarter of the limit are not."""
+        return size <= self.max_bytes // 4
 
     def begin(self, key: str, size: int) -> _Pending | None:
         """A temporary file of ``size`` bytes to write ``key``'s object into (at offsets, from
         any thread); None if the cache cannot take it (the caller reads into memory)."""
+        if not self.takes(size):
+            return None
         target = self.files._file(key)
         try:
             fd, tmp = create_temporary(os.path.dirname(target))
@@ -151,7 +167,11 @@ class CachedStorage:
         return self.remote_storage.where
 
     def put(self, key: str, parts: Iterable[Buffer], *, pack: bool = False) -> None:
+        """Store in the remote store, then (an immutable object given whole) in the cache too:
+        the next step on this machine reads what this one wrote from the disk."""
         self.remote_storage.put(key, parts, pack=pack)
+        if key.startswith(IMMUTABLE_PREFIXES) and isinstance(parts, Sequence):
+            self.cache.add_parts(key, parts)
 
     def evict(self, key: str) -> bool:
         """Drop the cached copy of ``key`` (found damaged); whether there was one."""
