@@ -76,6 +76,9 @@ def test_reads_and_writes_go_through_a_shared_cache(
     here = open_blobs(moto_url, read_only=True)  # this machine wrote them: from the disk
     assert bytes(here.get(small)) == b"small" * 10 and here.get(large).nbytes == 3 << 20
     assert moto_s3.request_log()[before:] == []
+    huge = writer.put_bytes(os.urandom(17 << 20))  # over WRITE_THROUGH_MAX: read through only
+    before = len(moto_s3.request_log())
+    assert here.get(huge).nbytes == 17 << 20 and _requests(moto_s3, before, "GET")
     cached = {p.relative_to(tmp_path / "cache" / "objects").parts[0] for p in _files(tmp_path)}
     assert cached == {"blobs", "packs"}
 
