@@ -156,12 +156,23 @@ class BlobStore:
         if located is not None:
             return self._get_located(key, *located.groups(), verify=verify)
         path = self._checked_path(key)
+
+        def good(view: memoryview) -> bool:
+            return not verify or blob_hash([view]) == key or _legacy_hash(view) == key
+
+        return self._read(key, path, slice(None), good)
+
+    def _read(
+        self, key: str, path: str, part: slice, good: Callable[[memoryview], bool]
+    ) -> memoryview:
+        """``part`` of the object at ``path``, which holds ``key``'s bytes, once ``good``
+        accepts it. A damaged local copy of a remote object is dropped and read once more."""
         for attempt in (1, 2):
             try:
-                view = self.storage.get(path)
+                view = self.storage.get(path)[part]
             except KeyError:
                 raise self._missing(key) from None
-            if not verify or blob_hash([view]) == key or _legacy_hash(view) == key:
+            if good(view):
                 return view
             if attempt == 1 and not self._evict(path):
                 break
@@ -179,17 +190,11 @@ class BlobStore:
         staged: _Staged | None = getattr(self._local, "staged", None)
         if staged is not None and staged.pack_id == pack_id:
             return memoryview(staged.data)[start:end]
-        path = _pack_path(pack_id)
-        for attempt in (1, 2):
-            try:
-                view = self.storage.get(path)[start:end]
-            except KeyError:
-                raise self._missing(key) from None
-            if len(view) == end - start and (not verify or blob_hash([view]) == digest):
-                return view
-            if attempt == 1 and not self._evict(path):
-                break
-        raise _corrupt(key)
+
+        def good(view: memoryview) -> bool:
+            return len(view) == end - start and (not verify or blob_hash([view]) == digest)
+
+        return self._read(key, _pack_path(pack_id), slice(start, end), good)
 
     def open(self, key: str) -> BinaryIO:
         """The blob as a readable file object, for a blob too large to hold whole.

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ._cloud import Location
-from ._objectstore import Entries, ObjectStorage
+from ._objectstore import Entries, ObjectStorage, memory_sink
 from ._storage import Buffer, LocalStorage, create_temporary
 
 IMMUTABLE_PREFIXES = ("blobs/", "packs/")
@@ -206,13 +206,8 @@ class CachedStorage:
             if started is not None:
                 pending.append(started)
                 return started.write
-            buffer = memoryview(bytearray(size))
-            memory.append(buffer)
-
-            def write(offset: int, data: Buffer) -> None:
-                chunk = memoryview(data).cast("B")
-                buffer[offset : offset + chunk.nbytes] = chunk
-
+            view, write = memory_sink(size)
+            memory.append(view)
             return write
 
         try:

@@ -168,22 +168,15 @@ class ObjectStorage:
 
     # -- reading ---------------------------------------------------------------------------
     def get(self, key: str) -> memoryview:
-        buffer: bytearray | None = None
+        buffers: list[memoryview] = []
 
         def sink(size: int) -> Callable[[int, Buffer], None]:
-            nonlocal buffer
-            buffer = bytearray(size)
-            view = memoryview(buffer)
-
-            def write(offset: int, data: Buffer) -> None:
-                chunk = memoryview(data).cast("B")
-                view[offset : offset + chunk.nbytes] = chunk
-
+            view, write = memory_sink(size)
+            buffers.append(view)
             return write
 
         self.fetch(key, sink)
-        assert buffer is not None
-        return memoryview(buffer)
+        return buffers[0]
 
     def fetch(
         self,
@@ -367,6 +360,18 @@ class ObjectStorage:
 
 def _parts() -> dict[str, Any]:
     return {"chunk_size": CHUNK_BYTES, "max_concurrency": WORKERS}
+
+
+def memory_sink(size: int) -> tuple[memoryview, Callable[[int, Buffer], None]]:
+    """A writable buffer of ``size`` bytes (arrays unpickled from it must be writable), and
+    a function that writes bytes into it at an offset (a `fetch` sink's writer)."""
+    view = memoryview(bytearray(size))
+
+    def write(offset: int, data: Buffer) -> None:
+        chunk = memoryview(data).cast("B")
+        view[offset : offset + chunk.nbytes] = chunk
+
+    return view, write
 
 
 class _Source:
