@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,13 +190,18 @@ def _compat_harness() -> ModuleType:
     the kit's own tests load it: it is no package, and this shim runs both under pytest and
     as ``python -m tests.metaflow_core``."""
     name = "ketch_compat_harness"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE.parent / "compat" / "harness.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
+    with _HARNESS_LOCK:  # the tests run in threads: none may see it half loaded
+        if name not in sys.modules:
+            path = HERE.parent / "compat" / "harness.py"
+            spec = importlib.util.spec_from_file_location(name, path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+_HARNESS_LOCK = threading.Lock()
 
 
 def run_case(
