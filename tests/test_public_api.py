@@ -36,6 +36,8 @@ def test_all_names_are_importable() -> None:
         "timeout",
         "environment",
         "resources",
+        "on_ray",
+        "local",
         "S3",
     }
     assert expected <= set(ketch.__all__)
@@ -47,7 +49,7 @@ def test_import_ketch_stays_light() -> None:
     code = "import sys, json, ketch; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
-    heavy = {"sqlalchemy", "rich", "zstandard", "numpy", "click", "starlette", "psycopg", "obstore"}
+    heavy = {"sqlalchemy", "rich", "zstandard", "numpy", "click", "starlette", "psycopg", "obstore", "ray"}
     assert not heavy & {name.split(".")[0] for name in loaded}
 
 

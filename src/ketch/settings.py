@@ -32,6 +32,7 @@ class Settings:
     max_workers: int = 16
     max_num_splits: int = 100
     executor: str = "auto"  # auto, or a registered executor (checked by ketch.runtime)
+    ray_address: str = ""  # empty: Ray's own RAY_ADDRESS, else a local Ray
     user: str = ""  # empty: from KETCH_USER, METAFLOW_USER, SUDO_USER, USERNAME, USER
 
     @property
@@ -57,7 +58,10 @@ HELP: dict[str, str] = {
     "max_workers": "The most tasks that run at once.",
     "max_num_splits": "The most tasks a single foreach may start.",
     "executor": "How tasks start: 'fork' (from a pre-warmed process), 'spawn' (a fresh "
-    "interpreter each), or 'auto' (fork unless importing the flow made forking unsafe).",
+    "interpreter each), 'auto' (fork unless importing the flow made forking unsafe), or 'ray' "
+    "(every task on a Ray cluster: pip install 'ketch[ray]').",
+    "ray_address": "The Ray cluster that runs tasks placed on Ray (--executor ray, @on_ray), "
+    "e.g. 127.0.0.1:6379 or ray://HOST:10001 (default: Ray's RAY_ADDRESS, else a local Ray).",
     "user": "The user name recorded on runs (the namespace is user:<name>).",
 }
 

@@ -100,7 +100,13 @@ def _run_options(func: Any) -> Any:
             _env_option(
                 "--executor",
                 default=None,
-                help="How tasks start: auto (fork unless unsafe), fork or spawn.",
+                help="How tasks start: auto (fork unless unsafe), fork, spawn, or ray (on the "
+                "Ray cluster at --ray-address).",
+            ),
+            _env_option(
+                "--ray-address",
+                default=None,
+                help="The Ray cluster for --executor ray and @on_ray steps (default: RAY_ADDRESS).",
             ),
         ]
     ):
@@ -109,10 +115,19 @@ def _run_options(func: Any) -> Any:
 
 
 def _settings(
-    max_workers: int | None, max_num_splits: int | None, executor: str | None, create: bool
+    max_workers: int | None,
+    max_num_splits: int | None,
+    executor: str | None,
+    create: bool,
+    ray_address: str | None = None,
 ) -> Any:
     settings = resolve(
-        {"max_workers": max_workers, "max_num_splits": max_num_splits, "executor": executor},
+        {
+            "max_workers": max_workers,
+            "max_num_splits": max_num_splits,
+            "executor": executor,
+            "ray_address": ray_address,
+        },
         create_home=create,
     )
     _validate_limits(settings.max_workers, settings.max_num_splits)
@@ -266,18 +281,19 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         run_id_file: str | None,
         user_namespace: str | None,
         executor: str | None,
+        ray_address: str | None,
         **params: Any,
     ) -> None:
         from ..runtime import release_gpu, start_writer
 
         _check_run_options(tags, run_id_file)
         release_gpu()
-        settings = _settings(max_workers, max_num_splits, executor, create=False)
+        settings = _settings(max_workers, max_num_splits, executor, False, ray_address)
         with start_writer(settings) as writer:  # gets ready while the flow is checked
             _say(ctx, f"ketch executing {flow_cls.__name__} for user:{settings.user}")
             graph, policies = _graph(ctx, flow_cls, _with_specs(ctx, with_specs))
             values = _resolve_parameters(flow_cls, params, settings.user)
-            settings = _settings(max_workers, max_num_splits, executor, create=True)
+            settings = _settings(max_workers, max_num_splits, executor, True, ray_address)
             _execute(
                 ctx,
                 writer,
@@ -306,6 +322,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         run_id_file: str | None,
         user_namespace: str | None,
         executor: str | None,
+        ray_address: str | None,
     ) -> None:
         from ..metadata import open_store
         from ..runtime import (
@@ -319,7 +336,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
 
         _check_run_options(tags, run_id_file)
         release_gpu()
-        settings = _settings(max_workers, max_num_splits, executor, create=False)
+        settings = _settings(max_workers, max_num_splits, executor, False, ray_address)
         require_home(settings)
         with start_writer(settings) as writer:
             _say(ctx, f"ketch resuming {flow_cls.__name__} for user:{settings.user}")

@@ -1,5 +1,5 @@
 """Step decorators: ``@retry``, ``@catch``, ``@timeout``, ``@environment``, ``@resources``,
-``@card``.
+``@card``, and where a step runs: ``@on_ray`` (on the Ray cluster) and ``@local``.
 
 A decorator only records its arguments on the step function; they are checked when the flow
 is checked (``validate``), so a bad argument is reported like a lint error, with file and line,
@@ -140,6 +140,57 @@ class ResourcesDecorator(StepDecorator):
                 self._number(step_name, key, minimum=0, integer=key == "gpu")
 
 
+class OnRayDecorator(StepDecorator):
+    """``@on_ray``: run this step's tasks on the Ray cluster (the rest of the run stays where it
+    is). ``cpu``, ``gpu`` and ``memory`` (MB) add to ``@resources`` (the larger value wins, as
+    with Metaflow's ``@kubernetes``); ``resources`` are custom Ray resources such as
+    ``{"accelerator_type:H100": 1}``; ``runtime_env`` is a Ray runtime environment for the task's
+    worker. Named so that it does not shadow a flow's own ``import ray``."""
+
+    name = "on_ray"
+    defaults: ClassVar[dict[str, Any]] = {
+        "cpu": None,
+        "gpu": None,
+        "memory": None,
+        "resources": {},
+        "runtime_env": None,
+    }
+
+    def check(self, step_name: str) -> None:
+        for key in ("cpu", "gpu", "memory"):
+            if self.attributes[key] is not None:
+                minimum = 1 if key == "memory" else 0
+                self._number(step_name, key, minimum=minimum, integer=key == "gpu")
+        custom = self.attributes["resources"]
+        valid = isinstance(custom, dict) and all(
+            isinstance(k, str) and _amount(v) for k, v in custom.items()
+        )
+        if not valid:
+            self.fail(
+                step_name,
+                f"resources={custom!r} is invalid",
+                'resources maps Ray resource names to amounts, e.g. {"accelerator_type:H100": 1}.',
+            )
+        env = self.attributes["runtime_env"]
+        if env is not None and not isinstance(env, dict):
+            self.fail(
+                step_name,
+                f"runtime_env={env!r} is invalid",
+                'runtime_env is a dict, as for Ray, e.g. {"pip": ["polars"]}.',
+            )
+
+
+def _amount(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and float(value) >= 0
+
+
+class LocalDecorator(StepDecorator):
+    """``@local``: run this step's tasks on the launching machine, also under
+    ``--executor ray`` or ``--with on_ray``."""
+
+    name = "local"
+
+
 CARD_TYPES = ("default", "blank")
 _CARD_ID = re.compile(r"[A-Za-z0-9_]+")
 
@@ -233,6 +284,8 @@ DECORATORS: dict[str, type[StepDecorator]] = {
         EnvironmentDecorator,
         ResourcesDecorator,
         CardDecorator,
+        OnRayDecorator,
+        LocalDecorator,
     )
 }
 
@@ -269,6 +322,8 @@ timeout = _factory(TimeoutDecorator)
 environment = _factory(EnvironmentDecorator)
 resources = _factory(ResourcesDecorator)
 card = _factory(CardDecorator)
+on_ray = _factory(OnRayDecorator)
+local = _factory(LocalDecorator)
 
 
 def parse_with(spec: str) -> StepDecorator:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from ..datastore import open_blobs
 from ..exceptions import KetchException
 from ._executor_api import OutputCallback, StartCallback
-from ._forkserver import ForkServer
+from ._forkserver import ForkServer, ServerUnavailable
 from ._gpu import original_environ
 from ._lifeline import kill_group
 from ._spares import SparePool
@@ -40,6 +40,10 @@ if TYPE_CHECKING:
     from ..datastore import BlobStore
 
 _READ = 1 << 16
+
+
+class TaskSetupError(Exception):
+    """The tasks of a run cannot start on this machine (its flow cannot be loaded here)."""
 
 
 @dataclass(frozen=True)
@@ -76,11 +80,14 @@ class LocalExecutor:
         mode: Literal["fork", "spawn"] = "fork",
         on_output: OutputCallback | None = None,
         on_start: StartCallback | None = None,
+        server: ForkServer | None = None,
     ) -> None:
         self.mode = mode
         self.on_output = on_output
         self.on_start = on_start
-        self._server = ForkServer(flow_cls) if mode == "fork" else None
+        if mode == "fork" and server is None:
+            server = ForkServer(flow_cls)
+        self._server = server
         self._spares = SparePool() if mode == "spawn" else None
         self._selector = selectors.DefaultSelector()
         self._requests: queue.SimpleQueue[_Request] = queue.SimpleQueue()
@@ -98,6 +105,30 @@ class LocalExecutor:
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="ketch-executor", daemon=True)
         self._thread.start()
+
+    @classmethod
+    def for_spec(
+        cls,
+        spec: TaskSpec,
+        *,
+        on_output: OutputCallback | None = None,
+        on_start: StartCallback | None = None,
+    ) -> LocalExecutor:
+        """An executor for the tasks of ``spec``'s run in a process that has not imported the
+        flow and has threads (a Ray worker): its fork server starts in a fresh interpreter that
+        loads the flow (from the code package); where that import leaves a process unsafe to
+        fork, each task starts a fresh interpreter instead. Raises ``TaskSetupError`` where the
+        flow cannot be loaded here (the datastore is not reachable from this machine)."""
+        spec_fd = _spec_file(spec)
+        try:
+            server = ForkServer.spawn(spec, spec_fd)
+        except ServerUnavailable as exc:
+            if not exc.unsafe:
+                raise TaskSetupError(str(exc)) from None
+            return cls(None, mode="spawn", on_output=on_output, on_start=on_start)
+        finally:
+            os.close(spec_fd)
+        return cls(None, mode="fork", on_output=on_output, on_start=on_start, server=server)
 
     # -- the caller's side ------------------------------------------------------------------
     def submit(self, spec: TaskSpec) -> Future[TaskResult]:
@@ -195,7 +226,7 @@ class LocalExecutor:
 
     def _start(self, req_id: int, spec: TaskSpec, future: Future[TaskResult]) -> None:
         if self._stopping:
-            future.set_result(TaskResult(ok=False, exception=_CANCELLED_BEFORE_START))
+            future.set_result(TaskResult(ok=False, exception=CANCELLED_BEFORE_START))
             return
         spec_fd = _spec_file(spec)
         result_r, result_w = os.pipe()
@@ -302,7 +333,7 @@ class LocalExecutor:
             if name == "result":
                 self._deliver_reported(running)
             return
-        _keep(running.out[name], data, name)
+        keep(running.out[name], data, name)
         if name != "result" and self.on_output is not None:
             self._emit_lines(running, name, data)
 
@@ -328,7 +359,7 @@ class LocalExecutor:
         for name, fd in list(running.fds.items()):
             with contextlib.suppress(OSError):
                 while chunk := os.read(fd, _READ):
-                    _keep(running.out[name], chunk, name)
+                    keep(running.out[name], chunk, name)
                     if name != "result" and self.on_output is not None:
                         self._emit_lines(running, name, chunk)
             if close:
@@ -344,7 +375,7 @@ class LocalExecutor:
         running.delivered = True
         try:
             result = _result(running, status, reported or _reported(running))
-            result = _with_logs(result, running, self._store(running.spec))
+            result = with_logs(result, running.out, self._store(running.spec))
         except Exception as exc:  # the logs could not be stored (a full disk): the run fails
             running.future.set_exception(exc)
             return
@@ -373,7 +404,8 @@ MAX_LOG_BYTES = 10 * 1024 * 1024
 _TRUNCATED = b"\n[ketch: output truncated: more than 10 MB]\n"
 
 
-def _keep(buffer: bytearray, data: bytes, name: str) -> None:
+def keep(buffer: bytearray, data: bytes, name: str) -> None:
+    """Add ``data`` to the captured output of stream ``name``, up to ``MAX_LOG_BYTES``."""
     if name == "result" or len(buffer) + len(data) <= MAX_LOG_BYTES:
         buffer += data
     elif not buffer.endswith(_TRUNCATED):
@@ -413,7 +445,7 @@ def _result(running: _Running, status: int, result: TaskResult | None) -> TaskRe
         if running.kill_requested:
             death = f"the task was cancelled: {death}"
         # The stored log says why it ends there (Metaflow's line for a segfault).
-        _whole_lines(running.out["stderr"])  # the note starts a line of its own
+        whole_lines(running.out["stderr"])  # the note starts a line of its own
         running.out["stderr"] += _death_note(exit_code, death).encode() + b"\n"
         kind = "TaskCancelled" if running.kill_requested else _death_kind(exit_code)
         return TaskResult(
@@ -427,15 +459,16 @@ def _result(running: _Running, status: int, result: TaskResult | None) -> TaskRe
     return replace(result, ok=ok, exit_code=exit_code, pid=running.pid)
 
 
-def _with_logs(result: TaskResult, running: _Running, blobs: BlobStore) -> TaskResult:
-    """``result`` with the keys of the task's captured output, stored as log blobs (both in
+def with_logs(result: TaskResult, out: dict[str, bytearray], blobs: BlobStore) -> TaskResult:
+    """``result`` with the keys of the task's captured output ``out`` (by stream name),
+    stored as log blobs (both in
     one write to a remote store). Logs that cannot be stored are reported, not fatal: the
     task's artifacts are stored already."""
     keys: dict[str, str | None] = {}
     try:
         with blobs.batch():
             for name in ("stdout", "stderr"):
-                data = _whole_lines(running.out[name])
+                data = whole_lines(out[name])
                 keys[name] = blobs.put_bytes(data, label=f"its {name}") if data else None
     except KetchException as exc:
         print(f"ketch: the output of a task was not stored: {exc}", file=sys.stderr, flush=True)
@@ -443,10 +476,10 @@ def _with_logs(result: TaskResult, running: _Running, blobs: BlobStore) -> TaskR
     return replace(result, stdout_key=keys["stdout"], stderr_key=keys["stderr"])
 
 
-_CANCELLED_BEFORE_START = "TaskCancelled: the task was cancelled before it started"
+CANCELLED_BEFORE_START = "TaskCancelled: the task was cancelled before it started"
 
 
-def _whole_lines(data: bytearray) -> bytes:
+def whole_lines(data: bytearray) -> bytes:
     """Captured output always ends with a newline, like every line Metaflow stores."""
     if data and not data.endswith(b"\n"):
         data += b"\n"

@@ -9,17 +9,24 @@ output stores it, also for a task whose process died.
 and refuses new ones, ``close`` does that and releases everything the executor started.
 
 The ``executor`` setting names an entry of :data:`EXECUTORS` (or ``auto``: fork unless the
-flow's import made forking unsafe, see ``_launch``). A new executor (Ray) is one entry here.
+flow's import made forking unsafe, see ``_launch``). An executor in :data:`PLACED` runs tasks
+elsewhere (a cluster): a step is placed on it by its decorator (``@on_ray``), or every step by
+the setting (``--executor ray``), and the run's other steps go to the local executor; see
+:class:`RoutedExecutor`.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..exceptions import UserError
 from ._spec import TaskResult, TaskSpec
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 AUTO = "auto"
 
@@ -56,6 +63,7 @@ class ExecutorFactory(Protocol):
         *,
         on_output: OutputCallback | None = None,
         on_start: StartCallback | None = None,
+        settings: Settings | None = None,
     ) -> Executor: ...
 
 
@@ -64,6 +72,7 @@ def _fork(
     *,
     on_output: OutputCallback | None = None,
     on_start: StartCallback | None = None,
+    settings: Settings | None = None,
 ) -> Executor:
     from ._executor import LocalExecutor
 
@@ -75,13 +84,74 @@ def _spawn(
     *,
     on_output: OutputCallback | None = None,
     on_start: StartCallback | None = None,
+    settings: Settings | None = None,
 ) -> Executor:
     from ._executor import LocalExecutor
 
     return LocalExecutor(flow_cls, mode="spawn", on_output=on_output, on_start=on_start)
 
 
-EXECUTORS: Mapping[str, ExecutorFactory] = {"fork": _fork, "spawn": _spawn}
+def _ray(
+    flow_cls: type[Any],
+    *,
+    on_output: OutputCallback | None = None,
+    on_start: StartCallback | None = None,
+    settings: Settings | None = None,
+) -> Executor:
+    from ..executors._ray import RayExecutor
+
+    return RayExecutor(flow_cls, on_output=on_output, on_start=on_start, settings=settings)
+
+
+EXECUTORS: Mapping[str, ExecutorFactory] = {"fork": _fork, "spawn": _spawn, "ray": _ray}
+# Executors that run tasks elsewhere: steps are placed on them (see the module's docstring).
+PLACED = frozenset({"ray"})
+
+
+class RoutedExecutor:
+    """Sends each task to the executor its step is placed on (``TaskSpec.placement``), the
+    others to the local executor; the scheduler sees one executor."""
+
+    def __init__(self, local: Executor | None, placed: Mapping[str, Executor]) -> None:
+        self.local = local
+        self.placed = dict(placed)
+        self._owners: dict[Future[TaskResult], Executor] = {}
+        self._lock = threading.Lock()
+
+    def _executor(self, spec: TaskSpec) -> Executor:
+        if spec.placement is not None:
+            return self.placed[spec.placement.executor]
+        assert self.local is not None, f"step {spec.step_name} has no executor"
+        return self.local
+
+    def submit(self, spec: TaskSpec) -> Future[TaskResult]:
+        executor = self._executor(spec)
+        future = executor.submit(spec)
+        with self._lock:
+            self._owners[future] = executor
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: Future[TaskResult]) -> None:
+        with self._lock:
+            self._owners.pop(future, None)
+
+    def cancel(self, task: Future[TaskResult]) -> None:
+        with self._lock:
+            executor = self._owners.get(task)
+        if executor is not None:
+            executor.cancel(task)
+
+    def _all(self) -> list[Executor]:
+        return [e for e in (self.local, *self.placed.values()) if e is not None]
+
+    def cancel_all(self) -> None:
+        for executor in self._all():
+            executor.cancel_all()
+
+    def close(self) -> None:
+        for executor in self._all():
+            executor.close()
 
 
 def executor_names() -> tuple[str, ...]:

@@ -9,6 +9,12 @@ only for ``fork``. Protocol over a ``SOCK_SEQPACKET`` socket pair:
 * server -> parent: ``pickle(("pid", req_id, pid))`` after forking and
   ``pickle(("exit", req_id, wait_status))`` when the child ends.
 
+On a machine other than the launching one (a Ray worker, see ``ketch.executors``), the server
+is not forked from a process that has threads: :meth:`ForkServer.spawn` starts it in a fresh
+interpreter that loads the flow from the run's code package and then serves the same way; it
+first reports ``ready``, or why it cannot serve (the flow's import left it unsafe to fork, or
+the flow could not be loaded).
+
 Nothing outlives the run (see ``_lifeline``): the server runs in a session of its own (so that
 a signal to the scheduler's process group reaches it only through the scheduler's death) and
 ends when the scheduler does, by its socket closing or by the parent-death signal; each task
@@ -23,17 +29,33 @@ import pickle
 import selectors
 import signal
 import socket
+import subprocess
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..datastore import blob_hash
+from ..exceptions import KetchException
 from ._child import read_spec, run_and_report, wire_stdio
 from ._lifeline import die_with_parent, kill_group, prepare
+
+if TYPE_CHECKING:
+    from ._spec import TaskSpec
+
+
+class ServerUnavailable(Exception):
+    """A spawned fork server cannot serve: ``unsafe`` (the flow's import left it unsafe to
+    fork, so each task needs a fresh interpreter) or not (the flow could not be loaded)."""
+
+    def __init__(self, message: str, *, unsafe: bool) -> None:
+        super().__init__(message)
+        self.unsafe = unsafe
 
 
 class ForkServer:
     """Handle on the fork server held by the launching process."""
+
+    _proc: subprocess.Popen[bytes] | None = None  # a spawned server's process
 
     def __init__(self, flow_cls: Any) -> None:
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -56,6 +78,32 @@ class ForkServer:
         self.pid = pid
         self.sock = parent_sock
 
+    @classmethod
+    def spawn(cls, spec: TaskSpec, spec_fd: int) -> ForkServer:
+        """Start a server in a fresh interpreter for the flow of ``spec`` (written to
+        ``spec_fd``, see ``_executor._spec_file``); raises :class:`ServerUnavailable`."""
+        parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fds = [child_sock.fileno(), spec_fd]
+        cmd = [sys.executable, "-m", "ketch.runtime._server_spawn", str(os.getpid())]
+        try:
+            proc = subprocess.Popen(
+                [*cmd, *(str(fd) for fd in fds)],
+                pass_fds=fds,
+                cwd=spec.cwd if spec.cwd and os.path.isdir(spec.cwd) else None,
+                start_new_session=True,
+            )
+        finally:
+            child_sock.close()
+        server = cls.__new__(cls)
+        server.pid, server.sock = proc.pid, parent_sock
+        server._proc = proc
+        reply = parent_sock.recv(1 << 16)
+        kind, message = pickle.loads(reply) if reply else ("error", _died(proc))
+        if kind != "ready":
+            server.close()
+            raise ServerUnavailable(message, unsafe=kind == "unsafe")
+        return server
+
     def request(self, req_id: int, fds: list[int]) -> None:
         socket.send_fds(self.sock, [pickle.dumps((req_id,))], fds)
 
@@ -65,10 +113,48 @@ class ForkServer:
         except OSError:
             pass
         try:
-            os.waitpid(self.pid, 0)
+            if self._proc is not None:
+                self._proc.wait()
+            else:
+                os.waitpid(self.pid, 0)
         except ChildProcessError:
             pass
         self.sock.close()
+
+
+def _died(proc: subprocess.Popen[bytes]) -> str:
+    code = proc.wait()
+    return f"the task server process exited with code {code} while loading the flow"
+
+
+def spawned_main() -> None:
+    """Entry point of a spawned server: ``python -m ketch.runtime._server_spawn PARENT SOCKET
+    SPEC``. Loads the flow of the task spec in ``SPEC``, says whether it can serve, serves."""
+    from ._forksafety import fork_hazards
+    from ._package import task_flow_class
+
+    parent, sock_fd, spec_fd = (int(arg) for arg in sys.argv[1:4])
+    sock = socket.socket(fileno=sock_fd)
+    try:
+        spec = read_spec(spec_fd)
+        flow_cls = task_flow_class(spec)
+    except KetchException as exc:
+        sock.send(pickle.dumps(("error", exc.format())))
+        os._exit(1)
+    except Exception as exc:  # the flow's own import failed: the task reports it in full
+        sock.send(pickle.dumps(("unsafe", f"loading the flow failed: {exc!r}")))
+        os._exit(1)
+    hazards = fork_hazards()
+    if hazards:
+        sock.send(pickle.dumps(("unsafe", "; ".join(h.reason for h in hazards))))
+        os._exit(0)
+    sock.send(pickle.dumps(("ready", "")))
+    code = 0
+    try:
+        _serve(sock, flow_cls, parent)
+    except BaseException:
+        code = 1
+    os._exit(code)
 
 
 def _serve(sock: socket.socket, flow_cls: Any, scheduler: int) -> None:

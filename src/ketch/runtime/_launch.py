@@ -13,7 +13,7 @@ import signal
 import socket
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,11 @@ from ..metadata._records import (
 )
 from ..settings import Settings
 from ._console import Reporter
-from ._executor_api import AUTO, Executor, executor_factory
+from ._executor_api import AUTO, PLACED, Executor, RoutedExecutor, executor_factory
 from ._forksafety import Hazard, fork_hazards, should_release_gpu
 from ._gpu import GpuPool, plan_gpus, relaunch_without_gpu, visible_gpus
 from ._origin import Origin
-from ._policy import StepPolicy
+from ._policy import StepPolicy, place_on, remote_executors
 from ._runlock import RunLock
 from ._scheduler import RunOptions, Scheduler
 from ._spec import TaskSpec
@@ -88,14 +88,19 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     """
     settings = request.settings
     _check_store(settings)
+    if settings.executor != AUTO:
+        executor_factory(settings.executor)  # an unknown name is refused before anything starts
     reporter = Reporter()
+    if settings.executor in PLACED:
+        request = replace(request, policies=place_on(request.policies, settings.executor))
     gpus = _gpu_pool(request.policies, reporter)
-    factory = executor_factory(_executor_name(settings.executor, request.flow_file.name, reporter))
     # Both helper processes are forked before any thread exists in this process.
     writer = writer or RecordWriter(settings.resolved_metadata_url)
-    executor = factory(
-        request.flow_cls, on_output=reporter.task_output, on_start=reporter.task_started
-    )
+    try:
+        executor = _executor(request, reporter)
+    except BaseException:
+        writer.close()
+        raise
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         # An object store's client starts threads: its first request waits for the forks.
@@ -105,6 +110,33 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
         signal.signal(signal.SIGTERM, previous)
         executor.close()
         writer.close()
+
+
+def _executor(request: RunRequest, reporter: Reporter) -> Executor:
+    """The run's executor: the local one (fork or spawn), and one for each executor its steps
+    are placed on (Ray), behind one :class:`RoutedExecutor`. The local one starts first: its
+    fork server is forked before a cluster client starts threads in this process."""
+    settings, policies = request.settings, request.policies
+    callbacks: dict[str, Any] = {
+        "on_output": reporter.task_output,
+        "on_start": reporter.task_started,
+        "settings": settings,
+    }
+    placed = remote_executors(policies)
+    local: Executor | None = None
+    if not placed or any(p.placement is None for p in policies.values()):
+        setting = AUTO if settings.executor in PLACED else settings.executor
+        name = _executor_name(setting, request.flow_file.name, reporter)
+        local = executor_factory(name)(request.flow_cls, **callbacks)
+        if not placed:
+            return local
+    try:
+        remote = {name: executor_factory(name)(request.flow_cls, **callbacks) for name in placed}
+    except BaseException:
+        if local is not None:
+            local.close()
+        raise
+    return RoutedExecutor(local, remote)
 
 
 def _check_store(settings: Settings) -> None:
@@ -152,7 +184,7 @@ def _reasons(hazards: list[Hazard]) -> str:
 
 def _gpu_pool(policies: dict[str, StepPolicy], reporter: Reporter) -> GpuPool | None:
     """The GPUs the run hands out, or None (checked before anything starts)."""
-    asks = {step: p.gpus for step, p in policies.items() if p.gpus}
+    asks = {step: p.local_gpus for step, p in policies.items() if p.local_gpus}
     if not asks:
         return None
     devices = visible_gpus()

@@ -1,8 +1,9 @@
-"""What the decorators of each step ask of the runtime: retries, catch, timeout, env, cards."""
+"""What the decorators of each step ask of the runtime: retries, catch, timeout, env, cards,
+resources, and where its tasks run (``@on_ray``, ``@local``, ``--executor ray``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..cards._records import CardSpec
@@ -12,13 +13,15 @@ from ..flow._decorators import (
     CardDecorator,
     CatchDecorator,
     EnvironmentDecorator,
+    LocalDecorator,
+    OnRayDecorator,
     ResourcesDecorator,
     RetryDecorator,
     StepDecorator,
     TimeoutDecorator,
 )
 from ..graph import FlowGraph
-from ._spec import Resources
+from ._spec import Placement, Resources
 
 
 @dataclass(frozen=True)
@@ -32,11 +35,18 @@ class StepPolicy:
     resources: Resources | None = None
     decorators: tuple[dict[str, Any], ...] = ()
     cards: tuple[CardSpec, ...] = ()
+    placement: Placement | None = None  # None: the run's local executor
+    local: bool = False  # @local: stays local under --executor ray too
 
     @property
     def gpus(self) -> int:
         """The GPUs each task of the step asks for (``@resources(gpu=N)``)."""
         return self.resources.gpu if self.resources is not None else 0
+
+    @property
+    def local_gpus(self) -> int:
+        """The GPUs of this machine each task of the step needs (none for a task elsewhere)."""
+        return self.gpus if self.placement is None else 0
 
     @property
     def max_attempts(self) -> int:
@@ -108,4 +118,53 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
                     "Give each @card of a step a different id.",
                 )
             cards.append(CardSpec.from_attributes(a))
+    _place(step, decos, values)
     return StepPolicy(**values, cards=tuple(cards))
+
+
+def _place(step: str, decos: list[StepDecorator], values: dict[str, Any]) -> None:
+    """Where the step runs (``@on_ray``, ``@local``), and what ``@on_ray``'s sizes add to
+    ``@resources`` (the larger of the two, as Metaflow combines them for remote compute)."""
+    on_ray = next((d for d in decos if isinstance(d, OnRayDecorator)), None)
+    local = next((d for d in decos if isinstance(d, LocalDecorator)), None)
+    if on_ray is not None and local is not None:
+        if on_ray.origin == "--with":  # @local on the step keeps it out of --with on_ray
+            on_ray = None
+        else:
+            local.fail(step, "is on a step that has @on_ray", "Keep one of @on_ray and @local.")
+    if local is not None:
+        values["local"] = True
+        return
+    if on_ray is None:
+        return
+    a = on_ray.attributes
+    base = values.get("resources")
+    if base is None and any(a[k] is not None for k in ("cpu", "gpu", "memory")):
+        base = Resources()
+    if base is not None:
+        values["resources"] = Resources(
+            cpu=max(base.cpu, float(a["cpu"] or 0)),
+            gpu=max(base.gpu, int(a["gpu"] or 0)),
+            memory=max(base.memory, int(a["memory"] or 0)),
+            disk=base.disk,
+            shared_memory=base.shared_memory,
+        )
+    values["placement"] = Placement(
+        "ray",
+        custom_resources={k: float(v) for k, v in a["resources"].items()},
+        runtime_env=a["runtime_env"],
+    )
+
+
+def place_on(policies: dict[str, StepPolicy], executor: str) -> dict[str, StepPolicy]:
+    """The policies of a run whose tasks all go to ``executor`` (``--executor ray``), except
+    steps marked ``@local`` and steps already placed by their own decorator."""
+    return {
+        name: p if p.local or p.placement is not None else replace(p, placement=Placement(executor))
+        for name, p in policies.items()
+    }
+
+
+def remote_executors(policies: dict[str, StepPolicy]) -> set[str]:
+    """The executors other than the local one that the run's steps are placed on."""
+    return {p.placement.executor for p in policies.values() if p.placement is not None}

@@ -177,8 +177,9 @@ class Scheduler:
 
     def _devices_for(self, spec: TaskSpec) -> tuple[str, ...] | None:
         """The GPUs a task gets, or None: not now. A step that asks for none sees what the
-        launching process sees (a flow may touch CUDA when its module is imported)."""
-        if self.gpus is None or not spec.gpus:
+        launching process sees (a flow may touch CUDA when its module is imported). A task
+        placed elsewhere gets its devices there."""
+        if self.gpus is None or not spec.gpus or spec.placement is not None:
             return ()
         return self.gpus.take(spec.gpus)
 
@@ -442,6 +443,7 @@ class Scheduler:
             timeout=policy.timeout,
             cards=policy.cards,
             resources=policy.resources,
+            placement=policy.placement,
         )
         self._next_task_id += 1
         self._queue.append(spec)

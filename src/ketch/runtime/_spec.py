@@ -51,6 +51,17 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where a step's tasks run, when not on the run's local executor: the registered executor
+    that runs them (``ray``) and what it needs besides ``Resources`` (custom resources by name,
+    a runtime environment)."""
+
+    executor: str
+    custom_resources: Mapping[str, float] = field(default_factory=dict)
+    runtime_env: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """Everything a task process needs to run one attempt of one step.
 
@@ -96,6 +107,7 @@ class TaskSpec:
     env: dict[str, str] = field(default_factory=dict)
     cards: tuple[CardSpec, ...] = ()  # the step's @card decorators, in order
     resources: Resources | None = None  # the step's @resources; None: it has none
+    placement: Placement | None = None  # where the task runs; None: the run's local executor
     # Blob key of the run's code package (the flow's directory); None: load ``flow_file`` only.
     code_package: str | None = None
     # Load the flow from the code package even where ``flow_file`` exists (a remote executor

@@ -1,0 +1,217 @@
+"""The Ray executor: the :class:`~ketch.runtime.Executor` protocol over a Ray cluster.
+
+Each task is one Ray task (:func:`._ray_worker.run_task`, a streaming generator) sized by the
+step's ``@resources`` and ``@on_ray``; it loads the flow from the run's code package and reads
+and writes artifacts through the run's datastore, never through Ray's object store, and never
+touches the run database: the scheduler, here, stays its only writer. One thread per running
+task follows its generator: the task's output is echoed live and kept, its result resolves
+the future. A task that Ray reports failed without a result from ketch (its worker or node
+died, Ray's memory monitor killed it, it was cancelled) resolves with a failed result that
+says why, and its output as received so far is stored as its logs here.
+
+Ray's own retries are off (``max_retries=0``): ``@retry`` decides, and each attempt's record
+says why the previous one failed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..datastore import open_blobs
+from ..runtime._executor import CANCELLED_BEFORE_START, keep, whole_lines, with_logs
+from ..runtime._executor_api import OutputCallback, StartCallback
+from ..runtime._spec import TaskResult, TaskSpec
+from ._ray_cluster import Cluster, failure, task_options
+from ._ray_worker import run_task
+
+if TYPE_CHECKING:
+    from ..datastore import BlobStore
+    from ..settings import Settings
+
+_FORCE_AFTER_SECONDS = 10.0  # a cancelled task still running then has its worker killed
+_NODE_DEATH_WAIT_SECONDS = 3.0  # how long a crashed worker's node may take to be seen dead
+_CLOSE_WAIT_SECONDS = 15.0
+
+
+@dataclass
+class _Remote:
+    spec: TaskSpec
+    future: Future[TaskResult]
+    ref: Any  # the task's ObjectRefGenerator
+    out: dict[str, bytearray] = field(
+        default_factory=lambda: {"stdout": bytearray(), "stderr": bytearray()}
+    )
+    node_id: str | None = None
+    pid: int | None = None
+    cancelled: bool = False
+
+
+class RayExecutor:
+    """Runs tasks on the Ray cluster at ``settings.ray_address`` (else Ray's ``RAY_ADDRESS``)."""
+
+    def __init__(
+        self,
+        flow_cls: Any = None,
+        *,
+        on_output: OutputCallback | None = None,
+        on_start: StartCallback | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.on_output = on_output
+        self.on_start = on_start
+        self.cluster = Cluster(settings.ray_address if settings is not None else "")
+        self._task = self.cluster.ray.remote(run_task)
+        self._remote: dict[Future[TaskResult], _Remote] = {}
+        self._followers: list[threading.Thread] = []
+        self._lock = threading.Lock()
+        self._blobs: dict[str, BlobStore] = {}
+        self._stopping = False
+        self._closed = False
+
+    def submit(self, spec: TaskSpec) -> Future[TaskResult]:
+        future: Future[TaskResult] = Future()
+        now = time.time()
+        if self._stopping:
+            future.set_result(TaskResult(ok=False, exception=CANCELLED_BEFORE_START))
+            return future
+        options = task_options(spec)
+        problem = self.cluster.infeasible(spec, options)
+        if problem is not None:
+            exception = f"InfeasibleResources: {problem}"
+            future.set_result(
+                TaskResult(ok=False, exception=exception, started_at=now, finished_at=now)
+            )
+            return future
+        ref = self._task.options(
+            num_returns="streaming", max_retries=0, name=spec.pathspec, **options
+        ).remote(spec)
+        remote = _Remote(spec, future, ref)
+        thread = threading.Thread(
+            target=self._follow, args=(remote,), name=f"ketch-ray {spec.pathspec}", daemon=True
+        )
+        with self._lock:
+            self._remote[future] = remote
+            self._followers = [t for t in self._followers if t.is_alive()]
+            self._followers.append(thread)
+        thread.start()
+        return future
+
+    def cancel(self, task: Future[TaskResult]) -> None:
+        """Cancel the Ray task behind ``task``: ketch kills the task's process group on the
+        worker; a task that has not ended ``_FORCE_AFTER_SECONDS`` later has its worker killed."""
+        with self._lock:
+            remote = self._remote.get(task)
+        if remote is not None and not remote.cancelled:
+            remote.cancelled = True
+            self._cancel(remote.ref, force=False)
+            timer = threading.Timer(_FORCE_AFTER_SECONDS, self._force, args=(remote,))
+            timer.daemon = True
+            timer.start()
+
+    def cancel_all(self) -> None:
+        self._stopping = True
+        with self._lock:
+            futures = list(self._remote)
+        for future in futures:
+            self.cancel(future)
+
+    def close(self) -> None:
+        """Cancel every task, wait until each has ended (at most ``_CLOSE_WAIT_SECONDS``),
+        and disconnect from the cluster."""
+        if self._closed:
+            return
+        self._closed = True
+        self.cancel_all()
+        deadline = time.monotonic() + _CLOSE_WAIT_SECONDS
+        with self._lock:
+            followers = list(self._followers)
+        for thread in followers:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+        self.cluster.shutdown()
+
+    # -- the follower threads ---------------------------------------------------------------
+    def _follow(self, remote: _Remote) -> None:
+        ray = self.cluster.ray
+        result: TaskResult | None = None
+        error: BaseException | None = None
+        try:
+            for ref in remote.ref:
+                item = ray.get(ref)
+                if item[0] == "start":
+                    remote.pid, remote.node_id = item[1], item[2]
+                    if self.on_start is not None:
+                        self.on_start(remote.spec, item[1])
+                elif item[0] == "output":
+                    self._output(remote, item[1])
+                else:
+                    result = item[1]
+        except Exception as exc:  # Ray's report of a task that ended without a result
+            error = exc
+        try:
+            self._deliver(remote, result, error)
+        finally:
+            with self._lock:
+                self._remote.pop(remote.future, None)
+
+    def _output(self, remote: _Remote, lines: list[tuple[str, bytes]]) -> None:
+        for stream, line in lines:
+            keep(remote.out[stream], line + b"\n", stream)
+            if self.on_output is not None:
+                self.on_output(remote.spec, stream, line)
+
+    def _deliver(
+        self, remote: _Remote, result: TaskResult | None, error: BaseException | None
+    ) -> None:
+        if result is not None:
+            remote.future.set_result(result)
+            return
+        if remote.cancelled:
+            exception = "TaskCancelled: the task was cancelled"
+        elif error is not None:
+            exception = failure(self.cluster.ray, error, self._node_lost(remote, error))
+        else:
+            exception = "TaskDied: the Ray task ended without reporting a result"
+        whole_lines(remote.out["stderr"])  # the note starts a line of its own
+        remote.out["stderr"] += f"Task failed: {exception}.\n".encode()
+        failed = TaskResult(ok=False, exception=exception, pid=remote.pid, finished_at=time.time())
+        try:
+            failed = with_logs(failed, remote.out, self._store(remote.spec))
+        except Exception as exc:  # the logs could not be stored (a full disk): the run fails
+            remote.future.set_exception(exc)
+            return
+        remote.future.set_result(failed)
+
+    def _node_lost(self, remote: _Remote, error: BaseException) -> bool:
+        """Whether the node the task ran on is gone (it may take Ray a moment to notice)."""
+        if remote.node_id is None or not isinstance(
+            error, self.cluster.ray.exceptions.WorkerCrashedError
+        ):
+            return False
+        deadline = time.monotonic() + _NODE_DEATH_WAIT_SECONDS
+        while True:
+            if not self.cluster.is_alive(remote.node_id):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.25)
+
+    def _store(self, spec: TaskSpec) -> BlobStore:
+        with self._lock:
+            blobs = self._blobs.get(spec.datastore_url)
+            if blobs is None:
+                blobs = self._blobs[spec.datastore_url] = open_blobs(spec.datastore_url)
+            return blobs
+
+    def _cancel(self, ref: Any, *, force: bool) -> None:
+        try:
+            self.cluster.ray.cancel(ref, force=force)
+        except Exception:  # noqa: S110 - it ended already, or Ray cannot force this one
+            pass
+
+    def _force(self, remote: _Remote) -> None:
+        if not remote.future.done():
+            self._cancel(remote.ref, force=True)
