@@ -16,7 +16,9 @@ never by name (``ray stop`` would kill every Ray process on the machine, other s
 SIGTERM, then SIGKILL after a few seconds. Then every process still inside the namespace, or whose
 command line names the cluster's temp dir, is killed, the namespace is deleted and the temp dir
 removed. Each ``ray start`` gets ``PR_SET_PDEATHSIG`` (SIGKILL): if the test process is killed
-before its teardown, the kernel kills it, and Ray's reaper then kills that node's processes.
+before its teardown, the kernel kills it, and Ray's reaper then kills that node's processes (seen
+to leave none within 10 s). The namespace and temp dir such a cluster leaves are deleted by the
+next `start_ray_cluster` (its temp dir records the owner's pid; only a dead owner's are swept).
 
 Fault injection: `RayCluster.kill_node` SIGKILLs one worker node's whole process group, as if its
 machine died; the head is started with short health-check periods, so Ray declares the node dead
@@ -55,6 +57,8 @@ _SYSTEM_CONFIG = {
     "health_check_initial_delay_ms": 500,
 }
 _ENV = {"RAY_USAGE_STATS_ENABLED": "0"}
+_PREFIX = "kr-"  # of the namespace's name and of the temp dir's
+_OWNER_FILE = "owner.pid"
 
 # Runs inside the namespace: for each line on stdin, one JSON line with the GCS's node table.
 _PROBE = """
@@ -133,6 +137,28 @@ def _netns_inode(name: str) -> int | None:
         return os.stat(f"/run/netns/{name}").st_ino
     except OSError:
         return None
+
+
+def _sweep_stale() -> None:
+    """Delete the namespaces and temp dirs of clusters whose test process was killed (the kernel
+    killed their nodes, but a namespace outlives its processes): those whose owner is dead and
+    that no process is in."""
+    netns_dir = Path("/run/netns")
+    names = [p.name for p in netns_dir.glob(f"{_PREFIX}*")] if netns_dir.is_dir() else []
+    for name in names:
+        temp_dir = Path(tempfile.gettempdir()) / name
+        try:
+            owner = int((temp_dir / _OWNER_FILE).read_text())
+            os.kill(owner, 0)
+            continue  # its owner lives: not stale
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):  # no owner file: made by someone else, or being set up
+            continue
+        if _stray_pids(_netns_inode(name), str(temp_dir)):
+            continue
+        subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        shutil.rmtree(temp_dir, ignore_errors=True)
 
 
 def _stray_pids(netns_inode: int | None, marker: str) -> list[int]:
@@ -394,9 +420,11 @@ def start_ray_cluster(workdir: Path, nodes: int = 2) -> RayCluster:
     _check_host()
     _ray_program()
     workdir.mkdir(parents=True, exist_ok=True)
-    name = f"kr-{uuid.uuid4().hex[:10]}"
+    name = f"{_PREFIX}{uuid.uuid4().hex[:10]}"
     temp_dir = Path(tempfile.gettempdir()) / name
+    _sweep_stale()
     temp_dir.mkdir()
+    (temp_dir / _OWNER_FILE).write_text(str(os.getpid()))
     _make_netns(name)
     cluster = RayCluster(
         netns=name, address=f"127.0.0.1:{_PORT}", workdir=workdir, temp_dir=temp_dir
