@@ -8,6 +8,11 @@ Without PostgreSQL binaries the PG tests skip, except under CI (``CI`` set), whe
 S3: ``moto_s3`` and ``seaweedfs_s3`` (session) are real S3 servers on 127.0.0.1, started once per
 session (see ``tests/_s3servers.py``); ``s3_server`` runs a test against each of them in turn, and
 ``s3_bucket`` gives it a fresh bucket. Without a server's program its tests skip, except under CI.
+
+Ray: ``ray_cluster`` (session) is a real 2-node Ray cluster on this machine, in a network
+namespace of its own (see ``tests/_raycluster.py``), shared by tests that leave it whole;
+``fresh_ray_cluster`` (function) is a private 2-node cluster for a test that kills nodes, stopped
+after it. Without root, ``ip netns`` or Ray, their tests skip, except under CI.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ if importlib.util.find_spec("ketch") is None:  # not installed: test the source 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
 from _pg import PG_URL_ENV, PgUnavailable, create_database, drop_database, start_cluster  # noqa: E402
+from _raycluster import RayCluster, RayUnavailable, start_ray_cluster  # noqa: E402
 from _s3servers import S3Server, S3Unavailable, start_moto, start_seaweedfs  # noqa: E402
 
 
@@ -114,3 +120,26 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]
     monkeypatch.setenv("USER", "tester")
     monkeypatch.chdir(tmp_path)
     yield Project(tmp_path)
+
+
+def _ray_cluster(workdir: Path) -> Iterator[RayCluster]:
+    try:
+        cluster = start_ray_cluster(workdir, nodes=2)
+    except RayUnavailable as exc:
+        _unavailable(f"Ray tests need a local Ray cluster: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    """A 2-node Ray cluster (head + ``node2``) for this test session; do not kill its nodes."""
+    yield from _ray_cluster(tmp_path_factory.mktemp("ray-cluster"))
+
+
+@pytest.fixture
+def fresh_ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    """A private 2-node Ray cluster for one test, which may kill its nodes; stopped after it."""
+    yield from _ray_cluster(tmp_path_factory.mktemp("fresh-ray-cluster"))
