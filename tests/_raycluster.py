@@ -47,7 +47,7 @@ from typing import Any
 
 _READY_TIMEOUT_S = 120.0
 _DEAD_TIMEOUT_S = 60.0
-_STOP_GRACE_S = 5.0
+_STOP_GRACE_S = 1.0
 _PORT = 6379
 _OBJECT_STORE_BYTES = 256 * 1024 * 1024
 # Ray's defaults take 30 s or more to declare a node dead; these take about 2.5 s.

@@ -147,7 +147,7 @@ class RayExecutor:
                         self.on_start(remote.spec, item[1])
                 elif item[0] == "output":
                     self._output(remote, item[1])
-                else:
+                elif item[0] == "result":
                     result = item[1]
         except Exception as exc:  # Ray's report of a task that ended without a result
             error = exc

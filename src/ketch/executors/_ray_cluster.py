@@ -8,6 +8,8 @@ step fails at once with what it asked and what the nodes have.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -79,6 +81,7 @@ class Cluster:
         self.address = address
         self._nodes: list[dict[str, Any]] = []
         self._nodes_at = 0.0
+        _probe(address or os.environ.get("RAY_ADDRESS", ""))
         try:
             context = self.ray.init(
                 address=address or None,
@@ -124,6 +127,27 @@ class Cluster:
 
     def shutdown(self) -> None:
         self.ray.shutdown()
+
+
+_PROBE_SECONDS = 5.0
+
+
+def _probe(address: str) -> None:
+    """Refuse at once an address where nothing listens (Ray itself retries for minutes)."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit():
+        return  # "auto", "local" or empty: Ray finds or starts a cluster of this machine
+    try:
+        socket.create_connection(
+            (host.strip("[]") or "127.0.0.1", int(port)), _PROBE_SECONDS
+        ).close()
+    except OSError as exc:
+        raise UserError(
+            f"Cannot connect to the Ray cluster at {address}: {exc.strerror or exc}.",
+            hint="Check the address (--ray-address or RAY_ADDRESS; the head's port is 6379 "
+            "unless 'ray start --head --port' said otherwise) and that the cluster is up "
+            "('ray status --address ADDRESS').",
+        ) from None
 
 
 def _fits(need: Mapping[str, float], has: Mapping[str, float]) -> bool:

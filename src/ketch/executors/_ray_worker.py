@@ -8,9 +8,11 @@ yields what the driver needs, in order:
 
 * ``("start", pid, node_id)`` once the task's process runs;
 * ``("output", [(stream, line), ...])`` batches of the task's output as it prints it;
+* ``("beat",)`` every ``_BEAT_SECONDS`` without output: Ray cancels a generator only where it
+  yields, so a quiet task must yield to be cancellable;
 * ``("result", TaskResult)`` last; the task's logs are stored by then (``stdout_key``).
 
-Ray cancelling the generator (``ray.cancel``) raises ``KeyboardInterrupt`` here: the task's
+Ray cancelling the generator (``ray.cancel``) closes it at its next ``yield``: the task's
 process group is killed before the generator ends. The worker's death ends the fork server
 (parent-death signal), which ends its tasks (see ``runtime._lifeline``).
 """
@@ -38,7 +40,7 @@ _ACCELERATOR_VARS = (
 # The environment variable that tells a task which Ray node it runs on.
 NODE_VAR = "KETCH_RAY_NODE_ID"
 _BATCH_SECONDS = 0.02  # output lines that arrive this close together travel in one item
-_POLL_SECONDS = 0.1  # how often a waiting generator lets a cancellation in
+_BEAT_SECONDS = 0.5  # how often a quiet task's generator yields (lets a cancellation in)
 _CANCEL_WAIT_SECONDS = 10.0
 
 _Key = tuple[int, str, int, int]
@@ -87,7 +89,7 @@ def run_task(spec: TaskSpec) -> Iterator[tuple[Any, ...]]:
         future.add_done_callback(lambda done: channel.put(("done",)))
         try:
             yield from _follow(channel, future, node_id)
-        except BaseException:  # cancelled (KeyboardInterrupt) or the generator was closed
+        except BaseException:  # cancelled: Ray closed the generator (GeneratorExit)
             executor.cancel(future)
             _wait(future)
             raise
@@ -101,11 +103,10 @@ def _follow(
     lines: list[tuple[str, bytes]] = []
     while True:
         try:
-            event = channel.get(timeout=_BATCH_SECONDS if lines else _POLL_SECONDS)
+            event = channel.get(timeout=_BATCH_SECONDS if lines else _BEAT_SECONDS)
         except queue.Empty:
-            if lines:
-                yield ("output", lines)
-                lines = []
+            yield ("output", lines) if lines else ("beat",)
+            lines = []
             continue
         if event[0] == "line":
             lines.append((event[1], event[2]))
