@@ -49,7 +49,17 @@ def test_import_ketch_stays_light() -> None:
     code = "import sys, json, ketch; print(json.dumps(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(json.loads(out.stdout))
-    heavy = {"sqlalchemy", "rich", "zstandard", "numpy", "click", "starlette", "psycopg", "obstore", "ray"}
+    heavy = {
+        "sqlalchemy",
+        "rich",
+        "zstandard",
+        "numpy",
+        "click",
+        "starlette",
+        "psycopg",
+        "obstore",
+        "ray",
+    }
     assert not heavy & {name.split(".")[0] for name in loaded}
 
 
