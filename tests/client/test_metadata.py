@@ -157,3 +157,35 @@ def test_metadata_switches_where_the_client_reads(project, tmp_path_factory) -> 
     assert got["default"] == got["empty"] and got["default_has_no_store"]
     assert got["kept"] == [True, ["a", "b"], True]  # objects keep the store they came from
     assert got["bad"] == ["There is no ketch store in /nonexistent/place.", got["empty"]]
+
+
+NODE_DUMP = """
+import json
+from ketch import Flow
+run = Flow("NodeFlow").latest_run
+print(json.dumps({s.id: s.task.metadata_dict for s in run}))
+"""
+
+
+def test_task_metadata_names_the_node_an_attempt_ran_on(project) -> None:  # type: ignore[no-untyped-def]
+    """An attempt recorded with a node (as the Ray executor's are) shows it as ``node``."""
+    from dataclasses import replace
+
+    from flowrun import linear_flow
+
+    from ketch.metadata import open_store, sqlite_url
+
+    project.write("flow.py", linear_flow("NodeFlow"))
+    proc = project.run("flow.py", "run", "--run-id-file", "id")
+    assert proc.returncode == 0, proc.stderr
+    run_id = int(project.run_id("id"))
+    with open_store(sqlite_url(project.root / ".ketch" / "ketch.db")) as store:
+        (end,) = store.list_tasks(run_id, "end")
+        (attempt,) = store.list_attempts(run_id, end.task_id)
+        assert attempt.node is None  # a local run's attempts ran on the launching machine
+        store.upsert_attempt(replace(attempt, node="ray:n1"))
+    out = project.client(NODE_DUMP)
+    assert out.returncode == 0, out.stderr
+    tasks = json.loads(out.stdout)
+    assert tasks["end"]["node"] == "ray:n1" and tasks["end"]["attempt_ok"] == "True"
+    assert "node" not in tasks["start"]

@@ -267,6 +267,22 @@ def test_attempts_round_trip(store: MetadataStore) -> None:
     assert store.list_attempts(run_id) == [failed, second, other]  # the whole run, in one query
 
 
+def test_attempt_node_round_trip(store: MetadataStore) -> None:
+    """An attempt that ran on another machine (a Ray node) reads back with where it ran."""
+    run_id = _new_run(store)
+    store.upsert_task(_task(run_id, 1, "end", attempt=1))
+    running = AttemptRecord(run_id, 1, 0, "running", 1.0, pid=10, node="ray:n0")
+    store.upsert_attempt(running)
+    assert store.list_attempts(run_id, 1) == [running]
+    failed = AttemptRecord(run_id, 1, 0, "failed", 1.0, 2.0, 1, pid=10, node="ray:n0")
+    store.upsert_attempt(failed)  # replaces the running row, node included
+    second = AttemptRecord(run_id, 1, 1, "completed", 3.0, 4.0, 0, pid=11, node="ray:ünï")
+    store.upsert_attempt(second)
+    assert store.list_attempts(run_id) == [failed, second]
+    (snap,) = store.snapshot_step([run_id], "end")[run_id]
+    assert snap.attempt == second
+
+
 # -- artifacts ------------------------------------------------------------------------------------
 
 
@@ -411,6 +427,40 @@ def test_open_twice_is_idempotent(shared_url: str) -> None:
         assert current_version(engine) == LATEST_VERSION
         with engine.connect() as conn:
             assert conn.scalar(text("SELECT COUNT(*) FROM ketch_schema_version")) == 1
+    finally:
+        engine.dispose()
+
+
+def _downgrade_to_v2(url: str) -> None:
+    """Make a current database into the shape version 2 had: attempts without ``node``."""
+    engine = create_engine(normalize_url(url))
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE attempts DROP COLUMN node"))
+            conn.execute(text("UPDATE ketch_schema_version SET version = 2"))
+    finally:
+        engine.dispose()
+
+
+def test_v2_database_upgrades_and_keeps_its_rows(shared_url: str) -> None:
+    with open_store(shared_url) as first:
+        run_id = _new_run(first, tags=["old"])
+        first.upsert_task(_task(run_id, 1))
+        first.upsert_attempt(AttemptRecord(run_id, 1, 0, "completed", 1.0, 2.0, 0, pid=7))
+        first.finish_run(run_id, "completed", 3.0)
+    _downgrade_to_v2(shared_url)
+    with open_store(shared_url) as store:
+        run = store.get_run(run_id)
+        assert run is not None and run.status == "completed" and run.tags == {"old"}
+        assert [t.task_id for t in store.list_tasks(run_id)] == [1]
+        (old,) = store.list_attempts(run_id)
+        assert (old.pid, old.exit_code, old.node) == (7, 0, None)
+        new = AttemptRecord(run_id, 1, 1, "completed", 4.0, 5.0, 0, node="ray:n1")
+        store.upsert_attempt(new)  # the new column is writable after the upgrade
+        assert store.list_attempts(run_id) == [old, new]
+    engine = create_engine(normalize_url(shared_url))
+    try:
+        assert current_version(engine) == LATEST_VERSION
     finally:
         engine.dispose()
 

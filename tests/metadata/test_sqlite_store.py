@@ -66,7 +66,9 @@ def _write_a_run(store: Any) -> None:
             input_task_ids=(1,),
         )
         store.upsert_attempt(
-            AttemptRecord(RUN, 3, 1, "completed", 14.0, 15.0, 0, None, None, "o" * 64, None, 8)
+            AttemptRecord(
+                RUN, 3, 1, "completed", 14.0, 15.0, 0, None, None, "o" * 64, None, 8, "ray:n1"
+            )
         )
         store.upsert_task(done)  # the child row came first: checked at commit
         arts = [

@@ -21,6 +21,9 @@ name                       value
 ``attempt_ok``             per finished attempt: ``"True"`` when it completed (also when
                            ``@catch`` handled its exception), else ``"False"``
 ``attempt-done``           per finished attempt: its number
+``node``                   per attempt that ran elsewhere than the launching machine: where
+                           (e.g. ``ray:<node id>``); Metaflow records similar per-attempt
+                           entries for remote compute
 ========================== =================================================================
 
 Metaflow also records ``ds-type``, ``ds-root`` and ``code-package``, which depend on where the
@@ -115,7 +118,10 @@ def _execution_path(record: TaskRecord, graph: dict[str, Any] | None) -> str:
 
 def _attempt_entries(task: Task, attempt: AttemptRecord) -> list[Metadata]:
     number = str(attempt.attempt)
-    entries = [Metadata("attempt", number, _ms(attempt.started_at), "attempt", task)]
+    started = _ms(attempt.started_at)
+    entries = [Metadata("attempt", number, started, "attempt", task)]
+    if attempt.node is not None:
+        entries.append(Metadata("node", attempt.node, started, "node", task))
     if attempt.status != "running":
         done = _ms(attempt.finished_at or attempt.started_at)
         ok = str(attempt.status == "completed")

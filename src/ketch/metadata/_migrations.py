@@ -35,7 +35,12 @@ def _v2_run_datastore(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE runs ADD COLUMN datastore_url VARCHAR"))
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_run_datastore)
+def _v3_attempt_node(conn: Connection) -> None:
+    """Attempts record the node they ran on (NULL for older attempts: the launching machine)."""
+    conn.execute(text("ALTER TABLE attempts ADD COLUMN node VARCHAR"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_run_datastore, _v3_attempt_node)
 LATEST_VERSION = len(MIGRATIONS)
 
 

@@ -86,6 +86,8 @@ class AttemptRecord:
     stdout_key: str | None = None  # datastore key of the captured stdout
     stderr_key: str | None = None
     pid: int | None = None
+    # Where the attempt ran when not on the launching machine (e.g. "ray:<node id>"); None: there.
+    node: str | None = None
 
 
 @dataclass(frozen=True)

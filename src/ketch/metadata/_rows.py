@@ -133,6 +133,7 @@ def attempt_to_row(attempt: AttemptRecord) -> dict[str, Any]:
         "stdout_key": attempt.stdout_key,
         "stderr_key": attempt.stderr_key,
         "pid": attempt.pid,
+        "node": attempt.node,
     }
 
 
@@ -150,6 +151,7 @@ def attempt_from_row(row: Row) -> AttemptRecord:
         stdout_key=row["stdout_key"],
         stderr_key=row["stderr_key"],
         pid=row["pid"],
+        node=row["node"],
     )
 
 

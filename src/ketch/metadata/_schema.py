@@ -134,6 +134,7 @@ attempts = Table(
     Column("stdout_key", String),
     Column("stderr_key", String),
     Column("pid", Integer),
+    Column("node", String),
     PrimaryKeyConstraint("run_id", "task_id", "attempt"),
     _task_fk(),
 )

@@ -8,7 +8,7 @@ Generated from ``_schema``, ``_statements`` and ``_queries`` by
 
 # fmt: off
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 CREATE_SCHEMA = (
     (
@@ -63,9 +63,9 @@ CREATE_SCHEMA = (
         'CREATE TABLE attempts ( run_id BIGINT NOT NULL, task_id INTEGER NOT NULL, attempt '
         'INTEGER NOT NULL, status VARCHAR(16) NOT NULL, started_at DOUBLE NOT NULL, '
         'finished_at DOUBLE, exit_code INTEGER, exception TEXT, traceback TEXT, stdout_key '
-        'VARCHAR, stderr_key VARCHAR, pid INTEGER, PRIMARY KEY (run_id, task_id, attempt), '
-        'FOREIGN KEY(run_id, task_id) REFERENCES tasks (run_id, task_id) ON DELETE CASCADE '
-        'DEFERRABLE INITIALLY DEFERRED )'
+        'VARCHAR, stderr_key VARCHAR, pid INTEGER, node VARCHAR, PRIMARY KEY (run_id, '
+        'task_id, attempt), FOREIGN KEY(run_id, task_id) REFERENCES tasks (run_id, task_id) '
+        'ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED )'
     ),
 )
 
@@ -123,13 +123,14 @@ WRITES = {
     ),
     'upsert_attempt': (
         'INSERT INTO attempts (run_id, task_id, attempt, status, started_at, finished_at, '
-        'exit_code, exception, traceback, stdout_key, stderr_key, pid) VALUES (:run_id, '
-        ':task_id, :attempt, :status, :started_at, :finished_at, :exit_code, :exception, '
-        ':traceback, :stdout_key, :stderr_key, :pid) ON CONFLICT (run_id, task_id, attempt) '
-        'DO UPDATE SET status = excluded.status, started_at = excluded.started_at, '
+        'exit_code, exception, traceback, stdout_key, stderr_key, pid, node) VALUES (:run_id,'
+        ' :task_id, :attempt, :status, :started_at, :finished_at, :exit_code, :exception, '
+        ':traceback, :stdout_key, :stderr_key, :pid, :node) ON CONFLICT (run_id, task_id, '
+        'attempt) DO UPDATE SET status = excluded.status, started_at = excluded.started_at, '
         'finished_at = excluded.finished_at, exit_code = excluded.exit_code, exception = '
         'excluded.exception, traceback = excluded.traceback, stdout_key = '
-        'excluded.stdout_key, stderr_key = excluded.stderr_key, pid = excluded.pid'
+        'excluded.stdout_key, stderr_key = excluded.stderr_key, pid = excluded.pid, node = '
+        'excluded.node'
     ),
     'upsert_artifact': (
         'INSERT INTO artifacts (run_id, task_id, attempt, name, blob_key, type_name, size, '
@@ -355,15 +356,16 @@ READS = {
     'attempts': (
         'SELECT attempts.run_id, attempts.task_id, attempts.attempt, attempts.status, '
         'attempts.started_at, attempts.finished_at, attempts.exit_code, attempts.exception, '
-        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid FROM '
-        'attempts WHERE attempts.run_id = :run_id ORDER BY attempts.task_id, attempts.attempt'
+        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid, '
+        'attempts.node FROM attempts WHERE attempts.run_id = :run_id ORDER BY '
+        'attempts.task_id, attempts.attempt'
     ),
     'attempts_of_task': (
         'SELECT attempts.run_id, attempts.task_id, attempts.attempt, attempts.status, '
         'attempts.started_at, attempts.finished_at, attempts.exit_code, attempts.exception, '
-        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid FROM '
-        'attempts WHERE attempts.run_id = :run_id AND attempts.task_id = :task_id ORDER BY '
-        'attempts.task_id, attempts.attempt'
+        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid, '
+        'attempts.node FROM attempts WHERE attempts.run_id = :run_id AND attempts.task_id = '
+        ':task_id ORDER BY attempts.task_id, attempts.attempt'
     ),
     'artifacts_of_attempt': (
         'SELECT artifacts.run_id, artifacts.task_id, artifacts.attempt, artifacts.name, '
@@ -388,10 +390,10 @@ READS = {
     'snapshot_attempts': (
         'SELECT attempts.run_id, attempts.task_id, attempts.attempt, attempts.status, '
         'attempts.started_at, attempts.finished_at, attempts.exit_code, attempts.exception, '
-        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid FROM '
-        'attempts JOIN tasks ON attempts.run_id = tasks.run_id AND attempts.task_id = '
-        'tasks.task_id AND attempts.attempt = tasks.attempt WHERE tasks.run_id IN '
-        '(__[POSTCOMPILE_run_ids]) AND tasks.step_name = :step_name'
+        'attempts.traceback, attempts.stdout_key, attempts.stderr_key, attempts.pid, '
+        'attempts.node FROM attempts JOIN tasks ON attempts.run_id = tasks.run_id AND '
+        'attempts.task_id = tasks.task_id AND attempts.attempt = tasks.attempt WHERE '
+        'tasks.run_id IN (__[POSTCOMPILE_run_ids]) AND tasks.step_name = :step_name'
     ),
     'snapshot_artifacts': (
         'SELECT artifacts.run_id, artifacts.task_id, artifacts.attempt, artifacts.name, '

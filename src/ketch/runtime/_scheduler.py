@@ -279,6 +279,7 @@ class Scheduler:
             stdout_key=result.stdout_key,
             stderr_key=result.stderr_key,
             pid=result.pid,
+            node=result.node,
         )
         task_status = status if final else "running"
         self._write_task(

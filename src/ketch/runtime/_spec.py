@@ -146,6 +146,9 @@ class TaskResult:
     stdout_key: str | None = None
     stderr_key: str | None = None
     pid: int | None = None
+    # Where the attempt ran, for a task that ran elsewhere than the launching machine (e.g.
+    # ``ray:<node id>``); None: on the launching machine.
+    node: str | None = None
     caught: str | None = None  # "Type: message" of an exception that @catch handled
     cards: tuple[CardRecord, ...] = ()  # the cards rendered after the step (see ketch.cards)
     # The ``_cards`` artifact listing ``cards``, stored by the task; it belongs to this task

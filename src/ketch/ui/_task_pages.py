@@ -152,6 +152,7 @@ def _attempt_dict(attempt: AttemptRecord, run_status: str, now: float) -> dict[s
         "exception": attempt.exception,
         "traceback": attempt.traceback,
         "pid": attempt.pid,
+        "node": attempt.node,
     }
 
 
