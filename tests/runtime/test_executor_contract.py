@@ -23,7 +23,13 @@ import pytest
 from flowrun import blob_bytes, process_started
 
 from ketch.exceptions import UserError
-from ketch.runtime._executor_api import EXECUTORS, Executor, executor_factory, executor_names
+from ketch.runtime._executor_api import (
+    EXECUTORS,
+    PLACED,
+    Executor,
+    executor_factory,
+    executor_names,
+)
 from ketch.runtime._spec import TaskResult, TaskSpec
 
 WAIT = 60.0  # seconds: generous, only a hang fails a test
@@ -151,7 +157,17 @@ def _gone(pids: set[int]) -> bool:
     return False
 
 
-@pytest.fixture(params=sorted(EXECUTORS))
+# The local executors run here; an executor in PLACED (Ray) runs this same module inside its
+# cluster's network namespace, named by this variable (see tests/executors/test_ray_contract.py).
+CONTRACT_EXECUTOR = "KETCH_TEST_CONTRACT_EXECUTOR"
+_UNDER_TEST = (
+    [os.environ[CONTRACT_EXECUTOR]]
+    if os.environ.get(CONTRACT_EXECUTOR)
+    else sorted(set(EXECUTORS) - PLACED)
+)
+
+
+@pytest.fixture(params=_UNDER_TEST)
 def harness(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Harness]:
@@ -176,7 +192,7 @@ def harness(
 
 
 def test_the_registry_names_every_executor_and_refuses_others() -> None:
-    assert {"fork", "spawn"} <= set(EXECUTORS)
+    assert {"fork", "spawn", "ray"} <= set(EXECUTORS)
     assert executor_names() == ("auto", *EXECUTORS)
     with pytest.raises(UserError) as info:
         executor_factory("no-such-executor")

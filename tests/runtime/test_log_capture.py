@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from ketch.runtime._executor import MAX_LOG_BYTES, _keep
+from ketch.runtime._executor import MAX_LOG_BYTES, keep
 
 
 def test_output_beyond_the_limit_is_truncated_once() -> None:
     buffer = bytearray()
     chunk = b"x" * (1 << 20)
     for _ in range(MAX_LOG_BYTES // len(chunk) + 5):
-        _keep(buffer, chunk, "stdout")
+        keep(buffer, chunk, "stdout")
     assert buffer.startswith(b"x" * MAX_LOG_BYTES)
     assert buffer.count(b"output truncated") == 1
     assert buffer.endswith(b"more than 10 MB]\n")
@@ -17,5 +17,5 @@ def test_output_beyond_the_limit_is_truncated_once() -> None:
 
 def test_results_are_never_truncated() -> None:
     buffer = bytearray()
-    _keep(buffer, b"r" * (MAX_LOG_BYTES + 1), "result")
+    keep(buffer, b"r" * (MAX_LOG_BYTES + 1), "result")
     assert len(buffer) == MAX_LOG_BYTES + 1

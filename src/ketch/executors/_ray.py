@@ -15,10 +15,11 @@ says why the previous one failed.
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from ..datastore import open_blobs
@@ -166,8 +167,9 @@ class RayExecutor:
     def _deliver(
         self, remote: _Remote, result: TaskResult | None, error: BaseException | None
     ) -> None:
+        node = None if remote.node_id is None else f"ray:{remote.node_id}"
         if result is not None:
-            remote.future.set_result(result)
+            remote.future.set_result(replace(result, node=node))
             return
         if remote.cancelled:
             exception = "TaskCancelled: the task was cancelled"
@@ -177,7 +179,16 @@ class RayExecutor:
             exception = "TaskDied: the Ray task ended without reporting a result"
         whole_lines(remote.out["stderr"])  # the note starts a line of its own
         remote.out["stderr"] += f"Task failed: {exception}.\n".encode()
-        failed = TaskResult(ok=False, exception=exception, pid=remote.pid, finished_at=time.time())
+        # A cancelled task that had started was SIGKILLed by the worker (with its group).
+        killed = remote.cancelled and remote.pid is not None
+        failed = TaskResult(
+            ok=False,
+            exception=exception,
+            pid=remote.pid,
+            finished_at=time.time(),
+            node=node,
+            exit_code=-signal.SIGKILL if killed else None,
+        )
         try:
             failed = with_logs(failed, remote.out, self._store(remote.spec))
         except Exception as exc:  # the logs could not be stored (a full disk): the run fails

@@ -38,7 +38,8 @@ def task_options(spec: TaskSpec) -> dict[str, Any]:
     options: dict[str, Any] = {"num_cpus": 1}
     if spec.resources is not None:
         options["num_cpus"] = spec.resources.cpu
-        options["memory"] = spec.resources.memory * MB
+        if spec.resources.memory:
+            options["memory"] = spec.resources.memory * MB
         if spec.resources.gpu:
             options["num_gpus"] = spec.resources.gpu
     placement = spec.placement

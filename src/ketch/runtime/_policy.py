@@ -140,8 +140,11 @@ def _place(step: str, decos: list[StepDecorator], values: dict[str, Any]) -> Non
     a = on_ray.attributes
     base = values.get("resources")
     if base is None and any(a[k] is not None for k in ("cpu", "gpu", "memory")):
-        base = Resources()
-    if base is not None:
+        # @on_ray's sizes alone: what it names, and no memory request unless it names one
+        values["resources"] = Resources(
+            cpu=float(a["cpu"] or 1), gpu=int(a["gpu"] or 0), memory=int(a["memory"] or 0)
+        )
+    elif base is not None:
         values["resources"] = Resources(
             cpu=max(base.cpu, float(a["cpu"] or 0)),
             gpu=max(base.gpu, int(a["gpu"] or 0)),

@@ -24,8 +24,8 @@ class InputRef:
 @dataclass(frozen=True)
 class Resources:
     """What a step's ``@resources`` asks of the machine a task runs on (memory and disk in
-    MB, as in Metaflow). A local run only hands out GPUs; a remote executor sizes its workers
-    from the rest."""
+    MB, as in Metaflow; memory 0: no request). A local run only hands out GPUs; a remote
+    executor sizes its workers from the rest."""
 
     cpu: float = 1
     gpu: int = 0
