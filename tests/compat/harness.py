@@ -128,14 +128,22 @@ def run_killing_group(
 
 
 def run_case(
-    case: Any, workdir: Path, impl: str, python: str, extra_env: dict[str, str] | None = None
+    case: Any,
+    workdir: Path,
+    impl: str,
+    python: str,
+    extra_env: dict[str, str] | None = None,
+    prefix: list[str] | None = None,
+    top_args: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run ``case`` in ``workdir`` (which must not exist yet or be empty) and return the
-    result record (the same shape as a golden file)."""
+    result record (the same shape as a golden file). ``prefix`` goes before the flow's command
+    (e.g. ``ip netns exec NS``, to launch it where a Ray cluster is reachable); ``top_args``
+    go right after the flow file (e.g. ``--with``)."""
     flow_path = prepare_dir(case, workdir, impl)
     env = clean_env(impl)
     env.update(extra_env or {})  # e.g. a datastore on S3 for ketch
-    cmd = [python, flow_path.name, *case.argv]
+    cmd = [*(prefix or []), python, flow_path.name, *top_args, *case.argv]
     t0 = time.monotonic()
     exit_code, out, err = run_killing_group(cmd, workdir, env, COMMAND_TIMEOUT_S)
     duration = time.monotonic() - t0

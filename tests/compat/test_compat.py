@@ -19,7 +19,9 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 
@@ -75,7 +77,48 @@ def test_matches_metaflow_with_the_datastore_on_s3(case, tmp_path, s3_server):
     assert not (tmp_path / "flowdir" / ".ketch" / "blobs").exists()
 
 
-def _check_case(case, tmp_path, extra_env):
+@pytest.mark.slow
+@pytest.mark.ray
+@pytest.mark.parametrize("case", cases.CASES, ids=lambda c: c.name)
+def test_matches_metaflow_with_every_task_on_ray(case, tmp_path, ray_cluster):
+    """The same cases with --executor ray: every task a Ray task on a 2-node cluster, spread
+    over both nodes (Ray's default would keep these short tasks on the first node)."""
+    if IMPL != "ketch":
+        pytest.skip("the Ray variant checks ketch")
+    env = {**ray_cluster.env(), "KETCH_EXECUTOR": "ray"}
+    spread = ("--with", "on_ray:scheduling_strategy=SPREAD")
+    _check_case(case, tmp_path, env, prefix=ray_cluster.command([]), top_args=spread)
+    nodes = _attempt_nodes(tmp_path / "flowdir" / ".ketch" / "ketch.db")
+    assert None not in nodes, f"{case.name}: a task did not run on Ray"
+    _RAY_NODES_SEEN.update(nodes)
+    _RAY_CASES_RUN.append(case.name)
+
+
+_RAY_NODES_SEEN: set[str | None] = set()
+_RAY_CASES_RUN: list[str] = []
+
+
+def _attempt_nodes(db: Path) -> set[str | None]:
+    """The nodes the attempts of every run in the store ``db`` ran on (None: locally)."""
+    if not db.exists():  # the case records no run (a usage or lint error)
+        return set()
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT node FROM attempts WHERE task_id != 0"
+        )  # not _parameters
+        return {node for (node,) in rows}
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+def test_the_ray_variant_ran_tasks_on_both_nodes():
+    """Across the kit's cases on Ray (run just before this test), both nodes ran tasks."""
+    if len(_RAY_CASES_RUN) < len(cases.CASES):
+        pytest.skip("the whole Ray variant of the kit did not run in this session")
+    assert len(_RAY_NODES_SEEN) == 2, _RAY_NODES_SEEN
+
+
+def _check_case(case, tmp_path, extra_env, prefix=None, top_args=()):
     assert IMPL in ("ketch", "metaflow"), "COMPAT_IMPL must be ketch or metaflow"
     golden = harness.load_golden(case.name)
     python = harness.python_for(IMPL)
@@ -84,7 +127,7 @@ def _check_case(case, tmp_path, extra_env):
     stray = _stores_above(tmp_path)
     assert not stray, f"a store above the test directory would be picked up: {stray}"
 
-    result = harness.run_case(case, tmp_path / "flowdir", IMPL, python, extra_env)
+    result = harness.run_case(case, tmp_path / "flowdir", IMPL, python, extra_env, prefix, top_args)
     problems = harness.compare(case, golden, result, cases.SHOW_GRAPHS.get(case.flow))
     if problems:
         pytest.fail(

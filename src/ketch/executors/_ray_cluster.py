@@ -48,6 +48,8 @@ def task_options(spec: TaskSpec) -> dict[str, Any]:
             options["resources"] = dict(placement.custom_resources)
         if placement.runtime_env:
             options["runtime_env"] = dict(placement.runtime_env)
+        if placement.scheduling_strategy != "DEFAULT":
+            options["scheduling_strategy"] = placement.scheduling_strategy
     return options
 
 

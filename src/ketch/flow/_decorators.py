@@ -140,12 +140,17 @@ class ResourcesDecorator(StepDecorator):
                 self._number(step_name, key, minimum=0, integer=key == "gpu")
 
 
+RAY_STRATEGIES = ("DEFAULT", "SPREAD")
+
+
 class OnRayDecorator(StepDecorator):
     """``@on_ray``: run this step's tasks on the Ray cluster (the rest of the run stays where it
     is). ``cpu``, ``gpu`` and ``memory`` (MB) add to ``@resources`` (the larger value wins, as
     with Metaflow's ``@kubernetes``); ``resources`` are custom Ray resources such as
     ``{"accelerator_type:H100": 1}``; ``runtime_env`` is a Ray runtime environment for the task's
-    worker. Named so that it does not shadow a flow's own ``import ray``."""
+    worker; ``scheduling_strategy`` is Ray's ``"DEFAULT"`` (fill the nodes in turn) or
+    ``"SPREAD"`` (spread the step's tasks over the nodes). Named so that it does not shadow a
+    flow's own ``import ray``."""
 
     name = "on_ray"
     defaults: ClassVar[dict[str, Any]] = {
@@ -154,6 +159,7 @@ class OnRayDecorator(StepDecorator):
         "memory": None,
         "resources": {},
         "runtime_env": None,
+        "scheduling_strategy": "DEFAULT",
     }
 
     def check(self, step_name: str) -> None:
@@ -177,6 +183,13 @@ class OnRayDecorator(StepDecorator):
                 step_name,
                 f"runtime_env={env!r} is invalid",
                 'runtime_env is a dict, as for Ray, e.g. {"pip": ["polars"]}.',
+            )
+        strategy = self.attributes["scheduling_strategy"]
+        if strategy not in RAY_STRATEGIES:
+            self.fail(
+                step_name,
+                f"scheduling_strategy={strategy!r} is invalid",
+                f"Use one of: {', '.join(RAY_STRATEGIES)}.",
             )
 
 

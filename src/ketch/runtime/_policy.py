@@ -156,6 +156,7 @@ def _place(step: str, decos: list[StepDecorator], values: dict[str, Any]) -> Non
         "ray",
         custom_resources={k: float(v) for k, v in a["resources"].items()},
         runtime_env=a["runtime_env"],
+        scheduling_strategy=a["scheduling_strategy"],
     )
 
 

@@ -59,6 +59,7 @@ class Placement:
     executor: str
     custom_resources: Mapping[str, float] = field(default_factory=dict)
     runtime_env: Mapping[str, Any] | None = None
+    scheduling_strategy: str = "DEFAULT"  # Ray's: "DEFAULT" or "SPREAD"
 
 
 @dataclass(frozen=True)
