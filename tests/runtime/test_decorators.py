@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 FLOW = """
-import ctypes, os, signal, time
+import ctypes, os, signal, time; from ketch import local, on_ray
 from ketch import FlowSpec, step, retry, catch, timeout, environment, resources, current
 
 class DecoFlow(FlowSpec):
@@ -260,6 +260,12 @@ def test_with_adds_decorators_to_every_step(project) -> None:  # type: ignore[no
         ([], "@timeout(seconds=0)", "has a zero timeout"),
         ([], "@retry(times=9)", "times=9 is too large"),
         ([], "@catch(var=3)", "var=3 is invalid"),
+        ([], "@on_ray(gpu=0.5)", "gpu=0.5 is invalid"),
+        ([], "@on_ray(resources={'node2': 'x'})", "resources={'node2': 'x'} is invalid"),
+        ([], "@on_ray(runtime_env=['x'])", "runtime_env=['x'] is invalid"),
+        ([], "@on_ray(scheduling_strategy='PACK')", "scheduling_strategy='PACK' is invalid"),
+        ([], "@local\n    @on_ray", "is on a step that has @on_ray"),
+        (["--with", "on_ray:colour=1"], "", "unknown argument(s) colour"),
     ],
 )
 def test_bad_decorators(project, args, decorators, needle) -> None:  # type: ignore[no-untyped-def]
