@@ -127,6 +127,17 @@ def _died(proc: subprocess.Popen[bytes]) -> str:
     return f"the task server process exited with code {code} while loading the flow"
 
 
+def _unloadable(exc: KetchException) -> str:
+    """Why the flow cannot be loaded on this machine, and what a remote node needs."""
+    return (
+        f"The flow could not be loaded on {socket.gethostname()} from the run's code package: "
+        f"{exc.format()}\n"
+        "A task on another machine reads the code package and the artifacts from the "
+        "datastore: use an object store (--datastore-url s3://BUCKET/PREFIX) or a directory "
+        "that every node mounts at the same path."
+    )
+
+
 def spawned_main() -> None:
     """Entry point of a spawned server: ``python -m ketch.runtime._server_spawn PARENT SOCKET
     SPEC``. Loads the flow of the task spec in ``SPEC``, says whether it can serve, serves."""
@@ -139,7 +150,7 @@ def spawned_main() -> None:
         spec = read_spec(spec_fd)
         flow_cls = task_flow_class(spec)
     except KetchException as exc:
-        sock.send(pickle.dumps(("error", exc.format())))
+        sock.send(pickle.dumps(("error", _unloadable(exc))))
         os._exit(1)
     except Exception as exc:  # the flow's own import failed: the task reports it in full
         sock.send(pickle.dumps(("unsafe", f"loading the flow failed: {exc!r}")))
