@@ -105,7 +105,7 @@ def ray_run(
     return subprocess.run(
         cluster.command([sys.executable, *args]),
         cwd=project.root,
-        env=project.env(**cluster.env(), **env),
+        env=project.env(**{**cluster.env(), **env}),
         capture_output=True,
         text=True,
         timeout=timeout,
