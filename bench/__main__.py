@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import _bigdata, _data, _s3, _timing, _ui
+from . import _bigdata, _data, _ray, _s3, _timing, _ui
 from ._context import METAFLOW_REPEATS, Bench, Options, nproc, pycache_env, warm_up
 from ._docs import write_docs
 from ._env import clean_env, framework_version, ketch, metaflow
@@ -27,9 +27,20 @@ Workload = Callable[[Bench], None]
 SLOW = ("foreach1000", "bigarray", "compressible", "resume1000", "scheduler10k", "ui1000")
 # Run only when asked for (--s3, or named in --only): each needs an S3 server.
 S3 = ("s3foreach100", "s3bigarray", "s3client")
+# Run only when asked for (--ray, or named in --only): each needs the local Ray cluster.
+RAY = ("rayfloor", "rayforeach100", "rayforeach1000", "rayscheduler10k")
 
 
-def workloads(cores: int, s3: _s3.S3Session | None = None) -> dict[str, Workload]:
+def workloads(
+    cores: int, s3: _s3.S3Session | None = None, ray: _ray.RaySession | None = None
+) -> dict[str, Workload]:
+    def on_ray(fn: Callable[[Bench, _ray.RaySession], None]) -> Workload:
+        def run(bench: Bench) -> None:
+            assert ray is not None
+            fn(bench, ray)
+
+        return run
+
     def on_s3(fn: Callable[[Bench, _s3.S3Session], None]) -> Workload:
         def run(bench: Bench) -> None:
             assert s3 is not None
@@ -53,6 +64,10 @@ def workloads(cores: int, s3: _s3.S3Session | None = None) -> dict[str, Workload
         "s3foreach100": on_s3(lambda b, s: _s3.foreach100(b, s, cores)),
         "s3bigarray": on_s3(_s3.big_array),
         "s3client": on_s3(_s3.client),
+        "rayfloor": on_ray(_ray.floor),
+        "rayforeach100": on_ray(lambda b, r: _ray.foreach(b, r, 100)),
+        "rayforeach1000": on_ray(lambda b, r: _ray.foreach(b, r, 1000)),
+        "rayscheduler10k": on_ray(_ray.scheduler10k),
     }
 
 
@@ -70,6 +85,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help=f"Run the S3 workloads ({', '.join(S3)}), which --only may also name; "
         "without either they are not run.",
+    )
+    p.add_argument(
+        "--ray",
+        action="store_true",
+        help=f"Run the Ray workloads ({', '.join(RAY)}) on a 2-node Ray cluster started on "
+        "this machine (needs root); --only may also name them; without either they are not run.",
     )
     p.add_argument(
         "--s3-server",
@@ -111,6 +132,8 @@ def options(args: argparse.Namespace) -> Options:
     only = set(args.only.split(",")) if args.only else set()
     if args.s3:
         only |= set(S3)
+    if args.ray:
+        only |= set(RAY)
     return Options(
         quick=args.quick,
         repeats=args.repeats or (3 if args.quick else 5),
@@ -123,27 +146,33 @@ def options(args: argparse.Namespace) -> Options:
     )
 
 
-def run_all(bench: Bench) -> str | None:
-    """Run the chosen workloads; returns the S3 server used, if any."""
+def run_all(bench: Bench) -> tuple[str | None, str | None]:
+    """Run the chosen workloads; returns the S3 server and the Ray cluster used, if any."""
     s3 = _s3.S3Session(bench, bench.options.s3_server)
+    ray = _ray.RaySession(bench)
     try:
-        _run_chosen(bench, s3)
-        return s3.describe()
+        _run_chosen(bench, s3, ray)
+        return s3.describe(), ray.describe()
     finally:
-        s3.close()
+        try:
+            ray.close()
+        finally:
+            s3.close()
 
 
 def chosen(options: Options, name: str) -> bool:
     """Whether the session runs workload ``name`` (S3 ones only when asked for by name)."""
-    if name in S3:
+    if name in S3 + RAY:
         return name in (options.only or ())
     skip_slow = options.quick and options.only is None
     return options.wants(name) and not (skip_slow and name in SLOW)
 
 
-def _run_chosen(bench: Bench, s3: _s3.S3Session) -> None:
+def _run_chosen(bench: Bench, s3: _s3.S3Session, ray: _ray.RaySession) -> None:
     cores = nproc()
-    todo = [(name, fn) for name, fn in workloads(cores, s3).items() if chosen(bench.options, name)]
+    todo = [
+        (name, fn) for name, fn in workloads(cores, s3, ray).items() if chosen(bench.options, name)
+    ]
     bench.log("warming up (bytecode caches), measuring the floors")
     warm_up(bench)
     python_start(bench)
@@ -203,7 +232,7 @@ def main(argv: list[str]) -> int:
     machine = describe({fw.name: framework_version(fw) for fw in bench.frameworks})
     started, load_before = time.time(), os.getloadavg()
     try:
-        s3_server = run_all(bench)
+        s3_server, ray_cluster = run_all(bench)
     finally:
         bench.scratch.close()
     found = targets(bench.results)
@@ -217,6 +246,7 @@ def main(argv: list[str]) -> int:
         "repeats_note": repeats_note(bench),
         "floors_s": bench.floors,
         "s3_server": s3_server,
+        "ray_cluster": ray_cluster,
     }
     print_report(bench.results, found, meta["repeats_note"])
     path = write_json(bench.results, found, meta)

@@ -30,6 +30,8 @@ METAFLOW_REPEATS = {
     "s3foreach100": 1,
     "s3bigarray": 1,
     "s3client": 1,
+    "rayforeach100": 2,
+    "rayforeach1000": 1,
 }
 KETCH_TIMEOUT_S = 600.0
 METAFLOW_TIMEOUT_S = 3600.0
@@ -117,13 +119,15 @@ class Bench:
         verb: str = "run",
         env: dict[str, str] | None = None,
         check: bool = True,
+        prefix: Sequence[str] = (),
     ) -> tuple[Completed, Path]:
-        """Run ``flows/<flow>`` with ``fw`` in ``cwd`` (a fresh directory when not given)."""
+        """Run ``flows/<flow>`` with ``fw`` in ``cwd`` (a fresh directory when not given);
+        ``prefix`` goes before the command line (``ip netns exec NS`` for a Ray cluster's)."""
         if cwd is None:
             cwd = self.scratch.fresh(f"{fw.name}-{Path(flow).stem}")
         if not (cwd / flow).exists():
             fw.install_flow(flow, cwd)
-        cmd = fw.flow_cmd(flow, verb, *args)
+        cmd = [*prefix, *fw.flow_cmd(flow, verb, *args)]
         done = self.command(fw, cmd, cwd, sample=sample, env=env, check=check)
         if check and verb == "run" and "for user:bench" not in done.stdout + done.stderr:
             raise BenchError(f"{fw.name} {flow}: the output never says 'for user:bench'.")

@@ -96,6 +96,34 @@ S3_TARGETS: list[Callable[[Results], Target]] = [
 ]
 
 
+def _ray_overhead(results: Results) -> Target:
+    text = "Ray: per-task overhead within 2x of Ray's no-op task + ketch's local per-task cost"
+    for n in (1000, 100):
+        row = _row(results, f"ray.overhead{n}.ray")
+        fork = row.extra.get("fork_ms") if row is not None else None
+        if row is None or not row.ketch or row.floor is None or fork is None:
+            continue
+        bound = 2 * (row.floor + fork)
+        detail = (
+            f"foreach {n:,}: {row.ketch.median:.2f} ms/task vs 2 x ({row.floor:.2f} Ray no-op "
+            f"+ {fork:.2f} fork) = {bound:.2f} ms/task"
+        )
+        return Target(text, row.ketch.median <= bound, detail)
+    return Target(text, None, "not measured")
+
+
+def _ray_memory(results: Results) -> Target:
+    text = "Ray: driver memory flat from 1,000 to 10,000 tasks (within 20%)"
+    row = _row(results, "ray.scheduler.memory")
+    if row is None or row.vs_floor is None or row.floor is None:
+        return Target(text, None, "not measured")
+    detail = f"{row.floor:,.0f} MiB -> {row.ketch.median:,.0f} MiB ({row.vs_floor:.2f}x)"
+    return Target(text, row.vs_floor <= 1.2, detail)
+
+
+RAY_TARGETS: list[Callable[[Results], Target]] = [_ray_overhead, _ray_memory]
+
+
 def targets(results: Results) -> list[Target]:
     checks: list[Callable[[], Target | list[Target]]] = [
         lambda: _speedup(results, "linear10", 30, "linear 10 ≥ 30x faster than Metaflow"),
@@ -121,6 +149,7 @@ def targets(results: Results) -> list[Target]:
         ),
         lambda: _ui_pages(results),
         *(lambda check=check: check(results) for check in S3_TARGETS),
+        *(lambda check=check: check(results) for check in RAY_TARGETS),
     ]
     out: list[Target] = []
     for check in checks:

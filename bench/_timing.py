@@ -75,10 +75,16 @@ def nested(bench: Bench, nproc: int) -> None:
     time_flow(bench, row, "nested", "nested.py")
 
 
-def foreach(bench: Bench, n: int, workers: int, nproc: int, after: AfterRun | None = None) -> Row:
+def foreach_args(n: int, workers: int) -> list[str]:
+    """foreach.py's arguments for a foreach of ``n`` tasks, ``workers`` at a time."""
     args = ["--n", str(n), "--max-workers", str(workers)]
     if n > 100:
         args += ["--max-num-splits", str(n)]
+    return args
+
+
+def foreach(bench: Bench, n: int, workers: int, nproc: int, after: AfterRun | None = None) -> Row:
+    args = foreach_args(n, workers)
     floor = flow_floor(bench, critical_path([1, n, 1, 1], workers, nproc))
     row = Row(
         f"foreach{n}.mw{workers}",
