@@ -113,7 +113,10 @@ def _ray_overhead(results: Results) -> Target:
 
 
 def _ray_memory(results: Results) -> Target:
-    text = "Ray: driver memory flat from 1,000 to 10,000 tasks (within 20%)"
+    text = (
+        "Ray: driver memory beyond the local scheduler's flat from 1,000 to 10,000 tasks "
+        "(within 20%)"
+    )
     row = _row(results, "ray.scheduler.memory")
     if row is None or row.vs_floor is None or row.floor is None:
         return Target(text, None, "not measured")

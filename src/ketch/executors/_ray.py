@@ -7,7 +7,9 @@ touches the run database: the scheduler, here, stays its only writer. One thread
 task follows its generator: the task's output is echoed live and kept, its result resolves
 the future. A task that Ray reports failed without a result from ketch (its worker or node
 died, Ray's memory monitor killed it, it was cancelled) resolves with a failed result that
-says why, and its output as received so far is stored as its logs here.
+says why, and its output as received so far is stored as its logs here. The followers are a
+pool of threads that live as long as the executor (a thread per task would leave the driver's
+memory growing with the number of tasks: each new thread's allocations land in fresh arenas).
 
 Ray's own retries are off (``max_retries=0``): ``@retry`` decides, and each attempt's record
 says why the previous one failed.
@@ -15,6 +17,8 @@ says why the previous one failed.
 
 from __future__ import annotations
 
+import contextlib
+import queue
 import signal
 import threading
 import time
@@ -67,7 +71,11 @@ class RayExecutor:
         self.cluster = Cluster(settings.ray_address if settings is not None else "")
         self._task = self.cluster.ray.remote(run_task)
         self._remote: dict[Future[TaskResult], _Remote] = {}
-        self._followers: list[threading.Thread] = []
+        self._follows: queue.SimpleQueue[_Remote] = queue.SimpleQueue()
+        # One follower per running task: the scheduler runs at most max_workers at once.
+        most = settings.max_workers if settings is not None else 16
+        for n in range(most + 2):
+            threading.Thread(target=self._follower, name=f"ketch-ray-{n}", daemon=True).start()
         self._lock = threading.Lock()
         self._blobs: dict[str, BlobStore] = {}
         self._stopping = False
@@ -87,18 +95,11 @@ class RayExecutor:
                 TaskResult(ok=False, exception=exception, started_at=now, finished_at=now)
             )
             return future
-        ref = self._task.options(
-            num_returns="streaming", max_retries=0, name=spec.pathspec, **options
-        ).remote(spec)
+        ref = self._task.options(num_returns="streaming", max_retries=0, **options).remote(spec)
         remote = _Remote(spec, future, ref)
-        thread = threading.Thread(
-            target=self._follow, args=(remote,), name=f"ketch-ray {spec.pathspec}", daemon=True
-        )
         with self._lock:
             self._remote[future] = remote
-            self._followers = [t for t in self._followers if t.is_alive()]
-            self._followers.append(thread)
-        thread.start()
+        self._follows.put(remote)
         return future
 
     def cancel(self, task: Future[TaskResult]) -> None:
@@ -129,12 +130,17 @@ class RayExecutor:
         self.cancel_all()
         deadline = time.monotonic() + _CLOSE_WAIT_SECONDS
         with self._lock:
-            followers = list(self._followers)
-        for thread in followers:
-            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+            futures = list(self._remote)
+        for future in futures:
+            with contextlib.suppress(Exception):
+                future.exception(timeout=max(0.0, deadline - time.monotonic()))
         self.cluster.shutdown()
 
     # -- the follower threads ---------------------------------------------------------------
+    def _follower(self) -> None:
+        while True:
+            self._follow(self._follows.get())
+
     def _follow(self, remote: _Remote) -> None:
         ray = self.cluster.ray
         result: TaskResult | None = None
