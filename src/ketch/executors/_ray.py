@@ -139,7 +139,12 @@ class RayExecutor:
     # -- the follower threads ---------------------------------------------------------------
     def _follower(self) -> None:
         while True:
-            self._follow(self._follows.get())
+            remote = self._follows.get()
+            try:
+                self._follow(remote)
+            except BaseException as exc:  # never leave a future hanging, nor lose a follower
+                if not remote.future.done():
+                    remote.future.set_exception(exc)
 
     def _follow(self, remote: _Remote) -> None:
         ray = self.cluster.ray
