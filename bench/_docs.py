@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -168,16 +170,34 @@ How it is measured on S3:
 """
 
 
-def render_s3(results: Results, targets: list[Target], meta: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class _Section:
+    """A section of its own in docs/benchmarks.md, for the workloads run on one service."""
+
+    begin: str
+    end: str
+    title: str
+    where: str  # the bullet that names the service: "Server" or "Cluster"
+    where_key: str  # its meta entry
+    failure_prefix: str
+    is_member: Callable[[str], bool]  # of a row's key or a target's text
+    method: str
+
+
+def _render_section(
+    section: _Section, results: Results, targets: list[Target], meta: dict[str, Any]
+) -> str:
     m = meta["machine"]
-    failures = [f"- `{f.splitlines()[0]}`" for f in results.failures if f.startswith("S3 (")]
+    failures = [
+        f"- `{f.splitlines()[0]}`" for f in results.failures if f.startswith(section.failure_prefix)
+    ]
     lines = [
-        S3_BEGIN,
-        "## On S3",
+        section.begin,
+        f"## {section.title}",
         "",
         f"- Date: {meta['date']}",
         f"- Command: `{meta['command']}`",
-        f"- Server: {meta.get('s3_server') or 'not recorded'}",
+        f"- {section.where}: {meta.get(section.where_key) or 'not recorded'}",
         f"- Machine: {m['nproc']} cores, {m['memory_gib']} GiB memory; load average before and "
         f"after: {_load(meta)}",
         f"- ketch {m.get('ketch_version', '?')} (commit {m['ketch_commit']}), "
@@ -185,19 +205,24 @@ def render_s3(results: Results, targets: list[Target], meta: dict[str, Any]) -> 
         "",
         _md_row(HEADERS),
         _md_row(["---"] * len(HEADERS)),
-        *(_md_row(cells(row)) for row in results.rows.values() if is_s3(row.key)),
+        *(_md_row(cells(row)) for row in results.rows.values() if section.is_member(row.key)),
         "",
         meta.get("repeats_note", ""),
         "",
         _md_row(["target", "result", "figure"]),
         _md_row(["---"] * 3),
-        *(_md_row([t.text, MARK[t.met], t.detail]) for t in targets if is_s3(t.text)),
+        *(_md_row([t.text, MARK[t.met], t.detail]) for t in targets if section.is_member(t.text)),
         "",
         *(["Failures:", "", *failures, ""] if failures else []),
-        S3_METHOD,
-        S3_END,
+        section.method,
+        section.end,
     ]
     return "\n".join(lines)
+
+
+def render_s3(results: Results, targets: list[Target], meta: dict[str, Any]) -> str:
+    s3 = _Section(S3_BEGIN, S3_END, "On S3", "Server", "s3_server", "S3 (", is_s3, S3_METHOD)
+    return _render_section(s3, results, targets, meta)
 
 
 RAY_METHOD = """\
@@ -228,35 +253,10 @@ How it is measured on Ray:
 
 
 def render_ray(results: Results, targets: list[Target], meta: dict[str, Any]) -> str:
-    m = meta["machine"]
-    failures = [f"- `{f.splitlines()[0]}`" for f in results.failures if f.startswith("Ray:")]
-    lines = [
-        RAY_BEGIN,
-        "## On Ray",
-        "",
-        f"- Date: {meta['date']}",
-        f"- Command: `{meta['command']}`",
-        f"- Cluster: {meta.get('ray_cluster') or 'not recorded'}",
-        f"- Machine: {m['nproc']} cores, {m['memory_gib']} GiB memory; load average before and "
-        f"after: {_load(meta)}",
-        f"- ketch {m.get('ketch_version', '?')} (commit {m['ketch_commit']}), "
-        f"Metaflow {m.get('metaflow_version', 'not run')}",
-        "",
-        _md_row(HEADERS),
-        _md_row(["---"] * len(HEADERS)),
-        *(_md_row(cells(row)) for row in results.rows.values() if is_ray(row.key)),
-        "",
-        meta.get("repeats_note", ""),
-        "",
-        _md_row(["target", "result", "figure"]),
-        _md_row(["---"] * 3),
-        *(_md_row([t.text, MARK[t.met], t.detail]) for t in targets if is_ray(t.text)),
-        "",
-        *(["Failures:", "", *failures, ""] if failures else []),
-        RAY_METHOD,
-        RAY_END,
-    ]
-    return "\n".join(lines)
+    ray = _Section(
+        RAY_BEGIN, RAY_END, "On Ray", "Cluster", "ray_cluster", "Ray:", is_ray, RAY_METHOD
+    )
+    return _render_section(ray, results, targets, meta)
 
 
 def _cut(head: str, begin_mark: str, end_mark: str) -> tuple[str, str]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from ..exceptions import UserError
 from ._spec import TaskResult, TaskSpec
@@ -67,28 +67,19 @@ class ExecutorFactory(Protocol):
     ) -> Executor: ...
 
 
-def _fork(
-    flow_cls: type[Any],
-    *,
-    on_output: OutputCallback | None = None,
-    on_start: StartCallback | None = None,
-    settings: Settings | None = None,
-) -> Executor:
-    from ._executor import LocalExecutor
+def _local(mode: Literal["fork", "spawn"]) -> ExecutorFactory:
+    def factory(
+        flow_cls: type[Any],
+        *,
+        on_output: OutputCallback | None = None,
+        on_start: StartCallback | None = None,
+        settings: Settings | None = None,
+    ) -> Executor:
+        from ._executor import LocalExecutor
 
-    return LocalExecutor(flow_cls, mode="fork", on_output=on_output, on_start=on_start)
+        return LocalExecutor(flow_cls, mode=mode, on_output=on_output, on_start=on_start)
 
-
-def _spawn(
-    flow_cls: type[Any],
-    *,
-    on_output: OutputCallback | None = None,
-    on_start: StartCallback | None = None,
-    settings: Settings | None = None,
-) -> Executor:
-    from ._executor import LocalExecutor
-
-    return LocalExecutor(flow_cls, mode="spawn", on_output=on_output, on_start=on_start)
+    return factory
 
 
 def _ray(
@@ -103,7 +94,11 @@ def _ray(
     return RayExecutor(flow_cls, on_output=on_output, on_start=on_start, settings=settings)
 
 
-EXECUTORS: Mapping[str, ExecutorFactory] = {"fork": _fork, "spawn": _spawn, "ray": _ray}
+EXECUTORS: Mapping[str, ExecutorFactory] = {
+    "fork": _local("fork"),
+    "spawn": _local("spawn"),
+    "ray": _ray,
+}
 # Executors that run tasks elsewhere: steps are placed on them (see the module's docstring).
 PLACED = frozenset({"ray"})
 
