@@ -362,3 +362,50 @@ def test_ray_is_not_imported_by_a_local_run(flow: Project):
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines() if "|" in line}
     assert "ketch.flow" in imported  # the probe works
     assert not {name for name in imported if name == "ray" or name.startswith("ray.")}
+
+
+GPU_FLOW = """
+import os
+from ketch import FlowSpec, on_ray, resources, step
+
+class GpuFlow(FlowSpec):
+    @on_ray
+    @step
+    def start(self):
+        self.plain = os.environ.get("CUDA_VISIBLE_DEVICES")
+        self.next(self.train)
+
+    @resources(gpu=1)
+    @on_ray
+    @step
+    def train(self):
+        self.devices = os.environ.get("CUDA_VISIBLE_DEVICES")
+        self.node = os.environ["KETCH_RAY_NODE_ID"]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    GpuFlow()
+"""
+
+
+def test_a_gpu_step_runs_where_ray_has_a_gpu_and_sees_its_device(
+    project: Project, fresh_ray_cluster: RayCluster
+):
+    """A node that declares a GPU (Ray counts what ``ray start --num-gpus`` says; this machine
+    has none to use): the GPU step is placed there and its task sees the device Ray gave it."""
+    fresh_ray_cluster.add_node(num_gpus=1)
+    project.write("flow.py", GPU_FLOW)
+    done = ray_run(project, fresh_ray_cluster, "flow.py", "run")
+    assert done.returncode == 0, done.stderr + done.stdout
+    read = project.client(
+        "from ketch import Flow\nrun = Flow('GpuFlow').latest_run\n"
+        "print(run['train'].task.data.devices, repr(run['start'].task.data.plain))"
+    )
+    assert read.returncode == 0, read.stderr
+    devices, plain = read.stdout.split()
+    assert devices == "0"  # the one GPU of that node, as Ray numbers it
+    assert plain in ("None", "''")  # a task that asked for no GPU is given none
