@@ -264,7 +264,7 @@ def test_with_adds_decorators_to_every_step(project) -> None:  # type: ignore[no
         ([], "@on_ray(resources={'node2': 'x'})", "resources={'node2': 'x'} is invalid"),
         ([], "@on_ray(runtime_env=['x'])", "runtime_env=['x'] is invalid"),
         ([], "@on_ray(scheduling_strategy='PACK')", "scheduling_strategy='PACK' is invalid"),
-        ([], "@local\n    @on_ray", "is on a step that has @on_ray"),
+        ([], "@local()\n    @on_ray", "is on a step that has @on_ray"),
         (["--with", "on_ray:colour=1"], "", "unknown argument(s) colour"),
     ],
 )
