@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 
 from .flow import (
+    Config,
+    ConfigValue,
     FlowSpec,
     IncludeFile,
     JSONType,
     Parameter,
     card,
     catch,
+    config_expr,
     current,
     environment,
     local,
@@ -66,6 +69,8 @@ _CLIENT = {
 }
 
 __all__ = [
+    "Config",
+    "ConfigValue",
     "DataArtifact",
     "Flow",
     "FlowSpec",
@@ -79,6 +84,7 @@ __all__ = [
     "Task",
     "card",
     "catch",
+    "config_expr",
     "current",
     "default_metadata",
     "default_namespace",

@@ -7,6 +7,7 @@
     │   ├── FlowDefinitionError       the flow file cannot be loaded (syntax error, no FlowSpec)
     │   ├── LintError                 the graph breaks a rule; names file:line and the step
     │   ├── ParameterError            a bad parameter value (exit code 2, like click)
+    │   ├── ConfigError               a Config has no value or a bad one (exit code 2)
     │   ├── InvalidNextError          ``self.next`` called wrongly at run time
     │   ├── NotFoundError             a flow, run, step, task or artifact does not exist (also a
     │   │   │                         ``KeyError``, which ``run["step"]`` raises in Metaflow)
@@ -93,6 +94,11 @@ class LintError(UserError):
 
 class ParameterError(UserError):
     headline = "Bad parameter"
+    exit_code = 2
+
+
+class ConfigError(UserError):
+    headline = "Bad config"
     exit_code = 2
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import json
 import os
 import sys
 from collections.abc import Mapping
@@ -229,3 +230,39 @@ def current_user(environ: Mapping[str, str] | None = None) -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+# Config values from the environment (see ketch.flow.Config): JSON objects mapping a config's
+# name to a file (``..._CONFIG``) or to its value (``..._CONFIG_VALUE``), read when a flow's
+# command starts; the ``--config`` / ``--config-value`` options replace them. The KETCH_ name
+# wins over Metaflow's.
+FLOW_CONFIG_ENV = ("KETCH_FLOW_CONFIG", "METAFLOW_FLOW_CONFIG")
+FLOW_CONFIG_VALUE_ENV = ("KETCH_FLOW_CONFIG_VALUE", "METAFLOW_FLOW_CONFIG_VALUE")
+CONFIG_ENV_HELP = {
+    FLOW_CONFIG_ENV[0]: "JSON object: config name -> file to read its value from.",
+    FLOW_CONFIG_VALUE_ENV[0]: "JSON object: config name -> its value.",
+}
+
+
+def flow_config_env(environ: Mapping[str, str] | None = None) -> tuple[dict[str, Any], ...]:
+    """(files, values) given for configs by the environment; empty dicts when unset."""
+    environ = os.environ if environ is None else environ
+    found: list[dict[str, Any]] = []
+    for names in (FLOW_CONFIG_ENV, FLOW_CONFIG_VALUE_ENV):
+        name = next((n for n in names if environ.get(n)), None)
+        if name is None:
+            found.append({})
+            continue
+        try:
+            value = json.loads(environ[name])
+        except ValueError as exc:
+            raise UserError(
+                f"{name} is not valid JSON ({exc}).",
+                hint=f'{name} is a JSON object, e.g. {{"cfg": ...}}.',
+            ) from None
+        if not isinstance(value, dict):
+            raise UserError(
+                f"{name} is not a JSON object.", hint=f"e.g. {name}='{{\"cfg\": ...}}'."
+            )
+        found.append(value)
+    return tuple(found)

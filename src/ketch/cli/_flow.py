@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +14,7 @@ from ..exceptions import KetchException, ParameterError, UserError
 from ..settings import resolve
 from ..ui import ui_command
 from ._compat import EnvOption, apply_datastore, env_name_of, metaflow_top_options
+from ._configs import config_options, configure_flow
 from ._errors import exit_now, invoke, report
 from ._inspect import dump_command, logs_command, tag_group
 from ._paths import check_output_file
@@ -23,7 +24,7 @@ def main(flow_cls: type[Any]) -> None:
     """Entry point used by ``FlowSpec.__init__`` when a flow script is run."""
     flow_file = flow_file_of(flow_cls)
     try:
-        cli = build_cli(flow_cls, flow_file)  # reads the flow's parameters, which it checks
+        cli = build_cli(flow_cls, flow_file, sys.argv[1:])  # checks the flow's parameters
     except KetchException as exc:
         exit_now(report(exc))
     exit_now(invoke(cli, sys.argv[1:], prog_name=flow_file.name))
@@ -167,6 +168,8 @@ def _click_type(parameter: Any) -> Any:
 def _parameter_options(flow_cls: type[Any]) -> list[click.Option]:
     options: list[click.Option] = []
     for attr, parameter in flow_cls._parameters().items():
+        if getattr(parameter, "IS_CONFIG_PARAMETER", False):
+            continue  # a top-level --config option, read before the command line is built
         default = parameter.default
         shown = None if callable(default) else default
         options.append(
@@ -182,11 +185,18 @@ def _parameter_options(flow_cls: type[Any]) -> list[click.Option]:
 
 
 def _resolve_parameters(flow_cls: type[Any], given: dict[str, Any], user: str) -> dict[str, Any]:
+    from ..flow._config_apply import applied_configs, config_scope
+
+    configs = applied_configs(flow_cls) or {}
+    scope = config_scope(flow_cls, configs)
     values: dict[str, Any] = {}
     for attr, parameter in flow_cls._parameters().items():
+        if getattr(parameter, "IS_CONFIG_PARAMETER", False):
+            values[attr] = configs.get(attr)
+            continue
         value = given.get(attr)
         if value is None:
-            value = parameter.resolve_default(flow_cls.__name__, user)
+            value = parameter.resolve_default(flow_cls.__name__, user, scope)
             if isinstance(value, str) and (parameter.type is not str or parameter.separator):
                 value = parameter.convert(value)
         elif parameter.separator and isinstance(value, str):
@@ -221,7 +231,13 @@ def _card_group(flow_name: str) -> click.Command:
     return card_group(flow_name)
 
 
-def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
+def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) -> click.Group:
+    """The flow's command line; the flow's configs are read from ``argv`` (and the
+    environment) and applied first."""
+    from ..settings import current_user
+
+    configure_flow(flow_cls, argv, _COMMANDS, current_user())
+
     @click.group(
         cls=_FlowGroup,
         invoke_without_command=True,
@@ -243,6 +259,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         "(default: the .ketch directory; also KETCH_DATASTORE_URL).",
     )
     @metaflow_top_options
+    @config_options
     @click.pass_context
     def cli(
         ctx: click.Context,
@@ -250,6 +267,8 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         pylint: bool,
         with_specs: tuple[str, ...],
         datastore_url: str | None,
+        config_files: tuple[tuple[str, str], ...],
+        config_values: tuple[tuple[str, str], ...],
     ) -> None:
         apply_datastore(ctx, datastore_url)
         ctx.obj = {"quiet": quiet, "with": with_specs}
@@ -377,6 +396,10 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     assert isinstance(cli, _FlowGroup)
     cli.lazy["card"] = lambda: _card_group(flow_cls.__name__)
     return cli
+
+
+# The flow's commands: config options are read from the arguments before the first of these.
+_COMMANDS = {"run", "resume", "check", "show", "dump", "logs", "tag", "card", "ui", "step"}
 
 
 def _check_run_options(tags: tuple[str, ...], run_id_file: str | None) -> None:

@@ -30,7 +30,7 @@ def _flow_verb(verb: str) -> click.Command:
         from ._flow import build_cli
 
         flow_cls = load_flow_class(flow_file)
-        cli = build_cli(flow_cls, Path(flow_file).resolve())
+        cli = build_cli(flow_cls, Path(flow_file).resolve(), [verb, *args])
         sys.argv = [flow_file, verb, *args]
         exit_now(invoke(cli, [verb, *args], prog_name=Path(flow_file).name))
 

@@ -1,5 +1,6 @@
 """The authoring API: FlowSpec, @step, parameters and ``current``."""
 
+from ._config import Config, ConfigValue, config_expr
 from ._current import Current, TaskContext, current, set_context
 from ._decorators import (
     StepDecorator,
@@ -20,6 +21,9 @@ from ._step import step
 
 __all__ = [
     "EPHEMERAL",
+    "Config",
+    "ConfigValue",
+    "config_expr",
     "Current",
     "FlowSpec",
     "IncludeFile",

@@ -177,14 +177,23 @@ class Parameter:
                 hint=f"Pass a {type_name}, e.g. --{self.name} <{type_name}>.",
             ) from None
 
-    def resolve_default(self, flow_name: str, user_name: str) -> Any:
+    def resolve_default(self, flow_name: str, user_name: str, configs: Any = None) -> Any:
         if callable(self.default):
-            ctx = ParameterContext(flow_name, user_name, self.name)
+            ctx = ParameterContext(flow_name, user_name, self.name, configs=_configs_view(configs))
             return self.convert(self.default(ctx))
         return self.default
 
     def __repr__(self) -> str:
         return f"Parameter({self.name!r}, default={self.default!r})"
+
+
+def _configs_view(configs: Any) -> Any:
+    """``ParameterContext.configs``: the flow's configs by name, with attribute access."""
+    if configs is None:
+        return None
+    from ._config import ConfigValue
+
+    return ConfigValue(configs)
 
 
 def builtins_type(value: Any) -> Callable[[str], Any]:

@@ -30,6 +30,7 @@ from ..flow import (
     TaskState,
     set_context,
 )
+from ..flow._config_apply import ensure_configs
 from ..flow._decorators import ExceptionWrapper
 from ..metadata._records import ArtifactRecord
 from ._spec import TaskResult, TaskSpec
@@ -200,20 +201,24 @@ def _prepare(
         frames=spec.frames,
         var_keys=spec.var_keys,
     )
-    for attr in params:
-        setattr(flow_cls, attr, _parameter_property(attr))
+    # A task not forked from the process that resolved the flow's configs applies them here.
+    ensure_configs(flow_cls, state.load, set(state.artifacts))
+    for attr, parameter in params.items():
+        setattr(flow_cls, attr, _parameter_property(attr, parameter))
     flow = flow_cls(use_cli=False)
     object.__setattr__(flow, "_ketch", state)
     return flow, state
 
 
-def _parameter_property(attr: str) -> property:
+def _parameter_property(attr: str, parameter: Parameter) -> property:
     cache: dict[str, Any] = {}
+    shown = getattr(parameter, "load_parameter", None)  # a Config's value is a ConfigValue
 
     def getter(self: FlowSpec) -> Any:
         if attr not in cache:
             state = self.__dict__["_ketch"]
-            cache[attr] = state.load(attr) if attr in state.artifacts else None
+            value = state.load(attr) if attr in state.artifacts else None
+            cache[attr] = shown(value) if shown is not None else value
         return cache[attr]
 
     return property(getter)

@@ -1,0 +1,92 @@
+"""The flow's ``Config`` values on the command line: ``--config NAME PATH`` and
+``--config-value NAME JSON``, top-level options placed before the command.
+
+They are read from the arguments before the command line is built (:func:`configure_flow`),
+because a config may set a parameter's default or a decorator's argument, which the command
+line and the checks must already see. click declares them too (:func:`config_options`), so
+that they show in ``--help`` and are accepted where they stand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from ..exceptions import ConfigError
+from ..settings import flow_config_env
+
+_OPTIONS = ("--config", "--config-value")
+
+
+def split_config_args(
+    argv: Sequence[str], commands: set[str]
+) -> tuple[dict[str, str], dict[str, str], str | None]:
+    """(files, values, command): the config options given before the command, and the
+    command (the first argument that names one)."""
+    files: dict[str, str] = {}
+    values: dict[str, str] = {}
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg in commands:
+            return files, values, arg
+        if arg in _OPTIONS:
+            if i + 2 >= len(argv):
+                raise ConfigError(
+                    f"{arg} needs two arguments, a config name and a "
+                    f"{'path' if arg == '--config' else 'value'}.",
+                    hint=f"Pass {arg} NAME {'PATH' if arg == '--config' else 'JSON'} before "
+                    "the command.",
+                )
+            (files if arg == "--config" else values)[argv[i + 1]] = argv[i + 2]
+            i += 3
+            continue
+        i += 1
+    return files, values, None
+
+
+def configure_flow(flow_cls: type, argv: Sequence[str], commands: set[str], user: str) -> None:
+    """Read the flow's config values and apply them to the class (once per process)."""
+    from ..flow._config_apply import applied_configs, apply_configs, flow_configs, read_configs
+
+    if applied_configs(flow_cls) is not None:
+        return
+    files, values, command = split_config_args(argv, commands)
+    if command == "resume" and (files or values):
+        raise ConfigError(
+            "--config and --config-value cannot be given to 'resume'.",
+            hint="resume uses the configs of the run it resumes; start a new run to change them.",
+        )
+    if not flow_configs(flow_cls):
+        apply_configs(flow_cls, {})
+        if files or values:
+            raise ConfigError(
+                f"{flow_cls.__name__} has no configs, but --config or --config-value was given.",
+                hint="Declare one in the flow: cfg = Config('cfg', ...).",
+            )
+        return
+    if not files and not values:
+        files, values = flow_config_env()
+    apply_configs(flow_cls, read_configs(flow_cls, files, values, user=user))
+
+
+def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """The two top-level options, for ``--help`` (their values were read already)."""
+    func = click.option(
+        "--config-value",
+        "config_values",
+        nargs=2,
+        multiple=True,
+        metavar="NAME JSON",
+        help="The value of a Config of the flow (repeatable; also KETCH_FLOW_CONFIG_VALUE).",
+    )(func)
+    return click.option(
+        "--config",
+        "config_files",
+        nargs=2,
+        multiple=True,
+        metavar="NAME PATH",
+        help="A file holding the value of a Config (repeatable; also KETCH_FLOW_CONFIG).",
+    )(func)
