@@ -274,7 +274,7 @@ class Config(Parameter, Mapping[str, Any]):
         return DelayedValue(self.name)
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or name in _CONFIG_FIELDS:
+        if name.startswith("_") or name in _CONFIG_FIELDS or name in _PROBED:
             raise AttributeError(name)
         return getattr(self._delayed(), name)
 
@@ -305,6 +305,8 @@ class Config(Parameter, Mapping[str, Any]):
         return f"Config({self.name!r})"
 
 
+# Attributes ketch looks for on class attributes (is it a step?): never config keys here.
+_PROBED = frozenset({"is_step", "decorators", "step_start", "step_end", "is_mutator"})
 _CONFIG_FIELDS = frozenset(
     {"default_file", "default_value", "parser", "plain", "kwargs", "defined_at", "_unpacked"}
 )
