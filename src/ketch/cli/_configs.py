@@ -54,11 +54,15 @@ def configure_flow(flow_cls: type, argv: Sequence[str], commands: set[str], user
     if applied_configs(flow_cls) is not None:
         return
     files, values, command = split_config_args(argv, commands)
-    if command == "resume" and (files or values):
-        raise ConfigError(
-            "--config and --config-value cannot be given to 'resume'.",
-            hint="resume uses the configs of the run it resumes; start a new run to change them.",
-        )
+    if command == "resume":
+        if files or values:
+            raise ConfigError(
+                "--config and --config-value cannot be given to 'resume'.",
+                hint="resume uses the configs of the run it resumes; start a new run to "
+                "change them.",
+            )
+        if flow_configs(flow_cls):
+            return  # applied by resume from the origin run (apply_origin_configs)
     if not flow_configs(flow_cls):
         apply_configs(flow_cls, {})
         if files or values:
@@ -67,8 +71,8 @@ def configure_flow(flow_cls: type, argv: Sequence[str], commands: set[str], user
                 hint="Declare one in the flow: cfg = Config('cfg', ...).",
             )
         return
-    if not files and not values:
-        files, values = flow_config_env()
+    env_files, env_values = flow_config_env()  # each option replaces its own variable
+    files, values = files or env_files, values or env_values
     apply_configs(flow_cls, read_configs(flow_cls, files, values, user=user))
 
 
@@ -90,3 +94,18 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
         metavar="NAME PATH",
         help="A file holding the value of a Config (repeatable; also KETCH_FLOW_CONFIG).",
     )(func)
+
+
+def apply_origin_configs(flow_cls: type, store: Any, datastore_url: str, run_id: int) -> None:
+    """For ``resume``: apply the config values that run ``run_id`` stored (its ``_parameters``
+    task), so that decorators see what they saw in the origin run."""
+    from ..datastore import load_artifact, open_blobs
+    from ..flow._config_apply import applied_configs, apply_configs, flow_configs
+
+    configs = flow_configs(flow_cls)
+    if applied_configs(flow_cls) is not None:
+        return
+    stored = {a.name: a.key for task, a in store.iter_run_artifacts(run_id) if task == 0}
+    blobs = open_blobs(datastore_url, read_only=True)
+    values = {attr: load_artifact(blobs, stored[attr]) for attr in configs if attr in stored}
+    apply_configs(flow_cls, values)

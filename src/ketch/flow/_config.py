@@ -112,19 +112,26 @@ class DelayedValue(Mapping[str, Any]):
     _expr: str
     _namespace: Mapping[str, Any] | None
     _path: tuple[Any, ...]
+    _direct: bool
 
     def __init__(
-        self, expr: str, namespace: Mapping[str, Any] | None = None, path: tuple[Any, ...] = ()
+        self,
+        expr: str,
+        namespace: Mapping[str, Any] | None = None,
+        path: tuple[Any, ...] = (),
+        *,
+        direct: bool = False,
     ) -> None:
         object.__setattr__(self, "_expr", expr)
         object.__setattr__(self, "_namespace", namespace)
         object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_direct", direct)  # expr is a config's name, not code
 
     def _extend(self, key: Any) -> DelayedValue:
-        if self._path == () and not _IDENTIFIER.fullmatch(self._expr):
-            # config_expr("a + b").x: access on a whole expression is evaluated as written.
-            return DelayedValue(f"({self._expr})", self._namespace, (key,))
-        return DelayedValue(self._expr, self._namespace, (*self._path, key))
+        expr = self._expr
+        if not self._direct and self._path == () and not _IDENTIFIER.fullmatch(expr):
+            expr = f"({expr})"  # config_expr("a or b").x: access on the whole expression
+        return DelayedValue(expr, self._namespace, (*self._path, key), direct=self._direct)
 
     def __getattr__(self, name: str) -> DelayedValue:
         if name.startswith("__"):
@@ -150,7 +157,10 @@ class DelayedValue(Mapping[str, Any]):
         """The value of the expression, with ``configs`` (name -> value) in scope."""
         scope = dict(self._namespace or {})
         try:
-            value = eval(self._expr, scope, dict(configs))  # noqa: S307 - the flow's own code
+            if self._direct:
+                value = configs[self._expr]
+            else:
+                value = eval(self._expr, scope, dict(configs))  # noqa: S307 - the flow's code
         except Exception as exc:
             raise UserError(
                 f"Config expression '{self._expr}' could not be evaluated: "
@@ -271,7 +281,7 @@ class Config(Parameter, Mapping[str, Any]):
         return ConfigValue(value) if isinstance(value, Mapping) else value
 
     def _delayed(self) -> DelayedValue:
-        return DelayedValue(self.name)
+        return DelayedValue(self.name, direct=True)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name in _CONFIG_FIELDS or name in _PROBED:
