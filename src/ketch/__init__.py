@@ -16,12 +16,18 @@ from typing import TYPE_CHECKING, Any
 os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 
 from .flow import (
+    USER_SKIP_STEP,
     Config,
     ConfigValue,
+    FlowMutator,
     FlowSpec,
     IncludeFile,
     JSONType,
+    MutableFlow,
+    MutableStep,
     Parameter,
+    StepMutator,
+    UserStepDecorator,
     card,
     catch,
     config_expr,
@@ -33,6 +39,7 @@ from .flow import (
     retry,
     step,
     timeout,
+    user_step_decorator,
 )
 
 __version__ = "0.1.0"
@@ -60,7 +67,9 @@ _CLIENT = {
     "Metaflow",
     "Run",
     "Step",
+    "StepMutator",
     "Task",
+    "UserStepDecorator",
     "default_metadata",
     "default_namespace",
     "get_metadata",
@@ -69,19 +78,25 @@ _CLIENT = {
 }
 
 __all__ = [
+    "USER_SKIP_STEP",
     "Config",
     "ConfigValue",
     "DataArtifact",
     "Flow",
+    "FlowMutator",
     "FlowSpec",
     "IncludeFile",
     "JSONType",
     "Metaflow",
+    "MutableFlow",
+    "MutableStep",
     "Parameter",
     "Run",
     "S3",
     "Step",
+    "StepMutator",
     "Task",
+    "UserStepDecorator",
     "card",
     "catch",
     "config_expr",
@@ -99,6 +114,7 @@ __all__ = [
     "retry",
     "step",
     "timeout",
+    "user_step_decorator",
 ]
 
 

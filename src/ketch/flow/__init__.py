@@ -14,13 +14,22 @@ from ._decorators import (
     retry,
     timeout,
 )
+from ._mutators import FlowMutator, MutableFlow, MutableStep, StepMutator
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
 from ._spec import EPHEMERAL, FlowSpec
 from ._state import Inputs, InputView, TaskState
 from ._step import step
+from ._user_decorators import USER_SKIP_STEP, UserStepDecorator, user_step_decorator
 
 __all__ = [
     "EPHEMERAL",
+    "USER_SKIP_STEP",
+    "FlowMutator",
+    "MutableFlow",
+    "MutableStep",
+    "StepMutator",
+    "UserStepDecorator",
+    "user_step_decorator",
     "Config",
     "ConfigValue",
     "config_expr",

@@ -22,8 +22,6 @@ from ._parameters import Parameter, ParameterContext
 
 # flow class -> attribute -> resolved value (plain JSON-like data), once applied.
 _APPLIED: dict[type, dict[str, Any]] = {}
-# Hooks run after the values are applied (mutators; see ketch.flow._mutators).
-_AFTER_APPLY: list[Callable[[type, dict[str, Any]], None]] = []
 
 
 def flow_configs(flow_cls: type) -> dict[str, Config]:
@@ -164,7 +162,18 @@ def apply_configs(flow_cls: type, values: Mapping[str, Any]) -> None:
         return
     values = dict(values)
     _APPLIED[flow_cls] = values
+    from ._mutators import run_mutators
+
     scope = config_scope(flow_cls, values)
+    _resolve_decorators(flow_cls, scope)
+    run_mutators(flow_cls, values)
+    _resolve_decorators(flow_cls, scope)  # also those the mutators added
+    for parameter in flow_cls._parameters().values():  # type: ignore[attr-defined]
+        if not isinstance(parameter, Config):
+            _resolve_parameter(parameter, scope)
+
+
+def _resolve_decorators(flow_cls: type, scope: Mapping[str, Any]) -> None:
     for name in dir(flow_cls):
         func = getattr(flow_cls, name, None)
         if getattr(func, "is_step", False):
@@ -172,11 +181,6 @@ def apply_configs(flow_cls: type, values: Mapping[str, Any]) -> None:
                 resolve_decorator(deco, scope)
     for deco in _flow_decorators(flow_cls):
         resolve_decorator(deco, scope)
-    for parameter in flow_cls._parameters().values():  # type: ignore[attr-defined]
-        if not isinstance(parameter, Config):
-            _resolve_parameter(parameter, scope)
-    for hook in _AFTER_APPLY:
-        hook(flow_cls, values)
 
 
 def _flow_decorators(flow_cls: type) -> list[Any]:

@@ -32,9 +32,11 @@ from ..flow import (
 )
 from ..flow._config_apply import ensure_configs
 from ..flow._decorators import ExceptionWrapper
+from ..flow._user_decorators import wrappers_of
 from ..metadata._records import ArtifactRecord
 from ._spec import TaskResult, TaskSpec
 from ._timeout import soft_timeout
+from ._wrapped import run_wrapped
 
 if TYPE_CHECKING:
     from ..cards._session import CardSession
@@ -148,9 +150,12 @@ def _run_step(
         return spec.out_funcs, None
     func = getattr(flow, spec.step_name)
     args = (_inputs(spec, blobs),) if spec.is_join else ()
+    wrappers = wrappers_of(getattr(type(flow), spec.step_name))  # user step decorators
     try:
         with soft_timeout(spec.step_name, spec.timeout):
-            func(*args)
+            targets = (spec.out_funcs, spec.foreach_param)
+            inputs = args[0] if args else None
+            run_wrapped(wrappers, flow, spec.step_name, lambda: func(*args), inputs, targets)
         transition = _check_transition(spec, state)
     except Exception as exc:
         if isinstance(exc, TimeoutException):  # said where it happened, as Metaflow does
