@@ -52,13 +52,15 @@ def _graph(
 ) -> tuple[Any, dict[str, Any]]:
     """Build, lint and check the decorators of the flow; returns (graph, step policies)."""
     from ..flow import parse_with
+    from ..flow._user_decorators import attach_with
     from ..graph import build_graph, lint
     from ..runtime import build_policies
 
     _say(ctx, "Validating your flow...")
     graph = build_graph(flow_cls)
     lint(graph)
-    policies = build_policies(flow_cls, graph, [parse_with(s) for s in with_specs])
+    own = attach_with(flow_cls, list(with_specs))  # user step decorators go on the steps
+    policies = build_policies(flow_cls, graph, [parse_with(s) for s in own])
     _say(ctx, "    The graph looks good!")
     return graph, policies
 

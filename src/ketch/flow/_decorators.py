@@ -346,7 +346,8 @@ def parse_with(spec: str) -> StepDecorator:
     if cls is None:
         raise DecoratorError(
             f"--with names an unknown decorator '{name}'.",
-            hint=f"Known step decorators: {', '.join(sorted(DECORATORS))}.",
+            hint=f"Known step decorators: {', '.join(sorted(DECORATORS))}; or a user step "
+            "decorator, by its name or as module.name.",
         )
     attributes: dict[str, Any] = {}
     for item in _split_args(args):

@@ -215,3 +215,62 @@ def user_step_decorator(func: Any = None, **options: Any) -> Any:
 def wrappers_of(step_func: Any) -> list[UserStepDecorator]:
     """The user step decorators on a step function, innermost first."""
     return list(getattr(step_func, "wrappers", ()))
+
+
+def user_with_class(name: str) -> type[UserStepDecoratorBase] | None:
+    """The user step decorator or step mutator that a ``--with`` name means: a registered
+    name, or a dotted path ``module.name`` (imported); None when it is neither."""
+    found = REGISTRY.get(name)
+    if found is None and "." in name:
+        import importlib
+
+        module, _, attr = name.rpartition(".")
+        try:
+            found = getattr(importlib.import_module(module), attr, None)
+        except ImportError as exc:
+            raise DecoratorError(
+                f"--with {name}: module '{module}' cannot be imported ({exc}).",
+                hint="Name a module on the Python path, e.g. --with mypackage.decos.timing.",
+            ) from None
+        if not (isinstance(found, type) and issubclass(found, UserStepDecoratorBase)):
+            raise DecoratorError(
+                f"--with {name} is not a user step decorator or step mutator.",
+                hint="Name a UserStepDecorator or StepMutator class, or a function made with "
+                "@user_step_decorator.",
+            )
+    return found
+
+
+def attach_with(flow_cls: type, specs: list[str]) -> list[str]:
+    """Attach the user step decorators among ``--with`` specs to every step; returns the
+    other specs (ketch's own decorators)."""
+    from ._decorators import DECORATORS, _split_args, _value
+
+    rest = []
+    for spec in specs:
+        name, _, args = spec.partition(":")
+        cls = None if name.strip() in DECORATORS else user_with_class(name.strip())
+        if cls is None:
+            rest.append(spec)
+            continue
+        kwargs = {}
+        for item in _split_args(args):
+            key, _, raw = item.partition("=")
+            kwargs[key.strip()] = _value(raw)
+        for attr in dir(flow_cls):
+            func = getattr(flow_cls, attr, None)
+            if _is_step(func):
+                _attach_one(flow_cls, cls(**kwargs), func)
+    return rest
+
+
+def _attach_one(flow_cls: type, instance: UserStepDecoratorBase, func: Any) -> None:
+    instance(func)
+    instance.external_init()
+    pre_mutate = getattr(instance, "pre_mutate", None)
+    if pre_mutate is not None:  # a step mutator given by --with changes the step now
+        from ._mutators import MutableStep
+
+        for pre in (True, False):
+            step = MutableStep(flow_cls, func.__name__, pre_mutate=pre)
+            pre_mutate(step) if pre else instance.mutate(step)  # type: ignore[attr-defined]

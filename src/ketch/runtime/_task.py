@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._namespace import set_namespace
-from ..datastore import BlobStore, encode, is_disk_full, open_blobs
+from ..datastore import BlobStore, encode, is_disk_full, load_artifact, open_blobs
 from ..exceptions import (
     FailureHandledByCatch,
     InvalidNextError,
@@ -62,6 +62,9 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
 def _execute(
     spec: TaskSpec, flow_cls: type[FlowSpec], blobs: BlobStore, started: float
 ) -> TaskResult:
+    # A task not forked from the process that resolved the flow's configs applies them here.
+    stored = spec.parameters
+    ensure_configs(flow_cls, lambda attr: load_artifact(blobs, stored[attr].key), set(stored))
     params = flow_cls._parameters()
     parameter_names = tuple(sorted(p.name for p in params.values()))
     set_context(
@@ -206,8 +209,6 @@ def _prepare(
         frames=spec.frames,
         var_keys=spec.var_keys,
     )
-    # A task not forked from the process that resolved the flow's configs applies them here.
-    ensure_configs(flow_cls, state.load, set(state.artifacts))
     for attr, parameter in params.items():
         setattr(flow_cls, attr, _parameter_property(attr, parameter))
     flow = flow_cls(use_cli=False)
