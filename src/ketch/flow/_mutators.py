@@ -16,9 +16,10 @@ from ..exceptions import DecoratorError
 from ._config import Config
 from ._decorators import DECORATORS, StepDecorator, parse_with
 from ._parameters import Parameter
-from ._user_decorators import REGISTRY, UserStepDecoratorBase
+from ._user_decorators import UserStepDecoratorBase, user_with_class
 
 _FLOW_MUTATORS = "__ketch_flow_mutators__"  # a dunder name: never a class constant artifact
+FLOW_REGISTRY: dict[str, type[FlowMutator]] = {}  # name -> FlowMutator class
 
 
 class StepMutator(UserStepDecoratorBase):
@@ -50,6 +51,8 @@ class FlowMutator:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls.decorator_name = cls.__dict__.get("decorator_name") or cls.__name__
+        FLOW_REGISTRY[cls.decorator_name] = cls
+        FLOW_REGISTRY[f"{cls.__module__}.{cls.decorator_name}"] = cls
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Any:
         if len(args) == 1 and not kwargs and _is_flow_class(args[0]):
@@ -139,6 +142,9 @@ class MutableStep:
         """Add a step decorator (ketch's, by name, spec string or function; or a user step
         decorator class or a step mutator class). Returns what was added, or None."""
         kwargs = dict(deco_kwargs or {})
+        if isinstance(deco_type, str) and deco_type.partition(":")[0] not in DECORATORS:
+            deco_type, spec_kwargs = split_spec(deco_type)
+            kwargs = {**spec_kwargs, **kwargs}
         user = _user_class(deco_type)
         if user is not None:
             return self._add_user(user, list(deco_args or []), kwargs)
@@ -193,6 +199,12 @@ class MutableStep:
         for field in ("decorators", "wrappers", "mutators"):
             held = self._func.__dict__.get(field, [])
             kept = [d for d in held if not _matches(d, deco_name, deco_args, deco_kwargs)]
+            if field == "mutators" and len(kept) != len(held) and not self._pre_mutate:
+                raise DecoratorError(
+                    f"Removing step mutator '{deco_name}' from step '{self.name}' is only "
+                    "allowed in pre_mutate, not in mutate.",
+                    hint="Remove it from pre_mutate().",
+                )
             removed = removed or len(kept) != len(held)
             held[:] = kept
         return removed
@@ -216,8 +228,20 @@ def _user_class(deco_type: Any) -> type[UserStepDecoratorBase] | None:
     if isinstance(deco_type, type) and issubclass(deco_type, UserStepDecoratorBase):
         return deco_type
     if isinstance(deco_type, str) and deco_type not in DECORATORS:
-        return REGISTRY.get(deco_type)
+        return user_with_class(deco_type)
     return None
+
+
+def split_spec(spec: str) -> tuple[str, dict[str, Any]]:
+    """``name:key=value,...`` -> (name, keyword arguments), as ``--with`` reads them."""
+    from ._decorators import _split_args, _value
+
+    name, _, args = spec.partition(":")
+    kwargs = {}
+    for item in _split_args(args):
+        key, _, raw = item.partition("=")
+        kwargs[key.strip()] = _value(raw)
+    return name.strip(), kwargs
 
 
 class MutableFlow:
@@ -279,9 +303,20 @@ class MutableFlow:
         return False
 
     def add_decorator(self, deco_type: Any, deco_args: Any = None, deco_kwargs: Any = None) -> Any:
-        """Apply a flow decorator (a function that takes the class, or its factory)."""
+        """Add a flow mutator (its class, or its name as ``name:key=value,...``) or apply a
+        flow decorator (its factory, or its name)."""
+        kwargs = dict(deco_kwargs or {})
+        if isinstance(deco_type, str):
+            deco_type, spec_kwargs = split_spec(deco_type)
+            kwargs = {**spec_kwargs, **kwargs}
+            deco_type = FLOW_REGISTRY.get(deco_type, deco_type)
+        if isinstance(deco_type, type) and issubclass(deco_type, FlowMutator):
+            self._only_in_pre_mutate(f"Adding flow mutator {deco_type.__name__}")
+            mutator = deco_type(*(deco_args or []), **kwargs)
+            mutator(self._flow_cls)
+            return mutator
         deco = _flow_decorator(deco_type)
-        applied = deco(*(deco_args or []), **(deco_kwargs or {}))
+        applied = deco(*(deco_args or []), **kwargs)
         return applied(self._flow_cls) if callable(applied) else applied
 
     def _only_in_pre_mutate(self, what: str) -> None:
@@ -320,27 +355,49 @@ def flow_mutators(flow_cls: type) -> list[FlowMutator]:
 
 
 def run_mutators(flow_cls: type, values: dict[str, Any]) -> None:
-    """Run every mutator of the flow, in Metaflow's order (see the module docstring)."""
-    from ._config_apply import config_scope, resolve_delayed
+    """Run every mutator of the flow, in Metaflow's order (see the module docstring); a
+    mutator added by another one in ``pre_mutate`` runs too."""
+    from ._config_apply import config_scope
 
     scope = config_scope(flow_cls, values)
-    flows = flow_mutators(flow_cls)
-    for mutator in flows:
-        mutator._args = resolve_delayed(mutator._args, scope)
-        mutator._kwargs = resolve_delayed(mutator._kwargs, scope)
-        mutator.external_init()
     for pre in (True, False):
-        for mutator in flows:
-            mutable = MutableFlow(flow_cls, pre_mutate=pre)
-            mutator.pre_mutate(mutable) if pre else mutator.mutate(mutable)
-        for _name, step in MutableFlow(flow_cls, pre_mutate=pre).steps:
-            for step_mutator in list(step._func.__dict__.get("mutators", [])):
-                step_mutator._args = resolve_delayed(step_mutator._args, scope)
-                step_mutator._kwargs = resolve_delayed(step_mutator._kwargs, scope)
-                step_mutator.external_init()
-                step_mutator.pre_mutate(step) if pre else step_mutator.mutate(step)
+        _run_each(lambda: flow_mutators(flow_cls), flow_cls, pre, scope, None)
+        for name, _ in MutableFlow(flow_cls, pre_mutate=pre).steps:
+            func = getattr(flow_cls, name)
+            _run_each(
+                lambda f=func: list(f.__dict__.get("mutators", [])), flow_cls, pre, scope, name
+            )
     for name in dir(flow_cls):
         func = getattr(flow_cls, name, None)
-        for wrapper in list(getattr(func, "wrappers", [])) if callable(func) else []:
-            wrapper._kwargs = resolve_delayed(wrapper._kwargs, scope)
-            wrapper.external_init()
+        if getattr(func, "is_step", False):
+            for wrapper in list(getattr(func, "wrappers", [])):
+                _init(wrapper, scope)
+
+
+def _run_each(
+    current: Any, flow_cls: type, pre: bool, scope: dict[str, Any], step: str | None
+) -> None:
+    """Call pre_mutate (or mutate) of each mutator ``current()`` lists, until none is new."""
+    done: set[int] = set()
+    while True:
+        pending = [m for m in current() if id(m) not in done]
+        if not pending:
+            return
+        for mutator in pending:
+            done.add(id(mutator))
+            _init(mutator, scope)
+            if step is None:
+                target: Any = MutableFlow(flow_cls, pre_mutate=pre)
+            else:
+                target = MutableStep(flow_cls, step, pre_mutate=pre)
+            mutator.pre_mutate(target) if pre else mutator.mutate(target)
+
+
+def _init(decorator: Any, scope: dict[str, Any]) -> None:
+    """Resolve config expressions in a user decorator's arguments and call its init, once."""
+    from ._config_apply import resolve_delayed
+
+    if not decorator._initialized:
+        decorator._args = resolve_delayed(decorator._args, scope)
+        decorator._kwargs = resolve_delayed(decorator._kwargs, scope)
+        decorator.external_init()

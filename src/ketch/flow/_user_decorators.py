@@ -80,8 +80,12 @@ class UserStepDecoratorBase:
                 f"@{self.decorator_name} can only decorate a step.",
                 hint="Place it above @step.",
             )
-        held = step.__dict__.setdefault(self._field, [])
-        held.append(self)
+        fields = [self._field]
+        if isinstance(self, UserStepDecorator) and self._field != "wrappers":
+            fields.append("wrappers")  # both a step mutator and a user step decorator
+        for field in fields:
+            held = step.__dict__.setdefault(field, [])
+            held.append(self)
         return step
 
     @property
@@ -244,19 +248,16 @@ def user_with_class(name: str) -> type[UserStepDecoratorBase] | None:
 def attach_with(flow_cls: type, specs: list[str]) -> list[str]:
     """Attach the user step decorators among ``--with`` specs to every step; returns the
     other specs (ketch's own decorators)."""
-    from ._decorators import DECORATORS, _split_args, _value
+    from ._decorators import DECORATORS
+    from ._mutators import split_spec
 
     rest = []
     for spec in specs:
-        name, _, args = spec.partition(":")
-        cls = None if name.strip() in DECORATORS else user_with_class(name.strip())
+        name, kwargs = split_spec(spec)
+        cls = None if name in DECORATORS else user_with_class(name)
         if cls is None:
             rest.append(spec)
             continue
-        kwargs = {}
-        for item in _split_args(args):
-            key, _, raw = item.partition("=")
-            kwargs[key.strip()] = _value(raw)
         for attr in dir(flow_cls):
             func = getattr(flow_cls, attr, None)
             if _is_step(func):
