@@ -229,6 +229,14 @@ CASES: list[Case] = [
         files=("configs",),
         output_contains=("cfg",),
     ),
+    # ---------------------------------------------------------------- user decorators
+    Case("user_decorators", "user_decorators.py", "UserDecoratorsFlow", ("run",)),
+    Case(
+        "user_decorators_with",
+        "user_decorators.py",
+        "UserDecoratorsFlow",
+        ("run", "--with", "swallow:label=w"),
+    ),
     # ---------------------------------------------------------------- bad command lines
     Case(
         "params_bad_int",

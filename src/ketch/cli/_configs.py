@@ -64,7 +64,7 @@ def configure_flow(flow_cls: type, argv: Sequence[str], commands: set[str], user
         if flow_configs(flow_cls):
             return  # applied by resume from the origin run (apply_origin_configs)
     if not flow_configs(flow_cls):
-        apply_configs(flow_cls, {})
+        apply_configs(flow_cls, {}, mutate=False)
         if files or values:
             raise ConfigError(
                 f"{flow_cls.__name__} has no configs, but --config or --config-value was given.",
@@ -73,7 +73,7 @@ def configure_flow(flow_cls: type, argv: Sequence[str], commands: set[str], user
         return
     env_files, env_values = flow_config_env()  # each option replaces its own variable
     files, values = files or env_files, values or env_values
-    apply_configs(flow_cls, read_configs(flow_cls, files, values, user=user))
+    apply_configs(flow_cls, read_configs(flow_cls, files, values, user=user), mutate=False)
 
 
 def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -108,4 +108,4 @@ def apply_origin_configs(flow_cls: type, store: Any, datastore_url: str, run_id:
     stored = {a.name: a.key for task, a in store.iter_run_artifacts(run_id) if task == 0}
     blobs = open_blobs(datastore_url, read_only=True)
     values = {attr: load_artifact(blobs, stored[attr]) for attr in configs if attr in stored}
-    apply_configs(flow_cls, values)
+    apply_configs(flow_cls, values, mutate=False)

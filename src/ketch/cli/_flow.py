@@ -52,6 +52,7 @@ def _graph(
 ) -> tuple[Any, dict[str, Any]]:
     """Build, lint and check the decorators of the flow; returns (graph, step policies)."""
     from ..flow import parse_with
+    from ..flow._config_apply import finish_mutation
     from ..flow._user_decorators import attach_with
     from ..graph import build_graph, lint
     from ..runtime import build_policies
@@ -60,6 +61,7 @@ def _graph(
     graph = build_graph(flow_cls)
     lint(graph)
     own = attach_with(flow_cls, list(with_specs))  # user step decorators go on the steps
+    finish_mutation(flow_cls)  # the mutators' mutate stage sees them, as in Metaflow
     policies = build_policies(flow_cls, graph, [parse_with(s) for s in own])
     _say(ctx, "    The graph looks good!")
     return graph, policies

@@ -22,6 +22,7 @@ from ._parameters import Parameter, ParameterContext
 
 # flow class -> attribute -> resolved value (plain JSON-like data), once applied.
 _APPLIED: dict[type, dict[str, Any]] = {}
+_MUTATED: set[type] = set()  # classes whose mutators' mutate stage ran
 
 
 def flow_configs(flow_cls: type) -> dict[str, Config]:
@@ -156,8 +157,11 @@ def resolve_parser(config: Config) -> Callable[[str], Any] | None:
 
 
 # -- applying values ----------------------------------------------------------------------------
-def apply_configs(flow_cls: type, values: Mapping[str, Any]) -> None:
-    """Fix the flow class with the config values (once per class and process)."""
+def apply_configs(flow_cls: type, values: Mapping[str, Any], *, mutate: bool = True) -> None:
+    """Fix the flow class with the config values (once per class and process): resolve
+    config expressions and run the mutators' ``pre_mutate``, then (unless ``mutate`` is
+    False: the command line calls :func:`finish_mutation` once ``--with`` is attached) their
+    ``mutate``."""
     if flow_cls in _APPLIED:
         return
     values = dict(values)
@@ -166,7 +170,26 @@ def apply_configs(flow_cls: type, values: Mapping[str, Any]) -> None:
 
     scope = config_scope(flow_cls, values)
     _resolve_decorators(flow_cls, scope)
-    run_mutators(flow_cls, values)
+    run_mutators(flow_cls, values, pre=True)
+    _resolve_after_mutators(flow_cls, scope)
+    if mutate:
+        finish_mutation(flow_cls)
+
+
+def finish_mutation(flow_cls: type) -> None:
+    """The mutators' ``mutate`` stage (once per class and process), after ``pre_mutate``
+    and after ``--with`` decorators are attached, as in Metaflow."""
+    from ._mutators import run_mutators
+
+    values = _APPLIED.get(flow_cls)
+    if values is None or flow_cls in _MUTATED:
+        return
+    _MUTATED.add(flow_cls)
+    run_mutators(flow_cls, values, pre=False)
+    _resolve_after_mutators(flow_cls, config_scope(flow_cls, values))
+
+
+def _resolve_after_mutators(flow_cls: type, scope: Mapping[str, Any]) -> None:
     _resolve_decorators(flow_cls, scope)  # also those the mutators added
     for parameter in flow_cls._parameters().values():  # type: ignore[attr-defined]
         if not isinstance(parameter, Config):
@@ -245,10 +268,18 @@ def _resolve_parameter(parameter: Parameter, scope: Mapping[str, Any]) -> None:
                 parameter.type = Parameter._infer_type(None, parameter.default)
 
 
-def ensure_configs(flow_cls: type, load: Callable[[str], Any], names: set[str]) -> None:
+def ensure_configs(
+    flow_cls: type, load: Callable[[str], Any], names: set[str], with_specs: list[str]
+) -> None:
     """In a task process that did not resolve the configs itself: apply the values the run
-    stored (``load(attribute)``; ``names`` are the stored artifacts)."""
+    stored (``load(attribute)``; ``names`` are the stored artifacts) and attach the user
+    step decorators given by ``--with`` (``with_specs``), as the run's own process did."""
     if flow_cls in _APPLIED:
         return
+    from ._user_decorators import attach_with
+
     configs = flow_configs(flow_cls)
-    apply_configs(flow_cls, {attr: load(attr) if attr in names else None for attr in configs})
+    values = {attr: load(attr) if attr in names else None for attr in configs}
+    apply_configs(flow_cls, values, mutate=False)
+    attach_with(flow_cls, with_specs)
+    finish_mutation(flow_cls)

@@ -354,19 +354,16 @@ def flow_mutators(flow_cls: type) -> list[FlowMutator]:
     return found
 
 
-def run_mutators(flow_cls: type, values: dict[str, Any]) -> None:
-    """Run every mutator of the flow, in Metaflow's order (see the module docstring); a
-    mutator added by another one in ``pre_mutate`` runs too."""
+def run_mutators(flow_cls: type, values: dict[str, Any], *, pre: bool) -> None:
+    """Run the ``pre_mutate`` (or ``mutate``) stage of every mutator of the flow, in
+    Metaflow's order (see the module docstring); a mutator added in ``pre_mutate`` runs too."""
     from ._config_apply import config_scope
 
     scope = config_scope(flow_cls, values)
-    for pre in (True, False):
-        _run_each(lambda: flow_mutators(flow_cls), flow_cls, pre, scope, None)
-        for name, _ in MutableFlow(flow_cls, pre_mutate=pre).steps:
-            func = getattr(flow_cls, name)
-            _run_each(
-                lambda f=func: list(f.__dict__.get("mutators", [])), flow_cls, pre, scope, name
-            )
+    _run_each(lambda: flow_mutators(flow_cls), flow_cls, pre, scope, None)
+    for name, _ in MutableFlow(flow_cls, pre_mutate=pre).steps:
+        func = getattr(flow_cls, name)
+        _run_each(lambda f=func: list(f.__dict__.get("mutators", [])), flow_cls, pre, scope, name)
     for name in dir(flow_cls):
         func = getattr(flow_cls, name, None)
         if getattr(func, "is_step", False):

@@ -251,18 +251,42 @@ def attach_with(flow_cls: type, specs: list[str]) -> list[str]:
     from ._decorators import DECORATORS
     from ._mutators import split_spec
 
-    rest = []
+    rest, user = [], []
     for spec in specs:
         name, kwargs = split_spec(spec)
         cls = None if name in DECORATORS else user_with_class(name)
         if cls is None:
             rest.append(spec)
             continue
+        user.append(spec)
         for attr in dir(flow_cls):
             func = getattr(flow_cls, attr, None)
-            if _is_step(func):
+            held = [*getattr(func, "wrappers", []), *getattr(func, "mutators", [])]
+            if _is_step(func) and not any(type(d) is cls for d in held):
                 _attach_one(flow_cls, cls(**kwargs), func)
+    if user:  # tasks that load the flow afresh attach them too (see ensure_configs)
+        setattr(flow_cls, WITH_ATTRIBUTE, (*getattr(flow_cls, WITH_ATTRIBUTE, ()), *user))
     return rest
+
+
+# The class attribute naming the user decorators given by --with (a dunder: not an artifact),
+# and the task environment variable that carries them to tasks that load the flow afresh.
+WITH_ATTRIBUTE = "__ketch_with__"
+WITH_ENV = "KETCH_WITH_USER_DECORATORS"
+
+
+def with_env(flow_cls: type) -> dict[str, str]:
+    """The task environment that carries the flow's user ``--with`` decorators."""
+    import json
+
+    specs = flow_cls.__dict__.get(WITH_ATTRIBUTE)
+    return {WITH_ENV: json.dumps(list(specs))} if specs else {}
+
+
+def with_specs_of(env: dict[str, str]) -> list[str]:
+    import json
+
+    return list(json.loads(env[WITH_ENV])) if WITH_ENV in env else []
 
 
 def _attach_one(flow_cls: type, instance: UserStepDecoratorBase, func: Any) -> None:

@@ -23,6 +23,7 @@ from ..datastore import check_reachable as datastore_reachable
 from ..datastore import preflight_url as datastore_preflight
 from ..exceptions import KetchException, UserError
 from ..flow import FlowSpec
+from ..flow._user_decorators import with_env
 from ..graph import FlowGraph, graph_to_dict
 from ..metadata import new_run_id, open_store
 from ..metadata import preflight as metadata_preflight
@@ -334,6 +335,7 @@ def _base_spec(
         cwd=os.getcwd(),
         graph_info=graph_info,
         code_package=code_key,  # a task elsewhere loads the flow from it
+        env=with_env(request.flow_cls),  # user decorators given by --with, for such a task
     )
 
 

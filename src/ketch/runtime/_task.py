@@ -32,7 +32,7 @@ from ..flow import (
 )
 from ..flow._config_apply import ensure_configs
 from ..flow._decorators import ExceptionWrapper
-from ..flow._user_decorators import wrappers_of
+from ..flow._user_decorators import with_specs_of, wrappers_of
 from ..metadata._records import ArtifactRecord
 from ._spec import TaskResult, TaskSpec
 from ._timeout import soft_timeout
@@ -64,7 +64,12 @@ def _execute(
 ) -> TaskResult:
     # A task not forked from the process that resolved the flow's configs applies them here.
     stored = spec.parameters
-    ensure_configs(flow_cls, lambda attr: load_artifact(blobs, stored[attr].key), set(stored))
+    ensure_configs(
+        flow_cls,
+        lambda attr: load_artifact(blobs, stored[attr].key),
+        set(stored),
+        with_specs_of(spec.env),
+    )
     params = flow_cls._parameters()
     parameter_names = tuple(sorted(p.name for p in params.values()))
     set_context(
