@@ -30,16 +30,20 @@ from .flow import (
     UserStepDecorator,
     card,
     catch,
+    conda_environment_yml_parser,
     config_expr,
     current,
     environment,
     local,
     on_ray,
+    pyproject_toml_parser,
+    requirements_txt_parser,
     resources,
     retry,
     step,
     timeout,
     user_step_decorator,
+    yaml_parser,
 )
 
 __version__ = "0.1.0"
@@ -115,6 +119,10 @@ __all__ = [
     "step",
     "timeout",
     "user_step_decorator",
+    "conda_environment_yml_parser",
+    "pyproject_toml_parser",
+    "requirements_txt_parser",
+    "yaml_parser",
 ]
 
 

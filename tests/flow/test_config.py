@@ -151,3 +151,39 @@ def test_environment_variables_name_files_and_values() -> None:
     both = {"KETCH_FLOW_CONFIG_VALUE": '{"a": 2}', "METAFLOW_FLOW_CONFIG_VALUE": '{"a": 1}'}
     assert flow_config_env(both)[1] == {"a": 2}  # ketch's own name wins
     assert flow_config_env({}) == ({}, {})
+
+
+def test_dependency_and_yaml_parsers() -> None:
+    from ketch import (
+        conda_environment_yml_parser,
+        pyproject_toml_parser,
+        requirements_txt_parser,
+        yaml_parser,
+    )
+    from ketch.flow._parsers import ParserValueError
+
+    text = "# deps\nnumpy==1.2\npandas>=2.0  # pinned low\npython==3.10.4\nrequests\n"
+    assert requirements_txt_parser(text) == {
+        "packages": {"numpy": "1.2", "pandas": ">=2.0", "requests": ""},
+        "python": "3.10.4",
+    }
+    with pytest.raises(ParserValueError, match="option lines"):
+        requirements_txt_parser("--index-url x\n")
+    toml = "[project]\nrequires-python = '>=3.10'\ndependencies = ['numpy==1.2', 'pandas>=2']\n"
+    assert pyproject_toml_parser(toml) == {
+        "packages": {"numpy": "1.2", "pandas": ">=2"},
+        "python": ">=3.10",
+    }
+    conda = "name: x\ndependencies:\n  - python=3.10\n  - numpy=1.2\n  - scipy\n"
+    assert conda_environment_yml_parser(conda) == {
+        "packages": {"numpy": "1.2", "scipy": ""},
+        "python": "3.10",
+    }
+    with pytest.raises(ParserValueError, match="'pip:' subsection"):
+        conda_environment_yml_parser("dependencies:\n  - pip:\n    - x\n")
+    assert yaml_parser("a: 1\nb: [1, 2]\n") == {"a": 1, "b": [1, 2]}
+
+    class YamlFlow(FlowSpec):
+        cfg = Config("cfg", default_value="k: v\n", parser=".yaml_parser")  # ketch's own
+
+    assert read_configs(YamlFlow, {}, {}) == {"cfg": {"k": "v"}}

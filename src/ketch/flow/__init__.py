@@ -16,6 +16,12 @@ from ._decorators import (
 )
 from ._mutators import FlowMutator, MutableFlow, MutableStep, StepMutator
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
+from ._parsers import (
+    conda_environment_yml_parser,
+    pyproject_toml_parser,
+    requirements_txt_parser,
+    yaml_parser,
+)
 from ._spec import EPHEMERAL, FlowSpec
 from ._state import Inputs, InputView, TaskState
 from ._step import step
@@ -56,4 +62,8 @@ __all__ = [
     "current",
     "set_context",
     "step",
+    "conda_environment_yml_parser",
+    "pyproject_toml_parser",
+    "requirements_txt_parser",
+    "yaml_parser",
 ]
