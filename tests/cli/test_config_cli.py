@@ -149,3 +149,12 @@ def test_resume_uses_the_configs_of_the_origin_run(project) -> None:  # type: ig
     resumed = project.run("flow.py", "resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "end 5 x1" in resumed.stdout  # the origin's cfg and extra, not today's file
+
+
+def test_a_bad_config_expression_names_the_decorator_and_its_line(project) -> None:  # type: ignore[no-untyped-def]
+    _write(project)
+    flow = (project.root / "flow.py").read_text()
+    project.write("flow.py", flow.replace('config_expr("cfg.retries")', 'config_expr("nocfg.x")'))
+    proc = project.run("flow.py", "--config-value", "extra", json.dumps(EXTRA), "run")
+    refused(proc, "Bad config expression", "name 'nocfg' is not defined", "flow.py:11")
+    assert recorded_runs(project) == []

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..exceptions import ConfigError
+from ..exceptions import ConfigError, UserError
 from ._config import UNPACK_PREFIX, Config, ConfigValue, DelayedValue
 from ._parameters import Parameter, ParameterContext
 
@@ -224,7 +224,17 @@ def resolve_decorator(deco: Any, scope: Mapping[str, Any]) -> None:
     for field in ("given", "attributes"):
         held = getattr(deco, field, None)
         if isinstance(held, dict):
-            held.update(resolve_arguments(held, scope))
+            try:
+                resolved = resolve_arguments(held, scope)
+            except UserError as exc:
+                where = getattr(deco, "origin", "")
+                raise UserError(
+                    f"{exc.detail.rstrip('.')}, in the arguments of {deco!r}"
+                    + (f" ({where})." if where else "."),
+                    hint=exc.hint,
+                    headline=exc.headline,
+                ) from None
+            held.update(resolved)
             for key in [k for k in held if isinstance(k, str) and k.startswith(UNPACK_PREFIX)]:
                 del held[key]
 
