@@ -143,3 +143,43 @@ def test_user_step_decorator_misuse_is_a_decorator_error() -> None:
         NoInit(3)
     with pytest.raises(DecoratorError, match="can only decorate a step"):
         NoInit()(lambda: None)
+
+
+def test_flow_decorators_resolve_configs_and_are_listed_and_removed() -> None:
+    """Flow decorators (such as @project) are kept under __ketch_flow_decorators__ with their
+    recorded arguments: config expressions in them resolve, and mutators see them."""
+    from ketch import Config, config_expr
+    from ketch.flow._config_apply import apply_configs
+
+    class FakeFlowDecorator:
+        name = "fake"
+
+        def __init__(self, **given: object) -> None:
+            self.given = dict(given)
+            self.attributes = dict(given)
+
+    class Dropper(FlowMutator):
+        pass
+
+    @Dropper
+    class DecoratedFlow(FlowSpec):
+        cfg = Config("cfg", default_value={"project": "p1"})
+
+        @step
+        def start(self) -> None:
+            self.next(self.end)
+
+        @step
+        def end(self) -> None:
+            pass
+
+    deco = FakeFlowDecorator(name=config_expr("cfg.project"))
+    DecoratedFlow.__ketch_flow_decorators__ = [deco]  # type: ignore[attr-defined]
+    apply_configs(DecoratedFlow, {"cfg": {"project": "p1"}})
+    assert deco.attributes == {"name": "p1"} and deco.given == {"name": "p1"}
+    mutable = MutableFlow(DecoratedFlow, pre_mutate=False)
+    assert mutable.has_decorator("fake") and mutable.has_decorator("Dropper")
+    with pytest.raises(DecoratorError, match="only allowed in pre_mutate"):
+        mutable.remove_decorator("Dropper")
+    assert mutable.remove_decorator("fake") is True and not mutable.has_decorator("fake")
+    assert MutableFlow(DecoratedFlow, pre_mutate=True).remove_decorator("Dropper") is True

@@ -20,6 +20,9 @@ from ..exceptions import ConfigError, UserError
 from ._config import UNPACK_PREFIX, Config, ConfigValue, DelayedValue
 from ._parameters import Parameter, ParameterContext
 
+# Where flow decorators (@project...) are kept on the class: their recorded arguments hold
+# config expressions to resolve, as step decorators' do.
+FLOW_DECORATORS_ATTRIBUTE = "__ketch_flow_decorators__"
 # flow class -> attribute -> resolved value (plain JSON-like data), once applied.
 _APPLIED: dict[type, dict[str, Any]] = {}
 _MUTATED: set[type] = set()  # classes whose mutators' mutate stage ran
@@ -209,7 +212,7 @@ def _resolve_decorators(flow_cls: type, scope: Mapping[str, Any]) -> None:
 def _flow_decorators(flow_cls: type) -> list[Any]:
     """Flow-level decorators recorded on the class, wherever the flow package keeps them."""
     found: list[Any] = []
-    for attr in ("_flow_decorators", "flow_decorators"):
+    for attr in (FLOW_DECORATORS_ATTRIBUTE, "_flow_decorators"):
         held = getattr(flow_cls, attr, None)
         if isinstance(held, Mapping):
             for value in held.values():

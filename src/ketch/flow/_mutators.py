@@ -302,6 +302,39 @@ class MutableFlow:
                 return True
         return False
 
+    @property
+    def decorator_specs(self) -> Iterator[tuple[str, str, list[Any], dict[str, Any]]]:
+        """(name, qualified name, args, kwargs) of each flow decorator and flow mutator."""
+        from ._config_apply import _flow_decorators
+
+        for deco in _flow_decorators(self._flow_cls):
+            qualified = f"{type(deco).__module__}.{type(deco).__name__}"
+            yield deco.name, qualified, [], dict(getattr(deco, "given", {}))
+        for mutator in flow_mutators(self._flow_cls):
+            qualified = f"{type(mutator).__module__}.{type(mutator).__name__}"
+            yield mutator.decorator_name, qualified, list(mutator._args), dict(mutator._kwargs)
+
+    def has_decorator(self, name: str) -> bool:
+        return any(spec[0] == name or spec[1] == name for spec in self.decorator_specs)
+
+    def remove_decorator(
+        self, deco_name: str, deco_args: Any = None, deco_kwargs: Any = None
+    ) -> bool:
+        """Remove the class's own flow decorators (or flow mutators, in ``pre_mutate``) of
+        that name."""
+        from ._config_apply import FLOW_DECORATORS_ATTRIBUTE
+
+        removed = False
+        for attribute in (FLOW_DECORATORS_ATTRIBUTE, _FLOW_MUTATORS):
+            held = list(self._flow_cls.__dict__.get(attribute, ()))
+            kept = [d for d in held if not _matches(d, deco_name, deco_args, deco_kwargs)]
+            if len(kept) != len(held):
+                if attribute == _FLOW_MUTATORS:
+                    self._only_in_pre_mutate(f"Removing flow mutator '{deco_name}'")
+                setattr(self._flow_cls, attribute, kept)
+                removed = True
+        return removed
+
     def add_decorator(self, deco_type: Any, deco_args: Any = None, deco_kwargs: Any = None) -> Any:
         """Add a flow mutator (its class, or its name as ``name:key=value,...``) or apply a
         flow decorator (its factory, or its name)."""
