@@ -217,7 +217,7 @@ def _flow_decorators(flow_cls: type) -> list[Any]:
         if isinstance(held, Mapping):
             for value in held.values():
                 found.extend(value if isinstance(value, list) else [value])
-        elif isinstance(held, list):
+        elif isinstance(held, (list, tuple)):
             found.extend(held)
     return found
 
