@@ -72,6 +72,13 @@ class FlowSpec:
         return list(state.frames) if state is not None else []
 
     @property
+    def _iteration_stack(self) -> list[int]:
+        """The iteration of each enclosing loop (a recursive switch): ``[0]`` on the first
+        run of a step that can switch back to itself, ``[1]`` on the next; ``[]`` outside."""
+        state = self.__dict__.get("_ketch")
+        return list(state.iterations) if state is not None else []
+
+    @property
     def _graph(self) -> Any:
         """The flow's graph: ``graph[step]`` has ``type``, ``in_funcs`` and ``out_funcs``."""
         from ..graph import build_graph
@@ -171,10 +178,17 @@ class FlowSpec:
         """Name the step(s) that run after this one; must be the step's last statement.
 
         ``self.next(self.a)`` goes on linearly, ``self.next(self.a, self.b)`` branches, and
-        ``self.next(self.a, foreach="items")`` runs ``a`` once per element of ``self.items``.
+        ``self.next(self.a, foreach="items")`` runs ``a`` once per element of ``self.items``,
+        and ``self.next({"x": self.a, "y": self.b}, condition="mode")`` takes the one step
+        whose key equals ``self.mode`` (a switch).
         """
         state = self._require_state("next")
         step = state.step_name
+        if "condition" in kwargs or (len(targets) == 1 and isinstance(targets[0], dict)):
+            from ._switch import take_switch
+
+            state.transition = take_switch(self, step, state.transition, targets, kwargs)
+            return
         foreach = kwargs.pop("foreach", None)
         if kwargs:
             raise InvalidNextError(

@@ -17,6 +17,7 @@ from ketch.graph._rules_shape import (
     check_for_orphans,
     check_split_join_balance,
 )
+from ketch.graph._rules_switch import check_ambiguous_joins, check_switch_splits
 from ketch.graph._rules_steps import (
     check_annotation_name_conflict,
     check_basic_steps,
@@ -47,7 +48,9 @@ RULES: tuple[Rule, ...] = (
     check_for_acyclicity,
     check_for_orphans,
     check_split_join_balance,
+    check_switch_splits,
     check_empty_foreaches,
+    check_ambiguous_joins,
 )
 
 

@@ -92,6 +92,12 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
     cards: list[CardSpec] = []
     for deco in decos:
         a = deco.attributes
+        if deco.name == "parallel" and node_type == "split-switch":
+            deco.fail(
+                step,
+                "is on a switch step",
+                f"A @parallel step cannot switch: add a join step after '{step}'.",
+            )
         if isinstance(deco, RetryDecorator):
             values["retries"] = int(a["times"])
         elif isinstance(deco, CatchDecorator):
@@ -100,6 +106,13 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
                     step,
                     "is on a foreach step",
                     "@catch is not allowed on a step that starts a foreach.",
+                )
+            if node_type == "split-switch":
+                deco.fail(
+                    step,
+                    "is on a switch step",
+                    "@catch is not supported on a conditional switch step: move the work "
+                    "that may fail into a step of its own.",
                 )
             values.update(
                 catch=True, catch_var=a["var"], print_exception=bool(a["print_exception"])

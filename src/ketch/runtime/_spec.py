@@ -90,6 +90,8 @@ class TaskSpec:
     is_end: bool = False
     out_funcs: tuple[str, ...] = ()
     foreach_param: str | None = None
+    is_switch: bool = False  # the step takes exactly one of ``out_funcs``
+    iterations: tuple[int, ...] = ()  # the _iteration_stack (recursive switches)
     graph_info: dict[str, object] = field(default_factory=dict)
     # What the step's decorators ask for (see runtime._policy).
     retries: int = 0

@@ -199,6 +199,7 @@ def _prepare(
         is_join=spec.is_join,
         frames=spec.frames,
         var_keys=spec.var_keys,
+        iterations=spec.iterations,
     )
     for attr in params:
         setattr(flow_cls, attr, _parameter_property(attr))
@@ -244,6 +245,8 @@ def _check_transition(spec: TaskSpec, state: TaskState) -> tuple[tuple[str, ...]
             hint="End every step but 'end' with self.next(...).",
         )
     targets, foreach = state.transition
+    if spec.is_switch and len(targets) == 1 and targets[0] in spec.out_funcs:
+        return targets, None
     if targets != spec.out_funcs or foreach != spec.foreach_param:
         raise InvalidNextError(
             f"Step '{spec.step_name}' called self.next() with {list(targets)}"
