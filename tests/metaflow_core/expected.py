@@ -14,30 +14,39 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "BasicIncludeTest",
         "BasicLogTest",
         "BasicParameterTest",
+        "BasicSwitchTest",
+        "BranchInSwitchTest",
         "ConstantsTest",
         "DetectSegFaultTest",
+        "ForeachInSwitchTest",
         "LargeMflogTest",
         "LineageTest",
         "MergeArtifactsIncludeTest",
         "MergeArtifactsPropagationTest",
         "MergeArtifactsTest",
         "NestedForeachTest",
+        "NestedSwitchTest",
         "ParameterNameTest",
+        "RecursiveSwitchFlowTest",
+        "RecursiveSwitchInsideForeachFlowTest",
         "ResumeEndStepTest",
         "ResumeForeachInnerTest",
         "ResumeForeachJoinTest",
         "ResumeForeachSplitTest",
         "ResumeOriginPathSpec",
+        "ResumeRecursiveSwitchFlowTest",
+        "ResumeRecursiveSwitchInsideForeachFlowTest",
         "ResumeStartStepTest",
         "ResumeSucceededStepTest",
         "RunIdFileTest",
         "RuntimeDagTest",
+        "SwitchInBranchTest",
+        "SwitchInForeachTest",
         "TaskExceptionTest",
         "WideForeachTest",
     }
 )
 
-_SWITCH = "later issue: switch transitions (self.next({...}, condition=...))"
 _PROJECT = "later issue: @project"
 _PARALLEL = "later issue: @parallel (num_parallel)"
 _CARD = "Metaflow internals: the test card types of metaflow.plugins.cards.card_modules.test_cards"
@@ -52,16 +61,6 @@ _UBF = (
 # features of a later issue (switch, @project, @parallel, Config).
 EXCLUDED: dict[str, str] = {
     "BasicConfigTest": "later issue: Config and config_expr",
-    "BasicSwitchTest": _SWITCH,
-    "BranchInSwitchTest": _SWITCH,
-    "ForeachInSwitchTest": _SWITCH,
-    "NestedSwitchTest": _SWITCH,
-    "RecursiveSwitchFlowTest": _SWITCH,
-    "RecursiveSwitchInsideForeachFlowTest": _SWITCH,
-    "ResumeRecursiveSwitchFlowTest": _SWITCH,
-    "ResumeRecursiveSwitchInsideForeachFlowTest": _SWITCH,
-    "SwitchInBranchTest": _SWITCH,
-    "SwitchInForeachTest": _SWITCH,
     "BasicTagTest": _PROJECT,
     "CurrentSingletonTest": _PROJECT,
     "DynamicParameterTest": _PROJECT,
