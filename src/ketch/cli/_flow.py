@@ -268,6 +268,12 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
 
         click.echo(format_show(build_graph(flow_cls)))
 
+    @cli.command("output-dot", help="Print the flow's graph in Graphviz's dot language.")
+    def output_dot() -> None:
+        from ..graph import build_graph, format_dot
+
+        click.echo(format_dot(build_graph(flow_cls)), nl=False)
+
     @cli.command(help="Run the flow locally.", params=_parameter_options(flow_cls))
     @_run_options
     @click.pass_context

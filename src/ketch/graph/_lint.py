@@ -17,7 +17,6 @@ from ketch.graph._rules_shape import (
     check_for_orphans,
     check_split_join_balance,
 )
-from ketch.graph._rules_switch import check_ambiguous_joins, check_switch_splits
 from ketch.graph._rules_steps import (
     check_annotation_name_conflict,
     check_basic_steps,
@@ -30,6 +29,7 @@ from ketch.graph._rules_steps import (
     check_unknown_transitions,
     check_valid_transitions,
 )
+from ketch.graph._rules_switch import check_ambiguous_joins, check_switch_splits
 
 Rule = Callable[[FlowGraph], Iterator[LintError]]
 

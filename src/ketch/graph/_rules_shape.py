@@ -52,7 +52,8 @@ def check_for_acyclicity(graph: FlowGraph) -> Iterator[LintError]:
         closer,
         f"The flow has a loop: {' -> '.join(loop)}.",
         f"A flow must not loop: change self.next() in '{closer.name}' so that it does not "
-        f"lead back to '{loop[-1]}'. To repeat work over many values, use foreach; to repeat a step until a condition holds, let it switch back to itself.",
+        f"lead back to '{loop[-1]}'. To repeat work over many values, use foreach; to "
+        "repeat one step until a condition holds, let it switch back to itself.",
         at_next=True,
     )
 

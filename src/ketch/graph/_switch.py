@@ -74,6 +74,8 @@ def parse_switch(call: ast.Call, self_name: str) -> SwitchShape:
             )
         if case is not None and step is not None:
             cases.append((case, step))
+    if not dict_node.keys:
+        problems.append(f"the switch defines no cases, as in {SWITCH_FORM}")
     return SwitchShape(tuple(cases), condition, tuple(problems))
 
 
