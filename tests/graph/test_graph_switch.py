@@ -100,7 +100,8 @@ def test_a_loop_through_another_step_is_still_an_error(make_flow: MakeFlow) -> N
     flow = make_flow(
         LOOP.replace('"again": self.loop', '"again": self.back').replace(
             "    @step\n    def end",
-            "    @step\n    def back(self):\n        self.next(self.loop)\n\n    @step\n    def end",
+            "    @step\n    def back(self):\n        self.next(self.loop)\n\n"
+            "    @step\n    def end",
         )
     )
     error = lint_error(flow)
@@ -171,7 +172,8 @@ def test_a_switch_inside_a_branch_passes_the_split_through(make_flow: MakeFlow) 
     flow = make_flow(
         SWITCH_INTO_JOIN.replace('"y": self.join', '"y": self.y').replace(
             "    @step\n    def b(self)",
-            "    @step\n    def y(self):\n        self.next(self.join)\n\n    @step\n    def b(self)",
+            "    @step\n    def y(self):\n        self.next(self.join)\n\n"
+            "    @step\n    def b(self)",
         )
     )
     lint(flow.graph)
