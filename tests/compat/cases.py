@@ -248,6 +248,41 @@ CASES: list[Case] = [
         kind="lint_error",
         output_contains=("join",),
     ),
+    # ---------------------------------------------------------------- switch transitions
+    Case(
+        "switch_basic",
+        "switch_basic.py",
+        "SwitchBasicFlow",
+        ("run",),
+        # Not "steps": Metaflow's Step.parent_steps/child_steps raise when a case never ran.
+        probes=("lineage",),
+    ),
+    Case("switch_loop", "switch_loop.py", "SwitchLoopFlow", ("run",), probes=("steps",)),
+    Case(
+        "switch_bad_value",
+        "switch_bad_value.py",
+        "SwitchBadValueFlow",
+        ("run",),
+        probes=("exception",),
+        exception_contains={"start": ("which is not in the available cases: ['fast', 'slow']",)},
+    ),
+    Case(
+        "lint_switch_join",
+        "lint_switch_join.py",
+        "LintSwitchJoinFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("conditional path cannot",),
+    ),
+    Case(
+        "lint_switch_one_case",
+        "lint_switch_one_case.py",
+        "LintSwitchOneCaseFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("defines 1 transition",),
+    ),
+    Case("show_switch_loop", "switch_loop.py", "SwitchLoopFlow", ("show",), kind="show"),
     # ---------------------------------------------------------------- check / show
     Case("check_valid", "branch_join.py", "BranchJoinFlow", ("check",), kind="check"),
     Case(
@@ -273,6 +308,12 @@ SHOW_GRAPHS: dict[str, dict[str, tuple[str, ...]]] = {
         "a": ("join",),
         "b": ("join",),
         "join": ("end",),
+        "end": (),
+    },
+    "switch_loop.py": {
+        "start": ("loop",),
+        "loop": ("loop", "after"),
+        "after": ("end",),
         "end": (),
     },
     "nested_foreach.py": {
