@@ -193,6 +193,8 @@ def test_a_recursive_switch_runs_one_task_per_iteration(project) -> None:  # typ
             print(json.dumps({
                 "loops": [[t.index, t.data.count, t.data.stack] for t in loops],
                 "after": sorted([t.data.count, t.data.after_stack] for t in run["after"]),
+                "stored": sorted(t["_iteration_stack"].data for t in loops),
+                "after_stored": ["_iteration_stack" in t for t in run["after"]],
                 "parents": [
                     [p.pathspec.split("/")[2] for p in t.parent_tasks] for t in loops
                 ],
@@ -208,6 +210,8 @@ def test_a_recursive_switch_runs_one_task_per_iteration(project) -> None:  # typ
         [1, 3, [2]],
     ]
     assert out["after"] == [[2, []], [3, []]]  # type: ignore[index]
+    assert out["stored"] == [[0], [0], [1], [1], [2]]  # type: ignore[index]
+    assert out["after_stored"] == [False, False]  # type: ignore[index]
     assert sorted(out["parents"]) == [["begin"], ["begin"], ["loop"], ["loop"], ["loop"]]  # type: ignore[index]
 
 

@@ -13,7 +13,9 @@ from ._state import Inputs, InputView, TaskState
 # Attributes of a flow object that are never artifacts.
 EPHEMERAL = frozenset({"_ketch", "index", "input"})
 # Internal artifacts that merge_artifacts never merges.
-_NEVER_MERGED = frozenset({"_foreach_values", "_foreach_var", "_foreach_num_splits"})
+_NEVER_MERGED = frozenset(
+    {"_foreach_values", "_foreach_var", "_foreach_num_splits", "_iteration_stack"}
+)
 
 
 # Per flow class, filled on first use (a task's fork inherits them from the fork server).

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from ..cards._session import CardSession
 
 _FOREACH_VALUE_CHARS = 30
+ITERATION_STACK = "_iteration_stack"
 
 
 def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
@@ -83,6 +84,7 @@ def _execute(
         flow, state = _prepare(spec, flow_cls, blobs, params)
         transition, foreach = _run_step(spec, flow, state, blobs)
         artifacts = _persist(flow, state, blobs)
+        _record_iterations(spec, blobs, artifacts)
         fe = _foreach_info(flow, foreach, artifacts) if foreach else None
     except BaseException as exc:  # the task reports every failure of the step as a result
         result = _failure(exc, started)
@@ -301,6 +303,17 @@ def _persist(
             if not partial:
                 raise
     return artifacts
+
+
+def _record_iterations(
+    spec: TaskSpec, blobs: BlobStore, artifacts: dict[str, ArtifactRecord]
+) -> None:
+    """A task in the loop of a recursive switch keeps its ``_iteration_stack`` (as Metaflow's
+    do), so the Client shows which iteration it was; the steps after the loop drop it."""
+    if spec.iterations:
+        artifacts[ITERATION_STACK] = save_value(blobs, ITERATION_STACK, list(spec.iterations))
+    else:
+        artifacts.pop(ITERATION_STACK, None)
 
 
 def save_value(blobs: BlobStore, name: str, value: Any) -> ArtifactRecord:
