@@ -31,8 +31,12 @@ _SOURCE_HINT = (
 
 _SYNTAX_HINT = "Fix the syntax error; `python -m py_compile FILE` shows where it is."
 _DICT_NEEDS_CONDITION = (
-    f"a dict of steps is a switch: it needs condition= and must be the only argument, as in "
-    f"{SWITCH_FORM}"
+    f"a dict of steps is a switch: it needs condition='attribute' and must be the only "
+    f"argument, as in {SWITCH_FORM}"
+)
+_CONDITION_NEEDS_DICT = (
+    f"condition= makes a switch: its cases must be written as a dict literal, the only "
+    f"argument, as in {SWITCH_FORM}"
 )
 
 
@@ -270,6 +274,8 @@ def _parse_transition(func_ast: FunctionAST, self_name: str, offset: int) -> _Tr
             switch_cases=shape.cases,
         )
     problems: list[str] = []
+    if any(keyword.arg == "condition" for keyword in call.keywords):
+        problems.append(_CONDITION_NEEDS_DICT)  # the root cause, whatever the arguments are
     targets = _targets(call, self_name, problems)
     foreach, foreach_given = _keywords(call, problems)
     if foreach_given and len(call.args) != 1:
@@ -329,7 +335,7 @@ def _keywords(call: ast.Call, problems: list[str]) -> tuple[str | None, bool]:
         elif keyword.arg is None:
             problems.append("keyword arguments cannot be unpacked with ** in self.next()")
         elif keyword.arg == "condition":
-            problems.append(_DICT_NEEDS_CONDITION)
+            problems.append(_CONDITION_NEEDS_DICT)
         elif keyword.arg == "num_parallel":
             problems.append("num_parallel= (gang-scheduled @parallel steps) is not supported")
         else:
