@@ -28,7 +28,7 @@ class SwitchFlow(FlowSpec):
     @step
     def left(self):
         self.mode = os.environ.get("MODE", "f")
-        self.next({self.modes.fast: self.quick, "s": self.slow}, condition="mode")
+        self.next({self.modes.fast: self.quick, "s": self.slow, "q": self.quick}, condition="mode")
 
     @step
     def quick(self):
@@ -165,6 +165,8 @@ def test_only_the_chosen_case_runs_and_joins_wait_for_the_right_inputs(project) 
     }
     proc = project.run("flow.py", "run", MODE="s")
     assert "RESULT ['right', 'slow'] ['A0', 'B1', 'A2']" in proc.stdout, proc.stderr
+    proc = project.run("flow.py", "run", MODE="q")  # a second key for the same step
+    assert "RESULT ['quick', 'right'] ['A0', 'B1', 'A2']" in proc.stdout, proc.stderr
 
 
 def test_a_value_that_names_no_case_fails_the_task(project) -> None:  # type: ignore[no-untyped-def]
@@ -173,7 +175,7 @@ def test_a_value_that_names_no_case_fails_the_task(project) -> None:  # type: ig
     assert proc.returncode != 0
     assert (
         "RuntimeError: Switch condition variable 'mode' has value 'medium' which is not in the "
-        "available cases: ['f', 's']"
+        "available cases: ['f', 's', 'q']"
     ) in proc.stdout + proc.stderr
     assert "Step left" in proc.stderr
 

@@ -11,7 +11,7 @@ from ketch.graph._switch import SWITCH_FORM
 
 
 def check_switch_splits(graph: FlowGraph) -> Iterator[LintError]:
-    """Rule 14: a switch has cases, a condition and at least two distinct targets."""
+    """Rule 14: a switch has a condition and at least two cases."""
     for node in graph:
         if not node.is_switch:
             continue
@@ -31,15 +31,15 @@ def check_switch_splits(graph: FlowGraph) -> Iterator[LintError]:
                 f"Name the attribute whose value picks the case, as in {SWITCH_FORM}.",
                 at_next=True,
             )
-        elif len(node.out_funcs) < 2:
-            count = len(node.out_funcs)
+        elif len(node.switch_cases) < 2:
+            # Metaflow counts the cases, so two keys may lead to the same step.
             yield at_step(
                 graph,
                 node,
-                f"Step '{node.name}' is a switch but defines {count} transition"
-                f"{'' if count == 1 else 's'}; a switch needs at least 2 different steps.",
+                f"Step '{node.name}' is a switch but defines 1 transition; a switch needs at "
+                "least 2 cases.",
                 f"Use self.next(self.{node.out_funcs[0]}) for a single transition, or add "
-                "another case that leads to a different step.",
+                "another case.",
                 at_next=True,
             )
 
