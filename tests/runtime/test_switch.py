@@ -281,3 +281,15 @@ def test_catch_is_not_allowed_on_a_switch(project) -> None:  # type: ignore[no-u
     assert proc.returncode != 0
     assert "@catch on step 'choose'" in proc.stderr and "switch" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_output_dot_and_show_present_the_switch(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", LOOP)
+    dot = project.run("flow.py", "output-dot")
+    assert dot.returncode == 0, dot.stderr
+    assert dot.stdout.startswith("digraph LoopFlow {")
+    assert '"loop" -> "loop" [label="again" color="blue" fontcolor="blue"];' in dot.stdout
+    assert 'shape = "hexagon"' in dot.stdout
+    assert project.ketch("output-dot", "flow.py").stdout == dot.stdout
+    show = project.run("flow.py", "show")
+    assert "=> loop, after (switch on 'state')" in show.stdout
