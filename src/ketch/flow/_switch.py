@@ -22,6 +22,35 @@ def take_switch(
     when the condition's value names no case.
     """
     condition = kwargs.pop("condition", None)
+    _check_shape(step, earlier, targets, kwargs, condition)
+    try:
+        value = getattr(flow, condition)
+    except AttributeError:
+        raise InvalidNextError(
+            f"Step '{step}': condition variable '{condition}' is not set.",
+            hint=f"Assign self.{condition} in this step before calling self.next().",
+        ) from None
+    cases: dict[Any, Any] = targets[0]
+    try:
+        found = value in cases
+    except TypeError:  # an unhashable value matches no key
+        found = False
+    if not found:
+        raise RuntimeError(
+            f"Switch condition variable '{condition}' has value '{value}' which is not in "
+            f"the available cases: {list(cases)}"
+        )
+    return (_step_name(flow, step, cases[value]),), None
+
+
+def _check_shape(
+    step: str,
+    earlier: Transition | None,
+    targets: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    condition: Any,
+) -> None:
+    """Raise ``InvalidNextError`` unless the call is one dict of cases and a condition name."""
     if kwargs:
         bad = sorted(kwargs)
         raise InvalidNextError(
@@ -47,24 +76,6 @@ def take_switch(
         )
     if not isinstance(condition, str):
         raise InvalidNextError(f"Step '{step}': condition must be the name of an attribute.")
-    try:
-        value = getattr(flow, condition)
-    except AttributeError:
-        raise InvalidNextError(
-            f"Step '{step}': condition variable '{condition}' is not set.",
-            hint=f"Assign self.{condition} in this step before calling self.next().",
-        ) from None
-    cases: dict[Any, Any] = targets[0]
-    try:
-        found = value in cases
-    except TypeError:  # an unhashable value matches no key
-        found = False
-    if not found:
-        raise RuntimeError(
-            f"Switch condition variable '{condition}' has value '{value}' which is not in "
-            f"the available cases: {list(cases)}"
-        )
-    return (_step_name(flow, step, cases[value]),), None
 
 
 def _step_name(flow: Any, step: str, target: Any) -> str:
