@@ -8,6 +8,7 @@ from typing import Any
 
 from ..cards._records import CardRecord, CardSpec
 from ..metadata._records import ArtifactRecord, ForeachFrame
+from ..flow._secrets import SecretSource
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,11 @@ class TaskSpec:
     # Load the flow from the code package even where ``flow_file`` exists (a remote executor
     # may ask for it, so that the task runs the code the run started with).
     load_from_package: bool = False
+    # What flow decorators add to ``current`` for the whole run (@project's fields).
+    flow_fields: dict[str, Any] = field(default_factory=dict)
+    # The step's @secrets sources, fetched by the task where it runs (see runtime._secrets).
+    secrets: tuple[SecretSource, ...] = ()
+    allow_secret_override: bool = False
 
     @property
     def pathspec(self) -> str:
