@@ -14,8 +14,11 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "BasicIncludeTest",
         "BasicLogTest",
         "BasicParameterTest",
+        "BasicTagTest",
         "ConstantsTest",
+        "CurrentSingletonTest",
         "DetectSegFaultTest",
+        "DynamicParameterTest",
         "LargeMflogTest",
         "LineageTest",
         "MergeArtifactsIncludeTest",
@@ -23,6 +26,8 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "MergeArtifactsTest",
         "NestedForeachTest",
         "ParameterNameTest",
+        "ProjectBranchTest",
+        "ProjectProductionTest",
         "ResumeEndStepTest",
         "ResumeForeachInnerTest",
         "ResumeForeachJoinTest",
@@ -32,13 +37,14 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "ResumeSucceededStepTest",
         "RunIdFileTest",
         "RuntimeDagTest",
+        "SecretsDecoratorTest",
+        "TagMutationTest",
         "TaskExceptionTest",
         "WideForeachTest",
     }
 )
 
 _SWITCH = "later issue: switch transitions (self.next({...}, condition=...))"
-_PROJECT = "later issue: @project"
 _PARALLEL = "later issue: @parallel (num_parallel)"
 _CARD = "Metaflow internals: the test card types of metaflow.plugins.cards.card_modules.test_cards"
 _EXT_CARD = "Metaflow internals: card types from the test extension packages (metaflow_extensions)"
@@ -49,7 +55,7 @@ _UBF = (
 
 # Not expected to pass: they need Metaflow's internals (its test extension package
 # ``metaflow_extensions``, its test card types, private attributes, its module paths) or
-# features of a later issue (switch, @project, @parallel, Config).
+# features of a later issue (switch, @parallel, Config).
 EXCLUDED: dict[str, str] = {
     "BasicConfigTest": "later issue: Config and config_expr",
     "BasicSwitchTest": _SWITCH,
@@ -62,12 +68,6 @@ EXCLUDED: dict[str, str] = {
     "ResumeRecursiveSwitchInsideForeachFlowTest": _SWITCH,
     "SwitchInBranchTest": _SWITCH,
     "SwitchInForeachTest": _SWITCH,
-    "BasicTagTest": _PROJECT,
-    "CurrentSingletonTest": _PROJECT,
-    "DynamicParameterTest": _PROJECT,
-    "ProjectBranchTest": _PROJECT,
-    "ProjectProductionTest": _PROJECT,
-    "TagMutationTest": _PROJECT,
     "BasicParallelTest": _PARALLEL,
     "ResumeUBFJoinTest": _PARALLEL,
     "CardDecoratorBasicTest": _CARD,
@@ -102,7 +102,6 @@ EXCLUDED: dict[str, str] = {
         "metaflow.plugins.timeout_decorator.TimeoutException (ketch's is "
         "ketch.exceptions.TimeoutException)"
     ),
-    "SecretsDecoratorTest": "later issue: @secrets (with Metaflow's inline secrets provider)",
 }
 
 # Fail on ketch today because of a ketch difference named here (to be fixed in ketch).

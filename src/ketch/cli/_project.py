@@ -22,7 +22,8 @@ def _keep(key: str) -> Any:
 
 def project_options(flow_cls: type[Any]) -> list[click.Option]:
     """The options ``@project`` adds to the flow's command line (none without it); they also
-    read ``KETCH_BRANCH`` / ``METAFLOW_BRANCH`` and ``KETCH_PRODUCTION`` / ``METAFLOW_PRODUCTION``."""
+    read ``KETCH_BRANCH`` / ``METAFLOW_BRANCH`` and ``KETCH_PRODUCTION`` /
+    ``METAFLOW_PRODUCTION``."""
     if project_of(flow_cls) is None:
         return []
     return [

@@ -82,6 +82,8 @@ class Current:
         extra = self._flow_fields()
         if name in extra:
             return extra[name]
+        if name == "tags":  # a set of its own, as Metaflow's (flows call .update on it)
+            return set(self._get().tags)
         if name in _FIELDS:
             return getattr(self._get(), name)
         if name in ("task", "run"):

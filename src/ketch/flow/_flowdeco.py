@@ -18,7 +18,6 @@ from ..exceptions import DecoratorError
 _ATTRIBUTE = "__ketch_flow_decorators__"
 
 
-
 class FlowDecorator:
     """Base class of flow decorators: a name, declared defaults and a check of the arguments.
 

@@ -31,14 +31,14 @@ class SecretSource:
 def parse_source(source: object, role: str | None) -> SecretSource:
     """A source of ``@secrets(sources=[...])``; raises ``ValueError`` saying what is wrong."""
     if isinstance(source, str):
-        kind, dot, secret_id = source.partition(".")
-        return SecretSource(kind, secret_id, {}, role) if dot else SecretSource("", kind, {}, role)
+        head, dot, tail = source.partition(".")
+        return SecretSource(head, tail, {}, role) if dot else SecretSource("", head, {}, role)
     if not isinstance(source, dict):
         raise ValueError(f"a source is a string or a dict, not {type(source).__name__}")
-    kind = source.get("type", "")
+    kind: object = source.get("type", "")
     if not isinstance(kind, str):
         raise ValueError(f"'type' must be a string, not {type(kind).__name__}")
-    secret_id = source.get("id")
+    secret_id: object = source.get("id")
     if not isinstance(secret_id, str):
         raise ValueError(f"'id' must be a string, not {type(secret_id).__name__}")
     options = source.get("options", {})

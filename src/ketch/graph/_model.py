@@ -62,6 +62,12 @@ class StepNode:
     def is_foreach(self) -> bool:
         return self.type == "foreach"
 
+    @property
+    def parallel_step(self) -> bool:
+        """Metaflow's name for a step that runs as a @parallel gang; none does here yet
+        (flows read it, e.g. ``self._graph[current.step_name].parallel_step``)."""
+        return False
+
 
 @dataclass(frozen=True)
 class FlowGraph:

@@ -41,8 +41,8 @@ from ._gpu import GpuPool, plan_gpus, relaunch_without_gpu, visible_gpus
 from ._origin import Origin
 from ._policy import StepPolicy, place_on, remote_executors
 from ._runlock import RunLock
-from ._secrets import with_secrets
 from ._scheduler import RunOptions, Scheduler
+from ._secrets import with_secrets
 from ._spec import TaskSpec
 from ._task import save_value
 from ._writer import RecordWriter

@@ -20,7 +20,7 @@ from ..flow._decorators import (
     StepDecorator,
     TimeoutDecorator,
 )
-from ..flow._secrets import SecretSource, SecretsDecorator
+from ..flow._secrets import SecretsDecorator, SecretSource
 from ..graph import FlowGraph
 from ._spec import Placement, Resources
 

@@ -119,7 +119,7 @@ def inject_secrets(
         _check_values(source, values)
         fetched.append((source, values))
     _check_clashes(fetched, allow_override, environ)
-    names = []
+    names: list[str] = []
     for _, values in fetched:
         environ.update(values)
         names.extend(values)

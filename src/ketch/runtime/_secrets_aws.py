@@ -60,7 +60,7 @@ def _add(result: dict[str, str], secret_id: str, key: str, value: str) -> None:
 def _client(secret_id: str, options: Mapping[str, Any], role: str | None) -> Any:
     try:
         import boto3
-        import botocore.exceptions
+        import botocore.exceptions  # type: ignore[import-untyped]
     except ImportError:
         raise SecretsError(
             "The aws-secrets-manager provider needs boto3, which is not installed.",

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cards._records import CardRecord, CardSpec
-from ..metadata._records import ArtifactRecord, ForeachFrame
 from ..flow._secrets import SecretSource
+from ..metadata._records import ArtifactRecord, ForeachFrame
 
 
 @dataclass(frozen=True)
