@@ -115,7 +115,8 @@ class Current:
             return default
 
     def __contains__(self, key: str) -> bool:
-        return key in self._flow_fields() or (self.is_running_flow and key in _FIELDS)
+        running = self.is_running_flow and (key in _FIELDS or key in ("task", "run"))
+        return running or key in self._flow_fields()
 
     def __repr__(self) -> str:
         ctx = _context.get()
