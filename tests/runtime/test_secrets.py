@@ -118,7 +118,7 @@ def test_a_source_without_provider_is_refused_before_the_run(project: Project) -
     _write(project, ["db-creds"], [])
     refused(
         project.run("flow.py", "run"),
-        "gives 'db-creds' without a provider, and no default provider is set",
+        "flow.py:8) gives 'db-creds' without a provider, and no default provider is set",
         "KETCH_DEFAULT_SECRETS_BACKEND_TYPE",
     )
 

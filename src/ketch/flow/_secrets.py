@@ -7,7 +7,7 @@ the task runs (see docs/secrets.md).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ._decorators import DECORATORS, StepDecorator, _factory
@@ -23,6 +23,8 @@ class SecretSource:
     role: str | None = None
     # The ``env`` provider's values, read in the launching process.
     values: Mapping[str, str] | None = field(default=None, repr=False)
+    # "file:line" of the @secrets that gave it, for messages.
+    origin: str = field(default="", compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"{self.id} ({self.type or 'default provider'})"
@@ -73,7 +75,8 @@ class SecretsDecorator(StepDecorator):
         parsed = []
         for source in sources:
             try:
-                parsed.append(parse_source(source, self.attributes["role"]))
+                found = parse_source(source, self.attributes["role"])
+                parsed.append(replace(found, origin=self.origin))
             except ValueError as exc:
                 self.fail(
                     step_name,

@@ -55,14 +55,14 @@ def resolve_sources(
         kind = source.type or default_type
         if not kind:
             raise DecoratorError(
-                f"@secrets on step '{step}' gives {source.id!r} without a provider, and no "
-                "default provider is set.",
+                f"@secrets on step '{step}'{_at(source)} gives {source.id!r} without a "
+                "provider, and no default provider is set.",
                 hint=f"Write '<provider>.{source.id}' (providers: {', '.join(PROVIDERS)}) or set "
                 "KETCH_DEFAULT_SECRETS_BACKEND_TYPE.",
             )
         if kind not in PROVIDERS:
             raise DecoratorError(
-                f"@secrets on step '{step}' names the unknown provider {kind!r}.",
+                f"@secrets on step '{step}'{_at(source)} names the unknown provider {kind!r}.",
                 hint=f"Known providers: {', '.join(PROVIDERS)}.",
             )
         source = replace(source, type=kind)
@@ -70,6 +70,10 @@ def resolve_sources(
             source = replace(source, values=_read_env(step, source, environ))
         resolved.append(source)
     return tuple(resolved)
+
+
+def _at(source: SecretSource) -> str:
+    return f" ({source.origin})" if source.origin else ""
 
 
 def with_secrets(policies: dict[str, Any], settings: Settings) -> dict[str, Any]:
@@ -90,8 +94,8 @@ def with_secrets(policies: dict[str, Any], settings: Settings) -> dict[str, Any]
 def _read_env(step: str, source: SecretSource, environ: Mapping[str, str]) -> dict[str, str]:
     if source.id not in environ:
         raise UserError(
-            f"@secrets on step '{step}' reads the environment variable {source.id}, which is "
-            "not set.",
+            f"@secrets on step '{step}'{_at(source)} reads the environment variable "
+            f"{source.id}, which is not set.",
             hint=f"Set {source.id} where you start the run, or remove the source.",
             headline="Missing secret",
         )
