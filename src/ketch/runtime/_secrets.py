@@ -77,8 +77,12 @@ def _at(source: SecretSource) -> str:
 
 
 def with_secrets(policies: dict[str, Any], settings: Settings) -> dict[str, Any]:
-    """The run's step policies with their @secrets sources resolved (see resolve_sources)."""
-    return {
+    """The run's step policies with their @secrets sources resolved (see resolve_sources).
+
+    Called before the task processes are forked: where a step reads AWS Secrets Manager, boto3
+    is imported here once, so that each forked task does not import it again (about 0.1 s of
+    CPU each)."""
+    resolved = {
         step: replace(
             policy,
             secrets=resolve_sources(
@@ -89,6 +93,16 @@ def with_secrets(policies: dict[str, Any], settings: Settings) -> dict[str, Any]
         else policy
         for step, policy in policies.items()
     }
+    if any(s.type == AWS for p in resolved.values() for s in p.secrets):
+        _preload_boto3()
+    return resolved
+
+
+def _preload_boto3() -> None:
+    try:
+        import boto3  # noqa: F401  (imported for the forked tasks)
+    except ImportError:  # the task says so, where it runs
+        pass
 
 
 def _read_env(step: str, source: SecretSource, environ: Mapping[str, str]) -> dict[str, str]:
