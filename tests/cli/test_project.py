@@ -112,12 +112,14 @@ def test_project_tags_are_namespaces(project: Project) -> None:
         everything = len(list(Flow("PFlow")))
         namespace("project_branch:test.feat_1")
         (run,) = Flow("PFlow").runs()
-        step_tags = {t for s in run for t in s.tags}
-        task_tags = {t for s in run for task in s for t in task.tags}
+        step_tags = {t for s in run for t in s.system_tags}
+        task_tags = {t for s in run for task in s for t in task.system_tags}
+        task_tags &= {t for s in run for task in s for a in task for t in a.tags}
         namespace(None)
         filtered = len(Flow("PFlow").runs("project_branch:user.tester"))
+        flow = Flow("PFlow")
         print(json.dumps([everything, sorted(step_tags & task_tags), filtered,
-                          sorted(Flow("PFlow").tags)]))
+                          sorted(flow.tags | flow.user_tags | flow.system_tags)]))
         """
     )
     assert done.returncode == 0, done.stderr

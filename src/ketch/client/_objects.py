@@ -122,6 +122,9 @@ class Flow(_Base):
         """A flow has no tags (its runs do), as in Metaflow."""
         return frozenset()
 
+    user_tags = tags
+    system_tags = tags
+
 
 class Run(_Base):
     """One run of a flow: its steps, status, tags and code."""
@@ -378,6 +381,14 @@ class Step(_Base):
     @property
     def tags(self) -> frozenset[str]:
         return self._run.tags
+
+    @property
+    def user_tags(self) -> frozenset[str]:
+        return self._run.user_tags
+
+    @property
+    def system_tags(self) -> frozenset[str]:
+        return self._run.system_tags
 
     @property
     def origin_pathspec(self) -> str | None:

@@ -217,6 +217,14 @@ class Task(_Base):
         return self._run.tags
 
     @property
+    def user_tags(self) -> frozenset[str]:
+        return self._run.user_tags
+
+    @property
+    def system_tags(self) -> frozenset[str]:
+        return self._run.system_tags
+
+    @property
     def origin_pathspec(self) -> str | None:
         r = self._record
         if r.origin_run_id is None:
@@ -355,8 +363,16 @@ class DataArtifact(_Base):
 
     @property
     def tags(self) -> frozenset[str]:
-        """The tags of its run, as in Metaflow."""
+        """The tags of its run, as in Metaflow (``user_tags``, ``system_tags`` too)."""
         return self._task.tags
+
+    @property
+    def user_tags(self) -> frozenset[str]:
+        return self._task.user_tags
+
+    @property
+    def system_tags(self) -> frozenset[str]:
+        return self._task.system_tags
 
 
 class Artifacts:
