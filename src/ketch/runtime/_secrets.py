@@ -33,6 +33,7 @@ from typing import Any
 from ..exceptions import DecoratorError, KetchException, UserError
 from ..flow._secrets import SecretSource
 from ..settings import Settings
+from ._policy import StepPolicy
 
 INLINE, ENV, AWS = "inline", "env", "aws-secrets-manager"
 PROVIDERS = (INLINE, ENV, AWS)
@@ -76,7 +77,7 @@ def _at(source: SecretSource) -> str:
     return f" ({source.origin})" if source.origin else ""
 
 
-def with_secrets(policies: dict[str, Any], settings: Settings) -> dict[str, Any]:
+def with_secrets(policies: dict[str, StepPolicy], settings: Settings) -> dict[str, StepPolicy]:
     """The run's step policies with their @secrets sources resolved (see resolve_sources).
 
     Called before the task processes are forked: where a step reads AWS Secrets Manager, boto3
