@@ -39,6 +39,8 @@ def test_all_names_are_importable() -> None:
         "on_ray",
         "local",
         "S3",
+        "project",
+        "secrets",
     }
     assert expected <= set(ketch.__all__)
     for name in ketch.__all__:

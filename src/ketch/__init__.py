@@ -26,8 +26,10 @@ from .flow import (
     environment,
     local,
     on_ray,
+    project,
     resources,
     retry,
+    secrets,
     step,
     timeout,
 )
@@ -89,8 +91,10 @@ __all__ = [
     "metadata",
     "namespace",
     "on_ray",
+    "project",
     "resources",
     "retry",
+    "secrets",
     "step",
     "timeout",
 ]

@@ -15,9 +15,12 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "BasicLogTest",
         "BasicParameterTest",
         "BasicSwitchTest",
+        "BasicTagTest",
         "BranchInSwitchTest",
         "ConstantsTest",
+        "CurrentSingletonTest",
         "DetectSegFaultTest",
+        "DynamicParameterTest",
         "ForeachInSwitchTest",
         "LargeMflogTest",
         "LineageTest",
@@ -27,6 +30,8 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "NestedForeachTest",
         "NestedSwitchTest",
         "ParameterNameTest",
+        "ProjectBranchTest",
+        "ProjectProductionTest",
         "RecursiveSwitchFlowTest",
         "RecursiveSwitchInsideForeachFlowTest",
         "ResumeEndStepTest",
@@ -40,14 +45,15 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "ResumeSucceededStepTest",
         "RunIdFileTest",
         "RuntimeDagTest",
+        "SecretsDecoratorTest",
         "SwitchInBranchTest",
         "SwitchInForeachTest",
+        "TagMutationTest",
         "TaskExceptionTest",
         "WideForeachTest",
     }
 )
 
-_PROJECT = "later issue: @project"
 _PARALLEL = "later issue: @parallel (num_parallel)"
 _CARD = "Metaflow internals: the test card types of metaflow.plugins.cards.card_modules.test_cards"
 _EXT_CARD = "Metaflow internals: card types from the test extension packages (metaflow_extensions)"
@@ -58,15 +64,9 @@ _UBF = (
 
 # Not expected to pass: they need Metaflow's internals (its test extension package
 # ``metaflow_extensions``, its test card types, private attributes, its module paths) or
-# features of a later issue (switch, @project, @parallel, Config).
+# features of a later issue (@parallel, Config).
 EXCLUDED: dict[str, str] = {
     "BasicConfigTest": "later issue: Config and config_expr",
-    "BasicTagTest": _PROJECT,
-    "CurrentSingletonTest": _PROJECT,
-    "DynamicParameterTest": _PROJECT,
-    "ProjectBranchTest": _PROJECT,
-    "ProjectProductionTest": _PROJECT,
-    "TagMutationTest": _PROJECT,
     "BasicParallelTest": _PARALLEL,
     "ResumeUBFJoinTest": _PARALLEL,
     "CardDecoratorBasicTest": _CARD,
@@ -101,7 +101,6 @@ EXCLUDED: dict[str, str] = {
         "metaflow.plugins.timeout_decorator.TimeoutException (ketch's is "
         "ketch.exceptions.TimeoutException)"
     ),
-    "SecretsDecoratorTest": "later issue: @secrets (with Metaflow's inline secrets provider)",
 }
 
 # Fail on ketch today because of a ketch difference named here (to be fixed in ketch).

@@ -17,6 +17,7 @@ from ._compat import EnvOption, apply_datastore, env_name_of, metaflow_top_optio
 from ._errors import exit_now, invoke, report
 from ._inspect import dump_command, logs_command, tag_group
 from ._paths import check_output_file
+from ._project import project_fields, project_options
 
 
 def main(flow_cls: type[Any]) -> None:
@@ -297,6 +298,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         settings = _settings(max_workers, max_num_splits, executor, False, ray_address)
         with start_writer(settings) as writer:  # gets ready while the flow is checked
             _say(ctx, f"ketch executing {flow_cls.__name__} for user:{settings.user}")
+            project = project_fields(ctx, flow_cls, settings.user)
             graph, policies = _graph(ctx, flow_cls, _with_specs(ctx, with_specs))
             values = _resolve_parameters(flow_cls, params, settings.user)
             settings = _settings(max_workers, max_num_splits, executor, True, ray_address)
@@ -310,6 +312,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
                 tags=tags,
                 run_id_file=run_id_file,
                 namespace=user_namespace,
+                **project,
             )
 
     @cli.command(help="Resume the latest run (or --origin-run-id) from its failed step or STEP.")
@@ -346,6 +349,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         require_home(settings)
         with start_writer(settings) as writer:
             _say(ctx, f"ketch resuming {flow_cls.__name__} for user:{settings.user}")
+            project = project_fields(ctx, flow_cls, settings.user)
             graph, policies = _graph(ctx, flow_cls, _with_specs(ctx, with_specs))
             store = open_store(settings.resolved_metadata_url)
             try:
@@ -365,6 +369,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
                 run_id_file=run_id_file,
                 resume=ResumeFrom(origin, rerun),
                 namespace=user_namespace,
+                **project,
             )
 
     def _execute(ctx: click.Context, writer: Any, **fields: Any) -> None:
@@ -376,6 +381,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         if code:
             ctx.exit(code)
 
+    cli.params.extend(project_options(flow_cls))
     cli.add_command(dump_command(flow_cls.__name__))
     cli.add_command(logs_command(flow_cls.__name__))
     cli.add_command(tag_group(flow_cls.__name__))

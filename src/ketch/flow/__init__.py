@@ -13,7 +13,10 @@ from ._decorators import (
     retry,
     timeout,
 )
+from ._flowdeco import FlowDecorator
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
+from ._project import project
+from ._secrets import secrets
 from ._spec import EPHEMERAL, FlowSpec
 from ._state import Inputs, InputView, TaskState
 from ._step import step
@@ -21,6 +24,7 @@ from ._step import step
 __all__ = [
     "EPHEMERAL",
     "Current",
+    "FlowDecorator",
     "FlowSpec",
     "IncludeFile",
     "InputView",
@@ -34,8 +38,10 @@ __all__ = [
     "local",
     "on_ray",
     "parse_with",
+    "project",
     "resources",
     "retry",
+    "secrets",
     "timeout",
     "ParameterContext",
     "TaskContext",

@@ -79,6 +79,12 @@ class StepNode:
         """A switch that can choose its own step again: a loop, one task per iteration."""
         return self.is_switch and self.name in self.out_funcs
 
+    @property
+    def parallel_step(self) -> bool:
+        """Metaflow's name for a step that runs as a @parallel gang; none does here yet
+        (flows read it, e.g. ``self._graph[current.step_name].parallel_step``)."""
+        return False
+
 
 @dataclass(frozen=True)
 class FlowGraph:

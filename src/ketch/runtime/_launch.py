@@ -42,6 +42,7 @@ from ._origin import Origin
 from ._policy import StepPolicy, place_on, remote_executors
 from ._runlock import RunLock
 from ._scheduler import RunOptions, Scheduler
+from ._secrets import with_secrets
 from ._spec import TaskSpec
 from ._task import save_value
 from ._writer import RecordWriter
@@ -69,6 +70,9 @@ class RunRequest:
     policies: dict[str, StepPolicy] = field(default_factory=dict)
     resume: ResumeFrom | None = None
     namespace: str | None = None  # run --namespace: what the Client sees inside tasks
+    # What flow decorators add: system tags of the run, and values of ``current`` (@project).
+    extra_system_tags: tuple[str, ...] = ()
+    flow_fields: dict[str, Any] = field(default_factory=dict)
 
 
 def system_tags(user: str) -> list[str]:
@@ -93,6 +97,7 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     reporter = Reporter()
     if settings.executor in PLACED:
         request = replace(request, policies=place_on(request.policies, settings.executor))
+    request = replace(request, policies=with_secrets(request.policies, settings))
     gpus = _gpu_pool(request.policies, reporter)
     # Both helper processes are forked before any thread exists in this process.
     writer = writer or RecordWriter(settings.resolved_metadata_url)
@@ -226,7 +231,7 @@ def _run(
         run_id=run_id,
         user=user,
         tags=tags,
-        system_tags=system_tags(user),
+        system_tags=[*system_tags(user), *request.extra_system_tags],
         origin_run_id=origin_id,
         scheduler_pid=os.getpid(),
         hostname=socket.gethostname(),
@@ -334,6 +339,7 @@ def _base_spec(
         cwd=os.getcwd(),
         graph_info=graph_info,
         code_package=code_key,  # a task elsewhere loads the flow from it
+        flow_fields=request.flow_fields,
     )
 
 

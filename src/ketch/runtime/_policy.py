@@ -20,6 +20,7 @@ from ..flow._decorators import (
     StepDecorator,
     TimeoutDecorator,
 )
+from ..flow._secrets import SecretsDecorator, SecretSource
 from ..graph import FlowGraph
 from ._spec import Placement, Resources
 
@@ -37,6 +38,8 @@ class StepPolicy:
     cards: tuple[CardSpec, ...] = ()
     placement: Placement | None = None  # None: the run's local executor
     local: bool = False  # @local: stays local under --executor ray too
+    secrets: tuple[SecretSource, ...] = ()  # @secrets sources, fetched by the task
+    allow_secret_override: bool = False
 
     @property
     def gpus(self) -> int:
@@ -123,6 +126,8 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
             values["env"] = {k: str(v) for k, v in a["vars"].items()}
         elif isinstance(deco, ResourcesDecorator):
             values["resources"] = Resources.of(a)
+        elif isinstance(deco, SecretsDecorator):
+            values.update(secrets=deco.sources(step), allow_secret_override=a["allow_override"])
         elif isinstance(deco, CardDecorator):
             if a["id"] is not None and a["id"] in {c.id for c in cards}:
                 deco.fail(

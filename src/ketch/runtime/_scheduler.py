@@ -464,6 +464,8 @@ class Scheduler:
             cards=policy.cards,
             resources=policy.resources,
             placement=policy.placement,
+            secrets=policy.secrets,
+            allow_secret_override=policy.allow_secret_override,
         )
         self._next_task_id += 1
         self._queue.append(spec)

@@ -76,11 +76,16 @@ def _execute(
             parameter_names=parameter_names,
             graph=spec.graph_info,
             datastore_url=spec.datastore_url,
+            flow_fields=spec.flow_fields,
         )
     )
     cards = _open_cards(spec, blobs, parameter_names)
     flow: Any = None
     try:
+        if spec.secrets:  # fetched here, where the task runs, into this process's environment
+            from ._secrets import inject_secrets
+
+            inject_secrets(spec.secrets, spec.allow_secret_override)
         flow, state = _prepare(spec, flow_cls, blobs, params)
         transition, foreach = _run_step(spec, flow, state, blobs)
         artifacts = _persist(flow, state, blobs)
