@@ -91,6 +91,12 @@ def _run_options(func: Any) -> Any:
             ),
             _env_option("--run-id-file", default=None, help="Write the run id to this file."),
             _env_option(
+                "--runner-attribute-file",
+                default=None,
+                hidden=True,
+                help="Write the run's flow, id and store to this file, as JSON (for Runner).",
+            ),
+            _env_option(
                 "--namespace",
                 "user_namespace",
                 default=None,
@@ -279,6 +285,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         max_num_splits: int | None,
         with_specs: tuple[str, ...],
         run_id_file: str | None,
+        runner_attribute_file: str | None,
         user_namespace: str | None,
         executor: str | None,
         ray_address: str | None,
@@ -303,6 +310,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
                 parameters=values,
                 tags=tags,
                 run_id_file=run_id_file,
+                runner_attribute_file=runner_attribute_file,
                 namespace=user_namespace,
             )
 
@@ -320,6 +328,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         max_num_splits: int | None,
         with_specs: tuple[str, ...],
         run_id_file: str | None,
+        runner_attribute_file: str | None,
         user_namespace: str | None,
         executor: str | None,
         ray_address: str | None,
@@ -357,6 +366,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
                 parameters={},
                 tags=tags,
                 run_id_file=run_id_file,
+                runner_attribute_file=runner_attribute_file,
                 resume=ResumeFrom(origin, rerun),
                 namespace=user_namespace,
             )
