@@ -221,6 +221,12 @@ class _FlowGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+def _spin_command(flow_cls: type[Any], flow_file: Path) -> click.Command:
+    from ._spin import spin_command
+
+    return spin_command(flow_cls, flow_file)
+
+
 def _card_group(flow_name: str) -> click.Command:
     from ..cards._cli import card_group
 
@@ -386,6 +392,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     cli.add_command(ui_command(flow_cls.__name__))
     assert isinstance(cli, _FlowGroup)
     cli.lazy["card"] = lambda: _card_group(flow_cls.__name__)
+    cli.lazy["spin"] = lambda: _spin_command(flow_cls, flow_file)
     return cli
 
 
