@@ -10,48 +10,45 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exceptions import NotFoundError, RunnerError
 from ._command import flow_command
 from ._process import CommandProcess, Stream
 
 if TYPE_CHECKING:
-    from ..client import Run
+    from ..client import Run, Task
 
 _ATTRIBUTES = "runner-attributes.json"
+_P = TypeVar("_P", bound="ExecutingProcess")
 
 
-class ExecutingRun:
-    """A run started by :class:`Runner`: its subprocess, its output and its Client ``Run``.
-
-    As a context manager it stops the run (and cleans up the Runner) on exit.
-    """
+class ExecutingProcess:
+    """A command started by :class:`Runner`: its subprocess and its output. As a context
+    manager it stops the command (and cleans up the Runner) on exit."""
 
     def __init__(self, runner: Runner, command: CommandProcess, attributes: dict[str, Any]):
         self.runner = runner
         self.command_obj = command
         self._attributes = attributes
-        self._run: Run | None = None
+        self._object: Any = None
         self._final = False
 
-    def __enter__(self) -> ExecutingRun:
+    def __enter__(self: _P) -> _P:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.runner.cleanup()
 
-    @property
-    def run(self) -> Run:
-        """The Client ``Run`` (read again once the command has ended, so that its status is
-        the final one)."""
-        if self._run is None or (not self._final and self.command_obj.done):
+    def _client_object(self, load: Callable[[dict[str, Any]], Any]) -> Any:
+        """Read again once the command has ended, so that its status is the final one."""
+        if self._object is None or (not self._final and self.command_obj.done):
             self._final = self.command_obj.done
-            self._run = _load_run(self._attributes)
-        return self._run
+            self._object = load(self._attributes)
+        return self._object
 
     @property
     def returncode(self) -> int | None:
@@ -78,7 +75,7 @@ class ExecutingRun:
         """The command's stderr so far (ketch's own messages and the tasks' stderr)."""
         return self.command_obj.read("stderr")
 
-    async def wait(self, timeout: float | None = None, stream: str | None = None) -> ExecutingRun:
+    async def wait(self: _P, timeout: float | None = None, stream: str | None = None) -> _P:
         """Wait for the run to end; past ``timeout`` seconds it is killed (status
         ``timeout``). ``stream`` (``"stdout"`` or ``"stderr"``) prints that output meanwhile."""
         printer = None
@@ -104,6 +101,26 @@ class ExecutingRun:
     def kill(self) -> None:
         """Stop the run and its tasks."""
         self.command_obj.kill()
+
+
+class ExecutingRun(ExecutingProcess):
+    """A run started by :meth:`Runner.run` or :meth:`Runner.resume` (or their async forms)."""
+
+    @property
+    def run(self) -> Run:
+        """The Client ``Run``."""
+        run: Run = self._client_object(_load_run)
+        return run
+
+
+class ExecutingTask(ExecutingProcess):
+    """A task spun by :meth:`Runner.spin`; ``task`` reads it from the spin store."""
+
+    @property
+    def task(self) -> Task:
+        """The Client ``Task`` of the spun task."""
+        task: Task = self._client_object(_load_task)
+        return task
 
 
 class Runner:
@@ -201,6 +218,19 @@ class Runner:
         command = self._start("resume", kwargs)
         return ExecutingRun(self, command, await self._attributes_soon(command))
 
+    def spin(self, pathspec: str, **kwargs: Any) -> ExecutingTask:
+        """Run one step of a past run again (``python flow.py spin PATHSPEC``) and wait;
+        ``kwargs``: ``persist``, ``artifacts_module``, ``skip_decorators``."""
+        command = self._start("spin", {"pathspec": pathspec, **kwargs})
+        command.wait()
+        return ExecutingTask(self, command, self._attributes_now(command))
+
+    async def async_spin(self, pathspec: str, **kwargs: Any) -> ExecutingTask:
+        """Start spinning; return once the spun task is recorded (spin records it at the
+        end: ``await result.wait()`` is then immediate)."""
+        command = self._start("spin", {"pathspec": pathspec, **kwargs})
+        return ExecutingTask(self, command, await self._attributes_soon(command))
+
     def cleanup(self) -> None:
         """Stop runs still going and remove the Runner's temporary files (the output of its
         runs stays readable)."""
@@ -262,6 +292,17 @@ def _not_started(command: CommandProcess) -> RunnerError:
         f"run started:\n{said}",
         hint="Fix what the command says; the same command run by hand shows the same error.",
     )
+
+
+def _load_task(attributes: dict[str, Any]) -> Task:
+    from ..client import Run, Task
+    from ..client._context import Provider, _open
+
+    provider = Provider(Path(attributes["home"]), "", attributes["datastore_url"] or "")
+    if not provider.datastore_url:  # the spin store's blobs are the project's
+        provider = Provider(provider.home, "", str(provider.home.parent))
+    run = Run._load(_open(provider), attributes["flow_name"], attributes["run_id"], False)
+    return Task._load(run, attributes["step_name"], attributes["task_id"])
 
 
 def _load_run(attributes: dict[str, Any]) -> Run:
