@@ -26,7 +26,13 @@ def test_parallel_map_keeps_the_order_and_runs_in_children() -> None:
 
 def test_parallel_imap_unordered_yields_every_result() -> None:
     assert sorted(parallel_imap_unordered(lambda x: x * x, range(7), max_parallel=3)) == [
-        0, 1, 4, 9, 16, 25, 36,
+        0,
+        1,
+        4,
+        9,
+        16,
+        25,
+        36,
     ]
 
 

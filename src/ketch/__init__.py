@@ -35,6 +35,8 @@ from .flow import (
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from ._multicore import parallel_imap_unordered, parallel_map
+    from ._profile import profile
     from .client import (
         DataArtifact,
         Flow,
@@ -49,8 +51,6 @@ if TYPE_CHECKING:
         metadata,
         namespace,
     )
-    from ._multicore import parallel_imap_unordered, parallel_map
-    from ._profile import profile
     from .runner import ExecutingRun, NBRunner, Runner, inspect_spin
     from .s3 import S3
 

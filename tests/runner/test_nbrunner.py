@@ -57,7 +57,7 @@ def test_nbrun_runs_the_cell_flow_and_returns_the_run(project: Project) -> None:
 
 
 def test_nbresume_and_async_run(project: Project) -> None:
-    cell = run_cell(CELL.replace('print(self.message)', 'assert self.greeting != "fail"'))
+    cell = run_cell(CELL.replace("print(self.message)", 'assert self.greeting != "fail"'))
     runner = NBRunner(cell["CellFlow"], show_output=False)
     try:
         assert not runner.nbrun(greeting="fail").successful

@@ -113,7 +113,10 @@ def test_top_level_options_and_decorators(project: Project) -> None:
 
 
 def test_async_run_returns_at_once_and_streams_the_log(project: Project) -> None:
-    project.write("flow.py", FLOW.replace("self.items = list", "import time; time.sleep(1); self.items = list"))
+    project.write(
+        "flow.py",
+        FLOW.replace("self.items = list", "import time; time.sleep(1); self.items = list"),
+    )
 
     async def drive() -> tuple[str, list[str], str]:
         with Runner("flow.py", show_output=False) as runner:
@@ -146,7 +149,9 @@ def test_stream_log_resumes_from_a_position(project: Project) -> None:
 
 
 def test_wait_with_a_timeout_kills_the_run(project: Project) -> None:
-    project.write("flow.py", FLOW.replace('print("alpha', 'import time; time.sleep(60); print("alpha'))
+    project.write(
+        "flow.py", FLOW.replace('print("alpha', 'import time; time.sleep(60); print("alpha')
+    )
 
     async def drive() -> str:
         with Runner("flow.py", show_output=False) as runner:
@@ -158,7 +163,9 @@ def test_wait_with_a_timeout_kills_the_run(project: Project) -> None:
 
 
 def test_kill_stops_a_running_flow(project: Project) -> None:
-    project.write("flow.py", FLOW.replace('print("alpha', 'import time; time.sleep(60); print("alpha'))
+    project.write(
+        "flow.py", FLOW.replace('print("alpha', 'import time; time.sleep(60); print("alpha')
+    )
 
     async def drive() -> tuple[str, int | None]:
         with Runner("flow.py", show_output=False) as runner:

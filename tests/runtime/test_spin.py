@@ -117,7 +117,11 @@ def test_artifacts_module_overrides_inputs_and_parameters(ran: tuple[Project, st
     project, run_id = ran
     project.write("override.py", 'ARTIFACTS = {"base": 7, "scale": 3}\n')
     done = project.run(
-        "flow.py", "spin", f"SpinFlow/{run_id}/body", "--artifacts-module", "override.py",
+        "flow.py",
+        "spin",
+        f"SpinFlow/{run_id}/body",
+        "--artifacts-module",
+        "override.py",
         "--persist",
     )
     assert done.returncode == 0, done.stderr

@@ -135,7 +135,7 @@ def _option_argv(param: click.Option, key: str, value: Any, where: str) -> list[
     return argv
 
 
-def _text(kind: click.ParamType, key: str, value: Any, where: str) -> str:
+def _text(kind: Any, key: str, value: Any, where: str) -> str:
     """The command-line text of ``value`` for an option of click type ``kind``."""
     if kind.name == "JSON":  # a JSONType parameter: any JSON value, or its text
         return value if isinstance(value, str) else json.dumps(value)
@@ -149,8 +149,10 @@ def _text(kind: click.ParamType, key: str, value: Any, where: str) -> str:
 def _check_type(key: str, value: Any, expected: Any, where: str) -> None:
     wrong_bool = isinstance(value, bool) and expected in (int, (int, float))
     if wrong_bool or not isinstance(value, expected):
-        names = expected.__name__ if isinstance(expected, type) else " or ".join(
-            t.__name__ for t in expected
+        names = (
+            expected.__name__
+            if isinstance(expected, type)
+            else " or ".join(t.__name__ for t in expected)
         )
         raise RunnerError(
             f"{where} option '{key}' expects {names}, got {type(value).__name__} {value!r}.",

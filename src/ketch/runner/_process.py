@@ -72,7 +72,9 @@ class CommandProcess:
         path = self.logs / stream
         return path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
 
-    async def tail(self, stream: Stream, position: int | None = None) -> AsyncIterator[tuple[int, str]]:
+    async def tail(
+        self, stream: Stream, position: int | None = None
+    ) -> AsyncIterator[tuple[int, str]]:
         """``(position after the line, line)`` for each line of ``stream``, as it is written,
         until the process has ended and every line was read."""
         if stream not in ("stdout", "stderr"):

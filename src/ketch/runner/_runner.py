@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..exceptions import NotFoundError, RunnerError
 from ._command import flow_command
-from ._process import CommandProcess, Stream
+from ._process import CommandProcess
 
 if TYPE_CHECKING:
     from ..client import Run, Task

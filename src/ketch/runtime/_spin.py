@@ -31,6 +31,7 @@ from ..metadata._records import (
     ForeachFrame,
     RunRecord,
     TaskRecord,
+    TaskStatus,
 )
 from ..settings import DB_FILENAME, Settings, metadata_url_of
 from ._console import Reporter
@@ -260,7 +261,11 @@ def _record_start(store: MetadataStore, spec: TaskSpec, origin: _Origin, user: s
 
 
 def _task_record(
-    spec: TaskSpec, origin: _Origin, status: Any, created: float, finished: float | None = None
+    spec: TaskSpec,
+    origin: _Origin,
+    status: TaskStatus,
+    created: float,
+    finished: float | None = None,
 ) -> TaskRecord:
     return TaskRecord(
         spec.run_id,
@@ -279,7 +284,7 @@ def _task_record(
 def _record_end(
     store: MetadataStore, spec: TaskSpec, origin: _Origin, result: TaskResult, persist: bool
 ) -> None:
-    status = "completed" if result.ok else "failed"
+    status: TaskStatus = "completed" if result.ok else "failed"
     started, finished = result.started_at or time.time(), result.finished_at or time.time()
     store.upsert_task(_task_record(spec, origin, status, started, finished))
     store.upsert_attempt(
