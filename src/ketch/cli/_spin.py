@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..exceptions import UserError
+from ..exceptions import NotFoundError, StoreNotFoundError, UserError
 from ._paths import check_output_file
 
 
@@ -90,7 +90,13 @@ def spin_command(flow_cls: type[Any], flow_file: Path) -> click.Command:
             if path is not None and flag:
                 check_output_file(path, flag)
         settings = resolve({}, create_home=False)
-        require_home(settings)
+        try:
+            require_home(settings)
+        except StoreNotFoundError:
+            raise NotFoundError(
+                f"{flow_cls.__name__} has no run to spin a step of: there is no ketch store here.",
+                hint=f"Run it first: python {flow_file.name} run.",
+            ) from None
         graph = build_graph(flow_cls)
         lint(graph)
         step = parse_pathspec(pathspec, flow_cls.__name__)[1]
