@@ -27,6 +27,7 @@ _ALIASES = {
     "decospecs": "with_specs",
     "tag": "tags",
     "namespace": "user_namespace",
+    "step_to_rerun": "step",
 }
 # Options the Runner sets itself.
 _OWN = {"runner_attribute_file"}

@@ -28,6 +28,8 @@ class CommandProcess:
         self, argv: list[str], *, env: dict[str, str], cwd: str, logs: Path, show: bool
     ) -> None:
         self.argv = argv
+        self.command = argv  # Metaflow's names for the command and its output files
+        self.log_files = {name: str(logs / name) for name in ("stdout", "stderr")}
         self.logs = logs
         self.timed_out = False
         self._saved: dict[str, str] = {}
