@@ -75,6 +75,12 @@ def _build(flow_file: Path) -> FlowCommand:
     sys.path.insert(0, str(flow_file.parent))  # the flow's own imports, as when it is run
     try:
         spec.loader.exec_module(module)
+    except SystemExit:
+        raise RunnerError(
+            f"Importing {flow_file} ran its flow's command line (a FlowSpec() call at its top "
+            "level).",
+            hint='Put the call under if __name__ == "__main__": as flow files do.',
+        ) from None
     except Exception as exc:
         raise RunnerError(
             f"Importing {flow_file} raised {type(exc).__name__}: {exc}",
