@@ -187,3 +187,13 @@ def test_runner_with_cwd_and_env(project: Project) -> None:
         assert result.status == "successful"
     assert (sub / ".ketch").is_dir()
     assert result.run.data.total == 3.0
+
+
+def test_show_output_copies_the_run_output_as_it_comes(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.write("flow.py", FLOW)
+    with Runner("flow.py") as runner:
+        result = runner.run(alpha=5.0)
+    captured = capsys.readouterr()
+    assert "alpha is 5.0" in captured.out and "alpha is 5.0" in result.stdout

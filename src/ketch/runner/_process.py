@@ -124,13 +124,17 @@ def _signal_group(pid: int, sig: signal.Signals) -> None:
 
 def _pump(source: IO[bytes], path: Path, echo: IO[str] | None) -> threading.Thread:
     def copy() -> None:
+        shown = echo
         with open(path, "wb") as out:
             for line in iter(source.readline, b""):
                 out.write(line)
                 out.flush()
-                if echo is not None:
-                    echo.write(line.decode("utf-8", "replace"))
-                    echo.flush()
+                if shown is not None:
+                    try:
+                        shown.write(line.decode("utf-8", "replace"))
+                        shown.flush()
+                    except (OSError, ValueError):  # closed (e.g. a test's captured output)
+                        shown = None
         source.close()
 
     path.touch()

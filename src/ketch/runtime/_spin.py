@@ -215,7 +215,7 @@ def _spec(request: SpinRequest, origin: _Origin, run_id: int) -> TaskSpec:
         parameters=origin.parameters,
         frames=origin.task.foreach_stack,
         var_keys=origin.var_keys,
-        datastore_url=settings.resolved_datastore_url,
+        datastore_url=origin.run.datastore_url or settings.resolved_datastore_url,
         username=settings.user,
         is_join=node.is_join,
         is_end=node.name == graph.end,
@@ -303,8 +303,11 @@ def _record_end(
             pid=result.pid,
         )
     )
-    if persist and result.artifacts:
-        store.add_artifacts(spec.run_id, spec.task_id, 0, list(result.artifacts.values()))
+    records = dict(result.artifacts)
+    if result.cards_artifact is not None:
+        records[result.cards_artifact.name] = result.cards_artifact
+    if persist and records:
+        store.add_artifacts(spec.run_id, spec.task_id, 0, list(records.values()))
     store.finish_run(spec.run_id, "completed" if result.ok else "failed", finished)
 
 
@@ -316,7 +319,7 @@ def execute_spin(request: SpinRequest, reporter: Reporter | None = None) -> Spin
         origin = read_origin(main, request.graph, request.pathspec)
     where = f"{origin.run.flow_name}/{origin.run.run_id}/{origin.task.step_name}"
     reporter.line(f"Spinning {where}/{origin.task.task_id} locally.")
-    blobs = open_blobs(settings.resolved_datastore_url)
+    blobs = open_blobs(origin.run.datastore_url or settings.resolved_datastore_url)
     origin = _override(origin, blobs, request.artifacts)
     spec = _spec(request, origin, new_run_id())
     name = "spawn" if fork_hazards() else "fork"
