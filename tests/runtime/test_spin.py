@@ -172,3 +172,38 @@ def test_runner_spin_returns_the_spun_task(ran: tuple[Project, str]) -> None:
         assert result.status == "successful"
         assert result.task.data.value == "a10"
         assert result.task.index == 0
+
+
+def test_skip_decorators_runs_the_step_without_them(project: Project) -> None:
+    project.write(
+        "flow.py",
+        """
+        import os
+        from ketch import FlowSpec, environment, step
+
+        class DecoFlow(FlowSpec):
+            @environment(vars={"GREETING": "from the decorator"})
+            @step
+            def start(self):
+                print("greeting:", os.environ.get("GREETING", "none"))
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+
+        if __name__ == "__main__":
+            DecoFlow()
+        """,
+    )
+    assert project.run("flow.py", "run").returncode == 0
+    with_them = project.run("flow.py", "spin", "start")
+    assert with_them.returncode == 0 and "greeting: from the decorator" in with_them.stdout
+    without = project.run("flow.py", "spin", "start", "--skip-decorators")
+    assert without.returncode == 0 and "greeting: none" in without.stdout
+
+
+def test_inspect_spin_without_spins_says_so(ran: tuple[Project, str]) -> None:
+    project, _ = ran
+    done = project.client("from ketch import inspect_spin; inspect_spin('.')")
+    assert done.returncode != 0 and "There is no spin store" in done.stderr

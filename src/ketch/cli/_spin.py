@@ -115,6 +115,7 @@ def spin_command(flow_cls: type[Any], flow_file: Path) -> click.Command:
                 policy=replace_retries(policy),
                 artifacts=artifacts,
                 persist=persist,
+                quiet=ctx.obj["quiet"],
             )
         )
         if run_id_file:
@@ -125,6 +126,7 @@ def spin_command(flow_cls: type[Any], flow_file: Path) -> click.Command:
                 "run_id": str(outcome.run_id),
                 "step_name": outcome.step_name,
                 "task_id": str(outcome.task_id),
+                "metadata": f"local@{outcome.home}",
                 "home": str(outcome.home),
                 "metadata_url": "",
                 "datastore_url": settings.datastore_url,

@@ -308,6 +308,7 @@ def write_runner_attributes(path: str, request: RunRequest, run_id: int) -> None
     record = {
         "flow_name": request.flow_cls.__name__,
         "run_id": str(run_id),
+        "metadata": f"local@{settings.home_path.parent}",  # Metaflow's field (a hint here)
         "home": str(settings.home_path),
         "metadata_url": settings.metadata_url,
         "datastore_url": settings.datastore_url,

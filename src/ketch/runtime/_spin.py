@@ -56,6 +56,7 @@ class SpinRequest:
     policy: StepPolicy = field(default_factory=StepPolicy)  # empty: --skip-decorators
     artifacts: dict[str, Any] = field(default_factory=dict)  # --artifacts-module's ARTIFACTS
     persist: bool = False
+    quiet: bool = False  # leave out ketch's own messages (task output is still shown)
 
 
 @dataclass(frozen=True)
@@ -318,7 +319,8 @@ def execute_spin(request: SpinRequest, reporter: Reporter | None = None) -> Spin
     with open_store(settings.resolved_metadata_url, read_only=True) as main:
         origin = read_origin(main, request.graph, request.pathspec)
     where = f"{origin.run.flow_name}/{origin.run.run_id}/{origin.task.step_name}"
-    reporter.line(f"Spinning {where}/{origin.task.task_id} locally.")
+    if not request.quiet:
+        reporter.line(f"Spinning {where}/{origin.task.task_id} locally.")
     blobs = open_blobs(origin.run.datastore_url or settings.resolved_datastore_url)
     origin = _override(origin, blobs, request.artifacts)
     spec = _spec(request, origin, new_run_id())
