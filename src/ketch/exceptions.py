@@ -20,8 +20,10 @@
     │   ├── MergeArtifactsError       ``merge_artifacts`` found conflicts or missing names
     │   ├── TooManySplitsError        a foreach exceeds ``--max-num-splits``
     │   ├── DecoratorError            a decorator got a bad argument
-    │   └── RunnerError               Runner could not start a run (bad option, the command
-    │                                 exited before the run began)
+    │   └── RunnerError               Runner could not start a run (the command exited before
+    │       │                         the run began)
+    │       ├── RunnerOptionError     an option the command does not have (also a ``ValueError``)
+    │       └── RunnerTypeError       an option value of the wrong type (also a ``TypeError``)
     ├── TaskFailedError               a run ended because a task failed
     ├── MulticoreError                a child of ``parallel_map`` failed (names the item)
     ├── TimeoutException              raised inside a step that ran longer than its @timeout
@@ -162,6 +164,15 @@ class RunnerError(UserError):
     exited before its run began (a lint error, a bad parameter value)."""
 
     headline = "The Runner could not start the flow"
+
+
+class RunnerOptionError(RunnerError, ValueError):
+    """``Runner`` got a keyword the flow's command has no option for. A ``ValueError`` too,
+    as Metaflow's Runner raises."""
+
+
+class RunnerTypeError(RunnerError, TypeError):
+    """``Runner`` got an option value of the wrong type. A ``TypeError`` too, as Metaflow's."""
 
 
 class TaskFailedError(KetchException):

@@ -77,8 +77,10 @@ def test_bad_options_raise_before_anything_runs(project: Project) -> None:
     runner = Runner("flow.py", show_output=False)
     with pytest.raises(RunnerError, match="unknown option 'beta'"):
         runner.run(beta=1)
-    with pytest.raises(RunnerError, match="'n' expects int"):
-        runner.run(n="three")
+    with pytest.raises(TypeError, match="'n' expects int"):  # RunnerError and, as Metaflow,
+        runner.run(n="three")  # TypeError (an unknown option: ValueError)
+    with pytest.raises(ValueError, match="unknown option 'beta'"):
+        runner.run(beta=1)
     with pytest.raises(RunnerError, match="unknown option 'nope'"):
         Runner("flow.py", nope=True)
     assert not (project.root / ".ketch").exists()  # nothing ran

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from ..exceptions import RunnerError
+from ..exceptions import RunnerError, RunnerOptionError, RunnerTypeError
 
 # Metaflow's Python names for options that ketch names otherwise.
 _ALIASES = {
@@ -110,7 +110,7 @@ def _to_argv(params: list[click.Parameter], given: dict[str, Any], where: str) -
         param = table.get(key) or table.get(_ALIASES.get(key, ""))
         if param is None or param.name in _OWN:
             known = sorted({p.name for p in params if p.name and not _hidden(p)} - _OWN)
-            raise RunnerError(
+            raise RunnerOptionError(
                 f"{where} got an unknown option '{key}'.",
                 hint=f"The options it takes: {', '.join(known)}.",
             )
@@ -161,7 +161,7 @@ def _check_type(key: str, value: Any, expected: Any, where: str) -> None:
             if isinstance(expected, type)
             else " or ".join(t.__name__ for t in expected)
         )
-        raise RunnerError(
+        raise RunnerTypeError(
             f"{where} option '{key}' expects {names}, got {type(value).__name__} {value!r}.",
             hint=f"Pass {key}=<{names}>.",
         )
