@@ -60,6 +60,7 @@ def _spawn(func: Callable[[A], R], arg: A, index: int, dir: str | None) -> _Chil
             code = 0
         except BaseException:
             value = _Failure(traceback.format_exc())
+            sys.stderr.write(value.text)  # in the task's log too, as Metaflow's child prints it
         with open(output, "wb") as f:
             pickle.dump(value, f, protocol=pickle.HIGHEST_PROTOCOL)
     except BaseException:  # the result could not be pickled: say so on stderr
