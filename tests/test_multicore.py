@@ -88,3 +88,33 @@ def test_profile_prints_or_adds_to_stats(capsys: pytest.CaptureFixture[str]) -> 
         with profile("step", stats):
             time.sleep(0.01)
     assert stats["step"] >= 20 and capsys.readouterr().out == ""
+
+
+@pytest.mark.slow
+def test_parallel_map_inside_a_step(project: object) -> None:
+    from flowrun import Project
+
+    assert isinstance(project, Project)
+    project.write(
+        "flow.py",
+        """
+        from ketch import FlowSpec, parallel_map, step
+
+        class MapFlow(FlowSpec):
+            @step
+            def start(self):
+                self.squares = parallel_map(lambda x: x * x, range(6), max_parallel=3)
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+
+        if __name__ == "__main__":
+            MapFlow()
+        """,
+    )
+    done = project.run("flow.py", "run")
+    assert done.returncode == 0, done.stderr
+    read = project.client('from ketch import Flow; print(Flow("MapFlow").latest_run.data.squares)')
+    assert read.stdout.strip() == "[0, 1, 4, 9, 16, 25]"
