@@ -37,6 +37,8 @@ from .flow import (
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from ._multicore import parallel_imap_unordered, parallel_map
+    from ._profile import profile
     from .client import (
         DataArtifact,
         Flow,
@@ -51,7 +53,19 @@ if TYPE_CHECKING:
         metadata,
         namespace,
     )
+    from .runner import ExecutingRun, NBRunner, Runner, inspect_spin
     from .s3 import S3
+
+# Loaded on first use, from the module named: Runner, the multicore helpers, profile.
+_LAZY = {
+    "ExecutingRun": ".runner",
+    "NBRunner": ".runner",
+    "Runner": ".runner",
+    "inspect_spin": ".runner",
+    "parallel_imap_unordered": "._multicore",
+    "parallel_map": "._multicore",
+    "profile": "._profile",
+}
 
 _CLIENT = {
     "DataArtifact",
@@ -69,13 +83,16 @@ _CLIENT = {
 
 __all__ = [
     "DataArtifact",
+    "ExecutingRun",
     "Flow",
     "FlowSpec",
     "IncludeFile",
     "JSONType",
     "Metaflow",
+    "NBRunner",
     "Parameter",
     "Run",
+    "Runner",
     "S3",
     "Step",
     "Task",
@@ -87,10 +104,14 @@ __all__ = [
     "environment",
     "get_metadata",
     "get_namespace",
+    "inspect_spin",
     "local",
     "metadata",
     "namespace",
     "on_ray",
+    "parallel_imap_unordered",
+    "parallel_map",
+    "profile",
     "project",
     "resources",
     "retry",
@@ -111,6 +132,10 @@ def __getattr__(name: str) -> Any:
         from .s3 import S3
 
         return S3
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     if name in _CLIENT:
         from . import client
 

@@ -258,6 +258,23 @@ CASES: list[Case] = [
         files=("data",),
         output_contains=("--notes", "data/nope.txt"),
     ),
+    # ---------------------------------------------------------------- spin errors
+    Case(
+        "spin_missing_pathspec",
+        "foreach_basic.py",
+        "ForeachBasicFlow",
+        ("spin",),
+        kind="usage_error",
+        output_contains=("PATHSPEC",),
+    ),
+    Case(
+        "spin_without_a_run",
+        "foreach_basic.py",
+        "ForeachBasicFlow",
+        ("spin", "start"),
+        kind="usage_error",
+        output_contains=("ForeachBasicFlow",),
+    ),
     # ---------------------------------------------------------------- lint failures
     Case(
         "lint_no_next_run",

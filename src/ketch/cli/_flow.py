@@ -92,6 +92,12 @@ def _run_options(func: Any) -> Any:
             ),
             _env_option("--run-id-file", default=None, help="Write the run id to this file."),
             _env_option(
+                "--runner-attribute-file",
+                default=None,
+                hidden=True,
+                help="Write the run's flow, id and store to this file, as JSON (for Runner).",
+            ),
+            _env_option(
                 "--namespace",
                 "user_namespace",
                 default=None,
@@ -216,6 +222,12 @@ class _FlowGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+def _spin_command(flow_cls: type[Any], flow_file: Path) -> click.Command:
+    from ._spin import spin_command
+
+    return spin_command(flow_cls, flow_file)
+
+
 def _card_group(flow_name: str) -> click.Command:
     from ..cards._cli import card_group
 
@@ -286,6 +298,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         max_num_splits: int | None,
         with_specs: tuple[str, ...],
         run_id_file: str | None,
+        runner_attribute_file: str | None,
         user_namespace: str | None,
         executor: str | None,
         ray_address: str | None,
@@ -311,6 +324,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
                 parameters=values,
                 tags=tags,
                 run_id_file=run_id_file,
+                runner_attribute_file=runner_attribute_file,
                 namespace=user_namespace,
                 **project,
             )
@@ -329,6 +343,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         max_num_splits: int | None,
         with_specs: tuple[str, ...],
         run_id_file: str | None,
+        runner_attribute_file: str | None,
         user_namespace: str | None,
         executor: str | None,
         ray_address: str | None,
@@ -367,6 +382,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
                 parameters={},
                 tags=tags,
                 run_id_file=run_id_file,
+                runner_attribute_file=runner_attribute_file,
                 resume=ResumeFrom(origin, rerun),
                 namespace=user_namespace,
                 **project,
@@ -388,6 +404,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
     cli.add_command(ui_command(flow_cls.__name__))
     assert isinstance(cli, _FlowGroup)
     cli.lazy["card"] = lambda: _card_group(flow_cls.__name__)
+    cli.lazy["spin"] = lambda: _spin_command(flow_cls, flow_file)
     return cli
 
 

@@ -67,6 +67,7 @@ class RunRequest:
     parameters: dict[str, Any]  # attribute name -> value (already converted)
     tags: tuple[str, ...] = ()
     run_id_file: str | None = None
+    runner_attribute_file: str | None = None  # JSON for ketch.Runner: flow, run id, store
     policies: dict[str, StepPolicy] = field(default_factory=dict)
     resume: ResumeFrom | None = None
     namespace: str | None = None  # run --namespace: what the Client sees inside tasks
@@ -254,6 +255,8 @@ def _run(
         writer.send()
         if request.run_id_file:
             _write_run_id(request.run_id_file, run_id)
+        if request.runner_attribute_file:
+            write_runner_attributes(request.runner_attribute_file, request, run_id)
         reporter.run_started(run_id)
         code_key, graph_info = _store_code_and_graph(request, writer, blobs, run_id)
         failure = Scheduler(
@@ -300,6 +303,24 @@ def _write_run_id(path: str, run_id: int) -> None:
             f"--run-id-file '{path}' could not be written: {exc.strerror or exc}.",
             hint="Check the path and its permissions.",
         ) from None
+
+
+def write_runner_attributes(path: str, request: RunRequest, run_id: int) -> None:
+    """What ``ketch.Runner`` reads to find the run: written whole (rename) once the run's
+    record is sent, so a reader never sees half of it."""
+
+    settings = request.settings
+    record = {
+        "flow_name": request.flow_cls.__name__,
+        "run_id": str(run_id),
+        "metadata": f"local@{settings.home_path.parent}",  # Metaflow's field (a hint here)
+        "home": str(settings.home_path),
+        "metadata_url": settings.metadata_url,
+        "datastore_url": settings.datastore_url,
+    }
+    tmp = Path(f"{path}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
 
 
 def _origin(request: RunRequest, settings: Settings, blobs: BlobStore) -> Origin | None:
