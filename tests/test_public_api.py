@@ -39,6 +39,15 @@ def test_all_names_are_importable() -> None:
         "on_ray",
         "local",
         "S3",
+        "project",
+        "secrets",
+        "Runner",
+        "NBRunner",
+        "ExecutingRun",
+        "inspect_spin",
+        "parallel_map",
+        "parallel_imap_unordered",
+        "profile",
     }
     assert expected <= set(ketch.__all__)
     for name in ketch.__all__:

@@ -36,10 +36,12 @@ from .flow import (
     environment,
     local,
     on_ray,
+    project,
     pyproject_toml_parser,
     requirements_txt_parser,
     resources,
     retry,
+    secrets,
     step,
     timeout,
     user_step_decorator,
@@ -49,6 +51,8 @@ from .flow import (
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from ._multicore import parallel_imap_unordered, parallel_map
+    from ._profile import profile
     from .client import (
         DataArtifact,
         Flow,
@@ -63,7 +67,19 @@ if TYPE_CHECKING:
         metadata,
         namespace,
     )
+    from .runner import ExecutingRun, NBRunner, Runner, inspect_spin
     from .s3 import S3
+
+# Loaded on first use, from the module named: Runner, the multicore helpers, profile.
+_LAZY = {
+    "ExecutingRun": ".runner",
+    "NBRunner": ".runner",
+    "Runner": ".runner",
+    "inspect_spin": ".runner",
+    "parallel_imap_unordered": "._multicore",
+    "parallel_map": "._multicore",
+    "profile": "._profile",
+}
 
 _CLIENT = {
     "DataArtifact",
@@ -86,6 +102,7 @@ __all__ = [
     "Config",
     "ConfigValue",
     "DataArtifact",
+    "ExecutingRun",
     "Flow",
     "FlowMutator",
     "FlowSpec",
@@ -94,8 +111,10 @@ __all__ = [
     "Metaflow",
     "MutableFlow",
     "MutableStep",
+    "NBRunner",
     "Parameter",
     "Run",
+    "Runner",
     "S3",
     "Step",
     "StepMutator",
@@ -110,12 +129,18 @@ __all__ = [
     "environment",
     "get_metadata",
     "get_namespace",
+    "inspect_spin",
     "local",
     "metadata",
     "namespace",
     "on_ray",
+    "parallel_imap_unordered",
+    "parallel_map",
+    "profile",
+    "project",
     "resources",
     "retry",
+    "secrets",
     "step",
     "timeout",
     "user_step_decorator",
@@ -137,6 +162,10 @@ def __getattr__(name: str) -> Any:
         from .s3 import S3
 
         return S3
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name], __name__), name)
     if name in _CLIENT:
         from . import client
 

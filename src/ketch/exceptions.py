@@ -20,8 +20,13 @@
     │   ├── UnpicklableArtifactError  an artifact cannot be serialized
     │   ├── MergeArtifactsError       ``merge_artifacts`` found conflicts or missing names
     │   ├── TooManySplitsError        a foreach exceeds ``--max-num-splits``
-    │   └── DecoratorError            a decorator got a bad argument
+    │   ├── DecoratorError            a decorator got a bad argument
+    │   └── RunnerError               Runner could not start a run (the command exited before
+    │       │                         the run began)
+    │       ├── RunnerOptionError     an option the command does not have (also a ``ValueError``)
+    │       └── RunnerTypeError       an option value of the wrong type (also a ``TypeError``)
     ├── TaskFailedError               a run ended because a task failed
+    ├── MulticoreError                a child of ``parallel_map`` failed (names the item)
     ├── TimeoutException              raised inside a step that ran longer than its @timeout
     ├── FailureHandledByCatch         what @catch records when a task's process died
     ├── DataIntegrityError            a blob is missing or corrupt, or the database is damaged
@@ -160,8 +165,31 @@ class DecoratorError(UserError):
     headline = "Bad decorator"
 
 
+class RunnerError(UserError):
+    """``Runner`` was given an option the flow's command does not have, or the command
+    exited before its run began (a lint error, a bad parameter value)."""
+
+    headline = "The Runner could not start the flow"
+
+
+class RunnerOptionError(RunnerError, ValueError):
+    """``Runner`` got a keyword the flow's command has no option for. A ``ValueError`` too,
+    as Metaflow's Runner raises."""
+
+
+class RunnerTypeError(RunnerError, TypeError):
+    """``Runner`` got an option value of the wrong type. A ``TypeError`` too, as Metaflow's."""
+
+
 class TaskFailedError(KetchException):
     headline = "The run failed"
+
+
+class MulticoreError(KetchException):
+    """A child process of ``parallel_map`` / ``parallel_imap_unordered`` raised or died.
+    Metaflow's ``MulticoreException``."""
+
+    headline = "A parallel_map child failed"
 
 
 class TimeoutException(KetchException):

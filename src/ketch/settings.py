@@ -35,6 +35,7 @@ class Settings:
     executor: str = "auto"  # auto, or a registered executor (checked by ketch.runtime)
     ray_address: str = ""  # empty: Ray's own RAY_ADDRESS, else a local Ray
     user: str = ""  # empty: from KETCH_USER, METAFLOW_USER, SUDO_USER, USERNAME, USER
+    default_secrets_backend_type: str = ""  # the @secrets provider of a source without one
 
     @property
     def home_path(self) -> Path:
@@ -64,7 +65,12 @@ HELP: dict[str, str] = {
     "ray_address": "The Ray cluster that runs tasks placed on Ray (--executor ray, @on_ray), "
     "e.g. 127.0.0.1:6379 or ray://HOST:10001 (default: Ray's RAY_ADDRESS, else a local Ray).",
     "user": "The user name recorded on runs (the namespace is user:<name>).",
+    "default_secrets_backend_type": "The @secrets provider of a source that names none: "
+    "inline, env or aws-secrets-manager (also read from METAFLOW_DEFAULT_SECRETS_BACKEND_TYPE).",
 }
+
+# Settings that also read Metaflow's variable when ketch's is not set.
+_METAFLOW_NAMES = {"default_secrets_backend_type": "METAFLOW_DEFAULT_SECRETS_BACKEND_TYPE"}
 
 
 def metadata_url_of(home: Path, metadata_url: str) -> str:
@@ -139,6 +145,9 @@ def resolve(
         elif env_name(field.name) in environ:
             value = environ[env_name(field.name)]
             sources[field.name] = env_name(field.name)
+        elif _METAFLOW_NAMES.get(field.name, "") in environ:
+            value = environ[_METAFLOW_NAMES[field.name]]
+            sources[field.name] = _METAFLOW_NAMES[field.name]
         elif field.name in table:
             value = table[field.name]
             sources[field.name] = f"[tool.ketch] {field.name} in pyproject.toml"

@@ -22,7 +22,12 @@ def test_tags_follow_metaflows_rules(ran) -> None:  # type: ignore[no-untyped-de
         refused(project.run("flow.py", "run", "--tag", bad), "Invalid tag", needle)
         refused(project.run("flow.py", "resume", "--tag", bad), needle)
         refused(project.run("flow.py", "tag", "add", "--run-id", run_id, bad), needle)
-        refused(project.run("flow.py", "tag", "replace", "--run-id", run_id, "--add", bad), needle)
+        refused(
+            project.run(
+                "flow.py", "tag", "replace", "--run-id", run_id, "--remove", "x", "--add", bad
+            ),
+            needle,
+        )
     assert len(recorded_runs(project)) == 1  # none of them started a run
     many = [arg for i in range(51) for arg in ("--tag", f"t{i}")]
     refused(project.run("flow.py", "run", *many), "at most 50 user tags; this would give it 51")

@@ -97,6 +97,31 @@ CASES: list[Case] = [
     ),
     Case("class_constants", "class_constants.py", "ClassConstantsFlow", ("run",)),
     Case("current_fields", "current_fields.py", "CurrentFieldsFlow", ("run", "--q", "y")),
+    Case("project_default", "project_fields.py", "ProjectFieldsFlow", ("run",)),
+    Case(
+        "project_branch",
+        "project_fields.py",
+        "ProjectFieldsFlow",
+        ("run",),
+        top_args=(*NO_PYLINT, "--branch", "feat_1"),
+        output_contains=("Project: compat_proj, Branch: test.feat_1",),
+    ),
+    Case(
+        "project_production",
+        "project_fields.py",
+        "ProjectFieldsFlow",
+        ("run",),
+        top_args=(*NO_PYLINT, "--production"),
+        output_contains=("Branch: prod",),
+    ),
+    Case(
+        "project_production_branch",
+        "project_fields.py",
+        "ProjectFieldsFlow",
+        ("run",),
+        top_args=(*NO_PYLINT, "--production", "--branch", "b2"),
+    ),
+    Case("secrets_inline", "secrets_inline.py", "SecretsInlineFlow", ("run",)),
     Case("private_artifacts", "private_artifacts.py", "PrivateArtifactsFlow", ("run",)),
     Case("logs", "logs_flow.py", "LogsFlow", ("run",)),
     Case(
@@ -255,6 +280,24 @@ CASES: list[Case] = [
         output_contains=("--must",),
     ),
     Case(
+        "project_bad_branch",
+        "project_fields.py",
+        "ProjectFieldsFlow",
+        ("run",),
+        kind="usage_error",
+        top_args=(*NO_PYLINT, "--branch", "Bad.X"),
+        output_contains=("branch name",),
+    ),
+    Case(
+        "branch_without_project",
+        "current_fields.py",
+        "CurrentFieldsFlow",
+        ("run",),
+        kind="usage_error",
+        top_args=(*NO_PYLINT, "--branch", "x"),
+        output_contains=("--branch",),
+    ),
+    Case(
         "params_unknown_option",
         "params.py",
         "ParamsFlow",
@@ -286,6 +329,23 @@ CASES: list[Case] = [
         kind="usage_error",
         files=("data",),
         output_contains=("--notes", "data/nope.txt"),
+    ),
+    # ---------------------------------------------------------------- spin errors
+    Case(
+        "spin_missing_pathspec",
+        "foreach_basic.py",
+        "ForeachBasicFlow",
+        ("spin",),
+        kind="usage_error",
+        output_contains=("PATHSPEC",),
+    ),
+    Case(
+        "spin_without_a_run",
+        "foreach_basic.py",
+        "ForeachBasicFlow",
+        ("spin", "start"),
+        kind="usage_error",
+        output_contains=("ForeachBasicFlow",),
     ),
     # ---------------------------------------------------------------- lint failures
     Case(
@@ -320,6 +380,41 @@ CASES: list[Case] = [
         kind="lint_error",
         output_contains=("join",),
     ),
+    # ---------------------------------------------------------------- switch transitions
+    Case(
+        "switch_basic",
+        "switch_basic.py",
+        "SwitchBasicFlow",
+        ("run",),
+        # Not "steps": Metaflow's Step.parent_steps/child_steps raise when a case never ran.
+        probes=("lineage",),
+    ),
+    Case("switch_loop", "switch_loop.py", "SwitchLoopFlow", ("run",), probes=("steps",)),
+    Case(
+        "switch_bad_value",
+        "switch_bad_value.py",
+        "SwitchBadValueFlow",
+        ("run",),
+        probes=("exception",),
+        exception_contains={"start": ("which is not in the available cases: ['fast', 'slow']",)},
+    ),
+    Case(
+        "lint_switch_join",
+        "lint_switch_join.py",
+        "LintSwitchJoinFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("conditional path cannot",),
+    ),
+    Case(
+        "lint_switch_one_case",
+        "lint_switch_one_case.py",
+        "LintSwitchOneCaseFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("defines 1 transition",),
+    ),
+    Case("show_switch_loop", "switch_loop.py", "SwitchLoopFlow", ("show",), kind="show"),
     # ---------------------------------------------------------------- check / show
     Case("check_valid", "branch_join.py", "BranchJoinFlow", ("check",), kind="check"),
     Case(
@@ -345,6 +440,12 @@ SHOW_GRAPHS: dict[str, dict[str, tuple[str, ...]]] = {
         "a": ("join",),
         "b": ("join",),
         "join": ("end",),
+        "end": (),
+    },
+    "switch_loop.py": {
+        "start": ("loop",),
+        "loop": ("loop", "after"),
+        "after": ("end",),
         "end": (),
     },
     "nested_foreach.py": {

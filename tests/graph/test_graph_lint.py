@@ -326,7 +326,15 @@ def test_missing_next(make_flow: MakeFlow) -> None:
         ("self.next(self.end, self.other, foreach='xs')", "exactly one step"),
         ("self.next(other.end)", "not a step written as self.<step>"),
         ("self.next(self.end, bogus=1)", "unknown keyword argument 'bogus'"),
-        ("self.next({'x': self.end}, condition='c')", "switch transitions"),
+        ("self.next({'x': self.end, 'y': self.a})", "needs condition="),
+        ("self.next(self.end, condition='c')", "must be written as a dict literal"),
+        ("self.next(cases, condition='c')", "must be written as a dict literal"),
+        ("self.next({mode: self.end, 'y': self.a}, condition='c')", "not a string or number"),
+        ("self.next({self.mode: self.end, 'y': self.a}, condition='c')", "not a string or"),
+        ("self.next({'x': self.end, 'y': a}, condition='c')", "not a step written as"),
+        ("self.next({'x': self.end, 'y': self.a}, condition=c)", "must be a string literal"),
+        ("self.next({'x': self.end, 'y': self.a}, condition='c', foreach='xs')", "foreach="),
+        ("self.next({'x': self.end, 'y': self.a}, condition='c', num_parallel=2)", "num_par"),
         ("self.next(self.end, num_parallel=2)", "num_parallel"),
         ("self.next(self.end, self.end)", "more than once"),
         ("self.next(*targets)", "unpacked with *"),
@@ -689,7 +697,7 @@ def test_lint_error_format_names_file_and_line(make_flow: MakeFlow) -> None:
 
 
 def test_rules_are_documented_functions() -> None:
-    assert len(RULES) == len(set(RULES)) == 14
+    assert len(RULES) == len(set(RULES)) == 16
     for rule in RULES:
         assert rule.__name__.startswith("check_")
         assert rule.__doc__

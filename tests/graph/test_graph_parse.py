@@ -352,6 +352,7 @@ def test_public_api() -> None:
         "FlowGraph",
         "StepNode",
         "build_graph",
+        "format_dot",
         "format_show",
         "graph_to_dict",
         "lint",

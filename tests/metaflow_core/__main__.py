@@ -30,6 +30,12 @@ def _parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--expected", action="store_true", help="only the tests expected to pass on ketch"
     )
+    parser.add_argument(
+        "--executor",
+        choices=["cli", "api"],
+        default="cli",
+        help="run flows with the CLI (default) or through the Runner API",
+    )
     parser.add_argument("--jobs", type=int, default=2, help="tests at once (default 2)")
     parser.add_argument("--timeout", type=float, default=300, help="seconds per command")
     parser.add_argument("--out", default="build/metaflow-core", help="results, table and logs")
@@ -58,7 +64,8 @@ def _run_impl(target: Target, args: argparse.Namespace, work: Path, out: Path) -
     def one(name: str) -> Outcome:
         case = prepared.cases[name]
         log = out / "logs" / target.impl / f"{name}.log"
-        outcome = run_case(prepared, case, work / target.impl / "cases" / name, log, args.timeout)
+        casedir = work / target.impl / "cases" / name
+        outcome = run_case(prepared, case, casedir, log, args.timeout, args.executor)
         verdict = "pass" if outcome.passed else f"FAIL at {outcome.stage}: {outcome.reason}"
         print(
             f"[{target.impl}] {name} ({case.graph}, {outcome.seconds:.1f}s): {verdict}", flush=True

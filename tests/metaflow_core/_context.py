@@ -1,6 +1,6 @@
 """The context the shim runs every test in: Metaflow's ``python3-all-local`` context of
-``contexts.json`` (the same environment, options and checkers), with the CLI executor only
-(the ``api`` executor drives Metaflow's ``Runner``, which ketch does not have yet) and with a
+``contexts.json`` (the same environment, options and checkers), with the CLI executor (or, with
+``--executor api``, the ``api`` executor, which drives the flow through ``Runner``) and with a
 python of our choosing for the flows and the checkers."""
 
 from __future__ import annotations
@@ -27,6 +27,24 @@ RUN_OPTIONS: tuple[str, ...] = (
     "--tag=\u523a\u8eab means sashimi",
     "--tag=multiple tags should be ok",
 )
+
+# The same options as keyword arguments, for the ``api`` executor (``Runner(**top).run(**run)``).
+API_OPTIONS: dict[str, dict[str, object]] = {
+    "top": {
+        "metadata": "local",
+        "datastore": "local",
+        "environment": "local",
+        "event_logger": "nullSidecarLogger",
+        "pylint": False,
+        "quiet": True,
+    },
+    "run": {
+        "max_workers": 50,
+        "max_num_splits": 10000,
+        "tags": ["\u523a\u8eab means sashimi", "multiple tags should be ok"],
+        "run_id_file": "run-id",
+    },
+}
 
 CHECKS: tuple[str, ...] = ("CliCheck", "MetadataCheck")
 

@@ -205,11 +205,17 @@ _HARNESS_LOCK = threading.Lock()
 
 
 def run_case(
-    prepared: Prepared, case: Case, casedir: Path, log_path: Path, timeout: float
+    prepared: Prepared,
+    case: Case,
+    casedir: Path,
+    log_path: Path,
+    timeout: float,
+    executor: str = "cli",
 ) -> Outcome:
-    """Run one test on its graph in ``casedir`` (created here) and say whether it passed."""
+    """Run one test on its graph in ``casedir`` (created here) and say whether it passed;
+    ``executor`` ``api`` runs and resumes the flow through ``Runner`` (``_api_driver.py``)."""
     started = time.monotonic()
-    stage, reason = _run_stages(prepared, case, casedir, _Log(log_path), timeout)
+    stage, reason = _run_stages(prepared, case, casedir, _Log(log_path), timeout, executor)
     reason = reason.replace(f"{casedir}/", "")
     return Outcome(
         test=case.test,
@@ -234,13 +240,17 @@ def _write_case(prepared: Prepared, case: Case, casedir: Path) -> None:
 
 
 def _run_stages(
-    prepared: Prepared, case: Case, casedir: Path, log: _Log, timeout: float
+    prepared: Prepared, case: Case, casedir: Path, log: _Log, timeout: float, executor: str
 ) -> tuple[str, str]:
     _write_case(prepared, case, casedir)
     env = _base_env(prepared.core, prepared.target.python)
     python = prepared.target.python
 
     def flow_cmd(mode: str, *args: str) -> list[str]:
+        if executor == "api":
+            options = json.dumps(_context.API_OPTIONS)
+            driver = str(HERE / "_api_driver.py")
+            return [python, "-B", driver, prepared.target.impl, mode, options, *args]
         return [
             python,
             "-B",

@@ -10,35 +10,51 @@ from __future__ import annotations
 EXPECTED_PASS: frozenset[str] = frozenset(
     {
         "BasicArtifactTest",
+        "BasicConfigTest",
         "BasicForeachTest",
         "BasicIncludeTest",
         "BasicLogTest",
         "BasicParameterTest",
+        "BasicSwitchTest",
+        "BasicTagTest",
+        "BranchInSwitchTest",
         "ConstantsTest",
+        "CurrentSingletonTest",
         "DetectSegFaultTest",
+        "DynamicParameterTest",
+        "ForeachInSwitchTest",
         "LargeMflogTest",
         "LineageTest",
         "MergeArtifactsIncludeTest",
         "MergeArtifactsPropagationTest",
         "MergeArtifactsTest",
         "NestedForeachTest",
+        "NestedSwitchTest",
         "ParameterNameTest",
+        "ProjectBranchTest",
+        "ProjectProductionTest",
+        "RecursiveSwitchFlowTest",
+        "RecursiveSwitchInsideForeachFlowTest",
         "ResumeEndStepTest",
         "ResumeForeachInnerTest",
         "ResumeForeachJoinTest",
         "ResumeForeachSplitTest",
         "ResumeOriginPathSpec",
+        "ResumeRecursiveSwitchFlowTest",
+        "ResumeRecursiveSwitchInsideForeachFlowTest",
         "ResumeStartStepTest",
         "ResumeSucceededStepTest",
         "RunIdFileTest",
         "RuntimeDagTest",
+        "SecretsDecoratorTest",
+        "SwitchInBranchTest",
+        "SwitchInForeachTest",
+        "TagMutationTest",
         "TaskExceptionTest",
         "WideForeachTest",
     }
 )
 
-_SWITCH = "later issue: switch transitions (self.next({...}, condition=...))"
-_PROJECT = "later issue: @project"
 _PARALLEL = "later issue: @parallel (num_parallel)"
 _CARD = "Metaflow internals: the test card types of metaflow.plugins.cards.card_modules.test_cards"
 _EXT_CARD = "Metaflow internals: card types from the test extension packages (metaflow_extensions)"
@@ -49,25 +65,8 @@ _UBF = (
 
 # Not expected to pass: they need Metaflow's internals (its test extension package
 # ``metaflow_extensions``, its test card types, private attributes, its module paths) or
-# features of a later issue (switch, @project, @parallel, Config).
+# features of a later issue (@parallel).
 EXCLUDED: dict[str, str] = {
-    "BasicConfigTest": "needs @project (its flow decorator reads a config); passes without it",
-    "BasicSwitchTest": _SWITCH,
-    "BranchInSwitchTest": _SWITCH,
-    "ForeachInSwitchTest": _SWITCH,
-    "NestedSwitchTest": _SWITCH,
-    "RecursiveSwitchFlowTest": _SWITCH,
-    "RecursiveSwitchInsideForeachFlowTest": _SWITCH,
-    "ResumeRecursiveSwitchFlowTest": _SWITCH,
-    "ResumeRecursiveSwitchInsideForeachFlowTest": _SWITCH,
-    "SwitchInBranchTest": _SWITCH,
-    "SwitchInForeachTest": _SWITCH,
-    "BasicTagTest": _PROJECT,
-    "CurrentSingletonTest": _PROJECT,
-    "DynamicParameterTest": _PROJECT,
-    "ProjectBranchTest": _PROJECT,
-    "ProjectProductionTest": _PROJECT,
-    "TagMutationTest": _PROJECT,
     "BasicParallelTest": _PARALLEL,
     "ResumeUBFJoinTest": _PARALLEL,
     "CardDecoratorBasicTest": _CARD,
@@ -102,7 +101,6 @@ EXCLUDED: dict[str, str] = {
         "metaflow.plugins.timeout_decorator.TimeoutException (ketch's is "
         "ketch.exceptions.TimeoutException)"
     ),
-    "SecretsDecoratorTest": "later issue: @secrets (with Metaflow's inline secrets provider)",
 }
 
 # Fail on ketch today because of a ketch difference named here (to be fixed in ketch).

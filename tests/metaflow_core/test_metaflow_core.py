@@ -51,3 +51,18 @@ def test_passes_on_ketch(prepared: Prepared, test: str, tmp_path: Path) -> None:
         f"{test} on graph {case.graph} failed at {outcome.stage}: {outcome.reason}\n"
         f"--- commands and output ---\n{log.read_text('utf-8')[-6000:]}"
     )
+
+
+# The api executor (each run and resume through ketch.Runner): a run, a failure and a resume.
+API_TESTS = ("BasicParameterTest", "ResumeStartStepTest", "TaskExceptionTest")
+
+
+@pytest.mark.parametrize("test", API_TESTS)
+def test_passes_on_ketch_through_the_runner(prepared: Prepared, test: str, tmp_path: Path) -> None:
+    case = prepared.cases[test]
+    log = tmp_path / f"{test}.log"
+    outcome = run_case(prepared, case, tmp_path / "case", log, timeout=240, executor="api")
+    assert outcome.passed, (
+        f"{test} (api executor) on graph {case.graph} failed at {outcome.stage}: "
+        f"{outcome.reason}\n--- commands and output ---\n{log.read_text('utf-8')[-6000:]}"
+    )

@@ -114,6 +114,24 @@ def test_dag_marks_foreach_bodies_as_stacks() -> None:
     assert _dag.layout([]).nodes == []
 
 
+def test_dag_draws_a_switch_as_a_hexagon_with_labelled_cases_and_its_loop() -> None:
+    cases = [["again", "loop"], ["done", "end"]]
+    steps = [
+        _step("start", ["loop"]),
+        _step("loop", ["loop", "end"], num_tasks=3, condition="state", switch_cases=cases),
+        _step("end", []),
+    ]
+    layout = _dag.layout(steps)
+    nodes = {n.name: n for n in layout.nodes}
+    assert nodes["loop"].switch == "state" and len(nodes["loop"].hexagon.split()) == 6
+    assert not nodes["loop"].foreach  # its iterations are drawn once, not as a stack
+    assert nodes["start"].switch == "" and nodes["start"].hexagon == ""
+    assert [label.text for label in layout.labels] == ["again", "done"]
+    assert len(layout.edges) == 3  # start -> loop, the loop, loop -> end
+    assert layout.width >= _dag.NODE_W + _dag.LOOP_W
+    assert nodes["end"].y > nodes["loop"].y > nodes["start"].y
+
+
 def test_timeline_packs_overlapping_tasks_into_lanes() -> None:
     steps = [{"name": "start"}, {"name": "work"}]
     tasks = [{"id": 1, "step": "start", "status": "completed", "created_at": 0.0}]

@@ -68,7 +68,7 @@ def _layout(
     edges = []
     for src in order:
         for dst in steps[src].get("next", []):
-            if dst not in items:
+            if dst not in items or dst == src:  # a recursive switch's loop is not drawn
                 continue
             chain, previous = [], src
             for row in range(depth[src] + 1, depth[dst]):

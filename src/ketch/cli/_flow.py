@@ -18,6 +18,7 @@ from ._configs import apply_origin_configs, config_options, configure_flow
 from ._errors import exit_now, invoke, report
 from ._inspect import dump_command, logs_command, tag_group
 from ._paths import check_output_file
+from ._project import project_fields, project_options
 
 
 def main(flow_cls: type[Any]) -> None:
@@ -95,6 +96,12 @@ def _run_options(func: Any) -> Any:
                 help="Add a decorator to every step: name[:key=value,...].",
             ),
             _env_option("--run-id-file", default=None, help="Write the run id to this file."),
+            _env_option(
+                "--runner-attribute-file",
+                default=None,
+                hidden=True,
+                help="Write the run's flow, id and store to this file, as JSON (for Runner).",
+            ),
             _env_option(
                 "--namespace",
                 "user_namespace",
@@ -229,6 +236,12 @@ class _FlowGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
 
+def _spin_command(flow_cls: type[Any], flow_file: Path) -> click.Command:
+    from ._spin import spin_command
+
+    return spin_command(flow_cls, flow_file)
+
+
 def _card_group(flow_name: str) -> click.Command:
     from ..cards._cli import card_group
 
@@ -291,6 +304,12 @@ def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) ->
 
         click.echo(format_show(build_graph(flow_cls)))
 
+    @cli.command("output-dot", help="Print the flow's graph in Graphviz's dot language.")
+    def output_dot() -> None:
+        from ..graph import build_graph, format_dot
+
+        click.echo(format_dot(build_graph(flow_cls)), nl=False)
+
     @cli.command(help="Run the flow locally.", params=_parameter_options(flow_cls))
     @_run_options
     @click.pass_context
@@ -302,6 +321,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) ->
         max_num_splits: int | None,
         with_specs: tuple[str, ...],
         run_id_file: str | None,
+        runner_attribute_file: str | None,
         user_namespace: str | None,
         executor: str | None,
         ray_address: str | None,
@@ -314,6 +334,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) ->
         settings = _settings(max_workers, max_num_splits, executor, False, ray_address)
         with start_writer(settings) as writer:  # gets ready while the flow is checked
             _say(ctx, f"ketch executing {flow_cls.__name__} for user:{settings.user}")
+            project = project_fields(ctx, flow_cls, settings.user)
             graph, policies = _graph(ctx, flow_cls, _with_specs(ctx, with_specs))
             values = _resolve_parameters(flow_cls, params, settings.user)
             settings = _settings(max_workers, max_num_splits, executor, True, ray_address)
@@ -326,7 +347,9 @@ def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) ->
                 parameters=values,
                 tags=tags,
                 run_id_file=run_id_file,
+                runner_attribute_file=runner_attribute_file,
                 namespace=user_namespace,
+                **project,
             )
 
     @cli.command(help="Resume the latest run (or --origin-run-id) from its failed step or STEP.")
@@ -343,6 +366,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) ->
         max_num_splits: int | None,
         with_specs: tuple[str, ...],
         run_id_file: str | None,
+        runner_attribute_file: str | None,
         user_namespace: str | None,
         executor: str | None,
         ray_address: str | None,
@@ -371,6 +395,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) ->
                 apply_origin_configs(flow_cls, store, settings.resolved_datastore_url, origin)
             finally:
                 store.close()
+            project = project_fields(ctx, flow_cls, settings.user)  # after the origin's configs
             graph, policies = _graph(ctx, flow_cls, _with_specs(ctx, with_specs))
             _say(ctx, f"Resuming run {flow_cls.__name__}/{origin}.")
             _execute(
@@ -382,8 +407,10 @@ def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) ->
                 parameters={},
                 tags=tags,
                 run_id_file=run_id_file,
+                runner_attribute_file=runner_attribute_file,
                 resume=ResumeFrom(origin, rerun),
                 namespace=user_namespace,
+                **project,
             )
 
     def _execute(ctx: click.Context, writer: Any, **fields: Any) -> None:
@@ -395,12 +422,14 @@ def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) ->
         if code:
             ctx.exit(code)
 
+    cli.params.extend(project_options(flow_cls))
     cli.add_command(dump_command(flow_cls.__name__))
     cli.add_command(logs_command(flow_cls.__name__))
     cli.add_command(tag_group(flow_cls.__name__))
     cli.add_command(ui_command(flow_cls.__name__))
     assert isinstance(cli, _FlowGroup)
     cli.lazy["card"] = lambda: _card_group(flow_cls.__name__)
+    cli.lazy["spin"] = lambda: _spin_command(flow_cls, flow_file)
     return cli
 
 

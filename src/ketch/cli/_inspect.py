@@ -146,6 +146,11 @@ def tag_group(flow_name: str) -> click.Group:
     @click.option("--add", "add_", multiple=True)
     @click.option("--remove", multiple=True)
     def replace(run_id: str, add_: tuple[str, ...], remove: tuple[str, ...]) -> None:
+        if not add_ or not remove:  # as Metaflow's: 'tag add' and 'tag remove' do the rest
+            raise UserError(
+                "tag replace needs at least one --add and one --remove.",
+                hint="Use 'tag add' to only add tags, 'tag remove' to only remove them.",
+            )
         _run(flow_name, run_id).replace_tags(list(remove), list(add_))
 
     @tag.command(name="list", help="List the tags of a run (default: the latest).")
@@ -163,9 +168,10 @@ def tag_group(flow_name: str) -> click.Group:
         run = _run(flow_name, chosen) if chosen else Flow(flow_name).latest_run
         if run is None:
             raise NotFoundError(f"Flow {flow_name} has no runs.")
-        if flat:
-            for t in sorted(run.user_tags):
-                click.echo(t)
+        if flat:  # as Metaflow's: a first line, then one tag a line, on stderr
+            click.echo(f"Tags of run {run.pathspec}:", err=True)
+            for t in sorted(run.user_tags if hide_system_tags else run.tags):
+                click.echo(t, err=True)
             return
         click.echo(f"Run {run.pathspec}")
         click.echo("  user tags:   " + (", ".join(sorted(run.user_tags)) or "(none)"))

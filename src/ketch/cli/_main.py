@@ -11,7 +11,7 @@ import click
 from ..ui import ui_command
 from ._errors import exit_now, invoke
 
-FLOW_VERBS = ("run", "resume", "check", "show", "dump", "logs", "tag")
+FLOW_VERBS = ("run", "resume", "check", "show", "output-dot", "dump", "logs", "tag")
 
 
 def _flow_verb(verb: str) -> click.Command:

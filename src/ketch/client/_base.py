@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 from ..exceptions import NamespaceMismatchError, NotFoundError, UserError
 from ..metadata._records import RunRecord
@@ -75,3 +76,12 @@ class _Base:
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.pathspec))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as its pathspec, as Metaflow's client objects are (an artifact may hold one,
+        # e.g. current.task): unpickled, it reads the store again, outside the namespace check.
+        return (_unpickle, (type(self), self.pathspec))
+
+
+def _unpickle(cls: Any, pathspec: str) -> Any:
+    return cls(pathspec, _namespace_check=False)

@@ -117,6 +117,14 @@ class Flow(_Base):
     def parent(self) -> None:
         return None
 
+    @property
+    def tags(self) -> frozenset[str]:
+        """A flow has no tags (its runs do), as in Metaflow."""
+        return frozenset()
+
+    user_tags = tags
+    system_tags = tags
+
 
 class Run(_Base):
     """One run of a flow: its steps, status, tags and code."""
@@ -267,8 +275,9 @@ class Run(_Base):
     def is_in_namespace(self) -> bool:
         return _in_namespace(self._record, get_namespace())
 
-    def add_tag(self, tag: str) -> None:
-        self.add_tags([tag])
+    def add_tag(self, tag: str | list[str] | tuple[str, ...]) -> None:
+        # A list is accepted too, as Metaflow still accepts it (deprecated there).
+        self.add_tags(list(tag) if isinstance(tag, (list, tuple)) else [tag])
 
     def add_tags(self, tags: list[str] | tuple[str, ...]) -> None:
         added, existing = check_tags(tags), self.user_tags
@@ -276,8 +285,8 @@ class Run(_Base):
         self._backend.tag_store().add_tags(self._record.run_id, added)
         self._refresh()
 
-    def remove_tag(self, tag: str) -> None:
-        self.remove_tags([tag])
+    def remove_tag(self, tag: str | list[str] | tuple[str, ...]) -> None:
+        self.remove_tags(list(tag) if isinstance(tag, (list, tuple)) else [tag])
 
     def remove_tags(self, tags: list[str] | tuple[str, ...]) -> None:
         tags = check_tags(tags)
@@ -290,10 +299,20 @@ class Run(_Base):
         self._backend.tag_store().remove_tags(self._record.run_id, tags)
         self._refresh()
 
-    def replace_tag(self, old: str, new: str) -> None:
-        self.replace_tags([old], [new])
+    def replace_tag(
+        self, old: str | list[str] | tuple[str, ...], new: str | list[str] | tuple[str, ...]
+    ) -> None:
+        self.replace_tags(
+            list(old) if isinstance(old, (list, tuple)) else [old],
+            list(new) if isinstance(new, (list, tuple)) else [new],
+        )
 
     def replace_tags(self, remove: list[str], add: list[str]) -> None:
+        if not remove and not add:
+            raise UserError(
+                "replace_tags needs a tag to remove or a tag to add.",
+                hint="Pass at least one tag.",
+            )
         remove, add, existing = check_tags(remove), check_tags(add), self.user_tags
         check_tags((existing - set(remove)) | set(add), existing=existing)
         store = self._backend.tag_store()
@@ -362,6 +381,14 @@ class Step(_Base):
     @property
     def tags(self) -> frozenset[str]:
         return self._run.tags
+
+    @property
+    def user_tags(self) -> frozenset[str]:
+        return self._run.user_tags
+
+    @property
+    def system_tags(self) -> frozenset[str]:
+        return self._run.system_tags
 
     @property
     def origin_pathspec(self) -> str | None:

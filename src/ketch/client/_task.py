@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,8 @@ from ._metadata import Metadata, task_metadata
 
 if TYPE_CHECKING:
     from ._objects import Run, Step
+
+_OWN_RECORD_WAIT_S = 5.0
 
 
 class Task(_Base):
@@ -38,6 +41,8 @@ class Task(_Base):
             record = run._backend.store.get_task(run._record.run_id, int(task_id))
         except ValueError:
             record = None
+        if record is None and _is_running_task(run, step, task_id):
+            record = _wait_for_own_record(run, int(task_id))
         if record is None or record.step_name != step:
             raise NotFoundError(f"Task '{run.pathspec}/{step}/{task_id}' does not exist.")
         return cls._make(run, record)
@@ -212,6 +217,14 @@ class Task(_Base):
         return self._run.tags
 
     @property
+    def user_tags(self) -> frozenset[str]:
+        return self._run.user_tags
+
+    @property
+    def system_tags(self) -> frozenset[str]:
+        return self._run.system_tags
+
+    @property
     def origin_pathspec(self) -> str | None:
         r = self._record
         if r.origin_run_id is None:
@@ -279,6 +292,26 @@ class Task(_Base):
         return [Task._make(self._run, r) for r in records if task_id in r.input_task_ids]
 
 
+def _is_running_task(run: Run, step: str, task_id: str) -> bool:
+    """Whether the task asked for is the one running in this process."""
+    from ..flow._current import task_context
+
+    ctx = task_context()
+    return ctx is not None and ctx.pathspec == f"{run.pathspec}/{step}/{task_id}"
+
+
+def _wait_for_own_record(run: Run, task_id: int) -> TaskRecord | None:
+    """The record of the running task: the scheduler writes it as the task starts, through
+    its batching writer, so it may land a few milliseconds after the task asks for itself."""
+    deadline = time.monotonic() + _OWN_RECORD_WAIT_S
+    while time.monotonic() < deadline:
+        time.sleep(0.01)
+        record = run._backend.store.get_task(run._record.run_id, task_id)
+        if record is not None:
+            return record
+    return None
+
+
 class DataArtifact(_Base):
     """One stored value; ``.data`` unpickles it on first access."""
 
@@ -327,6 +360,19 @@ class DataArtifact(_Base):
     @property
     def parent(self) -> Task:
         return self._task
+
+    @property
+    def tags(self) -> frozenset[str]:
+        """The tags of its run, as in Metaflow (``user_tags``, ``system_tags`` too)."""
+        return self._task.tags
+
+    @property
+    def user_tags(self) -> frozenset[str]:
+        return self._task.user_tags
+
+    @property
+    def system_tags(self) -> frozenset[str]:
+        return self._task.system_tags
 
 
 class Artifacts:

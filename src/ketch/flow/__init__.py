@@ -14,6 +14,7 @@ from ._decorators import (
     retry,
     timeout,
 )
+from ._flowdeco import FlowDecorator
 from ._mutators import FlowMutator, MutableFlow, MutableStep, StepMutator
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
 from ._parsers import (
@@ -22,6 +23,8 @@ from ._parsers import (
     requirements_txt_parser,
     yaml_parser,
 )
+from ._project import project
+from ._secrets import secrets
 from ._spec import EPHEMERAL, FlowSpec
 from ._state import Inputs, InputView, TaskState
 from ._step import step
@@ -40,6 +43,7 @@ __all__ = [
     "ConfigValue",
     "config_expr",
     "Current",
+    "FlowDecorator",
     "FlowSpec",
     "IncludeFile",
     "InputView",
@@ -53,8 +57,10 @@ __all__ = [
     "local",
     "on_ray",
     "parse_with",
+    "project",
     "resources",
     "retry",
+    "secrets",
     "timeout",
     "ParameterContext",
     "TaskContext",

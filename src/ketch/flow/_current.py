@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,8 @@ class TaskContext:
     parameter_names: tuple[str, ...]
     graph: dict[str, Any] = field(default_factory=dict)
     datastore_url: str = ""  # where the run's data is (S3(run=self) roots its keys beside it)
+    # Values that flow decorators add for the whole run (@project's project_name, ...).
+    flow_fields: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def pathspec(self) -> str:
@@ -30,6 +33,9 @@ class TaskContext:
 
 
 _context: ContextVar[TaskContext | None] = ContextVar("ketch_task_context", default=None)
+# The flow decorators' values in the launching process, before any task runs (a parameter's
+# default function may read current.project_name).
+_run_fields: ContextVar[Mapping[str, Any] | None] = ContextVar("ketch_run_fields", default=None)
 
 _FIELDS = {
     "flow_name",
@@ -73,6 +79,11 @@ class Current:
         return _context.get() is not None
 
     def __getattr__(self, name: str) -> Any:
+        extra = self._flow_fields()
+        if name in extra:
+            return extra[name]
+        if name == "tags":  # a set of its own, as Metaflow's (flows call .update on it)
+            return set(self._get().tags)
         if name in _FIELDS:
             return getattr(self._get(), name)
         if name in ("task", "run"):
@@ -82,6 +93,12 @@ class Current:
 
             return current_card()
         raise AttributeError(f"current has no attribute '{name}'")
+
+    def _flow_fields(self) -> Mapping[str, Any]:
+        ctx = _context.get()
+        if ctx is not None:
+            return ctx.flow_fields
+        return _run_fields.get() or {}
 
     def _client_object(self, name: str) -> Any:
         from ..client import Run, Task
@@ -98,7 +115,8 @@ class Current:
             return default
 
     def __contains__(self, key: str) -> bool:
-        return self.is_running_flow and key in _FIELDS
+        running = self.is_running_flow and (key in _FIELDS or key in ("task", "run"))
+        return running or key in self._flow_fields()
 
     def __repr__(self) -> str:
         ctx = _context.get()
@@ -111,6 +129,12 @@ current = Current()
 def set_context(ctx: TaskContext | None) -> None:
     """Install the context of the task this process runs (called once per task process)."""
     _context.set(ctx)
+
+
+def set_flow_fields(values: Mapping[str, Any]) -> None:
+    """Install the values flow decorators add to ``current`` in the launching process (the
+    tasks get theirs with their :class:`TaskContext`)."""
+    _run_fields.set(dict(values))
 
 
 def task_context() -> TaskContext | None:

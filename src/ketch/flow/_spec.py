@@ -13,7 +13,9 @@ from ._state import Inputs, InputView, TaskState
 # Attributes of a flow object that are never artifacts.
 EPHEMERAL = frozenset({"_ketch", "index", "input"})
 # Internal artifacts that merge_artifacts never merges.
-_NEVER_MERGED = frozenset({"_foreach_values", "_foreach_var", "_foreach_num_splits"})
+_NEVER_MERGED = frozenset(
+    {"_foreach_values", "_foreach_var", "_foreach_num_splits", "_iteration_stack"}
+)
 
 
 # Per flow class, filled on first use (a task's fork inherits them from the fork server).
@@ -70,6 +72,13 @@ class FlowSpec:
         ``num_splits``, ``index`` and ``value`` (its short text), as Metaflow's."""
         state = self.__dict__.get("_ketch")
         return list(state.frames) if state is not None else []
+
+    @property
+    def _iteration_stack(self) -> list[int]:
+        """The iteration of each enclosing loop (a recursive switch): ``[0]`` on the first
+        run of a step that can switch back to itself, ``[1]`` on the next; ``[]`` outside."""
+        state = self.__dict__.get("_ketch")
+        return list(state.iterations) if state is not None else []
 
     @property
     def _graph(self) -> Any:
@@ -171,10 +180,17 @@ class FlowSpec:
         """Name the step(s) that run after this one; must be the step's last statement.
 
         ``self.next(self.a)`` goes on linearly, ``self.next(self.a, self.b)`` branches, and
-        ``self.next(self.a, foreach="items")`` runs ``a`` once per element of ``self.items``.
+        ``self.next(self.a, foreach="items")`` runs ``a`` once per element of ``self.items``,
+        and ``self.next({"x": self.a, "y": self.b}, condition="mode")`` takes the one step
+        whose key equals ``self.mode`` (a switch).
         """
         state = self._require_state("next")
         step = state.step_name
+        if "condition" in kwargs or (len(targets) == 1 and isinstance(targets[0], dict)):
+            from ._switch import take_switch
+
+            state.transition = take_switch(self, step, state.transition, targets, kwargs)
+            return
         foreach = kwargs.pop("foreach", None)
         if kwargs:
             raise InvalidNextError(

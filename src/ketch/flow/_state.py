@@ -29,6 +29,7 @@ class TaskState:
         is_join: bool = False,
         frames: tuple[ForeachFrame, ...] = (),
         var_keys: tuple[str, ...] = (),
+        iterations: tuple[int, ...] = (),
     ) -> None:
         self.pathspec = pathspec
         self.step_name = step_name
@@ -38,6 +39,7 @@ class TaskState:
         self.is_join = is_join
         self.frames = frames
         self.var_keys = var_keys
+        self.iterations = iterations  # the _iteration_stack of recursive switches
         self.transition: tuple[tuple[str, ...], str | None] | None = None
         self.deleted: set[str] = set()
         self.caught: Any = None  # the ExceptionWrapper of an exception @catch handled

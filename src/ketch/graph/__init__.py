@@ -16,12 +16,13 @@ from __future__ import annotations
 from ketch.graph._lint import lint, lint_all
 from ketch.graph._model import FlowGraph, StepNode
 from ketch.graph._parse import build_graph
-from ketch.graph._show import format_show, graph_to_dict
+from ketch.graph._show import format_dot, format_show, graph_to_dict
 
 __all__ = [
     "FlowGraph",
     "StepNode",
     "build_graph",
+    "format_dot",
     "format_show",
     "graph_to_dict",
     "lint",

@@ -29,6 +29,7 @@ from ketch.graph._rules_steps import (
     check_unknown_transitions,
     check_valid_transitions,
 )
+from ketch.graph._rules_switch import check_ambiguous_joins, check_switch_splits
 
 Rule = Callable[[FlowGraph], Iterator[LintError]]
 
@@ -47,7 +48,9 @@ RULES: tuple[Rule, ...] = (
     check_for_acyclicity,
     check_for_orphans,
     check_split_join_balance,
+    check_switch_splits,
     check_empty_foreaches,
+    check_ambiguous_joins,
 )
 
 

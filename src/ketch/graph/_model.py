@@ -6,9 +6,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from ketch.graph._walk import reverse_postorder
+from ketch.graph._walk import reverse_postorder, walk_graph
 
-NodeType = Literal["start", "linear", "split", "foreach", "join", "end"]
+NodeType = Literal["start", "linear", "split", "foreach", "split-switch", "join", "end"]
+
+# A switch case key as written in the source: a literal (str, int, float, bool), or the text
+# of an attribute chain such as ``self.config.mode`` (resolved on the flow object).
+CaseKey = str | int | float | bool
 
 
 @dataclass(frozen=True)
@@ -16,7 +20,8 @@ class StepNode:
     """One ``@step`` method as the static graph sees it.
 
     ``type`` follows Metaflow's vocabulary: ``split`` is a static branch (several targets),
-    ``foreach`` fans out over an attribute, ``join`` takes ``inputs``. A step that is both the
+    ``foreach`` fans out over an attribute, ``split-switch`` takes exactly one of its targets
+    (chosen at run time by ``condition``), ``join`` takes ``inputs``. A step that is both the
     start and a split is typed by its transition (``split``/``foreach``); ``name == graph.start``
     tells it is the start.
     """
@@ -48,6 +53,9 @@ class StepNode:
     # ``@step(start=True)`` / ``@step(end=True)`` annotations.
     annotated_start: bool = False
     annotated_end: bool = False
+    # For a switch: the condition attribute and ``(case key, step)`` in source order.
+    condition: str | None = None
+    switch_cases: tuple[tuple[CaseKey, str], ...] = ()
 
     @property
     def has_next(self) -> bool:
@@ -61,6 +69,21 @@ class StepNode:
     @property
     def is_foreach(self) -> bool:
         return self.type == "foreach"
+
+    @property
+    def is_switch(self) -> bool:
+        return self.type == "split-switch"
+
+    @property
+    def is_recursive(self) -> bool:
+        """A switch that can choose its own step again: a loop, one task per iteration."""
+        return self.is_switch and self.name in self.out_funcs
+
+    @property
+    def parallel_step(self) -> bool:
+        """Metaflow's name for a step that runs as a @parallel gang; none does here yet
+        (flows read it, e.g. ``self._graph[current.step_name].parallel_step``)."""
+        return False
 
 
 @dataclass(frozen=True)
@@ -118,3 +141,24 @@ class FlowGraph:
             out.add(name)
             todo.extend(self.nodes[name].out_funcs)
         return out
+
+    def branch_positions(self) -> dict[tuple[str, str], int]:
+        """``(join, parent) -> i``: the parent step of a static join is on branch ``i`` of the
+        split the join closes (a switch inside a branch lets several parent steps share one
+        branch, of which only one runs)."""
+        walk = walk_graph(
+            self.start,
+            {node.name: node.out_funcs for node in self},
+            {node.name: node.type for node in self},
+        )
+        positions: dict[tuple[str, str], int] = {}
+        for node in self:
+            split = self.closing_split(node.name) if node.type == "join" else None
+            if split is None or self.nodes[split].type != "split":
+                continue
+            branches = self.nodes[split].out_funcs
+            for parent in node.in_funcs:
+                context = walk.context.get(parent, ())
+                if context and context[-1][0] == split and context[-1][1] in branches:
+                    positions[(node.name, parent)] = branches.index(context[-1][1])
+        return positions

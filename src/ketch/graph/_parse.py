@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ketch.exceptions import FlowDefinitionError
-from ketch.graph._model import FlowGraph, NodeType, StepNode
+from ketch.graph._model import CaseKey, FlowGraph, NodeType, StepNode
+from ketch.graph._switch import SWITCH_FORM, is_switch_call, parse_switch
 from ketch.graph._walk import walk_graph
 
 FunctionAST = ast.FunctionDef | ast.AsyncFunctionDef
@@ -29,7 +30,14 @@ _SOURCE_HINT = (
 
 
 _SYNTAX_HINT = "Fix the syntax error; `python -m py_compile FILE` shows where it is."
-_NO_SWITCH = "switch transitions (a dict of steps with condition=) are not supported"
+_DICT_NEEDS_CONDITION = (
+    f"a dict of steps is a switch: it needs condition='attribute' and must be the only "
+    f"argument, as in {SWITCH_FORM}"
+)
+_CONDITION_NEEDS_DICT = (
+    f"condition= makes a switch: its cases must be written as a dict literal, the only "
+    f"argument, as in {SWITCH_FORM}"
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +49,9 @@ class _Transition:
     foreach: str | None = None
     foreach_given: bool = False
     problems: tuple[str, ...] = ()
+    switch: bool = False
+    condition: str | None = None
+    switch_cases: tuple[tuple[CaseKey, str], ...] = ()
 
 
 def build_graph(flow_cls: type) -> FlowGraph:
@@ -169,6 +180,8 @@ def _parse_step(flow_cls: type, name: str, func: Callable[..., Any]) -> StepNode
         file=file,
         annotated_start=_annotated(func, calls, "start"),
         annotated_end=_annotated(func, calls, "end"),
+        condition=transition.condition,
+        switch_cases=transition.switch_cases,
     )
 
 
@@ -250,7 +263,19 @@ def _parse_transition(func_ast: FunctionAST, self_name: str, offset: int) -> _Tr
                 for line in stray
             )
         )
+    if is_switch_call(call):
+        shape = parse_switch(call, self_name)
+        return _Transition(
+            lineno=offset + call.lineno,
+            targets=shape.targets,
+            problems=shape.problems,
+            switch=True,
+            condition=shape.condition,
+            switch_cases=shape.cases,
+        )
     problems: list[str] = []
+    if any(keyword.arg == "condition" for keyword in call.keywords):
+        problems.append(_CONDITION_NEEDS_DICT)  # the root cause, whatever the arguments are
     targets = _targets(call, self_name, problems)
     foreach, foreach_given = _keywords(call, problems)
     if foreach_given and len(call.args) != 1:
@@ -277,7 +302,7 @@ def _targets(call: ast.Call, self_name: str, problems: list[str]) -> tuple[str, 
         ):
             targets.append(arg.attr)
         elif isinstance(arg, ast.Dict):
-            problems.append(_NO_SWITCH)
+            problems.append(_DICT_NEEDS_CONDITION)
         elif isinstance(arg, ast.Starred):
             problems.append("the steps must be listed one by one, not unpacked with *")
         else:
@@ -310,7 +335,7 @@ def _keywords(call: ast.Call, problems: list[str]) -> tuple[str | None, bool]:
         elif keyword.arg is None:
             problems.append("keyword arguments cannot be unpacked with ** in self.next()")
         elif keyword.arg == "condition":
-            problems.append(_NO_SWITCH)
+            problems.append(_CONDITION_NEEDS_DICT)
         elif keyword.arg == "num_parallel":
             problems.append("num_parallel= (gang-scheduled @parallel steps) is not supported")
         else:
@@ -320,6 +345,8 @@ def _keywords(call: ast.Call, problems: list[str]) -> tuple[str | None, bool]:
 
 def _shape_type(transition: _Transition, num_args: int) -> NodeType:
     """The type the transition gives a step, before the start and end are known."""
+    if transition.switch:
+        return "split-switch"
     if transition.foreach_given:
         return "foreach"
     if len(transition.targets) > 1:

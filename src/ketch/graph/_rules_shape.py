@@ -11,7 +11,10 @@ from ketch.graph._walk import Context, Walk, walk_graph
 
 
 def _children(graph: FlowGraph, name: str) -> list[str]:
-    return [n for n in graph[name].out_funcs if n in graph]
+    """The successors of a step, less a switch's edge back to itself (a recursive switch is
+    the one loop a flow may have)."""
+    node = graph[name]
+    return [n for n in node.out_funcs if n in graph and not (node.is_switch and n == name)]
 
 
 def find_loop(graph: FlowGraph) -> list[str] | None:
@@ -39,7 +42,7 @@ def find_loop(graph: FlowGraph) -> list[str] | None:
 
 
 def check_for_acyclicity(graph: FlowGraph) -> Iterator[LintError]:
-    """Rule 11: the graph has no loop."""
+    """Rule 11: the graph has no loop, except a switch that can choose its own step again."""
     loop = find_loop(graph)
     if loop is None:
         return
@@ -49,7 +52,8 @@ def check_for_acyclicity(graph: FlowGraph) -> Iterator[LintError]:
         closer,
         f"The flow has a loop: {' -> '.join(loop)}.",
         f"A flow must not loop: change self.next() in '{closer.name}' so that it does not "
-        f"lead back to '{loop[-1]}'. To repeat work over many values, use foreach.",
+        f"lead back to '{loop[-1]}'. To repeat work over many values, use foreach; to "
+        "repeat one step until a condition holds, let it switch back to itself.",
         at_next=True,
     )
 
@@ -89,7 +93,8 @@ def check_split_join_balance(graph: FlowGraph) -> Iterator[LintError]:
             error = _check_join(graph, node, walk)
             if error is not None:
                 yield error
-        elif len(walk.incoming[name]) > 1:
+        elif len({context for _, context in walk.incoming[name]}) > 1:
+            # The cases of a switch may meet again: they leave the open splits as they are.
             yield _merge_without_join(graph, node, walk)
 
 

@@ -17,7 +17,9 @@ RESERVED_NAMES = frozenset({"name", "next", "input", "index", "cmd"})
 _VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
 _TRANSITION_FORMS = (
     "Use one of: self.next(self.a) to go on, self.next(self.a, self.b) to branch, "
-    "self.next(self.a, foreach='items') to run 'a' once per element of self.items."
+    "self.next(self.a, foreach='items') to run 'a' once per element of self.items, "
+    "self.next({'x': self.a, 'y': self.b}, condition='mode') to take the one step whose key "
+    "equals self.mode (case keys are string or number literals, or self.config.key)."
 )
 
 
@@ -167,7 +169,7 @@ def check_num_args(graph: FlowGraph) -> Iterator[LintError]:
                 graph,
                 node,
                 f"Step '{node.name}' takes inputs, so it is a join, but its self.next() "
-                f"starts a {'foreach' if node.is_foreach else 'branch'}; one step cannot both "
+                f"starts a {_split_kind(node)}; one step cannot both "
                 "join and split.",
                 f"Split in a new step: join in '{node.name}', then "
                 f"self.next(self.{node.name}_split) and move the split there.",
@@ -179,6 +181,10 @@ def check_num_args(graph: FlowGraph) -> Iterator[LintError]:
                 f"Step '{node.name}' takes no arguments; every step takes self.",
                 f"Write it as def {node.name}(self):",
             )
+
+
+def _split_kind(node: StepNode) -> str:
+    return "foreach" if node.is_foreach else "switch" if node.is_switch else "branch"
 
 
 def check_static_transitions(graph: FlowGraph) -> Iterator[LintError]:

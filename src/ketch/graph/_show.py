@@ -60,6 +60,8 @@ def _format_step(node: StepNode) -> str:
         successors = f"=> {', '.join(node.out_funcs)}"
         if node.foreach_param is not None:
             successors += f" (foreach over '{node.foreach_param}')"
+        if node.is_switch:
+            successors += f" (switch on '{node.condition}')"
         lines.append(_indent(successors))
     return "\n".join(lines)
 
@@ -77,7 +79,8 @@ def graph_to_dict(graph: FlowGraph) -> dict[str, Any]:
         ``flow_name``, ``file``, ``doc``, ``start``, ``end``, ``order`` (the display order)
         and ``steps``: for each step, in display order, its ``type``, ``next``,
         ``foreach``, ``doc``, ``file``, ``line``, ``decorators``, ``in_funcs``,
-        ``split_parents`` and ``matching_join``.
+        ``split_parents`` and ``matching_join``; a switch (type ``split-switch``) also has
+        ``condition`` and ``switch_cases``, ``[case key, step]`` pairs in source order.
 
     Examples
     --------
@@ -111,4 +114,48 @@ def _step_to_dict(graph: FlowGraph, node: StepNode) -> dict[str, Any]:
         "in_funcs": list(node.in_funcs),
         "split_parents": list(node.split_parents),
         "matching_join": node.matching_join,
+        **_switch_fields(node),
     }
+
+
+def _switch_fields(node: StepNode) -> dict[str, Any]:
+    if not node.is_switch:
+        return {}
+    return {
+        "condition": node.condition,
+        "switch_cases": [[key, step] for key, step in node.switch_cases],
+    }
+
+
+def format_dot(graph: FlowGraph) -> str:
+    """The graph in Graphviz's dot language (``flow.py output-dot``).
+
+    Steps are records labelled with their name and type; a switch is a hexagon labelled with
+    its condition, and each of its edges carries the case key that takes it.
+    """
+    nodes: list[str] = []
+    edges: list[str] = []
+    for name in display_order(graph):
+        node = graph[name]
+        if node.is_switch:
+            nodes.append(
+                f'"{name}" [ label = <<b>{name}</b><br/><font point-size="9">switch: '
+                f'{node.condition}</font>> fontname = "Helvetica" shape = "hexagon" '
+                'style = "filled" fillcolor = "lightgreen" ];'
+            )
+            edges.extend(
+                f'"{name}" -> "{step}" [label="{_dot_text(key)}" color="blue" fontcolor="blue"];'
+                for key, step in node.switch_cases
+            )
+            continue
+        kind = "join" if node.is_join else node.type
+        nodes.append(
+            f'"{name}" [ label = <<b>{name}</b> | <font point-size="10">{kind}</font>> '
+            'fontname = "Helvetica" shape = "record" ];'
+        )
+        edges.extend(f'"{name}" -> "{child}";' for child in node.out_funcs)
+    return "digraph {} {{\n{}\n{}\n}}\n".format(graph.flow_name, "\n".join(nodes), "\n".join(edges))
+
+
+def _dot_text(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace('"', '\\"')

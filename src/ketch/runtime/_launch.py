@@ -43,6 +43,7 @@ from ._origin import Origin
 from ._policy import StepPolicy, place_on, remote_executors
 from ._runlock import RunLock
 from ._scheduler import RunOptions, Scheduler
+from ._secrets import with_secrets
 from ._spec import TaskSpec
 from ._task import save_value
 from ._writer import RecordWriter
@@ -67,9 +68,13 @@ class RunRequest:
     parameters: dict[str, Any]  # attribute name -> value (already converted)
     tags: tuple[str, ...] = ()
     run_id_file: str | None = None
+    runner_attribute_file: str | None = None  # JSON for ketch.Runner: flow, run id, store
     policies: dict[str, StepPolicy] = field(default_factory=dict)
     resume: ResumeFrom | None = None
     namespace: str | None = None  # run --namespace: what the Client sees inside tasks
+    # What flow decorators add: system tags of the run, and values of ``current`` (@project).
+    extra_system_tags: tuple[str, ...] = ()
+    flow_fields: dict[str, Any] = field(default_factory=dict)
 
 
 def system_tags(user: str) -> list[str]:
@@ -94,6 +99,7 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     reporter = Reporter()
     if settings.executor in PLACED:
         request = replace(request, policies=place_on(request.policies, settings.executor))
+    request = replace(request, policies=with_secrets(request.policies, settings))
     gpus = _gpu_pool(request.policies, reporter)
     # Both helper processes are forked before any thread exists in this process.
     writer = writer or RecordWriter(settings.resolved_metadata_url)
@@ -227,7 +233,7 @@ def _run(
         run_id=run_id,
         user=user,
         tags=tags,
-        system_tags=system_tags(user),
+        system_tags=[*system_tags(user), *request.extra_system_tags],
         origin_run_id=origin_id,
         scheduler_pid=os.getpid(),
         hostname=socket.gethostname(),
@@ -250,6 +256,8 @@ def _run(
         writer.send()
         if request.run_id_file:
             _write_run_id(request.run_id_file, run_id)
+        if request.runner_attribute_file:
+            write_runner_attributes(request.runner_attribute_file, request, run_id)
         reporter.run_started(run_id)
         code_key, graph_info = _store_code_and_graph(request, writer, blobs, run_id)
         failure = Scheduler(
@@ -298,6 +306,24 @@ def _write_run_id(path: str, run_id: int) -> None:
         ) from None
 
 
+def write_runner_attributes(path: str, request: RunRequest, run_id: int) -> None:
+    """What ``ketch.Runner`` reads to find the run: written whole (rename) once the run's
+    record is sent, so a reader never sees half of it."""
+
+    settings = request.settings
+    record = {
+        "flow_name": request.flow_cls.__name__,
+        "run_id": str(run_id),
+        "metadata": f"local@{settings.home_path.parent}",  # Metaflow's field (a hint here)
+        "home": str(settings.home_path),
+        "metadata_url": settings.metadata_url,
+        "datastore_url": settings.datastore_url,
+    }
+    tmp = Path(f"{path}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(record))
+    os.replace(tmp, path)
+
+
 def _origin(request: RunRequest, settings: Settings, blobs: BlobStore) -> Origin | None:
     """For resume, the index of the origin run's reusable tasks (read synchronously)."""
     if request.resume is None:
@@ -336,6 +362,7 @@ def _base_spec(
         graph_info=graph_info,
         code_package=code_key,  # a task elsewhere loads the flow from it
         env=with_env(request.flow_cls),  # user decorators given by --with, for such a task
+        flow_fields=request.flow_fields,
     )
 
 

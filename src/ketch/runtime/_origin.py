@@ -11,7 +11,9 @@ from ..graph import FlowGraph
 from ..metadata import MetadataStore
 from ..metadata._records import ArtifactRecord, AttemptRecord, RunRecord, TaskRecord
 
-Position = tuple[str, tuple[int, ...]]  # step name, foreach indices (outermost first)
+# Step name, foreach indices (outermost first), and which run of the step this is at those
+# indices: 0, except in the loop of a recursive switch, where it is the iteration.
+Position = tuple[str, tuple[int, ...], int]
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,17 @@ class Origin:
             artifacts[task_id][artifact.name] = artifact
         self._attempts = {(a.task_id, a.attempt): a for a in store.list_attempts(run_id)}
         self._tasks: dict[Position, OriginTask] = {}
-        self._splits: dict[Position, list[str]] = {}  # foreach step position -> element texts
-        for task in store.list_tasks(run_id):
+        # foreach step (name, indices) -> element texts
+        self._splits: dict[tuple[str, tuple[int, ...]], list[str]] = {}
+        self._chosen: dict[int, str] = {}  # task id -> the step of a task it was an input of
+        runs: dict[tuple[str, tuple[int, ...]], int] = defaultdict(int)
+        for task in sorted(store.list_tasks(run_id), key=lambda t: t.task_id):
+            for parent in task.input_task_ids:
+                self._chosen.setdefault(parent, task.step_name)
             indices = tuple(f.index for f in task.foreach_stack)
+            # Iterations of a loop run one after the other, so task ids give their order.
+            iteration = runs[(task.step_name, indices)]
+            runs[(task.step_name, indices)] += 1
             if task.foreach_stack:
                 frame = task.foreach_stack[-1]
                 values = self._splits.setdefault(
@@ -51,7 +61,9 @@ class Origin:
                 if frame.index < len(values):
                     values[frame.index] = frame.value
             if task.status == "completed":
-                self._tasks[(task.step_name, indices)] = OriginTask(task, artifacts[task.task_id])
+                self._tasks[(task.step_name, indices, iteration)] = OriginTask(
+                    task, artifacts[task.task_id]
+                )
         # The _parameters pseudo-task (task 0): parameters and constants, reused as they are.
         self.parameter_artifacts = dict(artifacts[0])
         self.parameters = store.get_parameters(run_id)
@@ -84,10 +96,17 @@ class Origin:
                 )
         return warnings
 
-    def lookup(self, step: str, indices: tuple[int, ...]) -> OriginTask | None:
+    def lookup(
+        self, step: str, indices: tuple[int, ...], iterations: tuple[int, ...] = ()
+    ) -> OriginTask | None:
+        """The origin's task at this position (``iterations``: the ``_iteration_stack``)."""
         if step in self.rerun:
             return None
-        return self._tasks.get((step, indices))
+        return self._tasks.get((step, indices, iterations[-1] if iterations else 0))
+
+    def chosen(self, task: OriginTask) -> str | None:
+        """The step a switch task went on to in the origin run (None: none was started)."""
+        return self._chosen.get(task.record.task_id)
 
     def attempt(self, task: OriginTask) -> AttemptRecord | None:
         return self._attempts.get((task.record.task_id, task.record.attempt))

@@ -20,6 +20,7 @@ from ..flow._decorators import (
     StepDecorator,
     TimeoutDecorator,
 )
+from ..flow._secrets import SecretsDecorator, SecretSource
 from ..graph import FlowGraph
 from ._spec import Placement, Resources
 
@@ -37,6 +38,8 @@ class StepPolicy:
     cards: tuple[CardSpec, ...] = ()
     placement: Placement | None = None  # None: the run's local executor
     local: bool = False  # @local: stays local under --executor ray too
+    secrets: tuple[SecretSource, ...] = ()  # @secrets sources, fetched by the task
+    allow_secret_override: bool = False
 
     @property
     def gpus(self) -> int:
@@ -92,6 +95,12 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
     cards: list[CardSpec] = []
     for deco in decos:
         a = deco.attributes
+        if deco.name == "parallel" and node_type == "split-switch":
+            deco.fail(
+                step,
+                "is on a switch step",
+                f"A @parallel step cannot switch: add a join step after '{step}'.",
+            )
         if isinstance(deco, RetryDecorator):
             values["retries"] = int(a["times"])
         elif isinstance(deco, CatchDecorator):
@@ -100,6 +109,13 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
                     step,
                     "is on a foreach step",
                     "@catch is not allowed on a step that starts a foreach.",
+                )
+            if node_type == "split-switch":
+                deco.fail(
+                    step,
+                    "is on a switch step",
+                    "@catch is not supported on a conditional switch step: move the work "
+                    "that may fail into a step of its own.",
                 )
             values.update(
                 catch=True, catch_var=a["var"], print_exception=bool(a["print_exception"])
@@ -110,6 +126,8 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
             values["env"] = {k: str(v) for k, v in a["vars"].items()}
         elif isinstance(deco, ResourcesDecorator):
             values["resources"] = Resources.of(a)
+        elif isinstance(deco, SecretsDecorator):
+            values.update(secrets=deco.sources(step), allow_secret_override=a["allow_override"])
         elif isinstance(deco, CardDecorator):
             if a["id"] is not None and a["id"] in {c.id for c in cards}:
                 deco.fail(

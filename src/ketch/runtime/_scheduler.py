@@ -57,6 +57,7 @@ class _Done:
     artifacts: dict[str, ArtifactRecord]
     frames: tuple[ForeachFrame, ...]
     var_keys: tuple[str, ...]
+    iterations: tuple[int, ...] = ()
 
 
 @dataclass
@@ -104,6 +105,7 @@ class Scheduler:
         self._queue: deque[TaskSpec] = deque()
         self._running: dict[Future[TaskResult], _Running] = {}
         self._joins: dict[tuple[str, tuple[int, ...]], _JoinWait] = {}
+        self._branches = graph.branch_positions()  # (join, parent) -> branch of its split
         self._cloned: set[int] = set()
         self._failure: str | None = None
         self._last_beat = 0.0
@@ -231,7 +233,14 @@ class Scheduler:
         self._after_success(spec, result)
 
     def _after_success(self, spec: TaskSpec, result: TaskResult) -> None:
-        done = _Done(spec.step_name, spec.task_id, result.artifacts, spec.frames, spec.var_keys)
+        done = _Done(
+            spec.step_name,
+            spec.task_id,
+            result.artifacts,
+            spec.frames,
+            spec.var_keys,
+            spec.iterations,
+        )
         try:
             self._successors(spec, result, done)
         except TooManySplitsError as exc:
@@ -315,10 +324,15 @@ class Scheduler:
         if self.origin is None or not all(ref.task_id in self._cloned for ref in spec.inputs):
             return False
         indices = tuple(f.index for f in spec.frames)
-        found = self.origin.lookup(spec.step_name, indices)
+        found = self.origin.lookup(spec.step_name, indices, spec.iterations)
         if found is None:
             return False
+        chosen = self.origin.chosen(found) if spec.is_switch else None
+        if spec.is_switch and chosen not in spec.out_funcs:
+            return False  # the origin's choice is unknown: run the switch again
         result = self._clone(spec, found, indices)
+        if chosen is not None:
+            result = replace(result, transition=(chosen,))
         self._cloned.add(spec.task_id)
         self._after_success(spec, result)
         return True
@@ -372,7 +386,7 @@ class Scheduler:
         if node.type == "foreach":
             self._fan_out(spec, result, done)
             return
-        for child in node.out_funcs:
+        for child in result.transition if node.is_switch else node.out_funcs:
             if self.graph[child].is_join:
                 self._arrive(child, done)
             else:
@@ -402,6 +416,9 @@ class Scheduler:
         if split is not None and self.graph[split].type == "foreach":
             expected, position = frames[-1].num_splits, frames[-1].index
             frames, var_keys = frames[:-1], var_keys[:-1]
+        elif (join, parent.step_name) in self._branches:
+            expected = len(self.graph[split or join].out_funcs)
+            position = self._branches[(join, parent.step_name)]
         else:
             expected = len(self.graph[join].in_funcs)
             position = self.graph[join].in_funcs.index(parent.step_name)
@@ -436,6 +453,8 @@ class Scheduler:
             is_end=step_name == self.graph.end,
             out_funcs=node.out_funcs,
             foreach_param=node.foreach_param,
+            is_switch=node.is_switch,
+            iterations=_iterations(step_name, node.is_recursive, parents),
             env={**self.base.env, **policy.env},
             retries=policy.retries,
             catch=policy.catch,
@@ -445,6 +464,19 @@ class Scheduler:
             cards=policy.cards,
             resources=policy.resources,
             placement=policy.placement,
+            secrets=policy.secrets,
+            allow_secret_override=policy.allow_secret_override,
         )
         self._next_task_id += 1
         self._queue.append(spec)
+
+
+def _iterations(step: str, recursive: bool, parents: tuple[_Done, ...]) -> tuple[int, ...]:
+    """The ``_iteration_stack`` of a new task: a recursive switch counts its runs from 0, in
+    a new task each time; any other step is outside every loop."""
+    if not recursive:
+        return ()
+    parent = parents[0]
+    if parent.step_name == step and parent.iterations:
+        return (*parent.iterations[:-1], parent.iterations[-1] + 1)
+    return (0,)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..cards._records import CardRecord, CardSpec
+from ..flow._secrets import SecretSource
 from ..metadata._records import ArtifactRecord, ForeachFrame
 
 
@@ -90,6 +91,8 @@ class TaskSpec:
     is_end: bool = False
     out_funcs: tuple[str, ...] = ()
     foreach_param: str | None = None
+    is_switch: bool = False  # the step takes exactly one of ``out_funcs``
+    iterations: tuple[int, ...] = ()  # the _iteration_stack (recursive switches)
     graph_info: dict[str, object] = field(default_factory=dict)
     # What the step's decorators ask for (see runtime._policy).
     retries: int = 0
@@ -114,6 +117,11 @@ class TaskSpec:
     # Load the flow from the code package even where ``flow_file`` exists (a remote executor
     # may ask for it, so that the task runs the code the run started with).
     load_from_package: bool = False
+    # What flow decorators add to ``current`` for the whole run (@project's fields).
+    flow_fields: dict[str, Any] = field(default_factory=dict)
+    # The step's @secrets sources, fetched by the task where it runs (see runtime._secrets).
+    secrets: tuple[SecretSource, ...] = ()
+    allow_secret_override: bool = False
 
     @property
     def pathspec(self) -> str:

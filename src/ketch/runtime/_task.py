@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from ..cards._session import CardSession
 
 _FOREACH_VALUE_CHARS = 30
+ITERATION_STACK = "_iteration_stack"
 
 
 def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
@@ -86,14 +87,20 @@ def _execute(
             parameter_names=parameter_names,
             graph=spec.graph_info,
             datastore_url=spec.datastore_url,
+            flow_fields=spec.flow_fields,
         )
     )
     cards = _open_cards(spec, blobs, parameter_names)
     flow: Any = None
     try:
+        if spec.secrets:  # fetched here, where the task runs, into this process's environment
+            from ._secrets import inject_secrets
+
+            inject_secrets(spec.secrets, spec.allow_secret_override)
         flow, state = _prepare(spec, flow_cls, blobs, params)
         transition, foreach = _run_step(spec, flow, state, blobs)
         artifacts = _persist(flow, state, blobs)
+        _record_iterations(spec, blobs, artifacts)
         fe = _foreach_info(flow, foreach, artifacts) if foreach else None
     except BaseException as exc:  # the task reports every failure of the step as a result
         result = _failure(exc, started)
@@ -213,6 +220,7 @@ def _prepare(
         is_join=spec.is_join,
         frames=spec.frames,
         var_keys=spec.var_keys,
+        iterations=spec.iterations,
     )
     for attr, parameter in params.items():
         setattr(flow_cls, attr, _parameter_property(attr, parameter))
@@ -260,6 +268,8 @@ def _check_transition(spec: TaskSpec, state: TaskState) -> tuple[tuple[str, ...]
             hint="End every step but 'end' with self.next(...).",
         )
     targets, foreach = state.transition
+    if spec.is_switch and len(targets) == 1 and targets[0] in spec.out_funcs:
+        return targets, None
     if targets != spec.out_funcs or foreach != spec.foreach_param:
         raise InvalidNextError(
             f"Step '{spec.step_name}' called self.next() with {list(targets)}"
@@ -314,6 +324,17 @@ def _persist(
             if not partial:
                 raise
     return artifacts
+
+
+def _record_iterations(
+    spec: TaskSpec, blobs: BlobStore, artifacts: dict[str, ArtifactRecord]
+) -> None:
+    """A task in the loop of a recursive switch keeps its ``_iteration_stack`` (as Metaflow's
+    do), so the Client shows which iteration it was; the steps after the loop drop it."""
+    if spec.iterations:
+        artifacts[ITERATION_STACK] = save_value(blobs, ITERATION_STACK, list(spec.iterations))
+    else:
+        artifacts.pop(ITERATION_STACK, None)
 
 
 def save_value(blobs: BlobStore, name: str, value: Any) -> ArtifactRecord:

@@ -3,12 +3,14 @@
 A step's depth is the longest path to it from the start step, so every edge points down.
 Each step sits under the mean position of its parents (one barycentre pass, top to bottom),
 and steps of a row are pushed apart just enough not to overlap: the branches of a split sit
-side by side, a branch keeps its column down to its join, and few edges cross.
+side by side, a branch keeps its column down to its join, and few edges cross. A switch is
+drawn as a hexagon, each of its edges labelled with its case key; the edge of a recursive
+switch back to itself is a loop on the right of its box.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 NODE_W = 176
@@ -17,6 +19,7 @@ GAP_X = 28
 GAP_Y = 46
 PAD = 14
 MAX_LABEL = 20
+LOOP_W = 56  # room on the right of a recursive switch for its loop
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,17 @@ class Node:
     status: str
     foreach: bool  # drawn as a stack of boxes: the step runs as many tasks
     caption: str  # "4 tasks · 1 failed", "pending"...
+    switch: str = ""  # a switch's condition (drawn as a hexagon); "" for other steps
+    hexagon: str = ""  # SVG polygon points of a switch's box
+
+
+@dataclass(frozen=True)
+class EdgeLabel:
+    """The case key written next to an edge of a switch."""
+
+    x: float
+    y: float
+    text: str
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,7 @@ class Layout:
     height: float
     nodes: list[Node]
     edges: list[str]  # SVG path data
+    labels: list[EdgeLabel] = field(default_factory=list)
     node_w: int = NODE_W
     node_h: int = NODE_H
 
@@ -115,16 +130,71 @@ def layout(steps: list[dict[str, Any]]) -> Layout:
             step = by_name[name]
             label = name if len(name) <= MAX_LABEL else name[: MAX_LABEL - 1] + "…"
             stacked = step["num_tasks"] > 1 or name in bodies
-            nodes.append(Node(name, label, x, y, step["status"], stacked, caption(step)))
-    edges = []
+            switch = step.get("condition") or ""
+            nodes.append(
+                Node(
+                    name,
+                    label,
+                    x,
+                    y,
+                    step["status"],
+                    stacked and not switch,
+                    caption(step),
+                    switch,
+                    _hexagon(x, y) if switch else "",
+                )
+            )
+    edges, labels = _edges(steps, pos)
+    if any(step["name"] in step["next"] for step in steps):
+        width += LOOP_W  # room for the loop of a recursive switch
+    height = PAD * 2 + len(rows) * NODE_H + (len(rows) - 1) * GAP_Y
+    return Layout(width, height, nodes, edges, labels)
+
+
+def _edges(
+    steps: list[dict[str, Any]], pos: dict[str, tuple[float, float]]
+) -> tuple[list[str], list[EdgeLabel]]:
+    edges, labels = [], []
     for step in steps:
         x1, y1 = pos[step["name"]]
+        keys: dict[str, list[str]] = {}
+        for key, child in step.get("switch_cases") or []:
+            keys.setdefault(child, []).append(str(key))
         for child in step["next"]:
-            if child in pos and child != step["name"]:
-                x2, y2 = pos[child]
-                edges.append(_curve(x1 + NODE_W / 2, y1 + NODE_H, x2 + NODE_W / 2, y2))
-    height = PAD * 2 + len(rows) * NODE_H + (len(rows) - 1) * GAP_Y
-    return Layout(width, height, nodes, edges)
+            if child not in pos:
+                continue
+            text = ", ".join(keys.get(child, []))
+            if child == step["name"]:  # a recursive switch: a loop on the right of the box
+                right, top, bottom = x1 + NODE_W, y1 + NODE_H * 0.3, y1 + NODE_H * 0.7
+                reach = right + LOOP_W * 0.6
+                edges.append(
+                    f"M{right:.1f},{top:.1f} C{reach:.1f},{y1 - 12:.1f} "
+                    f"{reach:.1f},{y1 + NODE_H + 12:.1f} {right:.1f},{bottom:.1f}"
+                )
+                if text:
+                    labels.append(EdgeLabel(reach + 4, y1 + NODE_H / 2 + 4, text))
+                continue
+            x2, y2 = pos[child]
+            edges.append(_curve(x1 + NODE_W / 2, y1 + NODE_H, x2 + NODE_W / 2, y2))
+            if text:
+                labels.append(
+                    EdgeLabel((x1 + x2) / 2 + NODE_W / 2 + 4, (y1 + NODE_H + y2) / 2, text)
+                )
+    return edges, labels
+
+
+def _hexagon(x: float, y: float) -> str:
+    """The points of a switch's box: a hexagon as wide and tall as the other boxes."""
+    cut = 14
+    points = [
+        (x + cut, y),
+        (x + NODE_W - cut, y),
+        (x + NODE_W, y + NODE_H / 2),
+        (x + NODE_W - cut, y + NODE_H),
+        (x + cut, y + NODE_H),
+        (x, y + NODE_H / 2),
+    ]
+    return " ".join(f"{px:.1f},{py:.1f}" for px, py in points)
 
 
 def _curve(x1: float, y1: float, x2: float, y2: float) -> str:

@@ -175,6 +175,8 @@ def step_entry(
         "type": node.get("type"),
         "next": list(node.get("next", [])),
         "foreach": node.get("foreach"),
+        "condition": node.get("condition"),  # a switch's; its cases are [key, step] pairs
+        "switch_cases": [list(case) for case in node.get("switch_cases", [])],
         "doc": node.get("doc"),
         "decorators": [d for d in node.get("decorators", []) if d != "step"],
         "line": node.get("line"),
