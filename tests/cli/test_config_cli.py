@@ -158,3 +158,35 @@ def test_a_bad_config_expression_names_the_decorator_and_its_line(project) -> No
     proc = project.run("flow.py", "--config-value", "extra", json.dumps(EXTRA), "run")
     refused(proc, "Bad config expression", "name 'nocfg' is not defined", "flow.py:11")
     assert recorded_runs(project) == []
+
+
+def test_the_runner_passes_config_files_and_values(project) -> None:  # type: ignore[no-untyped-def]
+    from ketch import Runner
+
+    project.write(
+        "flow.py",
+        """
+        from ketch import Config, FlowSpec, step
+
+        class RunnerCfgFlow(FlowSpec):
+            need = Config("need", required=True)
+            cfg = Config("cfg", default_value={"k": "default"})
+
+            @step
+            def start(self):
+                self.seen = (self.need.x, self.cfg.k)
+                self.next(self.end)
+
+            @step
+            def end(self):
+                pass
+
+        if __name__ == "__main__":
+            RunnerCfgFlow()
+        """,
+    )
+    (project.root / "c.json").write_text('{"k": "from-file"}')
+    options = {"config_value": [("need", {"x": 1})], "config": [("cfg", "c.json")]}
+    with Runner("flow.py", show_output=False, **options) as runner:
+        run = runner.run().run
+    assert run.successful and run["start"].task.data.seen == (1, "from-file")

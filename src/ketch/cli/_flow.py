@@ -248,12 +248,16 @@ def _card_group(flow_name: str) -> click.Command:
     return card_group(flow_name)
 
 
-def build_cli(flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = ()) -> click.Group:
+def build_cli(
+    flow_cls: type[Any], flow_file: Path, argv: Sequence[str] = (), *, configure: bool = True
+) -> click.Group:
     """The flow's command line; the flow's configs are read from ``argv`` (and the
-    environment) and applied first."""
+    environment) and applied first, unless ``configure`` is False (the Runner builds the
+    command line only to learn its options; the run's own process reads the configs)."""
     from ..settings import current_user
 
-    configure_flow(flow_cls, argv, _COMMANDS, current_user())
+    if configure:
+        configure_flow(flow_cls, argv, _COMMANDS, current_user())
 
     @click.group(
         cls=_FlowGroup,

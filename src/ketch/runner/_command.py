@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from ..exceptions import RunnerError, RunnerOptionError, RunnerTypeError
+from ..exceptions import ConfigError, RunnerError, RunnerOptionError, RunnerTypeError
 
 # Metaflow's Python names for options that ketch names otherwise.
 _ALIASES = {
@@ -89,7 +89,11 @@ def _build(flow_file: Path) -> FlowCommand:
     finally:
         sys.path.remove(str(flow_file.parent))
     flow_cls = find_flow_class(module)
-    return FlowCommand(flow_cls.__name__, build_cli(flow_cls, flow_file))
+    try:
+        cli = build_cli(flow_cls, flow_file)
+    except ConfigError:  # e.g. a required config: the run is given it (config_value=...)
+        cli = build_cli(flow_cls, flow_file, configure=False)
+    return FlowCommand(flow_cls.__name__, cli)
 
 
 def _table(params: list[click.Parameter]) -> dict[str, click.Parameter]:
@@ -135,10 +139,28 @@ def _option_argv(param: click.Option, key: str, value: Any, where: str) -> list[
         if value:
             return [flag]
         return [max(param.secondary_opts, key=len)] if param.secondary_opts else []
+    if param.nargs == 2:  # config=[(name, path)], config_value=[(name, dict)], as Metaflow's
+        return _pairs(flag, key, value, where)
     values = list(value) if param.multiple and isinstance(value, (list, tuple, set)) else [value]
     argv: list[str] = []
     for item in values:
         argv += [flag, _text(param.type, key, item, where)]
+    return argv
+
+
+def _pairs(flag: str, key: str, value: Any, where: str) -> list[str]:
+    """``--config NAME PATH`` / ``--config-value NAME JSON`` from (name, value) pairs or a
+    dict; a value that is not text (a dict, a ConfigValue) is written as JSON."""
+    pairs = list(value.items()) if isinstance(value, dict) else list(value)
+    argv: list[str] = []
+    for pair in pairs:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2):
+            raise RunnerTypeError(
+                f"{where} option '{key}' expects (name, value) pairs, got {pair!r}.",
+                hint=f'Pass {key}=[("cfg", ...)] or {key}={{"cfg": ...}}.',
+            )
+        name, item = pair
+        argv += [flag, str(name), item if isinstance(item, str) else json.dumps(item)]
     return argv
 
 
