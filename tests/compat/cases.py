@@ -262,6 +262,8 @@ CASES: list[Case] = [
         "UserDecoratorsFlow",
         ("run", "--with", "swallow:label=w"),
     ),
+    Case("mutators", "mutators.py", "MutatorsFlow", ("run",)),
+    Case("mutators_with", "mutators.py", "MutatorsFlow", ("run", "--with", "replace_it")),
     # ---------------------------------------------------------------- bad command lines
     Case(
         "params_bad_int",
