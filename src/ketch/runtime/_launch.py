@@ -23,6 +23,7 @@ from ..datastore import check_reachable as datastore_reachable
 from ..datastore import preflight_url as datastore_preflight
 from ..exceptions import KetchException, UserError
 from ..flow import FlowSpec
+from ..flow._config_apply import flow_configs
 from ..flow._user_decorators import with_env
 from ..graph import FlowGraph, graph_to_dict
 from ..metadata import new_run_id, open_store
@@ -374,6 +375,7 @@ def _store_code_and_graph(
         build_code_package(request.flow_file), pack=False, label="the code package"
     )
     graph_info = graph_to_dict(request.graph)
+    graph_info["configs"] = sorted(flow_configs(request.flow_cls))  # shown apart in the UI
     for name, policy in request.policies.items():
         graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)
     graph_key = blobs.put_bytes(json.dumps(graph_info).encode(), label="the graph")

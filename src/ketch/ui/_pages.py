@@ -90,9 +90,12 @@ def run_page(src: Source, flow: str, run_id: str) -> dict[str, Any]:
         step_entry(name, (graph or {}).get("steps", {}).get(name, {}), tasks, counts, run, now)
         for name in _step_names(graph, tasks)
     ]
+    values = parameter_list(src.store.get_parameters(record.run_id))
+    configs = set((graph or {}).get("configs", ()))  # the run's Configs, kept with parameters
     return {
         "run": run,
-        "parameters": parameter_list(src.store.get_parameters(record.run_id)),
+        "parameters": [p for p in values if p["name"] not in configs],
+        "configs": [p for p in values if p["name"] in configs],
         "graph": None if graph is None else _graph_summary(graph),
         "graph_error": graph_error,
         "steps": steps,
