@@ -190,3 +190,25 @@ def test_the_runner_passes_config_files_and_values(project) -> None:  # type: ig
     with Runner("flow.py", show_output=False, **options) as runner:
         run = runner.run().run
     assert run.successful and run["start"].task.data.seen == (1, "from-file")
+
+
+def test_resume_of_an_older_run_uses_that_runs_configs(project) -> None:  # type: ignore[no-untyped-def]
+    _write(project)
+    older = dict(EXTRA, env_block={"vars": {"X": "older"}})
+    first = project.run(
+        "flow.py",
+        "--config-value",
+        "extra",
+        json.dumps(older),
+        "run",
+        "--run-id-file",
+        "first",
+        FAIL_END="1",
+    )
+    second = project.run(
+        "flow.py", "--config-value", "extra", json.dumps(EXTRA), "run", FAIL_END="1"
+    )
+    assert first.returncode == second.returncode == 1
+    resumed = project.run("flow.py", "resume", "--origin-run-id", project.run_id("first"))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "end 5 older" in resumed.stdout  # @environment(**extra.env_block) of that run

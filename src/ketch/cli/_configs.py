@@ -61,8 +61,11 @@ def configure_flow(flow_cls: type, argv: Sequence[str], commands: set[str], user
                 hint="resume uses the configs of the run it resumes; start a new run to "
                 "change them.",
             )
-        if flow_configs(flow_cls):
-            return  # applied by resume from the origin run (apply_origin_configs)
+        origin = origin_configs(flow_cls, argv) if flow_configs(flow_cls) else None
+        if origin is not None:
+            apply_configs(flow_cls, origin, mutate=False)
+            return
+        # No run to resume: the configs are read as for run; resume then says what is wrong.
     if not flow_configs(flow_cls):
         apply_configs(flow_cls, {}, mutate=False)
         if files or values:
@@ -96,16 +99,38 @@ def config_options(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def apply_origin_configs(flow_cls: type, store: Any, datastore_url: str, run_id: int) -> None:
-    """For ``resume``: apply the config values that run ``run_id`` stored (its ``_parameters``
-    task), so that decorators see what they saw in the origin run."""
+def origin_configs(flow_cls: type, argv: Sequence[str]) -> dict[str, Any] | None:
+    """For ``resume``: the config values the run it resumes stored (``--origin-run-id`` in
+    ``argv``, else the latest run), so that decorators see what they saw in that run; None
+    when there is no such run (resume then reports it)."""
     from ..datastore import load_artifact, open_blobs
-    from ..flow._config_apply import applied_configs, apply_configs, flow_configs
+    from ..exceptions import KetchException
+    from ..flow._config_apply import flow_configs
+    from ..graph import build_graph
+    from ..metadata import open_store
+    from ..runtime import choose_origin
+    from ..settings import resolve
 
-    configs = flow_configs(flow_cls)
-    if applied_configs(flow_cls) is not None:
-        return
-    stored = {a.name: a.key for task, a in store.iter_run_artifacts(run_id) if task == 0}
-    blobs = open_blobs(datastore_url, read_only=True)
-    values = {attr: load_artifact(blobs, stored[attr]) for attr in configs if attr in stored}
-    apply_configs(flow_cls, values, mutate=False)
+    try:
+        settings = resolve({})
+        store = open_store(settings.resolved_metadata_url)
+        try:
+            wanted = _option_value(argv, "--origin-run-id")
+            origin, _ = choose_origin(store, build_graph(flow_cls), wanted, None)
+            stored = {a.name: a.key for task, a in store.iter_run_artifacts(origin) if task == 0}
+        finally:
+            store.close()
+        blobs = open_blobs(settings.resolved_datastore_url, read_only=True)
+        configs = flow_configs(flow_cls)
+        return {attr: load_artifact(blobs, stored[attr]) for attr in configs if attr in stored}
+    except KetchException:
+        return None
+
+
+def _option_value(argv: Sequence[str], flag: str) -> str | None:
+    for i, arg in enumerate(argv):
+        if arg == flag and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(flag + "="):
+            return arg.partition("=")[2]
+    return None

@@ -14,7 +14,7 @@ from ..exceptions import KetchException, ParameterError, UserError
 from ..settings import resolve
 from ..ui import ui_command
 from ._compat import EnvOption, apply_datastore, env_name_of, metaflow_top_options
-from ._configs import apply_origin_configs, config_options, configure_flow
+from ._configs import config_options, configure_flow
 from ._errors import exit_now, invoke, report
 from ._inspect import dump_command, logs_command, tag_group
 from ._paths import check_output_file
@@ -375,7 +375,6 @@ def build_cli(
         executor: str | None,
         ray_address: str | None,
     ) -> None:
-        from ..graph import build_graph
         from ..metadata import open_store
         from ..runtime import (
             ResumeFrom,
@@ -392,15 +391,14 @@ def build_cli(
         require_home(settings)
         with start_writer(settings) as writer:
             _say(ctx, f"ketch resuming {flow_cls.__name__} for user:{settings.user}")
+            project = project_fields(ctx, flow_cls, settings.user)
+            graph, policies = _graph(ctx, flow_cls, _with_specs(ctx, with_specs))
             store = open_store(settings.resolved_metadata_url)
             try:
-                origin, rerun = choose_origin(store, build_graph(flow_cls), origin_run_id, step)
+                origin, rerun = choose_origin(store, graph, origin_run_id, step)
                 check_resumable(store, settings.home_path, origin, f"python {flow_file.name} run")
-                apply_origin_configs(flow_cls, store, settings.resolved_datastore_url, origin)
             finally:
                 store.close()
-            project = project_fields(ctx, flow_cls, settings.user)  # after the origin's configs
-            graph, policies = _graph(ctx, flow_cls, _with_specs(ctx, with_specs))
             _say(ctx, f"Resuming run {flow_cls.__name__}/{origin}.")
             _execute(
                 ctx,
