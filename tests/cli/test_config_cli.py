@@ -212,3 +212,22 @@ def test_resume_of_an_older_run_uses_that_runs_configs(project) -> None:  # type
     resumed = project.run("flow.py", "resume", "--origin-run-id", project.run_id("first"))
     assert resumed.returncode == 0, resumed.stderr
     assert "end 5 older" in resumed.stdout  # @environment(**extra.env_block) of that run
+
+
+def test_the_ketch_command_takes_config_options_after_the_flow_file(project) -> None:  # type: ignore[no-untyped-def]
+    _write(project)
+    (project.root / "other.json").write_text(json.dumps({"a": {"b": 8}, "alpha": 1, "retries": 0}))
+    proc = project.ketch(
+        "run",
+        "flow.py",
+        "--config",
+        "cfg",
+        "other.json",
+        "--config-value",
+        "extra",
+        json.dumps(EXTRA),
+        "--alpha",
+        "2",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "cfg 8 ConfigValue" in proc.stdout and "alpha 2 E e1" in proc.stdout

@@ -134,3 +134,19 @@ def _option_value(argv: Sequence[str], flag: str) -> str | None:
         if arg.startswith(flag + "="):
             return arg.partition("=")[2]
     return None
+
+
+def move_config_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(config options, the other arguments): ``ketch run flow.py --config cfg c.json`` takes
+    them after the flow file, where ``python flow.py`` takes them before the command."""
+    top: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] in _OPTIONS and i + 2 < len(args):
+            top += args[i : i + 3]
+            i += 3
+        else:
+            rest.append(args[i])
+            i += 1
+    return top, rest

@@ -27,12 +27,15 @@ def _flow_verb(verb: str) -> click.Command:
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def command(flow_file: str, args: tuple[str, ...]) -> None:
         from ..flow._load import load_flow_class
+        from ._configs import move_config_options
         from ._flow import build_cli
 
         flow_cls = load_flow_class(flow_file)
-        cli = build_cli(flow_cls, Path(flow_file).resolve(), [verb, *args])
-        sys.argv = [flow_file, verb, *args]
-        exit_now(invoke(cli, [verb, *args], prog_name=Path(flow_file).name))
+        top, rest = move_config_options(args)  # ketch run flow.py --config cfg c.json ...
+        argv = [*top, verb, *rest]
+        cli = build_cli(flow_cls, Path(flow_file).resolve(), argv)
+        sys.argv = [flow_file, *argv]
+        exit_now(invoke(cli, argv, prog_name=Path(flow_file).name))
 
     return command
 
