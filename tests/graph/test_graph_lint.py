@@ -327,7 +327,8 @@ def test_missing_next(make_flow: MakeFlow) -> None:
         ("self.next(other.end)", "not a step written as self.<step>"),
         ("self.next(self.end, bogus=1)", "unknown keyword argument 'bogus'"),
         ("self.next({'x': self.end}, condition='c')", "switch transitions"),
-        ("self.next(self.end, num_parallel=2)", "num_parallel"),
+        ("self.next(self.end, num_parallel=n)", "num_parallel=n is not an integer literal"),
+        ("self.next(self.end, num_parallel=0)", "num_parallel=0 is not an integer literal"),
         ("self.next(self.end, self.end)", "more than once"),
         ("self.next(*targets)", "unpacked with *"),
         ("self.next(self.end, **options)", "unpacked with **"),
@@ -689,7 +690,7 @@ def test_lint_error_format_names_file_and_line(make_flow: MakeFlow) -> None:
 
 
 def test_rules_are_documented_functions() -> None:
-    assert len(RULES) == len(set(RULES)) == 14
+    assert len(RULES) == len(set(RULES)) == 17
     for rule in RULES:
         assert rule.__name__.startswith("check_")
         assert rule.__doc__

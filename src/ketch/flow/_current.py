@@ -23,6 +23,7 @@ class TaskContext:
     parameter_names: tuple[str, ...]
     graph: dict[str, Any] = field(default_factory=dict)
     datastore_url: str = ""  # where the run's data is (S3(run=self) roots its keys beside it)
+    is_parallel: bool = False  # a task of a @parallel step (see current.parallel)
 
     @property
     def pathspec(self) -> str:
@@ -44,6 +45,7 @@ _FIELDS = {
     "parameter_names",
     "pathspec",
     "graph",
+    "is_parallel",
 }
 
 
@@ -77,6 +79,11 @@ class Current:
             return getattr(self._get(), name)
         if name in ("task", "run"):
             return self._client_object(name)
+        if name == "parallel":
+            from ._parallel import current_parallel
+
+            self._get()
+            return current_parallel()
         if name == "card":
             from ..cards._collector import current_card
 

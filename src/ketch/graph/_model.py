@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ketch.flow._parallel import PARALLEL_VAR
 from ketch.graph._walk import reverse_postorder
+
+__all__ = ["PARALLEL_VAR", "FlowGraph", "NodeType", "StepNode"]
 
 NodeType = Literal["start", "linear", "split", "foreach", "join", "end"]
 
@@ -48,6 +51,9 @@ class StepNode:
     # ``@step(start=True)`` / ``@step(end=True)`` annotations.
     annotated_start: bool = False
     annotated_end: bool = False
+    # ``self.next(self.x, num_parallel=N)``: N (a gang of N tasks of ``x``, see @parallel);
+    # 0 for any other transition. Such a step is a ``foreach`` over ``PARALLEL_VAR``.
+    num_parallel: int = 0
 
     @property
     def has_next(self) -> bool:
@@ -61,6 +67,11 @@ class StepNode:
     @property
     def is_foreach(self) -> bool:
         return self.type == "foreach"
+
+    @property
+    def is_parallel_step(self) -> bool:
+        """True for a step decorated ``@parallel`` (a gang step)."""
+        return "parallel" in self.decorators
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,9 @@ def _format_step(node: StepNode) -> str:
     lines.extend(_indent(line) for line in (node.doc or "?").splitlines())
     if node.type != "end" and node.out_funcs:
         successors = f"=> {', '.join(node.out_funcs)}"
-        if node.foreach_param is not None:
+        if node.num_parallel:
+            successors += f" (num_parallel={node.num_parallel})"
+        elif node.foreach_param is not None:
             successors += f" (foreach over '{node.foreach_param}')"
         lines.append(_indent(successors))
     return "\n".join(lines)
@@ -111,4 +113,5 @@ def _step_to_dict(graph: FlowGraph, node: StepNode) -> dict[str, Any]:
         "in_funcs": list(node.in_funcs),
         "split_parents": list(node.split_parents),
         "matching_join": node.matching_join,
+        "num_parallel": node.num_parallel,
     }

@@ -15,6 +15,7 @@ from ..flow._decorators import (
     EnvironmentDecorator,
     LocalDecorator,
     OnRayDecorator,
+    ParallelDecorator,
     ResourcesDecorator,
     RetryDecorator,
     StepDecorator,
@@ -37,6 +38,7 @@ class StepPolicy:
     cards: tuple[CardSpec, ...] = ()
     placement: Placement | None = None  # None: the run's local executor
     local: bool = False  # @local: stays local under --executor ray too
+    gang_placement: str = "PACK"  # @parallel(placement=...): how a cluster places the gang
 
     @property
     def gpus(self) -> int:
@@ -110,6 +112,8 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
             values["env"] = {k: str(v) for k, v in a["vars"].items()}
         elif isinstance(deco, ResourcesDecorator):
             values["resources"] = Resources.of(a)
+        elif isinstance(deco, ParallelDecorator):
+            values["gang_placement"] = a["placement"]
         elif isinstance(deco, CardDecorator):
             if a["id"] is not None and a["id"] in {c.id for c in cards}:
                 deco.fail(

@@ -63,6 +63,25 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class Gang:
+    """A task's place in the gang of a ``@parallel`` step: the ``num_parallel`` tasks that
+    start together (``task_ids`` in node order; the first is the control task).
+    ``placement`` is how a cluster executor places them (Ray's placement group strategy)."""
+
+    task_ids: tuple[int, ...]
+    node_index: int
+    placement: str = "PACK"
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.task_ids)
+
+    @property
+    def control_task_id(self) -> int:
+        return self.task_ids[0]
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """Everything a task process needs to run one attempt of one step.
 
@@ -114,6 +133,7 @@ class TaskSpec:
     # Load the flow from the code package even where ``flow_file`` exists (a remote executor
     # may ask for it, so that the task runs the code the run started with).
     load_from_package: bool = False
+    gang: Gang | None = None  # set for the tasks of a @parallel step
 
     @property
     def pathspec(self) -> str:
