@@ -13,6 +13,7 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "BasicForeachTest",
         "BasicIncludeTest",
         "BasicLogTest",
+        "BasicParallelTest",
         "BasicParameterTest",
         "ConstantsTest",
         "DetectSegFaultTest",
@@ -30,6 +31,7 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "ResumeOriginPathSpec",
         "ResumeStartStepTest",
         "ResumeSucceededStepTest",
+        "ResumeUBFJoinTest",
         "RunIdFileTest",
         "RuntimeDagTest",
         "TaskExceptionTest",
@@ -39,7 +41,6 @@ EXPECTED_PASS: frozenset[str] = frozenset(
 
 _SWITCH = "later issue: switch transitions (self.next({...}, condition=...))"
 _PROJECT = "later issue: @project"
-_PARALLEL = "later issue: @parallel (num_parallel)"
 _CARD = "Metaflow internals: the test card types of metaflow.plugins.cards.card_modules.test_cards"
 _EXT_CARD = "Metaflow internals: card types from the test extension packages (metaflow_extensions)"
 _UBF = (
@@ -49,7 +50,7 @@ _UBF = (
 
 # Not expected to pass: they need Metaflow's internals (its test extension package
 # ``metaflow_extensions``, its test card types, private attributes, its module paths) or
-# features of a later issue (switch, @project, @parallel, Config).
+# features of a later issue (switch, @project, Config).
 EXCLUDED: dict[str, str] = {
     "BasicConfigTest": "later issue: Config and config_expr",
     "BasicSwitchTest": _SWITCH,
@@ -68,8 +69,6 @@ EXCLUDED: dict[str, str] = {
     "ProjectBranchTest": _PROJECT,
     "ProjectProductionTest": _PROJECT,
     "TagMutationTest": _PROJECT,
-    "BasicParallelTest": _PARALLEL,
-    "ResumeUBFJoinTest": _PARALLEL,
     "CardDecoratorBasicTest": _CARD,
     "CardErrorTest": _CARD,
     "CardResumeTest": _CARD,
