@@ -231,3 +231,53 @@ def test_torch_distributed_gloo_all_reduce_across_the_gang(project) -> None:  # 
         "print(d.totals, d.worlds)"
     )
     assert out.stdout.strip() == "[6.0, 6.0, 6.0] [3, 3, 3]", out.stderr
+
+
+PLAIN = """
+from ketch import FlowSpec, current, parallel, step
+
+
+class PlainFlow(FlowSpec):
+    @step
+    def start(self):
+        self.outside = (tuple(current.parallel), current.is_parallel)
+        self.next(self.end)
+
+    {decorator}
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    PlainFlow()
+"""
+
+
+def test_current_parallel_outside_a_gang(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", PLAIN.format(decorator=""))
+    proc = project.run("flow.py", "run")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = project.client(
+        "from ketch import Flow\nprint(Flow('PlainFlow').latest_run['start'].task.data.outside)"
+    )
+    assert out.stdout.strip() == "(('127.0.0.1', 1, 0, None), False)", out.stderr
+
+
+def test_a_bad_placement_is_a_decorator_error(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", _flow(n=2).replace("@parallel", "@parallel(placement='NEAR')"))
+    proc = project.run("flow.py", "run", BARRIER_DIR=str(project.root / "barrier"))
+    assert proc.returncode == 1
+    assert "@parallel on step 'train'" in proc.stderr
+    assert "placement='NEAR' is invalid" in proc.stderr
+    assert "STRICT_SPREAD" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_parallel_step_without_num_parallel_is_a_lint_error(project) -> None:  # type: ignore[no-untyped-def]
+    source = _flow(n=2).replace("self.next(self.train, num_parallel=2)", "self.next(self.train)")
+    path = project.write("flow.py", source)
+    proc = project.run("flow.py", "run", BARRIER_DIR=str(project.root / "barrier"))
+    assert proc.returncode == 1
+    assert str(path) in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
