@@ -17,7 +17,8 @@ RESERVED_NAMES = frozenset({"name", "next", "input", "index", "cmd"})
 _VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
 _TRANSITION_FORMS = (
     "Use one of: self.next(self.a) to go on, self.next(self.a, self.b) to branch, "
-    "self.next(self.a, foreach='items') to run 'a' once per element of self.items."
+    "self.next(self.a, foreach='items') to run 'a' once per element of self.items, "
+    "self.next(self.a, num_parallel=4) to run a gang of 4 tasks of the @parallel step 'a'."
 )
 
 

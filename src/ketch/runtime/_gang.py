@@ -109,13 +109,13 @@ class GangScheduling:
         """Start the gang of ``first`` (taken off the queue with the rest of it), or put it
         back and return False while the run has no room for all its tasks."""
         members = self._take_members(first)
+        if self._clone_gang(members):
+            return True
         size = len(members)
         busy = len(self._running)
         if busy and busy + size > self.options.max_workers:
             self._queue.extendleft(reversed(members))
             return False
-        if self._clone_gang(members):
-            return True
         if size > self.options.max_workers:
             self.reporter.line(
                 f"Step {first.step_name}: its gang of {size} tasks starts together although "
