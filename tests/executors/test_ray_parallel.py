@@ -19,12 +19,13 @@ pytest.importorskip("ray")
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 FLOW = """
-import datetime, os
+import datetime, os, time
 from ketch import FlowSpec, Parameter, current, on_ray, parallel, step
 
 
 class GangFlow(FlowSpec):
     gloo = Parameter("gloo", default=False)
+    fail = Parameter("fail", default=False)
 
     @step
     def start(self):
@@ -39,6 +40,10 @@ class GangFlow(FlowSpec):
         self.where = dict(p._asdict(), port=os.environ["MASTER_PORT"],
                           addr=os.environ["MASTER_ADDR"], rank=os.environ["RANK"])
         self.total = None
+        if self.fail:
+            if p.node_index == 1:
+                raise ValueError("node 1 broke")
+            time.sleep(600)  # stopped when node 1 fails
         if self.gloo:
             import torch
             import torch.distributed as dist
@@ -127,4 +132,16 @@ def test_a_gang_larger_than_the_cluster_fails_at_once(
     out = done.stdout + done.stderr
     assert "InfeasibleResources" in out
     assert "@parallel gang of 3 tasks that must run each on a node of its own" in out
+    assert _read(project)["ok"] is False
+
+
+def test_a_failing_task_stops_its_gang_on_the_cluster(
+    project: Project, ray_cluster: RayCluster
+) -> None:
+    project.write("flow.py", FLOW.format(n=2, placement="SPREAD"))
+    started = time.monotonic()
+    done = ray_run(project, ray_cluster, "flow.py", "run", "--fail", "true", timeout=200)
+    assert done.returncode == 1
+    assert time.monotonic() - started < 120  # node 0's sleep was cancelled, not awaited
+    assert "ValueError: node 1 broke" in done.stdout + done.stderr
     assert _read(project)["ok"] is False
