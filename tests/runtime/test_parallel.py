@@ -281,3 +281,55 @@ def test_a_parallel_step_without_num_parallel_is_a_lint_error(project) -> None: 
     assert proc.returncode == 1
     assert str(path) in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+GPU_FLOW = """
+import os
+from ketch import FlowSpec, current, parallel, resources, step
+
+
+class GpuGangFlow(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.train, num_parallel={n})
+
+    @resources(gpu=1)
+    @parallel
+    @step
+    def train(self):
+        self.visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.visible = [inp.visible for inp in inputs]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    GpuGangFlow()
+"""
+
+
+def test_each_task_of_a_local_gang_gets_its_own_gpu(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", GPU_FLOW.format(n=2))
+    proc = project.run("flow.py", "run", CUDA_VISIBLE_DEVICES="0,1")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = project.client(
+        "from ketch import Flow\nprint(Flow('GpuGangFlow').latest_run['join'].task.data.visible)"
+    )
+    assert out.stdout.strip() == "['0', '1']", out.stderr
+
+
+def test_a_local_gang_needing_more_gpus_than_the_machine_has_fails(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", GPU_FLOW.format(n=3))
+    proc = project.run("flow.py", "run", CUDA_VISIBLE_DEVICES="0,1")
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr
+    assert "Step 'train' is a gang of 3 tasks that ask for 1 GPU(s) each" in out
+    assert "this machine has 2" in out
+    assert "Traceback" not in out

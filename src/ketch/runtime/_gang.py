@@ -24,7 +24,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import UserError
 from ..flow._parallel import LOCAL_IP, gang_env
+from ._gpu import VISIBLE, GpuPool
 from ._spec import Gang, TaskResult, TaskSpec
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ class GangScheduling:
     reporter: Reporter
     policies: dict[str, StepPolicy]
     origin: Origin | None
+    gpus: GpuPool | None
     _queue: deque[TaskSpec]
     _running: dict[Future[TaskResult], Any]
     _gangs: dict[int, GangState]
@@ -86,7 +89,9 @@ class GangScheduling:
 
     if TYPE_CHECKING:
 
-        def _submit(self, specs: list[TaskSpec], devices: tuple[str, ...] = ()) -> None: ...
+        def _submit(
+            self, specs: list[TaskSpec], devices: list[tuple[str, ...]] | None = None
+        ) -> None: ...
         def _try_clone(self, spec: TaskSpec) -> bool: ...
         def _retry_spec(self, spec: TaskSpec, result: TaskResult) -> TaskSpec | None: ...
         def _after_success(self, spec: TaskSpec, result: TaskResult) -> None: ...
@@ -116,6 +121,15 @@ class GangScheduling:
         if busy and busy + size > self.options.max_workers:
             self._queue.extendleft(reversed(members))
             return False
+        try:
+            devices = self._gang_devices(members)
+        except UserError as exc:  # the gang can never start here: the run fails, saying why
+            self.reporter.line(exc.format())
+            self._failure = str(exc)
+            return True
+        if devices is None:
+            self._queue.extendleft(reversed(members))
+            return False
         if size > self.options.max_workers:
             self.reporter.line(
                 f"Step {first.step_name}: its gang of {size} tasks starts together although "
@@ -124,8 +138,33 @@ class GangScheduling:
             )
         assert first.gang is not None
         self._gangs[first.gang.control_task_id] = GangState(size)
-        self._submit(with_gang_env(members, LOCAL_IP, free_port()))
+        specs = with_gang_env(members, LOCAL_IP, free_port())
+        specs = [
+            replace(spec, env={**spec.env, VISIBLE: ",".join(given)}) if given else spec
+            for spec, given in zip(specs, devices, strict=True)
+        ]
+        self._submit(specs, devices)
         return True
+
+    def _gang_devices(self, members: list[TaskSpec]) -> list[tuple[str, ...]] | None:
+        """The GPUs of this machine each task of a local gang gets (``@resources(gpu=N)``:
+        N of its own, as one rank per GPU needs), or None: not all free now."""
+        first = members[0]
+        if self.gpus is None or not first.gpus or first.placement is not None:
+            return [() for _ in members]
+        need = first.gpus * len(members)
+        if need > len(self.gpus.devices):
+            raise UserError(
+                f"Step '{first.step_name}' is a gang of {len(members)} tasks that ask for "
+                f"{first.gpus} GPU(s) each (@resources(gpu={first.gpus})), {need} in all, but "
+                f"this machine has {len(self.gpus.devices)}.",
+                hint="Lower num_parallel or gpu=, or run the step on a cluster (@on_ray).",
+                headline="Not enough GPUs",
+            )
+        taken = self.gpus.take(need)
+        if taken is None:
+            return None
+        return [taken[i * first.gpus : (i + 1) * first.gpus] for i in range(len(members))]
 
     def _take_members(self, first: TaskSpec) -> list[TaskSpec]:
         assert first.gang is not None

@@ -170,11 +170,12 @@ class Scheduler(GangScheduling):
                 continue
             if devices:
                 spec = replace(spec, env={**spec.env, VISIBLE: ",".join(devices)})
-            self._submit([spec], devices)
+            self._submit([spec], [devices])
         self._queue.extendleft(reversed(waiting))
 
-    def _submit(self, specs: list[TaskSpec], devices: tuple[str, ...] = ()) -> None:
-        """Record the tasks as running and hand them to the executor (a gang all at once)."""
+    def _submit(self, specs: list[TaskSpec], devices: list[tuple[str, ...]] | None = None) -> None:
+        """Record the tasks as running and hand them to the executor (a gang all at once);
+        ``devices``: the GPUs each was given."""
         started = time.time()
         for spec in specs:
             self._write_task(
@@ -185,9 +186,10 @@ class Scheduler(GangScheduling):
             futures = [self.executor.submit(specs[0])]
         else:
             futures = submit_gang(self.executor, specs)
-        for spec, future in zip(specs, futures, strict=True):
+        for i, (spec, future) in enumerate(zip(specs, futures, strict=True)):
             deadline = started + spec.timeout + TIMEOUT_GRACE_SECONDS if spec.timeout else None
-            self._running[future] = _Running(spec, started, deadline, devices=devices)
+            given = devices[i] if devices else ()
+            self._running[future] = _Running(spec, started, deadline, devices=given)
 
     def _devices_for(self, spec: TaskSpec) -> tuple[str, ...] | None:
         """The GPUs a task gets, or None: not now. A step that asks for none sees what the
