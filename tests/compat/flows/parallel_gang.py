@@ -1,6 +1,6 @@
 """A gang of 3 tasks (@parallel, num_parallel=3) and a join that reads each task's artifact."""
 
-from metaflow import FlowSpec, current, parallel, step
+from metaflow import FlowSpec, current, parallel, resources, step
 
 
 class ParallelGangFlow(FlowSpec):
@@ -9,6 +9,9 @@ class ParallelGangFlow(FlowSpec):
         self.base = 10
         self.next(self.train, num_parallel=3)
 
+    # Half a CPU per task, so that the gang fits on the 2-node, 1-CPU-per-node cluster of the
+    # kit's Ray variant (a gang cannot take turns); a local run ignores it.
+    @resources(cpu=0.5)
     @parallel
     @step
     def train(self):
