@@ -149,23 +149,30 @@ class RayExecutor:
 
     def _place(self, placing: _Placing) -> None:
         """Reserve the gang's placement group, then start its tasks in it."""
+        started = False
         try:
-            started = self._start_gang(placing)
-        except BaseException as exc:  # never leave a future hanging
-            started = False
+            if self._reserve(placing):
+                self._start_gang(placing)
+                started = True
+        except Exception as exc:  # the gang fails, saying why; never leave a future hanging
+            failed = TaskResult(
+                ok=False, exception=f"GangPlacementFailed: {exc}", finished_at=time.time()
+            )
             for future in placing.futures:
                 if not future.done():
-                    future.set_exception(exc)
+                    future.set_result(failed)
         with self._lock:
             for future in placing.futures:
                 self._placing.pop(future, None)
         if not started and placing.group is not None:
             self._remove_group(placing.group)
+        elif placing.cancelled:  # cancelled while its tasks were being started
+            for future in placing.futures:
+                self.cancel(future)
 
-    def _start_gang(self, placing: _Placing) -> bool:
+    def _reserve(self, placing: _Placing) -> bool:
+        """Wait until Ray reserves the gang's placement group; False: cancelled meanwhile."""
         ray = self.cluster.ray
-        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
-
         gang = placing.specs[0].gang
         assert gang is not None
         group = placing.group = ray.util.placement_group(
@@ -174,11 +181,16 @@ class RayExecutor:
         while not placing.cancelled:  # Ray reserves the bundles once the cluster has room
             ready, _ = ray.wait([group.ready()], timeout=1.0)
             if ready:
-                break
-        if placing.cancelled:
-            for future in placing.futures:
-                future.set_result(TaskResult(ok=False, exception=CANCELLED_BEFORE_START))
-            return False
+                return True
+        for future in placing.futures:
+            future.set_result(TaskResult(ok=False, exception=CANCELLED_BEFORE_START))
+        return False
+
+    def _start_gang(self, placing: _Placing) -> None:
+        """Start the gang's tasks, one per bundle, told the control task's node and port."""
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        ray, group = self.cluster.ray, placing.group
         in_bundle = PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=0)
         probe = ray.remote(free_port_here).options(
             num_cpus=0, scheduling_strategy=in_bundle, max_retries=0
@@ -192,7 +204,7 @@ class RayExecutor:
             remotes.append(_Remote(spec, placing.futures[index], ref))
         pending = [len(remotes)]
 
-        def release(_: Future[TaskResult]) -> None:
+        def release(_: Future[TaskResult]) -> None:  # the group goes with the gang's last task
             with self._lock:
                 pending[0] -= 1
                 last = pending[0] == 0
@@ -204,7 +216,6 @@ class RayExecutor:
                 self._remote[remote.future] = remote
             remote.future.add_done_callback(release)
             self._follows.put(remote)
-        return True
 
     def _remove_group(self, group: Any) -> None:
         with contextlib.suppress(Exception):  # the cluster may be gone already
