@@ -145,3 +145,71 @@ def test_a_failing_task_stops_its_gang_on_the_cluster(
     assert time.monotonic() - started < 120  # node 0's sleep was cancelled, not awaited
     assert "ValueError: node 1 broke" in done.stdout + done.stderr
     assert _read(project)["ok"] is False
+
+
+WAIT_FLOW = """
+import os, time
+from ketch import FlowSpec, current, on_ray, parallel, step
+
+
+class WaitFlow(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.busy, self.split)
+
+    @on_ray
+    @step
+    def busy(self):  # holds one node's only CPU for a while
+        self.busy_span = (time.time(), time.sleep(4) or time.time())
+        self.next(self.join)
+
+    @step
+    def split(self):
+        time.sleep(1)  # let busy take its CPU first
+        self.next(self.train, num_parallel=2)
+
+    @on_ray
+    @parallel(placement="STRICT_SPREAD")
+    @step
+    def train(self):
+        self.started = time.time()
+        self.node = os.environ.get("KETCH_RAY_NODE_ID", "")
+        self.next(self.train_join)
+
+    @step
+    def train_join(self, inputs):
+        self.starts = [i.started for i in inputs]
+        self.nodes = [i.node for i in inputs]
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.busy_span = inputs.busy.busy_span
+        self.starts = inputs.train_join.starts
+        self.nodes = inputs.train_join.nodes
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+if __name__ == "__main__":
+    WaitFlow()
+"""
+
+
+def test_a_gang_waits_for_room_then_starts_whole(project: Project, ray_cluster: RayCluster) -> None:
+    project.write("flow.py", WAIT_FLOW)
+    done = ray_run(project, ray_cluster, "flow.py", "run")
+    assert done.returncode == 0, done.stderr + done.stdout
+    out = project.client(
+        "import json\nfrom ketch import Flow\n"
+        "d = Flow('WaitFlow').latest_run['end'].task.data\n"
+        "print(json.dumps([d.busy_span, d.starts, d.nodes]))"
+    )
+    assert out.returncode == 0, out.stderr
+    busy_span, starts, nodes = json.loads(out.stdout)
+    assert len(set(nodes)) == 2
+    # Both nodes were needed, so the gang started only once `busy` gave its CPU back.
+    assert min(starts) >= busy_span[1] - 0.5
