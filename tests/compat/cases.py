@@ -142,6 +142,13 @@ CASES: list[Case] = [
         ("run",),
         probes=("lineage", "steps", "metadata", "private=_scratch", "lookups", "provider"),
     ),
+    Case(
+        "parallel_gang",
+        "parallel_gang.py",
+        "ParallelGangFlow",
+        ("run",),
+        probes=("lineage", "parallel"),
+    ),
     # ---------------------------------------------------------------- failing runs
     Case(
         "retry_exhausted",
@@ -343,6 +350,30 @@ CASES: list[Case] = [
         output_contains=("defines 1 transition",),
     ),
     Case("show_switch_loop", "switch_loop.py", "SwitchLoopFlow", ("show",), kind="show"),
+    Case(
+        "lint_parallel_no_decorator",
+        "lint_parallel_no_decorator.py",
+        "LintParallelNoDecoratorFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("@parallel",),
+    ),
+    Case(
+        "lint_parallel_no_join",
+        "lint_parallel_no_join.py",
+        "LintParallelNoJoinFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("join",),
+    ),
+    Case(
+        "lint_parallel_no_num",
+        "lint_parallel_no_num.py",
+        "LintParallelNoNumFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("join",),
+    ),
     # ---------------------------------------------------------------- check / show
     Case("check_valid", "branch_join.py", "BranchJoinFlow", ("check",), kind="check"),
     Case(

@@ -13,6 +13,7 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "BasicForeachTest",
         "BasicIncludeTest",
         "BasicLogTest",
+        "BasicParallelTest",
         "BasicParameterTest",
         "BasicSwitchTest",
         "BasicTagTest",
@@ -43,6 +44,7 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "ResumeRecursiveSwitchInsideForeachFlowTest",
         "ResumeStartStepTest",
         "ResumeSucceededStepTest",
+        "ResumeUBFJoinTest",
         "RunIdFileTest",
         "RuntimeDagTest",
         "SecretsDecoratorTest",
@@ -54,7 +56,6 @@ EXPECTED_PASS: frozenset[str] = frozenset(
     }
 )
 
-_PARALLEL = "later issue: @parallel (num_parallel)"
 _CARD = "Metaflow internals: the test card types of metaflow.plugins.cards.card_modules.test_cards"
 _EXT_CARD = "Metaflow internals: card types from the test extension packages (metaflow_extensions)"
 _UBF = (
@@ -64,11 +65,9 @@ _UBF = (
 
 # Not expected to pass: they need Metaflow's internals (its test extension package
 # ``metaflow_extensions``, its test card types, private attributes, its module paths) or
-# features of a later issue (@parallel, Config).
+# features of a later issue (Config).
 EXCLUDED: dict[str, str] = {
     "BasicConfigTest": "later issue: Config and config_expr",
-    "BasicParallelTest": _PARALLEL,
-    "ResumeUBFJoinTest": _PARALLEL,
     "CardDecoratorBasicTest": _CARD,
     "CardErrorTest": _CARD,
     "CardResumeTest": _CARD,

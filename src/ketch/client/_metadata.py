@@ -21,6 +21,8 @@ name                       value
 ``attempt_ok``             per finished attempt: ``"True"`` when it completed (also when
                            ``@catch`` handled its exception), else ``"False"``
 ``attempt-done``           per finished attempt: its number
+``parallel-world-size``    the number of tasks of the gang (tasks of ``@parallel`` steps)
+``internal_task_type``     ``control_task`` for the control task (node 0) of a gang
 ``node``                   per attempt that ran elsewhere than the launching machine: where
                            (e.g. ``ray:<node id>``); Metaflow records similar per-attempt
                            entries for remote compute
@@ -35,11 +37,13 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..flow._parallel import PARALLEL_VAR
 from ..metadata._records import AttemptRecord, RunRecord, TaskRecord
 
 if TYPE_CHECKING:
     from ._task import Task
 
+CONTROL_TASK = "control_task"
 _TAGGED = ("runtime", "python_version", "ketch_version")
 _MAX_FOREACH_PATH = 256  # Metaflow stops listing foreach frames past this many characters
 
@@ -89,7 +93,18 @@ def _task_fields(
     path = _execution_path(record, graph)
     if path:
         fields.append(("foreach-execution-path", path))
+    frame = record.foreach_stack[-1] if record.foreach_stack else None
+    if frame is not None and frame.var == PARALLEL_VAR:
+        fields.append(("parallel-world-size", frame.num_splits))
+        if frame.index == 0:
+            fields.append(("internal_task_type", CONTROL_TASK))
     return fields
+
+
+def is_control_task(record: TaskRecord) -> bool:
+    """True for node 0 of a gang: the control task of a ``@parallel`` step's tasks."""
+    frames = record.foreach_stack
+    return bool(frames) and frames[-1].var == PARALLEL_VAR and frames[-1].index == 0
 
 
 def _foreach_stack(record: TaskRecord) -> list[str]:
