@@ -19,7 +19,8 @@
     │   ├── UnpicklableArtifactError  an artifact cannot be serialized
     │   ├── MergeArtifactsError       ``merge_artifacts`` found conflicts or missing names
     │   ├── TooManySplitsError        a foreach exceeds ``--max-num-splits``
-    │   └── DecoratorError            a decorator got a bad argument
+    │   ├── DecoratorError            a decorator got a bad argument
+    │   └── EnvironmentSetupError     a step's @pypi/@conda environment cannot be built
     ├── TaskFailedError               a run ended because a task failed
     ├── TimeoutException              raised inside a step that ran longer than its @timeout
     ├── FailureHandledByCatch         what @catch records when a task's process died
@@ -152,6 +153,10 @@ class TooManySplitsError(UserError):
 
 class DecoratorError(UserError):
     headline = "Bad decorator"
+
+
+class EnvironmentSetupError(UserError):
+    headline = "Environment error"
 
 
 class TaskFailedError(KetchException):

@@ -34,6 +34,8 @@ class Settings:
     executor: str = "auto"  # auto, or a registered executor (checked by ketch.runtime)
     ray_address: str = ""  # empty: Ray's own RAY_ADDRESS, else a local Ray
     user: str = ""  # empty: from KETCH_USER, METAFLOW_USER, SUDO_USER, USERNAME, USER
+    environment: str = "local"  # local, pypi, conda or uv (Metaflow's --environment)
+    env_cache: str = ""  # empty: $XDG_CACHE_HOME/ketch/envs (~/.cache/ketch/envs)
 
     @property
     def home_path(self) -> Path:
@@ -63,6 +65,12 @@ HELP: dict[str, str] = {
     "ray_address": "The Ray cluster that runs tasks placed on Ray (--executor ray, @on_ray), "
     "e.g. 127.0.0.1:6379 or ray://HOST:10001 (default: Ray's RAY_ADDRESS, else a local Ray).",
     "user": "The user name recorded on runs (the namespace is user:<name>).",
+    "environment": "Where steps run: 'local' (the interpreter that runs the flow), 'pypi' or "
+    "'conda' (each step in an environment built with uv from its @pypi/@conda and the flow's "
+    "@pypi_base/@conda_base: pip install 'ketch[pypi]'), or 'uv' (as local). Metaflow's "
+    "--environment flag sets it.",
+    "env_cache": "The directory that caches @pypi/@conda environments, shared by every run "
+    "and project (default: ~/.cache/ketch/envs).",
 }
 
 

@@ -363,8 +363,17 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
 
     def _execute(ctx: click.Context, writer: Any, **fields: Any) -> None:
         """Run (or resume) the flow and exit with the run's status."""
+        from ..pyenv import prepare_environments
         from ..runtime import RunRequest, execute_run
 
+        settings = fields["settings"]
+        fields["policies"] = prepare_environments(
+            flow_cls,
+            fields["policies"],
+            environment=settings.environment,
+            cache=settings.env_cache,
+            say=lambda line: _say(ctx, line),
+        )
         request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, **fields)
         code = execute_run(request, writer)
         if code:

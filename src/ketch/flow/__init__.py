@@ -14,6 +14,7 @@ from ._decorators import (
     timeout,
 )
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
+from ._pypi import conda, conda_base, pypi, pypi_base
 from ._spec import EPHEMERAL, FlowSpec
 from ._state import Inputs, InputView, TaskState
 from ._step import step
@@ -30,10 +31,14 @@ __all__ = [
     "StepDecorator",
     "card",
     "catch",
+    "conda",
+    "conda_base",
     "environment",
     "local",
     "on_ray",
     "parse_with",
+    "pypi",
+    "pypi_base",
     "resources",
     "retry",
     "timeout",

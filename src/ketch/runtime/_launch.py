@@ -35,6 +35,7 @@ from ..metadata._records import (
 )
 from ..settings import Settings
 from ._console import Reporter
+from ._envexec import EnvExecutor
 from ._executor_api import AUTO, PLACED, Executor, RoutedExecutor, executor_factory
 from ._forksafety import Hazard, fork_hazards, should_release_gpu
 from ._gpu import GpuPool, plan_gpus, relaunch_without_gpu, visible_gpus
@@ -128,6 +129,10 @@ def _executor(request: RunRequest, reporter: Reporter) -> Executor:
         setting = AUTO if settings.executor in PLACED else settings.executor
         name = _executor_name(setting, request.flow_file.name, reporter)
         local = executor_factory(name)(request.flow_cls, **callbacks)
+        if any(p.python for p in policies.values()):  # @pypi/@conda steps: their interpreters
+            local = EnvExecutor(
+                local, on_output=reporter.task_output, on_start=reporter.task_started
+            )
         if not placed:
             return local
     try:
@@ -347,6 +352,8 @@ def _store_code_and_graph(
     graph_info = graph_to_dict(request.graph)
     for name, policy in request.policies.items():
         graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)
+        if policy.environment is not None:  # the lock of its @pypi/@conda environment
+            graph_info["steps"][name]["environment"] = policy.environment
     graph_key = blobs.put_bytes(json.dumps(graph_info).encode(), label="the graph")
     writer.set_code_key(run_id, code_key)
     writer.set_graph_key(run_id, graph_key)

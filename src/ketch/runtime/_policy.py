@@ -37,6 +37,9 @@ class StepPolicy:
     cards: tuple[CardSpec, ...] = ()
     placement: Placement | None = None  # None: the run's local executor
     local: bool = False  # @local: stays local under --executor ray too
+    # @pypi/@conda (see ketch.pyenv): the environment's interpreter and its description
+    python: str | None = None
+    environment: dict[str, Any] | None = None
 
     @property
     def gpus(self) -> int:

@@ -445,6 +445,7 @@ class Scheduler:
             cards=policy.cards,
             resources=policy.resources,
             placement=policy.placement,
+            python=policy.python,
         )
         self._next_task_id += 1
         self._queue.append(spec)

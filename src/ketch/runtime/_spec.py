@@ -114,6 +114,9 @@ class TaskSpec:
     # Load the flow from the code package even where ``flow_file`` exists (a remote executor
     # may ask for it, so that the task runs the code the run started with).
     load_from_package: bool = False
+    # The interpreter of the step's @pypi/@conda environment (ketch.pyenv); None: the one that
+    # runs the flow.
+    python: str | None = None
 
     @property
     def pathspec(self) -> str:
