@@ -52,7 +52,7 @@ def _check_top_option(ctx: click.Context, param: click.Parameter, value: str | N
         ctx.meta["ketch.datastore"] = value  # checked with --datastore-root (apply_datastore)
         return
     if param.name == "environment" and value in supported.split("|"):
-        os.environ["KETCH_ENVIRONMENT"] = value  # the environment setting (as a flag would)
+        ctx.meta["ketch.environment"] = value  # beats the environment setting (see run)
         return
     if value != supported:
         flag = param.opts[0]

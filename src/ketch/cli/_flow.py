@@ -370,7 +370,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         fields["policies"] = prepare_environments(
             flow_cls,
             fields["policies"],
-            environment=settings.environment,
+            environment=ctx.meta.get("ketch.environment") or settings.environment,
             cache=settings.env_cache,
             say=lambda line: _say(ctx, line),
         )
