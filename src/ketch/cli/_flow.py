@@ -372,6 +372,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
             fields["policies"],
             environment=ctx.meta.get("ketch.environment") or settings.environment,
             cache=settings.env_cache,
+            executor=settings.executor,
             say=lambda line: _say(ctx, line),
         )
         request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, **fields)

@@ -121,15 +121,29 @@ def prepare_environments(
     *,
     environment: str,
     cache: str = "",
+    executor: str = "",
     say: Callable[[str], None] = lambda line: None,
 ) -> dict[str, StepPolicy]:
-    """The policies with each step's environment built and its interpreter set."""
+    """The policies with each step's environment built and its interpreter set. Steps whose
+    tasks run on Ray (``@on_ray``, ``executor`` ``ray``) keep the Ray worker's interpreter."""
     if environment not in ENVIRONMENTS:
         raise EnvironmentSetupError(
             f"The environment {environment!r} is unknown.",
             hint=f"Use one of: {', '.join(ENVIRONMENTS)} (--environment or KETCH_ENVIRONMENT).",
         )
     requests = step_requests(flow_cls, policies, environment)
+    on_ray = sorted(
+        s
+        for s, p in policies.items()
+        if requests[s] is not None
+        and (p.placement is not None or executor == "ray" and not p.local)
+    )
+    if on_ray:
+        say(
+            f"    Steps {', '.join(on_ray)} run on Ray, in the Ray worker's interpreter: their "
+            "@pypi/@conda environment is not built (use @on_ray(runtime_env=...))."
+        )
+        requests.update(dict.fromkeys(on_ray))
     wanted = {r for r in requests.values() if r is not None}
     if not wanted:
         return policies
