@@ -4,13 +4,19 @@
 local executor of that interpreter, made when its first task comes: a fork server started in
 that interpreter (so its tasks start by fork, as the others do), or fresh interpreters where
 loading the flow there leaves it unsafe to fork or fails (each task then reports why). Every
-other task goes to the run's own executor.
+other task goes to the run's own executor. :meth:`EnvExecutor.prestart` starts those servers
+in the background before the run's first task (while the run is being recorded), each in a
+thread of its own, so a run with several environments starts them side by side. Each such
+thread lives until the executor closes: a server dies with the thread that started it (the
+parent-death signal is tied to the starting thread, not to the process).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from concurrent.futures import Future
+from dataclasses import replace
 
 from ._executor_api import Executor, OutputCallback, StartCallback
 from ._spec import TaskResult, TaskSpec
@@ -29,18 +35,33 @@ class EnvExecutor:
         self.default = default
         self.on_output = on_output
         self.on_start = on_start
-        self._envs: dict[str, Executor] = {}
+        self._envs: dict[str, Future[Executor]] = {}
         self._owners: dict[Future[TaskResult], Executor] = {}
         self._lock = threading.Lock()
         self._stopped = False
+        self._closed = threading.Event()
 
-    def _executor(self, spec: TaskSpec) -> Executor:
-        if spec.python is None:
-            return self.default
-        executor = self._envs.get(spec.python)
-        if executor is None:
-            from ._executor import LocalExecutor, TaskSetupError
+    def prestart(self, spec: TaskSpec, pythons: Iterable[str]) -> None:
+        """Start the executor of each interpreter in ``pythons`` now, in the background, for
+        the flow of ``spec`` (any spec of the run)."""
+        for python in pythons:
+            with self._lock:
+                if python in self._envs:
+                    continue
+                future = self._envs[python] = Future()
+            env_spec = replace(spec, python=python)
+            threading.Thread(
+                target=self._start_and_hold, args=(env_spec, future), name="ketch-env", daemon=True
+            ).start()
 
+    def _start_and_hold(self, spec: TaskSpec, future: Future[Executor]) -> None:
+        self._start(spec, future)
+        self._closed.wait()
+
+    def _start(self, spec: TaskSpec, future: Future[Executor]) -> None:
+        from ._executor import LocalExecutor, TaskSetupError
+
+        try:
             try:
                 executor = LocalExecutor.for_spec(
                     spec, on_output=self.on_output, on_start=self.on_start
@@ -49,8 +70,28 @@ class EnvExecutor:
                 executor = LocalExecutor(
                     None, mode="spawn", on_output=self.on_output, on_start=self.on_start
                 )
-            self._envs[spec.python] = executor
-        return executor
+        except BaseException as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(executor)
+
+    def _executor(self, spec: TaskSpec) -> Executor:
+        if spec.python is None:
+            return self.default
+        with self._lock:
+            future = self._envs.get(spec.python)
+            start = future is None
+            if future is None:
+                future = self._envs[spec.python] = Future()
+        if start:
+            self._start(spec, future)
+        return future.result()
+
+    def _started(self) -> list[Executor]:
+        with self._lock:
+            futures = list(self._envs.values())
+        started = [f.result() for f in futures if f.exception() is None]
+        return [self.default, *started]
 
     def submit(self, spec: TaskSpec) -> Future[TaskResult]:
         executor = self._executor(spec)
@@ -74,9 +115,10 @@ class EnvExecutor:
 
     def cancel_all(self) -> None:
         self._stopped = True
-        for executor in (self.default, *self._envs.values()):
+        for executor in self._started():
             executor.cancel_all()
 
     def close(self) -> None:
-        for executor in (self.default, *self._envs.values()):
+        for executor in self._started():
             executor.close()
+        self._closed.set()

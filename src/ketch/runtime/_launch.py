@@ -129,10 +129,12 @@ def _executor(request: RunRequest, reporter: Reporter) -> Executor:
         setting = AUTO if settings.executor in PLACED else settings.executor
         name = _executor_name(setting, request.flow_file.name, reporter)
         local = executor_factory(name)(request.flow_cls, **callbacks)
-        if any(p.python for p in policies.values()):  # @pypi/@conda steps: their interpreters
-            local = EnvExecutor(
+        pythons = {p.python for p in policies.values() if p.python}
+        if pythons:  # @pypi/@conda steps: their environments' servers start meanwhile
+            local = env = EnvExecutor(
                 local, on_output=reporter.task_output, on_start=reporter.task_started
             )
+            env.prestart(replace(_base_spec(request, 0, {}, {}, ""), code_package=None), pythons)
         if not placed:
             return local
     try:
