@@ -160,3 +160,12 @@ def test_concurrent_builders_make_one_environment(tmp_path: Path) -> None:
         text=True,
     )
     assert check.stdout.strip() == "1.16.0", check.stderr
+
+
+def test_missing_uv_gives_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ketch.pyenv._uv import uv_binary
+
+    monkeypatch.setitem(sys.modules, "uv", None)  # as if the uv package were not installed
+    with pytest.raises(EnvironmentSetupError, match="built with uv") as info:
+        uv_binary()
+    assert "pip install 'ketch[pypi]'" in info.value.hint
