@@ -169,3 +169,23 @@ def test_missing_uv_gives_the_install_hint(monkeypatch: pytest.MonkeyPatch) -> N
     with pytest.raises(EnvironmentSetupError, match="built with uv") as info:
         uv_binary()
     assert "pip install 'ketch[pypi]'" in info.value.hint
+
+
+class BadPackagesFlow(FlowSpec):
+    @pypi(packages=["six"])
+    @step
+    def start(self):  # type: ignore[no-untyped-def]
+        self.next(self.end)
+
+    @step
+    def end(self):  # type: ignore[no-untyped-def]
+        pass
+
+
+def test_bad_packages_argument_names_the_decorator() -> None:
+    from ketch.exceptions import DecoratorError
+
+    with pytest.raises(
+        DecoratorError, match=r"@pypi on step 'start' \(.*test_pyenv_units.py:\d+\)"
+    ):
+        _policies(BadPackagesFlow)

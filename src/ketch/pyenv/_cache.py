@@ -212,8 +212,9 @@ def _build(env: ResolvedEnv) -> None:
     """Make the virtual environment under a temporary name, then rename it into place."""
     final = Path(env.path)
     tmp = final.with_name(f".build-{final.name}-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
+    for stale in tmp.parent.glob(f".build-{final.name}-*"):  # a crashed build's (we hold the lock)
+        shutil.rmtree(stale, ignore_errors=True)
     try:
         run_uv(
             ["venv", "--quiet", "--relocatable", "--python", env.interpreter, str(tmp)],
