@@ -92,12 +92,15 @@ def test_pypi_step_sees_its_pins_and_nothing_else(project, env_cache: str) -> No
         import json
         from ketch import Flow
         run = Flow("EnvFlow").latest_run
-        print(json.dumps(run._graph_info()["steps"]["start"]["environment"]))
+        info = run["start"].task.environment_info
+        assert info == run["start"].environment_info
+        assert run._graph_info()["steps"]["start"]["environment"] == info
+        print(json.dumps(info))
         """
     )
     env = json.loads(graph.stdout.strip().splitlines()[-1])
     assert "six==1.16.0" in env["pins"].splitlines()
-    assert env["env_id"] == meta["env-id"]
+    assert env["env_id"] == meta["env-id"] and env["type"] == "pypi"
 
 
 def test_second_run_reuses_the_cached_environment(project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -143,6 +146,10 @@ def test_disabled_step_runs_in_the_launching_interpreter(project, env_cache: str
     data = _data(project)
     assert data["python"] == sys.executable
     assert data["numpy"] is True
+    info = project.client(
+        "from ketch import Flow; print(Flow('EnvFlow').latest_run['start'].task.environment_info)"
+    )
+    assert info.stdout.strip() == "{}"
 
 
 def test_pypi_without_environment_pypi_is_refused(project) -> None:  # type: ignore[no-untyped-def]

@@ -159,5 +159,6 @@ def prepare_environments(
     for step, asked in requests.items():
         if asked is not None:
             env = built[asked]
-            out[step] = replace(policies[step], python=env.python, environment=env.describe())
+            described = {"type": asked.kind, **env.describe()}
+            out[step] = replace(policies[step], python=env.python, environment=described)
     return out
