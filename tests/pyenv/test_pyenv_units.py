@@ -36,6 +36,8 @@ def test_launching_python_needs_no_search() -> None:
     version = ".".join(map(str, sys.version_info[:2]))
     assert find_interpreter(version).version.startswith(version)
     assert find_interpreter(None).version.startswith(version)
+    assert find_interpreter(f"{version}.*").version.startswith(version)
+    assert find_interpreter(f"=={version}").version.startswith(version)
 
 
 def test_missing_python_is_a_clear_error() -> None:

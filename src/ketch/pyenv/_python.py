@@ -41,9 +41,10 @@ def find_interpreter(wanted: str | None) -> Interpreter:
     """An installed interpreter whose version is ``wanted`` (``"3.10"``, ``"3.10.13"``); None:
     the launching one. Raises :class:`EnvironmentSetupError` naming the version otherwise."""
     base = base_interpreter()
-    if wanted is None or matches(base.version, wanted.strip()):
+    if wanted is not None:  # "==3.10" and "3.10.*" (conda's spelling) mean "3.10"
+        wanted = wanted.strip().removeprefix("==").removesuffix(".*")
+    if wanted is None or matches(base.version, wanted):
         return base
-    wanted = wanted.strip().removeprefix("==")
     parts = wanted.split(".")
     if len(parts) < 2 or not all(p.isdigit() for p in parts):
         raise EnvironmentSetupError(
