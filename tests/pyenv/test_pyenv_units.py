@@ -191,3 +191,16 @@ def test_bad_packages_argument_names_the_decorator() -> None:
         DecoratorError, match=r"@pypi on step 'start' \(.*test_pyenv_units.py:\d+\)"
     ):
         _policies(BadPackagesFlow)
+
+
+@pytest.mark.slow
+def test_a_broken_environment_is_rebuilt(tmp_path: Path) -> None:
+    from ketch.pyenv import EnvRequest, ensure_env
+
+    request = EnvRequest("pypi", (("six", "1.16.0"),), None)
+    env = ensure_env(request, tmp_path)
+    Path(env.python).unlink()  # e.g. its base interpreter was uninstalled
+    again = ensure_env(request, tmp_path)
+    assert again.env_id == env.env_id and not again.cached
+    assert Path(again.python).exists()
+    assert ensure_env(request, tmp_path).cached

@@ -236,6 +236,8 @@ def _build(env: ResolvedEnv) -> None:
             stdin=env.pins,
         )
         _link_ketch(tmp)
+        if final.exists():  # a broken one (its interpreter is gone): replaced, under the lock
+            shutil.rmtree(final)
         os.rename(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
