@@ -208,3 +208,25 @@ def test_other_python_version(project, env_cache: str) -> None:  # type: ignore[
     assert str(data["version"]).startswith("3.10.")
     assert data["six"] == "1.16.0"
     assert data["meta"]["env-python-version"] == data["version"]  # type: ignore[index]
+
+
+def test_pypi_step_on_an_s3_datastore(project, env_cache: str, s3_bucket, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With an S3 datastore the environment also holds ketch's S3 client requirements."""
+    pytest.importorskip("obstore")
+    server, bucket = s3_bucket
+    _flow(project, '@pypi(packages={"six": "1.16.0"})')
+    env = {**server.env(), "KETCH_DATASTORE_URL": f"s3://{bucket}/runs"}
+    env["KETCH_CACHE_DIR"] = str(project.root / "s3cache")
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    done = project.run(
+        "flow.py", "--environment=pypi", "run", KETCH_ENV_CACHE=env_cache, timeout=300, **env
+    )
+    assert done.returncode == 0, done.stderr
+    out = project.run(
+        "-c",
+        "from ketch import Flow; t = Flow('EnvFlow').latest_run['start'].task; "
+        "print(t.data.six, t.data.numpy, 'obstore' in t.data.dists)",
+        **env,
+    )
+    assert out.stdout.split() == ["1.16.0", "False", "True"], out.stderr

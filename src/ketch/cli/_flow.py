@@ -373,6 +373,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
             environment=ctx.meta.get("ketch.environment") or settings.environment,
             cache=settings.env_cache,
             executor=settings.executor,
+            datastore_url=settings.resolved_datastore_url,
             say=lambda line: _say(ctx, line),
         )
         request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, **fields)

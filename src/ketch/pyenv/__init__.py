@@ -122,6 +122,7 @@ def prepare_environments(
     environment: str,
     cache: str = "",
     executor: str = "",
+    datastore_url: str = "",
     say: Callable[[str], None] = lambda line: None,
 ) -> dict[str, StepPolicy]:
     """The policies with each step's environment built and its interpreter set. Steps whose
@@ -144,6 +145,8 @@ def prepare_environments(
             "@pypi/@conda environment is not built (use @on_ray(runtime_env=...))."
         )
         requests.update(dict.fromkeys(on_ray))
+    if datastore_url.startswith("s3://"):  # the tasks store their artifacts there
+        requests = {s: r and replace(r, extras=("s3",)) for s, r in requests.items()}
     wanted = {r for r in requests.values() if r is not None}
     if not wanted:
         return policies

@@ -21,6 +21,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -44,6 +45,7 @@ class EnvRequest:
     packages: tuple[tuple[str, str], ...]
     python: str | None
     origin: str = ""  # the decorator's file:line, for messages
+    extras: tuple[str, ...] = ()  # ketch extras the tasks need too ("s3" for an S3 datastore)
 
     def requirements(self) -> list[str]:
         return [requirement(name, version) for name, version in self.packages]
@@ -91,13 +93,20 @@ def ketch_source() -> str:
     return str(Path(__file__).resolve().parent.parent)
 
 
-def ketch_requirements() -> list[str]:
-    """ketch's own runtime requirements (installed into every environment)."""
+def ketch_requirements(extras: tuple[str, ...] = ()) -> list[str]:
+    """ketch's own runtime requirements (installed into every environment), with those of
+    ``extras``."""
     try:
         reqs = metadata.requires("ketch") or []
     except metadata.PackageNotFoundError:  # pragma: no cover - ketch run from a checkout
         reqs = []
-    return sorted(r for r in reqs if "extra ==" not in r)
+    out = []
+    for req in reqs:
+        spec, _, marker = req.partition(";")
+        extra = re.search(r"extra\s*==\s*['\"]([^'\"]+)['\"]", marker)
+        if extra is None or extra.group(1) in extras:
+            out.append(spec.strip() if extra else req)
+    return sorted(out)
 
 
 def _hash(value: object) -> str:
@@ -112,7 +121,7 @@ def request_id(request: EnvRequest) -> str:
             request.kind,
             request.requirements(),
             python,
-            ketch_requirements(),
+            ketch_requirements(request.extras),
             index_args(),
             ketch_source(),
             sys.executable if request.python is None else "",
@@ -171,7 +180,7 @@ def _load(record: Path, cache: Path) -> ResolvedEnv | None:
 def resolve(request: EnvRequest) -> ResolvedEnv:
     """Resolve the request with uv to exact pins (with ketch's own requirements)."""
     interpreter = find_interpreter(request.python)
-    reqs = "\n".join([*request.requirements(), *ketch_requirements()]) + "\n"
+    reqs = "\n".join([*request.requirements(), *ketch_requirements(request.extras)]) + "\n"
     args = ["pip", "compile", "-", "--python", interpreter.path, "--no-header", "--quiet"]
     args += ["--no-annotate", *index_args()]
     try:
