@@ -243,6 +243,14 @@ CASES: list[Case] = [
         output_contains=("Incompatible environment", "@conda", "--environment=conda"),
     ),
     Case(
+        "pypi_check_without_environment",
+        "pypi_step.py",
+        "PypiStepFlow",
+        ("check",),
+        kind="lint_error",
+        output_contains=("Incompatible environment", "--environment=pypi"),
+    ),
+    Case(
         "pypi_environment_local",
         "pypi_step.py",
         "PypiStepFlow",

@@ -59,7 +59,15 @@ def _graph(
     lint(graph)
     policies = build_policies(flow_cls, graph, [parse_with(s) for s in with_specs])
     _say(ctx, "    The graph looks good!")
+    from ..pyenv import step_requests
+
+    step_requests(flow_cls, policies, _environment(ctx))  # @pypi needs --environment=pypi
     return graph, policies
+
+
+def _environment(ctx: click.Context) -> str:
+    """The run's --environment (Metaflow's option), else the environment setting."""
+    return str(ctx.meta.get("ketch.environment") or resolve().environment)
 
 
 def _with_specs(ctx: click.Context, local: tuple[str, ...]) -> tuple[str, ...]:
@@ -370,7 +378,7 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         fields["policies"] = prepare_environments(
             flow_cls,
             fields["policies"],
-            environment=ctx.meta.get("ketch.environment") or settings.environment,
+            environment=ctx.meta.get("ketch.environment") or settings.environment,  # as above
             cache=settings.env_cache,
             executor=settings.executor,
             datastore_url=settings.resolved_datastore_url,
