@@ -167,11 +167,11 @@ _UNDER_TEST = (
     if os.environ.get(CONTRACT_EXECUTOR)
     else sorted(set(EXECUTORS) - PLACED)
 )
-# The router of @pypi/@conda tasks (ketch.runtime._envexec) over the fork executor, each task
-# in an environment built with uv (skipped where uv is not installed).
-PYENV = "pyenv"
+# The router of @pypi/@conda tasks (ketch.runtime._envexec) over the fork (or the spawn)
+# executor, each task in an environment built with uv (skipped where uv is not installed).
+PYENV = ("pyenv", "pyenv-spawn")
 if not os.environ.get(CONTRACT_EXECUTOR):
-    _UNDER_TEST.append(PYENV)
+    _UNDER_TEST.extend(PYENV)
 
 
 @pytest.fixture(scope="module")
@@ -185,12 +185,14 @@ def env_python(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def _executor(name: str, flow_cls: type[Any], harness: Harness, request: Any) -> Executor:
     callbacks: dict[str, Any] = {"on_output": harness.on_output, "on_start": harness.on_start}
-    if name != PYENV:
+    if name not in PYENV:
         return executor_factory(name)(flow_cls, **callbacks)
     from ketch.runtime._envexec import EnvExecutor
 
     harness.python = request.getfixturevalue("env_python")
-    return EnvExecutor(executor_factory("fork")(flow_cls, **callbacks), **callbacks)
+    spawn = name == "pyenv-spawn"
+    local = executor_factory("spawn" if spawn else "fork")(flow_cls, **callbacks)
+    return EnvExecutor(local, spawn=spawn, **callbacks)
 
 
 @pytest.fixture(params=_UNDER_TEST)

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import Future
 from dataclasses import replace
+from typing import Any
 
 from ._executor_api import Executor, OutputCallback, StartCallback
 from ._spec import TaskResult, TaskSpec
@@ -31,8 +32,10 @@ class EnvExecutor:
         *,
         on_output: OutputCallback | None = None,
         on_start: StartCallback | None = None,
+        spawn: bool = False,
     ) -> None:
         self.default = default
+        self.spawn = spawn  # --executor spawn: each task a fresh interpreter of its environment
         self.on_output = on_output
         self.on_start = on_start
         self._envs: dict[str, Future[Executor]] = {}
@@ -59,21 +62,24 @@ class EnvExecutor:
         self._closed.wait()
 
     def _start(self, spec: TaskSpec, future: Future[Executor]) -> None:
-        from ._executor import LocalExecutor, TaskSetupError
-
         try:
-            try:
-                executor = LocalExecutor.for_spec(
-                    spec, on_output=self.on_output, on_start=self.on_start
-                )
-            except TaskSetupError:  # e.g. the flow's module cannot be found from there
-                executor = LocalExecutor(
-                    None, mode="spawn", on_output=self.on_output, on_start=self.on_start
-                )
+            executor = self._make(spec)
         except BaseException as exc:
             future.set_exception(exc)
         else:
             future.set_result(executor)
+
+    def _make(self, spec: TaskSpec) -> Executor:
+        """A fork server in the environment's interpreter, else fresh interpreters of it."""
+        from ._executor import LocalExecutor, TaskSetupError
+
+        callbacks: dict[str, Any] = {"on_output": self.on_output, "on_start": self.on_start}
+        if not self.spawn:
+            try:
+                return LocalExecutor.for_spec(spec, **callbacks)
+            except TaskSetupError:  # e.g. the flow's module cannot be found from there
+                pass
+        return LocalExecutor(None, mode="spawn", **callbacks)
 
     def _executor(self, spec: TaskSpec) -> Executor:
         if spec.python is None:

@@ -132,7 +132,10 @@ def _executor(request: RunRequest, reporter: Reporter) -> Executor:
         pythons = {p.python for p in policies.values() if p.python}
         if pythons:  # @pypi/@conda steps: their environments' servers start meanwhile
             local = env = EnvExecutor(
-                local, on_output=reporter.task_output, on_start=reporter.task_started
+                local,
+                on_output=reporter.task_output,
+                on_start=reporter.task_started,
+                spawn=name == "spawn",
             )
             env.prestart(replace(_base_spec(request, 0, {}, {}, ""), code_package=None), pythons)
         if not placed:
