@@ -10,6 +10,7 @@ once, and returns the step policies with the interpreter their tasks run in. See
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -67,16 +68,20 @@ def _refuse_without_environment(
         for spec in _step_env_specs(policy):
             name = spec["name"]
             origin = _own_origin(flow_cls, step, name)
-            _incompatible(f"@{name} on step '{step}' ({origin})", name)
+            _incompatible(f"@{name} on step '{step}' ({origin})", name, flow_cls)
     if base is not None:
-        _incompatible(f"@{base.name} on flow {flow_cls.__name__} ({base.origin})", base.name)
+        what = f"@{base.name} on flow {flow_cls.__name__} ({base.origin})"
+        _incompatible(what, base.name, flow_cls)
 
 
-def _incompatible(what: str, name: str) -> None:
+def _incompatible(what: str, name: str, flow_cls: Any) -> None:
+    module = sys.modules.get(flow_cls.__module__)
+    script = Path(getattr(module, "__file__", None) or "flow.py").name
+    kind = "conda" if "conda" in name else "pypi"
     raise EnvironmentSetupError(
         f"{what} requires --environment=pypi or --environment=conda.",
-        hint=f"Run: python FLOW.py --environment={'conda' if 'conda' in name else 'pypi'} run "
-        "(the option goes before the command).",
+        hint=f"Run: python {script} --environment={kind} run (the option goes before the "
+        f"command), or set KETCH_ENVIRONMENT={kind}.",
         headline="Incompatible environment",
     )
 
