@@ -230,3 +230,13 @@ def test_pypi_step_on_an_s3_datastore(project, env_cache: str, s3_bucket, monkey
         **env,
     )
     assert out.stdout.split() == ["1.16.0", "False", "True"], out.stderr
+
+
+def test_an_unusable_cache_is_a_clear_error(project) -> None:  # type: ignore[no-untyped-def]
+    _flow(project, '@pypi(packages={"six": "1.16.0"})')
+    blocker = project.root / "not-a-dir"
+    blocker.write_text("a file where the cache should be")
+    done = project.run("flow.py", "--environment=pypi", "run", KETCH_ENV_CACHE=str(blocker))
+    assert done.returncode == 1
+    assert f"The environment cache {blocker} cannot be used" in done.stderr
+    assert "KETCH_ENV_CACHE" in done.stderr and "Traceback" not in done.stderr

@@ -159,7 +159,14 @@ def prepare_environments(
     built: dict[EnvRequest, ResolvedEnv] = {}
     for wanted_one in sorted(wanted, key=lambda r: (r.kind, r.packages, r.python or "")):
         steps = ", ".join(s for s, r in requests.items() if r == wanted_one)
-        env = ensure_env(wanted_one, root)
+        try:
+            env = ensure_env(wanted_one, root)
+        except OSError as exc:  # the cache directory cannot be made or written
+            raise EnvironmentSetupError(
+                f"The environment cache {root} cannot be used: {exc.strerror or exc}.",
+                hint="Point KETCH_ENV_CACHE (or env_cache in [tool.ketch]) at a directory you "
+                "can write to.",
+            ) from None
         built[wanted_one] = env
         how = "cached" if env.cached else f"resolved and built in {env.resolve_s:.1f} s"
         say(f"    Environment {env.env_id} (Python {env.python_version}) for {steps}: {how}.")
