@@ -240,3 +240,60 @@ def test_an_unusable_cache_is_a_clear_error(project) -> None:  # type: ignore[no
     assert done.returncode == 1
     assert f"The environment cache {blocker} cannot be used" in done.stderr
     assert "KETCH_ENV_CACHE" in done.stderr and "Traceback" not in done.stderr
+
+
+RESUME_FLOW = """
+import os
+from ketch import FlowSpec, step, pypi_base
+
+@pypi_base(packages={"six": ">=1.15"})
+class ResumeEnvFlow(FlowSpec):
+    @step
+    def start(self):
+        import six
+        self.first = six.__version__
+        self.next(self.later)
+
+    @step
+    def later(self):
+        import six
+        if not os.path.exists("ok"):
+            raise RuntimeError("fails until ok exists")
+        self.second = six.__version__
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    ResumeEnvFlow()
+"""
+
+
+def test_resume_uses_the_origin_runs_lock(project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A resumed step that asks for what it asked for runs on the origin run's pins, even when
+    a new resolution would give other versions (here: a tampered cache)."""
+    cache = tmp_path / "resume-cache"
+    project.write("flow.py", RESUME_FLOW)
+    first = project.run("flow.py", "--environment=pypi", "run", KETCH_ENV_CACHE=str(cache))
+    assert first.returncode == 1 and "fails until ok exists" in first.stderr
+    for record in (cache / "resolved").iterdir():  # what a new resolution would now give
+        data = json.loads(record.read_text())
+        data["pins"] = re.sub(r"six==\S+", "six==1.15.0", data["pins"])
+        data["env_id"] = "tampered0000000000000"
+        record.write_text(json.dumps(data))
+    (project.root / "ok").write_text("")
+    resumed = project.run("flow.py", "--environment=pypi", "resume", KETCH_ENV_CACHE=str(cache))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "the origin run's lock" in resumed.stderr
+    out = project.client(
+        """
+        from ketch import Flow
+        run = Flow("ResumeEnvFlow").latest_run
+        print(run["start"].task.data.first, run["later"].task.data.second)
+        """
+    )
+    first_version, second_version = out.stdout.split()
+    assert first_version == second_version != "1.15.0", out.stderr
+    assert not (cache / "envs" / "tampered0000000000000").exists()

@@ -374,11 +374,19 @@ def build_cli(flow_cls: type[Any], flow_file: Path) -> click.Group:
         from ..pyenv import prepare_environments
         from ..runtime import RunRequest, execute_run
 
-        settings = fields["settings"]
+        settings, resume = fields["settings"], fields.get("resume")
+        environment = ctx.meta.get("ketch.environment") or settings.environment  # as above
+        origin = None
+        if resume is not None and environment in ("pypi", "conda"):
+            from ..pyenv import origin_environments
+
+            urls = (settings.resolved_metadata_url, settings.resolved_datastore_url)
+            origin = origin_environments(*urls, resume.origin_run_id)
         fields["policies"] = prepare_environments(
             flow_cls,
             fields["policies"],
-            environment=ctx.meta.get("ketch.environment") or settings.environment,  # as above
+            environment=environment,
+            origin=origin,
             cache=settings.env_cache,
             executor=settings.executor,
             datastore_url=settings.resolved_datastore_url,

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..exceptions import EnvironmentSetupError
-from ._cache import EnvRequest, ResolvedEnv, default_cache, ensure_env
+from ._cache import EnvRequest, ResolvedEnv, default_cache, ensure_env, ensure_locked
 
 if TYPE_CHECKING:
     from ..runtime import StepPolicy
@@ -30,6 +30,7 @@ __all__ = [
     "EnvRequest",
     "ResolvedEnv",
     "ensure_env",
+    "origin_environments",
     "prepare_environments",
     "step_requests",
 ]
@@ -115,6 +116,39 @@ def _request(
     )
 
 
+def _asked(request: EnvRequest) -> dict[str, Any]:
+    """What a run records of a request (to tell, on resume, whether a step asks the same)."""
+    return {"kind": request.kind, "packages": dict(request.packages), "python": request.python}
+
+
+def _origin_lock(
+    request: EnvRequest,
+    requests: Mapping[str, EnvRequest | None],
+    origin: Mapping[str, Mapping[str, Any]],
+) -> dict[str, object] | None:
+    """The lock the origin run recorded for a step that asked for the same as ``request``."""
+    for step, asked in requests.items():
+        recorded = origin.get(step)
+        if asked == request and recorded and recorded.get("request") == _asked(request):
+            return dict(recorded)
+    return None
+
+
+def origin_environments(metadata_url: str, datastore_url: str, run_id: int) -> dict[str, Any]:
+    """The environments a run recorded with its graph, by step (for resume)."""
+    from ..datastore import load_json_object, open_blobs
+    from ..metadata import open_store
+
+    with open_store(metadata_url) as store:
+        record = store.get_run(run_id)
+    if record is None or record.graph_key is None:
+        return {}
+    blobs = open_blobs(datastore_url, read_only=True)
+    graph, _ = load_json_object(blobs, record.graph_key, "graph")
+    steps = (graph or {}).get("steps") or {}
+    return {s: n["environment"] for s, n in steps.items() if isinstance(n.get("environment"), dict)}
+
+
 def _packages(attrs: Mapping[str, Any]) -> dict[str, str]:
     libraries = attrs.get("libraries") or {}
     return {**libraries, **(attrs.get("packages") or {})}
@@ -128,10 +162,14 @@ def prepare_environments(
     cache: str = "",
     executor: str = "",
     datastore_url: str = "",
+    origin: Mapping[str, Mapping[str, Any]] | None = None,
     say: Callable[[str], None] = lambda line: None,
 ) -> dict[str, StepPolicy]:
     """The policies with each step's environment built and its interpreter set. Steps whose
-    tasks run on Ray (``@on_ray``, ``executor`` ``ray``) keep the Ray worker's interpreter."""
+    tasks run on Ray (``@on_ray``, ``executor`` ``ray``) keep the Ray worker's interpreter.
+    ``origin`` (resume): the environments the origin run recorded, by step; a step that asks
+    for what it asked for then gets the environment of the origin's lock, not a new resolution.
+    """
     if environment not in ENVIRONMENTS:
         raise EnvironmentSetupError(
             f"The environment {environment!r} is unknown.",
@@ -159,8 +197,9 @@ def prepare_environments(
     built: dict[EnvRequest, ResolvedEnv] = {}
     for wanted_one in sorted(wanted, key=lambda r: (r.kind, r.packages, r.python or "")):
         steps = ", ".join(s for s, r in requests.items() if r == wanted_one)
+        locked = _origin_lock(wanted_one, requests, origin or {})
         try:
-            env = ensure_env(wanted_one, root)
+            env = (locked and ensure_locked(locked, root)) or ensure_env(wanted_one, root)
         except OSError as exc:  # the cache directory cannot be made or written
             raise EnvironmentSetupError(
                 f"The environment cache {root} cannot be used: {exc.strerror or exc}.",
@@ -169,11 +208,13 @@ def prepare_environments(
             ) from None
         built[wanted_one] = env
         how = "cached" if env.cached else f"resolved and built in {env.resolve_s:.1f} s"
+        if locked and locked.get("env_id") and env.pins == locked.get("pins"):
+            how += ", the origin run's lock"
         say(f"    Environment {env.env_id} (Python {env.python_version}) for {steps}: {how}.")
     out = dict(policies)
     for step, asked in requests.items():
         if asked is not None:
             env = built[asked]
-            described = {"type": asked.kind, **env.describe()}
+            described = {"type": asked.kind, "request": _asked(asked), **env.describe()}
             out[step] = replace(policies[step], python=env.python, environment=described)
     return out

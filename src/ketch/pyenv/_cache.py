@@ -187,8 +187,35 @@ def resolve(request: EnvRequest) -> ResolvedEnv:
         pins = run_uv(args, what="Resolving the environment", stdin=reqs)
     except EnvironmentSetupError as exc:
         raise _resolution_error(request, exc) from None
-    env_id = _hash([_FORMAT, pins, interpreter.version, interpreter.path, ketch_source()])
+    env_id = _env_id(pins, interpreter.version, interpreter.path)
     return ResolvedEnv(env_id, interpreter.path, interpreter.version, pins)
+
+
+def _env_id(pins: str, version: str, interpreter: str) -> str:
+    return _hash([_FORMAT, pins, version, interpreter, ketch_source()])
+
+
+def ensure_locked(lock: dict[str, object], cache: Path) -> ResolvedEnv | None:
+    """The environment of a lock a run recorded (``ResolvedEnv.describe()``), built from its
+    pins without resolving again; None where it cannot be (its interpreter is gone)."""
+    pins, interpreter, version = (
+        lock.get("pins"),
+        lock.get("interpreter"),
+        lock.get("python_version"),
+    )
+    if not (isinstance(pins, str) and isinstance(interpreter, str) and isinstance(version, str)):
+        return None
+    if not Path(interpreter).exists():
+        return None
+    env_id = _env_id(pins, version, interpreter)
+    env = ResolvedEnv(env_id, interpreter, version, pins, path=str(cache / "envs" / env_id))
+    if Path(env.python).exists():
+        return env
+    started = time.perf_counter()
+    with _locked(cache, env_id):
+        if not Path(env.python).exists():
+            _build(env)
+    return replace(env, resolve_s=time.perf_counter() - started, cached=False)
 
 
 def _resolution_error(request: EnvRequest, exc: EnvironmentSetupError) -> EnvironmentSetupError:
