@@ -282,6 +282,50 @@ CASES: list[Case] = [
         kind="usage_error",
         output_contains=("ForeachBasicFlow",),
     ),
+    # ---------------------------------------------------------------- @pypi / @conda
+    # Metaflow's @pypi needs micromamba, which cannot be downloaded here: only the refusal of
+    # the decorators without --environment=pypi|conda (exit 1, no run) is recorded.
+    Case(
+        "pypi_without_environment",
+        "pypi_step.py",
+        "PypiStepFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("Incompatible environment", "@pypi", "--environment=pypi"),
+    ),
+    Case(
+        "pypi_base_without_environment",
+        "pypi_base_flow.py",
+        "PypiBaseFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("Incompatible environment", "--environment=pypi"),
+    ),
+    Case(
+        "conda_without_environment",
+        "conda_step.py",
+        "CondaStepFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("Incompatible environment", "@conda", "--environment=conda"),
+    ),
+    Case(
+        "pypi_check_without_environment",
+        "pypi_step.py",
+        "PypiStepFlow",
+        ("check",),
+        kind="lint_error",
+        output_contains=("Incompatible environment", "--environment=pypi"),
+    ),
+    Case(
+        "pypi_environment_local",
+        "pypi_step.py",
+        "PypiStepFlow",
+        ("run",),
+        kind="lint_error",
+        top_args=(*NO_PYLINT, "--environment=local"),
+        output_contains=("Incompatible environment", "--environment=pypi"),
+    ),
     # ---------------------------------------------------------------- lint failures
     Case(
         "lint_no_next_run",

@@ -26,6 +26,9 @@ name                       value
 ``node``                   per attempt that ran elsewhere than the launching machine: where
                            (e.g. ``ray:<node id>``); Metaflow records similar per-attempt
                            entries for remote compute
+``conda_env_prefix``       a @pypi/@conda step's environment directory (as Metaflow's)
+``env-id``                 that environment's id: the hash of its lock (exact pins, Python)
+``env-python-version``     the Python version of that environment
 ========================== =================================================================
 
 Metaflow also records ``ds-type``, ``ds-root`` and ``code-package``, which depend on where the
@@ -85,6 +88,11 @@ def _task_fields(
     if isinstance(script, str) and script:
         fields.append(("script-name", PurePath(script).name))
     fields.append(("origin-run-id", str(run.origin_run_id)))
+    env = ((graph or {}).get("steps") or {}).get(record.step_name, {}).get("environment")
+    if isinstance(env, dict):  # the step ran in a @pypi/@conda environment
+        fields.append(("conda_env_prefix", str(env.get("path", ""))))
+        fields.append(("env-id", str(env.get("env_id", ""))))
+        fields.append(("env-python-version", str(env.get("python_version", ""))))
     if record.origin_task_id is not None:
         fields.append(("origin-task-id", str(record.origin_task_id)))
     stack = _foreach_stack(record)

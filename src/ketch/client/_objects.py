@@ -381,6 +381,13 @@ class Step(_Base):
         return Task._load(self._run, self._step_name, task_id)
 
     @property
+    def environment_info(self) -> dict[str, Any] | None:
+        """The environment of the step's tasks (see ``Task.environment_info``); None when the
+        step has no task."""
+        task = self.task
+        return None if task is None else task.environment_info
+
+    @property
     def finished_at(self) -> datetime | None:
         times = [r.finished_at for r in self._task_records()]
         return None if not times or None in times else _time(max(t for t in times if t))

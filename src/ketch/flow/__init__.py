@@ -17,6 +17,7 @@ from ._decorators import (
 from ._flowdeco import FlowDecorator
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
 from ._project import project
+from ._pypi import conda, conda_base, pypi, pypi_base
 from ._secrets import secrets
 from ._spec import EPHEMERAL, FlowSpec
 from ._state import Inputs, InputView, TaskState
@@ -35,12 +36,16 @@ __all__ = [
     "StepDecorator",
     "card",
     "catch",
+    "conda",
+    "conda_base",
     "environment",
     "local",
     "on_ray",
     "parallel",
     "parse_with",
     "project",
+    "pypi",
+    "pypi_base",
     "resources",
     "retry",
     "secrets",

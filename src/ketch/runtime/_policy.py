@@ -42,6 +42,9 @@ class StepPolicy:
     secrets: tuple[SecretSource, ...] = ()  # @secrets sources, fetched by the task
     allow_secret_override: bool = False
     gang_placement: str = "PACK"  # @parallel(placement=...): how a cluster places the gang
+    # @pypi/@conda (see ketch.pyenv): the environment's interpreter and its description
+    python: str | None = None
+    environment: dict[str, Any] | None = None
 
     @property
     def gpus(self) -> int:

@@ -493,6 +493,7 @@ class Scheduler(GangScheduling):
             secrets=policy.secrets,
             allow_secret_override=policy.allow_secret_override,
             gang=gang,
+            python=policy.python,
         )
         self._next_task_id += 1
         self._queue.append(spec)

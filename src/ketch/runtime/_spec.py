@@ -142,6 +142,9 @@ class TaskSpec:
     secrets: tuple[SecretSource, ...] = ()
     allow_secret_override: bool = False
     gang: Gang | None = None  # set for the tasks of a @parallel step
+    # The interpreter of the step's @pypi/@conda environment (ketch.pyenv); None: the one that
+    # runs the flow.
+    python: str | None = None
 
     @property
     def pathspec(self) -> str:
