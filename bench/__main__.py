@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import _bigdata, _data, _ray, _s3, _timing, _ui
+from . import _bigdata, _data, _pypi, _ray, _s3, _timing, _ui
 from ._context import METAFLOW_REPEATS, Bench, Options, nproc, pycache_env, warm_up
 from ._docs import write_docs
 from ._env import clean_env, framework_version, ketch, metaflow
@@ -29,6 +29,8 @@ SLOW = ("foreach1000", "bigarray", "compressible", "resume1000", "scheduler10k",
 S3 = ("s3foreach100", "s3bigarray", "s3client")
 # Run only when asked for (--ray, or named in --only): each needs the local Ray cluster.
 RAY = ("rayfloor", "rayforeach100", "rayforeach1000", "rayscheduler10k")
+# Run only when asked for (--pypi, or named in --only): builds @pypi environments with uv.
+PYPI = ("pypi",)
 
 
 def workloads(
@@ -68,6 +70,7 @@ def workloads(
         "rayforeach100": on_ray(lambda b, r: _ray.foreach(b, r, 100)),
         "rayforeach1000": on_ray(lambda b, r: _ray.foreach(b, r, 1000)),
         "rayscheduler10k": on_ray(_ray.scheduler10k),
+        "pypi": _pypi.pypi,
     }
 
 
@@ -91,6 +94,12 @@ def parse(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help=f"Run the Ray workloads ({', '.join(RAY)}) on a 2-node Ray cluster started on "
         "this machine (needs root); --only may also name them; without either they are not run.",
+    )
+    p.add_argument(
+        "--pypi",
+        action="store_true",
+        help="Run the @pypi workload (environments built with uv, cold and cached); --only "
+        "may also name it; without either it is not run.",
     )
     p.add_argument(
         "--s3-server",
@@ -134,6 +143,8 @@ def options(args: argparse.Namespace) -> Options:
         only |= set(S3)
     if args.ray:
         only |= set(RAY)
+    if args.pypi:
+        only |= set(PYPI)
     return Options(
         quick=args.quick,
         repeats=args.repeats or (3 if args.quick else 5),
@@ -162,7 +173,7 @@ def run_all(bench: Bench) -> tuple[str | None, str | None]:
 
 def chosen(options: Options, name: str) -> bool:
     """Whether the session runs workload ``name`` (S3 ones only when asked for by name)."""
-    if name in S3 + RAY:
+    if name in S3 + RAY + PYPI:
         return name in (options.only or ())
     skip_slow = options.quick and options.only is None
     return options.wants(name) and not (skip_slow and name in SLOW)
@@ -208,6 +219,7 @@ def repeats_note(bench: Bench) -> str:
             else ", ".join(
                 f"{k} {bench.repeats(bench.metaflow, k)}" for k in METAFLOW_REPEATS if chosen(o, k)
             )
+            or "none timed"
         )
     )
     imports = bench.repeats(bench.ketch, "import")
@@ -247,6 +259,7 @@ def main(argv: list[str]) -> int:
         "floors_s": bench.floors,
         "s3_server": s3_server,
         "ray_cluster": ray_cluster,
+        "uv": _pypi.uv_version() if chosen(opts, "pypi") else None,
     }
     print_report(bench.results, found, meta["repeats_note"])
     path = write_json(bench.results, found, meta)

@@ -21,6 +21,7 @@
     │   ├── MergeArtifactsError       ``merge_artifacts`` found conflicts or missing names
     │   ├── TooManySplitsError        a foreach exceeds ``--max-num-splits``
     │   ├── DecoratorError            a decorator got a bad argument
+    │   ├── EnvironmentSetupError     a step's @pypi/@conda environment cannot be built
     │   └── RunnerError               Runner could not start a run (the command exited before
     │       │                         the run began)
     │       ├── RunnerOptionError     an option the command does not have (also a ``ValueError``)
@@ -179,6 +180,10 @@ class RunnerOptionError(RunnerError, ValueError):
 
 class RunnerTypeError(RunnerError, TypeError):
     """``Runner`` got an option value of the wrong type. A ``TypeError`` too, as Metaflow's."""
+
+
+class EnvironmentSetupError(UserError):
+    headline = "Environment error"
 
 
 class TaskFailedError(KetchException):

@@ -36,6 +36,8 @@ class Settings:
     ray_address: str = ""  # empty: Ray's own RAY_ADDRESS, else a local Ray
     user: str = ""  # empty: from KETCH_USER, METAFLOW_USER, SUDO_USER, USERNAME, USER
     default_secrets_backend_type: str = ""  # the @secrets provider of a source without one
+    environment: str = "local"  # local, pypi, conda or uv (Metaflow's --environment)
+    env_cache: str = ""  # empty: $XDG_CACHE_HOME/ketch/envs (~/.cache/ketch/envs)
 
     @property
     def home_path(self) -> Path:
@@ -67,6 +69,12 @@ HELP: dict[str, str] = {
     "user": "The user name recorded on runs (the namespace is user:<name>).",
     "default_secrets_backend_type": "The @secrets provider of a source that names none: "
     "inline, env or aws-secrets-manager (also read from METAFLOW_DEFAULT_SECRETS_BACKEND_TYPE).",
+    "environment": "Where steps run: 'local' (the interpreter that runs the flow), 'pypi' or "
+    "'conda' (each step in an environment built with uv from its @pypi/@conda and the flow's "
+    "@pypi_base/@conda_base: pip install 'ketch[pypi]'), or 'uv' (as local). Metaflow's "
+    "--environment flag sets it.",
+    "env_cache": "The directory that caches @pypi/@conda environments, shared by every run "
+    "and project (default: ~/.cache/ketch/envs).",
 }
 
 # Settings that also read Metaflow's variable when ketch's is not set.

@@ -51,7 +51,7 @@ def test_local_values_are_accepted() -> None:
     [
         ("--datastore=azure", ["azure datastore is not supported", "--datastore=local"]),
         ("--metadata=service", ["service metadata provider", "--metadata=local"]),
-        ("--environment=conda", ["conda environment", "--environment=local"]),
+        ("--environment=fast-bakery", ["--environment=local|pypi|conda|uv"]),
         ("--event-logger=debugLogger", ["--event-logger=nullSidecarLogger"]),
         ("--monitor=debugMonitor", ["--monitor=nullSidecarMonitor"]),
         ("--datastore-root=/data", ["KETCH_HOME=/data"]),

@@ -142,6 +142,13 @@ CASES: list[Case] = [
         ("run",),
         probes=("lineage", "steps", "metadata", "private=_scratch", "lookups", "provider"),
     ),
+    Case(
+        "parallel_gang",
+        "parallel_gang.py",
+        "ParallelGangFlow",
+        ("run",),
+        probes=("lineage", "parallel"),
+    ),
     # ---------------------------------------------------------------- failing runs
     Case(
         "retry_exhausted",
@@ -349,6 +356,50 @@ CASES: list[Case] = [
         kind="usage_error",
         output_contains=("ForeachBasicFlow",),
     ),
+    # ---------------------------------------------------------------- @pypi / @conda
+    # Metaflow's @pypi needs micromamba, which cannot be downloaded here: only the refusal of
+    # the decorators without --environment=pypi|conda (exit 1, no run) is recorded.
+    Case(
+        "pypi_without_environment",
+        "pypi_step.py",
+        "PypiStepFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("Incompatible environment", "@pypi", "--environment=pypi"),
+    ),
+    Case(
+        "pypi_base_without_environment",
+        "pypi_base_flow.py",
+        "PypiBaseFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("Incompatible environment", "--environment=pypi"),
+    ),
+    Case(
+        "conda_without_environment",
+        "conda_step.py",
+        "CondaStepFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("Incompatible environment", "@conda", "--environment=conda"),
+    ),
+    Case(
+        "pypi_check_without_environment",
+        "pypi_step.py",
+        "PypiStepFlow",
+        ("check",),
+        kind="lint_error",
+        output_contains=("Incompatible environment", "--environment=pypi"),
+    ),
+    Case(
+        "pypi_environment_local",
+        "pypi_step.py",
+        "PypiStepFlow",
+        ("run",),
+        kind="lint_error",
+        top_args=(*NO_PYLINT, "--environment=local"),
+        output_contains=("Incompatible environment", "--environment=pypi"),
+    ),
     # ---------------------------------------------------------------- lint failures
     Case(
         "lint_no_next_run",
@@ -417,6 +468,30 @@ CASES: list[Case] = [
         output_contains=("defines 1 transition",),
     ),
     Case("show_switch_loop", "switch_loop.py", "SwitchLoopFlow", ("show",), kind="show"),
+    Case(
+        "lint_parallel_no_decorator",
+        "lint_parallel_no_decorator.py",
+        "LintParallelNoDecoratorFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("@parallel",),
+    ),
+    Case(
+        "lint_parallel_no_join",
+        "lint_parallel_no_join.py",
+        "LintParallelNoJoinFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("join",),
+    ),
+    Case(
+        "lint_parallel_no_num",
+        "lint_parallel_no_num.py",
+        "LintParallelNoNumFlow",
+        ("run",),
+        kind="lint_error",
+        output_contains=("join",),
+    ),
     # ---------------------------------------------------------------- check / show
     Case("check_valid", "branch_join.py", "BranchJoinFlow", ("check",), kind="check"),
     Case(

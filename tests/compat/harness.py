@@ -73,6 +73,8 @@ def clean_env(impl: str) -> dict[str, str]:
     if impl == "ketch":
         src = str(REPO_ROOT / "src")
         env["PYTHONPATH"] = src
+    else:  # Metaflow starts the workers of a @parallel step with `python` from PATH
+        env["PATH"] = os.pathsep.join([str(Path(METAFLOW_PYTHON).parent), env.get("PATH", "")])
     return env
 
 

@@ -21,6 +21,10 @@ content order of ``canonical["run"]["steps"][step]`` (never an id, which differs
 ``metadata``
     Per task: the ``metadata_dict`` values both implementations record, and the ``attempt``
     entries of ``Task.metadata``.
+``parallel``
+    Per step: its ``control_tasks()`` and ``control_task``; per task of a ``@parallel`` step:
+    its ``parallel-world-size`` and ``internal_task_type`` metadata, and the tasks its
+    ``_control_mapper_tasks`` names (all as task names).
 ``provider``
     ``get_metadata()``, ``default_metadata()`` and ``metadata("local@<cwd>")`` (the harness
     replaces the directory with ``<FLOWDIR>``), and whether the switched Client sees the run.
@@ -188,6 +192,30 @@ def provider(ctx: Context, _arg: str) -> dict[str, Any]:
     return out
 
 
+def parallel(ctx: Context, _arg: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for step in sorted(ctx.ordered):
+        found = ctx.safe(lambda s=step: [t.pathspec for t in ctx.run[s].control_tasks()], [])
+        one = ctx.safe(lambda s=step: ctx.run[s].control_task)
+        out[step] = {
+            "control_tasks": sorted(ctx.label(p) for p in found),
+            "control_task": None if one is None else ctx.label(one.pathspec),
+        }
+    for name, task in ctx.tasks():
+        md = ctx.safe(lambda t=task: t.metadata_dict, {})
+        if "parallel-world-size" not in md:
+            continue
+        mappers = ctx.safe(lambda t=task: t["_control_mapper_tasks"].data, None)
+        out[name] = {
+            "parallel-world-size": str(md.get("parallel-world-size")),
+            "internal_task_type": md.get("internal_task_type", "$absent"),
+            "control_mapper_tasks": None
+            if not isinstance(mappers, list)
+            else [ctx.label(f"{ctx.flow_name}/{p}") for p in mappers],
+        }
+    return out
+
+
 PROBES: dict[str, Callable[[Context, str], dict[str, Any]]] = {
     "lineage": lineage,
     "steps": steps,
@@ -196,6 +224,7 @@ PROBES: dict[str, Callable[[Context, str], dict[str, Any]]] = {
     "lookups": lookups,
     "metadata": metadata,
     "provider": provider,
+    "parallel": parallel,
 }
 
 

@@ -39,7 +39,7 @@ def retry(func=None, **options):
     return mark(func) if func is not None else mark
 
 
-catch = card = retry
+catch = card = parallel = retry
 '''
 
 _numbers = itertools.count()

@@ -335,7 +335,8 @@ def test_missing_next(make_flow: MakeFlow) -> None:
         ("self.next({'x': self.end, 'y': self.a}, condition=c)", "must be a string literal"),
         ("self.next({'x': self.end, 'y': self.a}, condition='c', foreach='xs')", "foreach="),
         ("self.next({'x': self.end, 'y': self.a}, condition='c', num_parallel=2)", "num_par"),
-        ("self.next(self.end, num_parallel=2)", "num_parallel"),
+        ("self.next(self.end, num_parallel=n)", "num_parallel=n is not an integer literal"),
+        ("self.next(self.end, num_parallel=0)", "num_parallel=0 is not an integer literal"),
         ("self.next(self.end, self.end)", "more than once"),
         ("self.next(*targets)", "unpacked with *"),
         ("self.next(self.end, **options)", "unpacked with **"),
@@ -697,7 +698,7 @@ def test_lint_error_format_names_file_and_line(make_flow: MakeFlow) -> None:
 
 
 def test_rules_are_documented_functions() -> None:
-    assert len(RULES) == len(set(RULES)) == 16
+    assert len(RULES) == len(set(RULES)) == 19
     for rule in RULES:
         assert rule.__name__.startswith("check_")
         assert rule.__doc__

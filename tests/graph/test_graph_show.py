@@ -141,6 +141,7 @@ def test_graph_to_dict(make_flow: MakeFlow) -> None:
         "in_funcs": ["start"],
         "split_parents": ["start"],
         "matching_join": "b_join",
+        "num_parallel": 0,
     }
     assert data["steps"]["a"]["decorators"] == ["retry", "step"]
     assert data["steps"]["join"]["in_funcs"] == ["a", "b_join"]

@@ -14,6 +14,7 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "BasicForeachTest",
         "BasicIncludeTest",
         "BasicLogTest",
+        "BasicParallelTest",
         "BasicParameterTest",
         "BasicSwitchTest",
         "BasicTagTest",
@@ -44,6 +45,7 @@ EXPECTED_PASS: frozenset[str] = frozenset(
         "ResumeRecursiveSwitchInsideForeachFlowTest",
         "ResumeStartStepTest",
         "ResumeSucceededStepTest",
+        "ResumeUBFJoinTest",
         "RunIdFileTest",
         "RuntimeDagTest",
         "SecretsDecoratorTest",
@@ -55,7 +57,6 @@ EXPECTED_PASS: frozenset[str] = frozenset(
     }
 )
 
-_PARALLEL = "later issue: @parallel (num_parallel)"
 _CARD = "Metaflow internals: the test card types of metaflow.plugins.cards.card_modules.test_cards"
 _EXT_CARD = "Metaflow internals: card types from the test extension packages (metaflow_extensions)"
 _UBF = (
@@ -64,11 +65,8 @@ _UBF = (
 )
 
 # Not expected to pass: they need Metaflow's internals (its test extension package
-# ``metaflow_extensions``, its test card types, private attributes, its module paths) or
-# features of a later issue (@parallel).
+# ``metaflow_extensions``, its test card types, private attributes, its module paths).
 EXCLUDED: dict[str, str] = {
-    "BasicParallelTest": _PARALLEL,
-    "ResumeUBFJoinTest": _PARALLEL,
     "CardDecoratorBasicTest": _CARD,
     "CardErrorTest": _CARD,
     "CardResumeTest": _CARD,

@@ -86,6 +86,7 @@ class Harness:
     pids: dict[int, int] = field(default_factory=dict)  # task id -> pid
     started: threading.Condition = field(default_factory=threading.Condition)
     baseline: set[int] = field(default_factory=set)  # child processes before the executor
+    python: str | None = None  # "pyenv": every task runs in this @pypi environment's interpreter
 
     def spec(self, step: str, task_id: int, **changes: Any) -> TaskSpec:
         base = TaskSpec(
@@ -104,6 +105,7 @@ class Harness:
             username="tester",
             out_funcs=("end",),
             cwd=str(self.flow_file.parent),
+            python=self.python,
         )
         return replace(base, **changes)
 
@@ -165,6 +167,32 @@ _UNDER_TEST = (
     if os.environ.get(CONTRACT_EXECUTOR)
     else sorted(set(EXECUTORS) - PLACED)
 )
+# The router of @pypi/@conda tasks (ketch.runtime._envexec) over the fork (or the spawn)
+# executor, each task in an environment built with uv (skipped where uv is not installed).
+PYENV = ("pyenv", "pyenv-spawn")
+if not os.environ.get(CONTRACT_EXECUTOR):
+    _UNDER_TEST.extend(PYENV)
+
+
+@pytest.fixture(scope="module")
+def env_python(tmp_path_factory: pytest.TempPathFactory) -> str:
+    pytest.importorskip("uv")
+    from ketch.pyenv import EnvRequest, ensure_env
+
+    cache = tmp_path_factory.mktemp("envs")
+    return ensure_env(EnvRequest("pypi", (("six", "1.16.0"),), None), cache).python
+
+
+def _executor(name: str, flow_cls: type[Any], harness: Harness, request: Any) -> Executor:
+    callbacks: dict[str, Any] = {"on_output": harness.on_output, "on_start": harness.on_start}
+    if name not in PYENV:
+        return executor_factory(name)(flow_cls, **callbacks)
+    from ketch.runtime._envexec import EnvExecutor
+
+    harness.python = request.getfixturevalue("env_python")
+    spawn = name == "pyenv-spawn"
+    local = executor_factory("spawn" if spawn else "fork")(flow_cls, **callbacks)
+    return EnvExecutor(local, spawn=spawn, **callbacks)
 
 
 @pytest.fixture(params=_UNDER_TEST)
@@ -182,9 +210,7 @@ def harness(
     store.mkdir()
     harness = Harness(executor=None, store=store, flow_file=flow_file)  # type: ignore[arg-type]
     harness.baseline = _children()
-    harness.executor = executor_factory(request.param)(
-        flow_cls, on_output=harness.on_output, on_start=harness.on_start
-    )
+    harness.executor = _executor(request.param, flow_cls, harness, request)
     try:
         yield harness
     finally:

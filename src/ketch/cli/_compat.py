@@ -34,9 +34,10 @@ _TOP_OPTIONS: dict[str, tuple[str, str]] = {
         "datastore is not supported.",
     ),
     "environment": (
-        "local",
-        "ketch runs steps in the interpreter that runs the flow; the {value} environment "
-        "(Metaflow's @conda/@pypi) is not supported yet.",
+        "local|pypi|conda|uv",
+        "ketch builds step environments with uv: --environment=pypi or conda builds each "
+        "step's @pypi/@conda one; local and uv run every step in the interpreter that runs "
+        "the flow.",
     ),
     "event_logger": ("nullSidecarLogger", "ketch has no event logger sidecar to choose."),
     "monitor": ("nullSidecarMonitor", "ketch has no monitor sidecar to choose."),
@@ -49,6 +50,9 @@ def _check_top_option(ctx: click.Context, param: click.Parameter, value: str | N
     supported, instead = _TOP_OPTIONS[param.name]
     if param.name == "datastore" and value == "s3":
         ctx.meta["ketch.datastore"] = value  # checked with --datastore-root (apply_datastore)
+        return
+    if param.name == "environment" and value in supported.split("|"):
+        ctx.meta["ketch.environment"] = value  # beats the environment setting (see run)
         return
     if value != supported:
         flag = param.opts[0]
@@ -96,6 +100,13 @@ def apply_datastore(ctx: click.Context, datastore_url: str | None) -> None:
         os.environ["KETCH_DATASTORE_URL"] = datastore_url
 
 
+_TOP_HELP = {
+    "datastore": "Metaflow's choice of datastore: local, or s3 with --datastore-root.",
+    "environment": "pypi or conda: run each step in its @pypi/@conda environment (built with "
+    "uv); local (default) or uv: in the interpreter that runs the flow.",
+}
+
+
 def metaflow_top_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add Metaflow's top-level options (accepted and checked; none changes what ketch does)."""
     for name, (supported, _) in reversed(_TOP_OPTIONS.items()):
@@ -107,9 +118,7 @@ def metaflow_top_options(func: Callable[..., Any]) -> Callable[..., Any]:
             expose_value=False,
             callback=_check_top_option,
             metavar="local|s3" if name == "datastore" else supported,
-            help="Metaflow's choice of datastore: local, or s3 with --datastore-root."
-            if name == "datastore"
-            else f"Accepted for Metaflow compatibility: only {supported!r}.",
+            help=_TOP_HELP.get(name, f"Accepted for Metaflow compatibility: only {supported!r}."),
         )(func)
     return click.option(
         "--datastore-root",

@@ -65,7 +65,15 @@ def _graph(
     finish_mutation(flow_cls)  # the mutators' mutate stage sees them, as in Metaflow
     policies = build_policies(flow_cls, graph, [parse_with(s) for s in own])
     _say(ctx, "    The graph looks good!")
+    from ..pyenv import step_requests
+
+    step_requests(flow_cls, policies, _environment(ctx))  # @pypi needs --environment=pypi
     return graph, policies
+
+
+def _environment(ctx: click.Context) -> str:
+    """The run's --environment (Metaflow's option), else the environment setting."""
+    return str(ctx.meta.get("ketch.environment") or resolve().environment)
 
 
 def _with_specs(ctx: click.Context, local: tuple[str, ...]) -> tuple[str, ...]:
@@ -417,8 +425,27 @@ def build_cli(
 
     def _execute(ctx: click.Context, writer: Any, **fields: Any) -> None:
         """Run (or resume) the flow and exit with the run's status."""
+        from ..pyenv import prepare_environments
         from ..runtime import RunRequest, execute_run
 
+        settings, resume = fields["settings"], fields.get("resume")
+        environment = ctx.meta.get("ketch.environment") or settings.environment  # as above
+        origin = None
+        if resume is not None and environment in ("pypi", "conda"):
+            from ..pyenv import origin_environments
+
+            urls = (settings.resolved_metadata_url, settings.resolved_datastore_url)
+            origin = origin_environments(*urls, resume.origin_run_id)
+        fields["policies"] = prepare_environments(
+            flow_cls,
+            fields["policies"],
+            environment=environment,
+            origin=origin,
+            cache=settings.env_cache,
+            executor=settings.executor,
+            datastore_url=settings.resolved_datastore_url,
+            say=lambda line: _say(ctx, line),
+        )
         request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, **fields)
         code = execute_run(request, writer)
         if code:

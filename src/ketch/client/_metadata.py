@@ -21,9 +21,14 @@ name                       value
 ``attempt_ok``             per finished attempt: ``"True"`` when it completed (also when
                            ``@catch`` handled its exception), else ``"False"``
 ``attempt-done``           per finished attempt: its number
+``parallel-world-size``    the number of tasks of the gang (tasks of ``@parallel`` steps)
+``internal_task_type``     ``control_task`` for the control task (node 0) of a gang
 ``node``                   per attempt that ran elsewhere than the launching machine: where
                            (e.g. ``ray:<node id>``); Metaflow records similar per-attempt
                            entries for remote compute
+``conda_env_prefix``       a @pypi/@conda step's environment directory (as Metaflow's)
+``env-id``                 that environment's id: the hash of its lock (exact pins, Python)
+``env-python-version``     the Python version of that environment
 ========================== =================================================================
 
 Metaflow also records ``ds-type``, ``ds-root`` and ``code-package``, which depend on where the
@@ -35,11 +40,13 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from ..flow._parallel import PARALLEL_VAR
 from ..metadata._records import AttemptRecord, RunRecord, TaskRecord
 
 if TYPE_CHECKING:
     from ._task import Task
 
+CONTROL_TASK = "control_task"
 _TAGGED = ("runtime", "python_version", "ketch_version")
 _MAX_FOREACH_PATH = 256  # Metaflow stops listing foreach frames past this many characters
 
@@ -81,6 +88,11 @@ def _task_fields(
     if isinstance(script, str) and script:
         fields.append(("script-name", PurePath(script).name))
     fields.append(("origin-run-id", str(run.origin_run_id)))
+    env = ((graph or {}).get("steps") or {}).get(record.step_name, {}).get("environment")
+    if isinstance(env, dict):  # the step ran in a @pypi/@conda environment
+        fields.append(("conda_env_prefix", str(env.get("path", ""))))
+        fields.append(("env-id", str(env.get("env_id", ""))))
+        fields.append(("env-python-version", str(env.get("python_version", ""))))
     if record.origin_task_id is not None:
         fields.append(("origin-task-id", str(record.origin_task_id)))
     stack = _foreach_stack(record)
@@ -89,7 +101,18 @@ def _task_fields(
     path = _execution_path(record, graph)
     if path:
         fields.append(("foreach-execution-path", path))
+    frame = record.foreach_stack[-1] if record.foreach_stack else None
+    if frame is not None and frame.var == PARALLEL_VAR:
+        fields.append(("parallel-world-size", frame.num_splits))
+        if frame.index == 0:
+            fields.append(("internal_task_type", CONTROL_TASK))
     return fields
+
+
+def is_control_task(record: TaskRecord) -> bool:
+    """True for node 0 of a gang: the control task of a ``@parallel`` step's tasks."""
+    frames = record.foreach_stack
+    return bool(frames) and frames[-1].var == PARALLEL_VAR and frames[-1].index == 0
 
 
 def _foreach_stack(record: TaskRecord) -> list[str]:

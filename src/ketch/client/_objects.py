@@ -25,6 +25,7 @@ from ..metadata._records import (
 from ._base import PARAMETERS_STEP, _Base, _in_namespace, _load_run, _run_id, _split, _time
 from ._code import KetchCode
 from ._context import Backend, backend, get_namespace
+from ._metadata import is_control_task
 from ._task import MetaflowData, Task
 
 
@@ -365,8 +366,26 @@ class Step(_Base):
         records = self._task_records()
         return Task._make(self._run, records[0]) if records else None
 
+    def control_tasks(self, *tags: str) -> Iterator[Task]:
+        """The control tasks of a ``@parallel`` step (node 0 of each gang); none otherwise."""
+        for task in self.tasks(*tags):
+            if is_control_task(task._record):
+                yield task
+
+    @property
+    def control_task(self) -> Task | None:
+        """The control task of a ``@parallel`` step; None for other steps."""
+        return next(self.control_tasks(), None)
+
     def __getitem__(self, task_id: str) -> Task:
         return Task._load(self._run, self._step_name, task_id)
+
+    @property
+    def environment_info(self) -> dict[str, Any] | None:
+        """The environment of the step's tasks (see ``Task.environment_info``); None when the
+        step has no task."""
+        task = self.task
+        return None if task is None else task.environment_info
 
     @property
     def finished_at(self) -> datetime | None:

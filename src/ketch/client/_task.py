@@ -262,6 +262,21 @@ class Task(_Base):
         return {m.name: m.value for m in sorted(self.metadata, key=lambda m: m.created_at)}
 
     @property
+    def environment_info(self) -> dict[str, Any]:
+        """The @pypi/@conda environment the task ran in: ``type``, ``env_id`` (its lock's
+        hash), ``python_version``, ``pins`` (the lock: exact versions, a requirements file),
+        ``path`` and ``interpreter``; ``{}`` for a task that ran in the launching interpreter.
+
+        Examples
+        --------
+        >>> Task("TrainFlow/12/train/3").environment_info["python_version"]  # doctest: +SKIP
+        '3.11.7'
+        """
+        steps = (self._run._graph_info() or {}).get("steps") or {}
+        env = (steps.get(self._record.step_name) or {}).get("environment")
+        return dict(env) if isinstance(env, dict) else {}
+
+    @property
     def parent_task_pathspecs(self) -> list[str]:
         """The tasks this one took its inputs from (for a join, every branch or split)."""
         return [t.pathspec for t in self.parent_tasks]

@@ -29,8 +29,10 @@ from typing import TYPE_CHECKING, Any
 from ..datastore import open_blobs
 from ..runtime._executor import CANCELLED_BEFORE_START, keep, whole_lines, with_logs
 from ..runtime._executor_api import OutputCallback, StartCallback
+from ..runtime._gang import with_gang_env
 from ..runtime._spec import TaskResult, TaskSpec
 from ._ray_cluster import Cluster, failure, task_options
+from ._ray_gang import GANG_PORT_SECONDS, bundles, free_port_here, gang_infeasible
 from ._ray_worker import run_task
 
 if TYPE_CHECKING:
@@ -52,6 +54,17 @@ class _Remote:
     )
     node_id: str | None = None
     pid: int | None = None
+    cancelled: bool = False
+
+
+@dataclass
+class _Placing:
+    """A gang whose placement group Ray has not reserved yet."""
+
+    specs: list[TaskSpec]
+    futures: list[Future[TaskResult]]
+    options: dict[str, Any]
+    group: Any = None
     cancelled: bool = False
 
 
@@ -78,6 +91,7 @@ class RayExecutor:
             threading.Thread(target=self._follower, name=f"ketch-ray-{n}", daemon=True).start()
         self._lock = threading.Lock()
         self._blobs: dict[str, BlobStore] = {}
+        self._placing: dict[Future[TaskResult], _Placing] = {}  # gangs not yet placed
         self._stopping = False
         self._closed = False
 
@@ -102,10 +116,118 @@ class RayExecutor:
         self._follows.put(remote)
         return future
 
+    def submit_gang(self, specs: list[TaskSpec]) -> list[Future[TaskResult]]:
+        """Start the tasks of a gang together, through a placement group (see ``_ray_gang``);
+        the group is reserved on a thread of its own, so the scheduler does not wait."""
+        futures: list[Future[TaskResult]] = [Future() for _ in specs]
+        options = task_options(specs[0])
+        gang = specs[0].gang
+        assert gang is not None
+        problem = None if self._stopping else self._gang_problem(specs[0], options)
+        if self._stopping or problem is not None:
+            exception = CANCELLED_BEFORE_START if problem is None else problem
+            now = time.time()
+            for future in futures:
+                future.set_result(
+                    TaskResult(ok=False, exception=exception, started_at=now, finished_at=now)
+                )
+            return futures
+        placing = _Placing(specs, futures, options)
+        with self._lock:
+            for future in futures:
+                self._placing[future] = placing
+        threading.Thread(target=self._place, args=(placing,), daemon=True).start()
+        return futures
+
+    def _gang_problem(self, spec: TaskSpec, options: dict[str, Any]) -> str | None:
+        assert spec.gang is not None
+        need = bundles(options, 1)[0]
+        problem = gang_infeasible(
+            self.cluster, spec, need, spec.gang.num_nodes, spec.gang.placement
+        )
+        return None if problem is None else f"InfeasibleResources: {problem}"
+
+    def _place(self, placing: _Placing) -> None:
+        """Reserve the gang's placement group, then start its tasks in it."""
+        started = False
+        try:
+            if self._reserve(placing):
+                self._start_gang(placing)
+                started = True
+        except Exception as exc:  # the gang fails, saying why; never leave a future hanging
+            failed = TaskResult(
+                ok=False, exception=f"GangPlacementFailed: {exc}", finished_at=time.time()
+            )
+            for future in placing.futures:
+                if not future.done():
+                    future.set_result(failed)
+        with self._lock:
+            for future in placing.futures:
+                self._placing.pop(future, None)
+        if not started and placing.group is not None:
+            self._remove_group(placing.group)
+        elif placing.cancelled:  # cancelled while its tasks were being started
+            for future in placing.futures:
+                self.cancel(future)
+
+    def _reserve(self, placing: _Placing) -> bool:
+        """Wait until Ray reserves the gang's placement group; False: cancelled meanwhile."""
+        ray = self.cluster.ray
+        gang = placing.specs[0].gang
+        assert gang is not None
+        group = placing.group = ray.util.placement_group(
+            bundles(placing.options, gang.num_nodes), strategy=gang.placement
+        )
+        while not placing.cancelled:  # Ray reserves the bundles once the cluster has room
+            ready, _ = ray.wait([group.ready()], timeout=1.0)
+            if ready:
+                return True
+        for future in placing.futures:
+            future.set_result(TaskResult(ok=False, exception=CANCELLED_BEFORE_START))
+        return False
+
+    def _start_gang(self, placing: _Placing) -> None:
+        """Start the gang's tasks, one per bundle, told the control task's node and port."""
+        from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+
+        ray, group = self.cluster.ray, placing.group
+        in_bundle = PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=0)
+        probe = ray.remote(free_port_here).options(
+            num_cpus=0, scheduling_strategy=in_bundle, max_retries=0
+        )
+        main_ip, port = ray.get(probe.remote(), timeout=GANG_PORT_SECONDS)
+        remotes = []
+        for index, spec in enumerate(with_gang_env(placing.specs, main_ip, port)):
+            strategy = PlacementGroupSchedulingStrategy(group, placement_group_bundle_index=index)
+            options = {**placing.options, "scheduling_strategy": strategy}
+            ref = self._task.options(num_returns="streaming", max_retries=0, **options).remote(spec)
+            remotes.append(_Remote(spec, placing.futures[index], ref))
+        pending = [len(remotes)]
+
+        def release(_: Future[TaskResult]) -> None:  # the group goes with the gang's last task
+            with self._lock:
+                pending[0] -= 1
+                last = pending[0] == 0
+            if last:
+                self._remove_group(group)
+
+        for remote in remotes:
+            with self._lock:
+                self._remote[remote.future] = remote
+            remote.future.add_done_callback(release)
+            self._follows.put(remote)
+
+    def _remove_group(self, group: Any) -> None:
+        with contextlib.suppress(Exception):  # the cluster may be gone already
+            self.cluster.ray.util.remove_placement_group(group)
+
     def cancel(self, task: Future[TaskResult]) -> None:
         """Cancel the Ray task behind ``task``: ketch kills the task's process group on the
         worker; a task that has not ended ``_FORCE_AFTER_SECONDS`` later has its worker killed."""
         with self._lock:
+            placing = self._placing.get(task)
+            if placing is not None:  # a gang still waiting for its placement group
+                placing.cancelled = True
             remote = self._remote.get(task)
         if remote is not None and not remote.cancelled:
             remote.cancelled = True
@@ -117,7 +239,7 @@ class RayExecutor:
     def cancel_all(self) -> None:
         self._stopping = True
         with self._lock:
-            futures = list(self._remote)
+            futures = list(self._remote) + list(self._placing)
         for future in futures:
             self.cancel(future)
 

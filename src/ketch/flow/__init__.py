@@ -9,6 +9,7 @@ from ._decorators import (
     environment,
     local,
     on_ray,
+    parallel,
     parse_with,
     resources,
     retry,
@@ -24,6 +25,7 @@ from ._parsers import (
     yaml_parser,
 )
 from ._project import project
+from ._pypi import conda, conda_base, pypi, pypi_base
 from ._secrets import secrets
 from ._spec import EPHEMERAL, FlowSpec
 from ._state import Inputs, InputView, TaskState
@@ -53,11 +55,16 @@ __all__ = [
     "StepDecorator",
     "card",
     "catch",
+    "conda",
+    "conda_base",
     "environment",
     "local",
     "on_ray",
+    "parallel",
     "parse_with",
     "project",
+    "pypi",
+    "pypi_base",
     "resources",
     "retry",
     "secrets",

@@ -26,6 +26,7 @@ class TaskContext:
     datastore_url: str = ""  # where the run's data is (S3(run=self) roots its keys beside it)
     # Values that flow decorators add for the whole run (@project's project_name, ...).
     flow_fields: Mapping[str, Any] = field(default_factory=dict)
+    is_parallel: bool = False  # a task of a @parallel step (see current.parallel)
 
     @property
     def pathspec(self) -> str:
@@ -50,6 +51,7 @@ _FIELDS = {
     "parameter_names",
     "pathspec",
     "graph",
+    "is_parallel",
 }
 
 
@@ -88,6 +90,11 @@ class Current:
             return getattr(self._get(), name)
         if name in ("task", "run"):
             return self._client_object(name)
+        if name == "parallel":
+            from ._parallel import current_parallel
+
+            self._get()
+            return current_parallel()
         if name == "card":
             from ..cards._collector import current_card
 

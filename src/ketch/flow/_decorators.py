@@ -1,5 +1,6 @@
 """Step decorators: ``@retry``, ``@catch``, ``@timeout``, ``@environment``, ``@resources``,
-``@card``, and where a step runs: ``@on_ray`` (on the Ray cluster) and ``@local``.
+``@card``, ``@parallel`` (a gang step), and where a step runs: ``@on_ray`` (on the Ray
+cluster) and ``@local``.
 
 A decorator only records its arguments on the step function; they are checked when the flow
 is checked (``validate``), so a bad argument is reported like a lint error, with file and line,
@@ -204,6 +205,26 @@ class LocalDecorator(StepDecorator):
     name = "local"
 
 
+GANG_STRATEGIES = ("PACK", "SPREAD", "STRICT_SPREAD", "STRICT_PACK")
+
+
+class ParallelDecorator(StepDecorator):
+    """``@parallel``: the step runs as a gang of ``num_parallel`` tasks that start together
+    (see ``docs/parallel.md``). ``placement`` tells a cluster executor how to place the gang
+    (Ray's placement group strategies); a local run ignores it."""
+
+    name = "parallel"
+    defaults: ClassVar[dict[str, Any]] = {"placement": "PACK"}
+
+    def check(self, step_name: str) -> None:
+        if self.attributes["placement"] not in GANG_STRATEGIES:
+            self.fail(
+                step_name,
+                f"placement={self.attributes['placement']!r} is invalid",
+                f"Use one of: {', '.join(GANG_STRATEGIES)}.",
+            )
+
+
 CARD_TYPES = ("default", "blank")
 _CARD_ID = re.compile(r"[A-Za-z0-9_]+")
 
@@ -299,6 +320,7 @@ DECORATORS: dict[str, type[StepDecorator]] = {
         CardDecorator,
         OnRayDecorator,
         LocalDecorator,
+        ParallelDecorator,
     )
 }
 
@@ -337,6 +359,7 @@ resources = _factory(ResourcesDecorator)
 card = _factory(CardDecorator)
 on_ray = _factory(OnRayDecorator)
 local = _factory(LocalDecorator)
+parallel = _factory(ParallelDecorator)
 
 
 def parse_with(spec: str) -> StepDecorator:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 from ..exceptions import InvalidNextError, MergeArtifactsError, UserError
+from ._parallel import PARALLEL_VAR
 from ._parameters import Parameter, check_parameter_names
 from ._state import Inputs, InputView, TaskState
 
@@ -192,10 +193,11 @@ class FlowSpec:
             state.transition = take_switch(self, step, state.transition, targets, kwargs)
             return
         foreach = kwargs.pop("foreach", None)
+        num_parallel = kwargs.pop("num_parallel", None)
         if kwargs:
             raise InvalidNextError(
                 f"Step '{step}': self.next() got unknown argument(s) {sorted(kwargs)}.",
-                hint="self.next() accepts step targets and foreach='attribute'.",
+                hint="self.next() accepts step targets, foreach='attribute' and num_parallel=N.",
             )
         if state.transition is not None:
             raise InvalidNextError(
@@ -214,9 +216,22 @@ class FlowSpec:
                     hint="Pass steps as self.<step_name>.",
                 )
             names.append(name)
+        if num_parallel is not None and foreach is None:
+            foreach = self._gang(step, num_parallel, names)
         if foreach is not None:
             self._check_foreach(step, foreach, names)
         state.transition = (tuple(names), foreach)
+
+    def _gang(self, step: str, num_parallel: Any, names: list[str]) -> str:
+        """``num_parallel=N``: a foreach over the node indices of a gang of N tasks."""
+        if type(num_parallel) is not int or num_parallel < 1:
+            raise InvalidNextError(
+                f"Step '{step}': num_parallel={num_parallel!r} is not an integer >= 1."
+            )
+        if len(names) != 1:
+            raise InvalidNextError(f"Step '{step}': num_parallel= takes exactly one target.")
+        setattr(self, PARALLEL_VAR, list(range(num_parallel)))
+        return PARALLEL_VAR
 
     def _check_foreach(self, step: str, foreach: Any, names: list[str]) -> None:
         if not isinstance(foreach, str):

@@ -11,6 +11,11 @@ from collections.abc import Callable, Iterator
 
 from ketch.exceptions import LintError
 from ketch.graph._model import FlowGraph
+from ketch.graph._rules_parallel import (
+    check_join_after_parallel,
+    check_parallel_after_next,
+    check_parallel_called_correctly,
+)
 from ketch.graph._rules_shape import (
     check_empty_foreaches,
     check_for_acyclicity,
@@ -51,6 +56,9 @@ RULES: tuple[Rule, ...] = (
     check_switch_splits,
     check_empty_foreaches,
     check_ambiguous_joins,
+    check_parallel_after_next,
+    check_join_after_parallel,
+    check_parallel_called_correctly,
 )
 
 

@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ketch.flow._parallel import PARALLEL_VAR
 from ketch.graph._walk import reverse_postorder, walk_graph
+
+__all__ = ["PARALLEL_VAR", "CaseKey", "FlowGraph", "NodeType", "StepNode"]
 
 NodeType = Literal["start", "linear", "split", "foreach", "split-switch", "join", "end"]
 
@@ -56,6 +59,9 @@ class StepNode:
     # For a switch: the condition attribute and ``(case key, step)`` in source order.
     condition: str | None = None
     switch_cases: tuple[tuple[CaseKey, str], ...] = ()
+    # ``self.next(self.x, num_parallel=N)``: N (a gang of N tasks of ``x``, see @parallel);
+    # 0 for any other transition. Such a step is a ``foreach`` over ``PARALLEL_VAR``.
+    num_parallel: int = 0
 
     @property
     def has_next(self) -> bool:
@@ -80,10 +86,15 @@ class StepNode:
         return self.is_switch and self.name in self.out_funcs
 
     @property
+    def is_parallel_step(self) -> bool:
+        """True for a step decorated ``@parallel`` (a gang step)."""
+        return "parallel" in self.decorators
+
+    @property
     def parallel_step(self) -> bool:
-        """Metaflow's name for a step that runs as a @parallel gang; none does here yet
-        (flows read it, e.g. ``self._graph[current.step_name].parallel_step``)."""
-        return False
+        """Metaflow's name for ``is_parallel_step`` (flows read
+        ``self._graph[current.step_name].parallel_step``)."""
+        return self.is_parallel_step
 
 
 @dataclass(frozen=True)

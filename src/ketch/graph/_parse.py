@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ketch.exceptions import FlowDefinitionError
-from ketch.graph._model import CaseKey, FlowGraph, NodeType, StepNode
+from ketch.graph._model import PARALLEL_VAR, CaseKey, FlowGraph, NodeType, StepNode
 from ketch.graph._switch import SWITCH_FORM, is_switch_call, parse_switch
 from ketch.graph._walk import walk_graph
 
@@ -48,6 +48,7 @@ class _Transition:
     targets: tuple[str, ...] = ()
     foreach: str | None = None
     foreach_given: bool = False
+    num_parallel: int = 0
     problems: tuple[str, ...] = ()
     switch: bool = False
     condition: str | None = None
@@ -169,7 +170,7 @@ def _parse_step(flow_cls: type, name: str, func: Callable[..., Any]) -> StepNode
         type=_shape_type(transition, num_args),
         out_funcs=transition.targets,
         in_funcs=(),
-        foreach_param=transition.foreach,
+        foreach_param=PARALLEL_VAR if transition.num_parallel else transition.foreach,
         num_args=num_args,
         lineno=offset + func_ast.lineno,
         doc=ast.get_docstring(func_ast) or "",
@@ -182,6 +183,7 @@ def _parse_step(flow_cls: type, name: str, func: Callable[..., Any]) -> StepNode
         annotated_end=_annotated(func, calls, "end"),
         condition=transition.condition,
         switch_cases=transition.switch_cases,
+        num_parallel=transition.num_parallel,
     )
 
 
@@ -283,11 +285,18 @@ def _parse_transition(func_ast: FunctionAST, self_name: str, offset: int) -> _Tr
             "a foreach transition takes exactly one step, as in "
             "self.next(self.body, foreach='items')"
         )
+    num_parallel = _num_parallel(call, problems)
+    if num_parallel and (foreach_given or len(call.args) != 1):
+        problems.append(
+            "a num_parallel transition takes exactly one step and no foreach=, as in "
+            "self.next(self.train, num_parallel=4)"
+        )
     return _Transition(
         lineno=offset + call.lineno,
         targets=targets,
         foreach=foreach,
         foreach_given=foreach_given,
+        num_parallel=num_parallel,
         problems=tuple(dict.fromkeys(problems)),
     )
 
@@ -336,18 +345,34 @@ def _keywords(call: ast.Call, problems: list[str]) -> tuple[str | None, bool]:
             problems.append("keyword arguments cannot be unpacked with ** in self.next()")
         elif keyword.arg == "condition":
             problems.append(_CONDITION_NEEDS_DICT)
-        elif keyword.arg == "num_parallel":
-            problems.append("num_parallel= (gang-scheduled @parallel steps) is not supported")
-        else:
-            problems.append(f"unknown keyword argument '{keyword.arg}' (only foreach= is allowed)")
+        elif keyword.arg != "num_parallel":  # read by _num_parallel
+            problems.append(
+                f"unknown keyword argument '{keyword.arg}' (only foreach= and num_parallel= "
+                "are allowed)"
+            )
     return foreach, foreach_given
+
+
+def _num_parallel(call: ast.Call, problems: list[str]) -> int:
+    """N of ``num_parallel=N``: an int literal >= 1; 0 when absent or invalid."""
+    for keyword in call.keywords:
+        if keyword.arg != "num_parallel":
+            continue
+        value = keyword.value
+        if isinstance(value, ast.Constant) and type(value.value) is int and value.value >= 1:
+            return value.value
+        problems.append(
+            f"num_parallel={ast.unparse(value)} is not an integer literal >= 1, as in "
+            "num_parallel=4 (the size of the gang is fixed when the flow is checked)"
+        )
+    return 0
 
 
 def _shape_type(transition: _Transition, num_args: int) -> NodeType:
     """The type the transition gives a step, before the start and end are known."""
     if transition.switch:
         return "split-switch"
-    if transition.foreach_given:
+    if transition.foreach_given or transition.num_parallel:
         return "foreach"
     if len(transition.targets) > 1:
         return "split"

@@ -18,6 +18,7 @@ _VALID_NAME = re.compile(r"[a-z0-9][a-z0-9_]*")
 _TRANSITION_FORMS = (
     "Use one of: self.next(self.a) to go on, self.next(self.a, self.b) to branch, "
     "self.next(self.a, foreach='items') to run 'a' once per element of self.items, "
+    "self.next(self.a, num_parallel=4) to run a gang of 4 tasks of the @parallel step 'a', "
     "self.next({'x': self.a, 'y': self.b}, condition='mode') to take the one step whose key "
     "equals self.mode (case keys are string or number literals, or self.config.key)."
 )

@@ -58,7 +58,9 @@ def _format_step(node: StepNode) -> str:
     lines.extend(_indent(line) for line in (node.doc or "?").splitlines())
     if node.type != "end" and node.out_funcs:
         successors = f"=> {', '.join(node.out_funcs)}"
-        if node.foreach_param is not None:
+        if node.num_parallel:
+            successors += f" (num_parallel={node.num_parallel})"
+        elif node.foreach_param is not None:
             successors += f" (foreach over '{node.foreach_param}')"
         if node.is_switch:
             successors += f" (switch on '{node.condition}')"
@@ -115,6 +117,7 @@ def _step_to_dict(graph: FlowGraph, node: StepNode) -> dict[str, Any]:
         "split_parents": list(node.split_parents),
         "matching_join": node.matching_join,
         **_switch_fields(node),
+        "num_parallel": node.num_parallel,
     }
 
 

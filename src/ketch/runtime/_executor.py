@@ -257,7 +257,8 @@ class LocalExecutor:
             self._spares.prepare(spec)
 
     def _spawn(self, req_id: int, running: _Running, fds: list[int]) -> None:
-        cmd = [sys.executable, "-m", "ketch.runtime._spawn", str(os.getpid())]
+        cmd = [running.spec.python or sys.executable, "-m", "ketch.runtime._spawn"]
+        cmd.append(str(os.getpid()))
         cmd += [str(fd) for fd in fds]
         # The task's environment is in place before it imports the flow (whose import may
         # start a GPU runtime on the devices CUDA_VISIBLE_DEVICES names).

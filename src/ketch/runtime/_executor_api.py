@@ -56,6 +56,25 @@ class Executor(Protocol):
         ...
 
 
+class GangExecutor(Executor, Protocol):
+    """An executor that places a gang (the tasks of a ``@parallel`` step) itself: all its
+    tasks at once or none, each told where the gang's control task runs (see ``_gang``)."""
+
+    def submit_gang(self, specs: list[TaskSpec]) -> list[Future[TaskResult]]:
+        """Start every task of ``specs`` together; their futures, in the same order."""
+        ...
+
+
+def submit_gang(executor: Executor, specs: list[TaskSpec]) -> list[Future[TaskResult]]:
+    """Start the tasks of a gang: through the executor's ``submit_gang`` where it has one
+    (a cluster places them together), else one by one (a local executor starts each at once)."""
+    method = getattr(executor, "submit_gang", None)
+    if method is None:
+        return [executor.submit(spec) for spec in specs]
+    futures: list[Future[TaskResult]] = method(specs)
+    return futures
+
+
 class ExecutorFactory(Protocol):
     def __call__(
         self,
@@ -126,6 +145,16 @@ class RoutedExecutor:
             self._owners[future] = executor
         future.add_done_callback(self._forget)
         return future
+
+    def submit_gang(self, specs: list[TaskSpec]) -> list[Future[TaskResult]]:
+        executor = self._executor(specs[0])
+        futures = submit_gang(executor, specs)
+        with self._lock:
+            for future in futures:
+                self._owners[future] = executor
+        for future in futures:
+            future.add_done_callback(self._forget)
+        return futures
 
     def _forget(self, future: Future[TaskResult]) -> None:
         with self._lock:

@@ -84,7 +84,8 @@ class ForkServer:
         ``spec_fd``, see ``_executor._spec_file``); raises :class:`ServerUnavailable`."""
         parent_sock, child_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         fds = [child_sock.fileno(), spec_fd]
-        cmd = [sys.executable, "-m", "ketch.runtime._server_spawn", str(os.getpid())]
+        python = spec.python or sys.executable  # a @pypi step's: its environment's
+        cmd = [python, "-m", "ketch.runtime._server_spawn", str(os.getpid())]
         try:
             proc = subprocess.Popen(
                 [*cmd, *(str(fd) for fd in fds)],

@@ -37,6 +37,7 @@ from ..metadata._records import (
 )
 from ..settings import Settings
 from ._console import Reporter
+from ._envexec import EnvExecutor
 from ._executor_api import AUTO, PLACED, Executor, RoutedExecutor, executor_factory
 from ._forksafety import Hazard, fork_hazards, should_release_gpu
 from ._gpu import GpuPool, plan_gpus, relaunch_without_gpu, visible_gpus
@@ -136,6 +137,15 @@ def _executor(request: RunRequest, reporter: Reporter) -> Executor:
         setting = AUTO if settings.executor in PLACED else settings.executor
         name = _executor_name(setting, request.flow_file.name, reporter)
         local = executor_factory(name)(request.flow_cls, **callbacks)
+        pythons = {p.python for p in policies.values() if p.python}
+        if pythons:  # @pypi/@conda steps: their environments' servers start meanwhile
+            local = env = EnvExecutor(
+                local,
+                on_output=reporter.task_output,
+                on_start=reporter.task_started,
+                spawn=name == "spawn",
+            )
+            env.prestart(replace(_base_spec(request, 0, {}, {}, ""), code_package=None), pythons)
         if not placed:
             return local
     try:
@@ -378,6 +388,8 @@ def _store_code_and_graph(
     graph_info["configs"] = sorted(flow_configs(request.flow_cls))  # shown apart in the UI
     for name, policy in request.policies.items():
         graph_info["steps"][name]["decorator_specs"] = list(policy.decorators)
+        if policy.environment is not None:  # the lock of its @pypi/@conda environment
+            graph_info["steps"][name]["environment"] = policy.environment
     graph_key = blobs.put_bytes(json.dumps(graph_info).encode(), label="the graph")
     writer.set_code_key(run_id, code_key)
     writer.set_graph_key(run_id, graph_key)

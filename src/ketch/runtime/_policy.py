@@ -15,6 +15,7 @@ from ..flow._decorators import (
     EnvironmentDecorator,
     LocalDecorator,
     OnRayDecorator,
+    ParallelDecorator,
     ResourcesDecorator,
     RetryDecorator,
     StepDecorator,
@@ -40,6 +41,10 @@ class StepPolicy:
     local: bool = False  # @local: stays local under --executor ray too
     secrets: tuple[SecretSource, ...] = ()  # @secrets sources, fetched by the task
     allow_secret_override: bool = False
+    gang_placement: str = "PACK"  # @parallel(placement=...): how a cluster places the gang
+    # @pypi/@conda (see ketch.pyenv): the environment's interpreter and its description
+    python: str | None = None
+    environment: dict[str, Any] | None = None
 
     @property
     def gpus(self) -> int:
@@ -128,6 +133,8 @@ def _policy(step: str, node_type: str, decos: list[StepDecorator]) -> StepPolicy
             values["resources"] = Resources.of(a)
         elif isinstance(deco, SecretsDecorator):
             values.update(secrets=deco.sources(step), allow_secret_override=a["allow_override"])
+        elif isinstance(deco, ParallelDecorator):
+            values["gang_placement"] = a["placement"]
         elif isinstance(deco, CardDecorator):
             if a["id"] is not None and a["id"] in {c.id for c in cards}:
                 deco.fail(

@@ -28,11 +28,12 @@ from ..metadata._records import (
     TaskStatus,
 )
 from ._console import Reporter
-from ._executor_api import Executor
+from ._executor_api import Executor, submit_gang
+from ._gang import GangScheduling, GangState
 from ._gpu import VISIBLE, GpuPool
 from ._origin import Origin, OriginTask
 from ._policy import StepPolicy
-from ._spec import InputRef, TaskResult, TaskSpec
+from ._spec import Gang, InputRef, TaskResult, TaskSpec
 from ._timeout import TIMEOUT_GRACE_SECONDS, timeout_message
 from ._writer import RecordWriter
 
@@ -75,7 +76,7 @@ class _Running:
     devices: tuple[str, ...] = ()  # the GPUs the task was given
 
 
-class Scheduler:
+class Scheduler(GangScheduling):
     """Runs one run of a flow to completion (or to its first failure)."""
 
     def __init__(
@@ -109,6 +110,7 @@ class Scheduler:
         self._cloned: set[int] = set()
         self._failure: str | None = None
         self._last_beat = 0.0
+        self._gangs: dict[int, GangState] = {}  # by control task id, while a gang runs
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self) -> str | None:
@@ -158,6 +160,10 @@ class Scheduler:
         waiting: list[TaskSpec] = []  # GPU tasks whose devices are all in use, in order
         while self._queue and len(self._running) < self.options.max_workers:
             spec = self._queue.popleft()
+            if spec.gang is not None:
+                if not self._launch_gang(spec):
+                    break  # the gang waits for room, at the head of the queue
+                continue
             if self._try_clone(spec):
                 continue
             devices = self._devices_for(spec)
@@ -166,16 +172,26 @@ class Scheduler:
                 continue
             if devices:
                 spec = replace(spec, env={**spec.env, VISIBLE: ",".join(devices)})
-            started = time.time()
+            self._submit([spec], [devices])
+        self._queue.extendleft(reversed(waiting))
+
+    def _submit(self, specs: list[TaskSpec], devices: list[tuple[str, ...]] | None = None) -> None:
+        """Record the tasks as running and hand them to the executor (a gang all at once);
+        ``devices``: the GPUs each was given."""
+        started = time.time()
+        for spec in specs:
             self._write_task(
                 self._task_record(spec, "running", started),
                 AttemptRecord(self.run_id, spec.task_id, spec.attempt, "running", started),
             )
+        if len(specs) == 1 and specs[0].gang is None:
+            futures = [self.executor.submit(specs[0])]
+        else:
+            futures = submit_gang(self.executor, specs)
+        for i, (spec, future) in enumerate(zip(specs, futures, strict=True)):
             deadline = started + spec.timeout + TIMEOUT_GRACE_SECONDS if spec.timeout else None
-            self._running[self.executor.submit(spec)] = _Running(
-                spec, started, deadline, devices=devices
-            )
-        self._queue.extendleft(reversed(waiting))
+            given = devices[i] if devices else ()
+            self._running[future] = _Running(spec, started, deadline, devices=given)
 
     def _devices_for(self, spec: TaskSpec) -> tuple[str, ...] | None:
         """The GPUs a task gets, or None: not now. A step that asks for none sees what the
@@ -218,6 +234,9 @@ class Scheduler:
                 f"(the step did not stop when interrupted, so its process was killed "
                 f"{TIMEOUT_GRACE_SECONDS:g} seconds later)",
             )
+        if spec.gang is not None:
+            self._gang_finished(spec, running.started, result)
+            return
         if not result.ok:
             retry = self._retry_spec(spec, result)
             self._record(spec, running.started, result, final=retry is None)
@@ -402,12 +421,17 @@ class Scheduler:
             )
         child = self.graph[spec.step_name].out_funcs[0]
         assert result.foreach_var is not None and result.foreach_key is not None
+        gang = self._new_gang(spec.step_name, child, n)
         for index in range(n):
             frame = ForeachFrame(
                 spec.step_name, result.foreach_var, n, index, result.foreach_values[index]
             )
             self._enqueue(
-                child, (done,), spec.frames + (frame,), spec.var_keys + (result.foreach_key,)
+                child,
+                (done,),
+                spec.frames + (frame,),
+                spec.var_keys + (result.foreach_key,),
+                gang=None if gang is None else replace(gang, node_index=index),
             )
 
     def _arrive(self, join: str, parent: _Done) -> None:
@@ -436,6 +460,8 @@ class Scheduler:
         parents: tuple[_Done, ...],
         frames: tuple[ForeachFrame, ...],
         var_keys: tuple[str, ...],
+        *,
+        gang: Gang | None = None,
     ) -> None:
         node = self.graph[step_name]
         policy = self.policies.get(step_name, StepPolicy())
@@ -466,6 +492,8 @@ class Scheduler:
             placement=policy.placement,
             secrets=policy.secrets,
             allow_secret_override=policy.allow_secret_override,
+            gang=gang,
+            python=policy.python,
         )
         self._next_task_id += 1
         self._queue.append(spec)

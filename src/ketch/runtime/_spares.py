@@ -104,7 +104,8 @@ class SparePool:
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         (out_r, out_w), (err_r, err_w) = os.pipe(), os.pipe()
         fds = [child.fileno(), out_w, err_w]
-        cmd = [sys.executable, "-m", "ketch.runtime._spawn", "--spare", str(os.getpid())]
+        cmd = [spec.python or sys.executable, "-m", "ketch.runtime._spawn", "--spare"]
+        cmd.append(str(os.getpid()))
         cmd += [*map(str, fds), spec.flow_file, spec.flow_class]
         env = {**original_environ(os.environ), **spec.env}
         try:
@@ -131,4 +132,4 @@ class SparePool:
 
 
 def _key(spec: TaskSpec) -> EnvKey:
-    return tuple(sorted(spec.env.items()))
+    return (*sorted(spec.env.items()), ("", spec.python or ""))  # the interpreter too

@@ -64,6 +64,25 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class Gang:
+    """A task's place in the gang of a ``@parallel`` step: the ``num_parallel`` tasks that
+    start together (``task_ids`` in node order; the first is the control task).
+    ``placement`` is how a cluster executor places them (Ray's placement group strategy)."""
+
+    task_ids: tuple[int, ...]
+    node_index: int
+    placement: str = "PACK"
+
+    @property
+    def num_nodes(self) -> int:
+        return len(self.task_ids)
+
+    @property
+    def control_task_id(self) -> int:
+        return self.task_ids[0]
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """Everything a task process needs to run one attempt of one step.
 
@@ -122,6 +141,10 @@ class TaskSpec:
     # The step's @secrets sources, fetched by the task where it runs (see runtime._secrets).
     secrets: tuple[SecretSource, ...] = ()
     allow_secret_override: bool = False
+    gang: Gang | None = None  # set for the tasks of a @parallel step
+    # The interpreter of the step's @pypi/@conda environment (ketch.pyenv); None: the one that
+    # runs the flow.
+    python: str | None = None
 
     @property
     def pathspec(self) -> str:

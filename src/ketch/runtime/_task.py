@@ -32,6 +32,7 @@ from ..flow import (
 )
 from ..flow._config_apply import ensure_configs
 from ..flow._decorators import ExceptionWrapper
+from ..flow._parallel import CONTROL_MAPPER_TASKS, PARALLEL_VAR
 from ..flow._user_decorators import with_specs_of, wrappers_of
 from ..metadata._records import ArtifactRecord
 from ._spec import TaskResult, TaskSpec
@@ -88,6 +89,7 @@ def _execute(
             graph=spec.graph_info,
             datastore_url=spec.datastore_url,
             flow_fields=spec.flow_fields,
+            is_parallel=spec.gang is not None,
         )
     )
     cards = _open_cards(spec, blobs, parameter_names)
@@ -99,6 +101,7 @@ def _execute(
             inject_secrets(spec.secrets, spec.allow_secret_override)
         flow, state = _prepare(spec, flow_cls, blobs, params)
         transition, foreach = _run_step(spec, flow, state, blobs)
+        _list_gang(spec, flow)
         artifacts = _persist(flow, state, blobs)
         _record_iterations(spec, blobs, artifacts)
         fe = _foreach_info(flow, foreach, artifacts) if foreach else None
@@ -182,6 +185,13 @@ def _run_step(
     if spec.catch_var:  # as in Metaflow: None says that the step raised nothing
         setattr(flow, spec.catch_var, None)
     return transition
+
+
+def _list_gang(spec: TaskSpec, flow: Any) -> None:
+    """The control task of a gang lists every task of it, as Metaflow's does."""
+    if spec.gang is not None and spec.gang.node_index == 0:
+        tasks = [f"{spec.run_id}/{spec.step_name}/{t}" for t in spec.gang.task_ids]
+        setattr(flow, CONTROL_MAPPER_TASKS, tasks)
 
 
 def _fallback_wrapper(spec: TaskSpec) -> ExceptionWrapper:
@@ -373,7 +383,8 @@ def _foreach_info(
             f"Foreach variable '{var}' in step '{flow._ketch.step_name}' produced zero splits.",
             hint="Make sure the iterable has at least one element.",
         )
-    texts = tuple(_short(v) for v in values)
+    # A gang's frames carry no value, as in Metaflow (its "values" are the node indices).
+    texts = ("",) * len(values) if var == PARALLEL_VAR else tuple(_short(v) for v in values)
     return len(values), texts, artifacts[var].key
 
 
