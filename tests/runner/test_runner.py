@@ -68,8 +68,10 @@ def test_a_failing_flow_gives_status_failed_and_the_failed_run(project: Project)
         assert result.status == "failed" and result.returncode != 0
         assert not result.run.successful and not result.run.finished  # end never ran
         assert "body failed on purpose" in result.stdout + result.stderr
-        failed = [t for t in result.run["body"] if not t.successful]
-        assert failed and failed[0].exception is not None
+        # A sibling cancelled by the failure is not successful either, and has no exception.
+        raised = [t for t in result.run["body"] if t.exception is not None]
+        assert raised and not any(t.successful for t in raised)
+        assert "body failed on purpose" in str(raised[0].exception)
 
 
 def test_bad_options_raise_before_anything_runs(project: Project) -> None:
