@@ -46,6 +46,23 @@ class StepPolicy:
     python: str | None = None
     environment: dict[str, Any] | None = None
 
+    def task_fields(self) -> dict[str, Any]:
+        """What the decorators put in every ``TaskSpec`` of the step (the scheduler's and
+        spin's specs take them from here; ``env`` is the step's own, before the run's)."""
+        return {
+            "retries": self.retries,
+            "catch": self.catch,
+            "catch_var": self.catch_var,
+            "print_exception": self.print_exception,
+            "timeout": self.timeout,
+            "cards": self.cards,
+            "resources": self.resources,
+            "placement": self.placement,
+            "secrets": self.secrets,
+            "allow_secret_override": self.allow_secret_override,
+            "python": self.python,
+        }
+
     @property
     def gpus(self) -> int:
         """The GPUs each task of the step asks for (``@resources(gpu=N)``)."""

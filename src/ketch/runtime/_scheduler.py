@@ -482,18 +482,8 @@ class Scheduler(GangScheduling):
             is_switch=node.is_switch,
             iterations=_iterations(step_name, node.is_recursive, parents),
             env={**self.base.env, **policy.env},
-            retries=policy.retries,
-            catch=policy.catch,
-            catch_var=policy.catch_var,
-            print_exception=policy.print_exception,
-            timeout=policy.timeout,
-            cards=policy.cards,
-            resources=policy.resources,
-            placement=policy.placement,
-            secrets=policy.secrets,
-            allow_secret_override=policy.allow_secret_override,
             gang=gang,
-            python=policy.python,
+            **policy.task_fields(),
         )
         self._next_task_id += 1
         self._queue.append(spec)

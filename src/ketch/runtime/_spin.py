@@ -222,16 +222,12 @@ def _spec(request: SpinRequest, origin: _Origin, run_id: int) -> TaskSpec:
         is_end=node.name == graph.end,
         out_funcs=node.out_funcs,
         foreach_param=node.foreach_param,
+        is_switch=node.is_switch,
         graph_info=graph_to_dict(graph),
-        catch=policy.catch,
-        catch_var=policy.catch_var,
-        print_exception=policy.print_exception,
-        timeout=policy.timeout,
-        cards=policy.cards,
-        resources=policy.resources,
         env=dict(policy.env),
         origin_run_id=origin.run.run_id,
         cwd=os.getcwd(),
+        **{**policy.task_fields(), "retries": 0, "placement": None},  # once, here
     )
 
 
