@@ -198,6 +198,8 @@ def _render_section(
     failures = [
         f"- `{f.splitlines()[0]}`" for f in results.failures if f.startswith(section.failure_prefix)
     ]
+    mine = [_md_row([t.text, MARK[t.met], t.detail]) for t in targets if section.is_member(t.text)]
+    target_table = [_md_row(["target", "result", "figure"]), _md_row(["---"] * 3), *mine, ""]
     lines = [
         section.begin,
         f"## {section.title}",
@@ -216,10 +218,7 @@ def _render_section(
         "",
         meta.get("repeats_note", ""),
         "",
-        _md_row(["target", "result", "figure"]),
-        _md_row(["---"] * 3),
-        *(_md_row([t.text, MARK[t.met], t.detail]) for t in targets if section.is_member(t.text)),
-        "",
+        *(target_table if mine else []),
         *(["Failures:", "", *failures, ""] if failures else []),
         section.method,
         section.end,
