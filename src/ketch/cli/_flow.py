@@ -267,6 +267,23 @@ def build_cli(
     if configure:
         configure_flow(flow_cls, argv, _COMMANDS, current_user())
 
+    cli = _flow_group(flow_cls)
+    _add_graph_commands(cli, flow_cls)
+    cli.add_command(_run_command(flow_cls, flow_file))
+    cli.add_command(_resume_command(flow_cls, flow_file))
+    cli.params.extend(project_options(flow_cls))
+    cli.add_command(dump_command(flow_cls.__name__))
+    cli.add_command(logs_command(flow_cls.__name__))
+    cli.add_command(tag_group(flow_cls.__name__))
+    cli.add_command(ui_command(flow_cls.__name__))
+    cli.lazy["card"] = lambda: _card_group(flow_cls.__name__)
+    cli.lazy["spin"] = lambda: _spin_command(flow_cls, flow_file)
+    return cli
+
+
+def _flow_group(flow_cls: type[Any]) -> _FlowGroup:
+    """The flow's top-level command and its options (those before the command)."""
+
     @click.group(
         cls=_FlowGroup,
         invoke_without_command=True,
@@ -304,6 +321,13 @@ def build_cli(
         if ctx.invoked_subcommand is None:
             click.echo(ctx.get_help())
 
+    assert isinstance(cli, _FlowGroup)
+    return cli
+
+
+def _add_graph_commands(cli: click.Group, flow_cls: type[Any]) -> None:
+    """``check``, ``show`` and ``output-dot``: what the flow's graph is."""
+
     @cli.command(help="Check that the flow's graph is valid.")
     @click.option("--warnings", is_flag=True, hidden=True)
     @click.pass_context
@@ -322,7 +346,11 @@ def build_cli(
 
         click.echo(format_dot(build_graph(flow_cls)), nl=False)
 
-    @cli.command(help="Run the flow locally.", params=_parameter_options(flow_cls))
+
+def _run_command(flow_cls: type[Any], flow_file: Path) -> click.Command:
+    """``run``: a new run of the flow with its parameters as options."""
+
+    @click.command(help="Run the flow locally.", params=_parameter_options(flow_cls))
     @_run_options
     @click.pass_context
     def run(
@@ -353,6 +381,8 @@ def build_cli(
             _execute(
                 ctx,
                 writer,
+                flow_cls,
+                flow_file,
                 settings=settings,
                 graph=graph,
                 policies=policies,
@@ -364,7 +394,13 @@ def build_cli(
                 **project,
             )
 
-    @cli.command(help="Resume the latest run (or --origin-run-id) from its failed step or STEP.")
+    return run
+
+
+def _resume_command(flow_cls: type[Any], flow_file: Path) -> click.Command:
+    """``resume``: a new run that reuses an earlier run's successful tasks."""
+
+    @click.command(help="Resume the latest run (or --origin-run-id) from its failed step or STEP.")
     @click.argument("step", required=False)
     @click.option("--origin-run-id", default=None, help="The run to resume (default: latest).")
     @_run_options
@@ -411,6 +447,8 @@ def build_cli(
             _execute(
                 ctx,
                 writer,
+                flow_cls,
+                flow_file,
                 settings=settings,
                 graph=graph,
                 policies=policies,
@@ -423,43 +461,38 @@ def build_cli(
                 **project,
             )
 
-    def _execute(ctx: click.Context, writer: Any, **fields: Any) -> None:
-        """Run (or resume) the flow and exit with the run's status."""
-        from ..pyenv import prepare_environments
-        from ..runtime import RunRequest, execute_run
+    return resume
 
-        settings, resume = fields["settings"], fields.get("resume")
-        environment = ctx.meta.get("ketch.environment") or settings.environment  # as above
-        origin = None
-        if resume is not None and environment in ("pypi", "conda"):
-            from ..pyenv import origin_environments
 
-            urls = (settings.resolved_metadata_url, settings.resolved_datastore_url)
-            origin = origin_environments(*urls, resume.origin_run_id)
-        fields["policies"] = prepare_environments(
-            flow_cls,
-            fields["policies"],
-            environment=environment,
-            origin=origin,
-            cache=settings.env_cache,
-            executor=settings.executor,
-            datastore_url=settings.resolved_datastore_url,
-            say=lambda line: _say(ctx, line),
-        )
-        request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, **fields)
-        code = execute_run(request, writer)
-        if code:
-            ctx.exit(code)
+def _execute(
+    ctx: click.Context, writer: Any, flow_cls: type[Any], flow_file: Path, **fields: Any
+) -> None:
+    """Run (or resume) the flow and exit with the run's status."""
+    from ..pyenv import prepare_environments
+    from ..runtime import RunRequest, execute_run
 
-    cli.params.extend(project_options(flow_cls))
-    cli.add_command(dump_command(flow_cls.__name__))
-    cli.add_command(logs_command(flow_cls.__name__))
-    cli.add_command(tag_group(flow_cls.__name__))
-    cli.add_command(ui_command(flow_cls.__name__))
-    assert isinstance(cli, _FlowGroup)
-    cli.lazy["card"] = lambda: _card_group(flow_cls.__name__)
-    cli.lazy["spin"] = lambda: _spin_command(flow_cls, flow_file)
-    return cli
+    settings, resume = fields["settings"], fields.get("resume")
+    environment = ctx.meta.get("ketch.environment") or settings.environment  # as above
+    origin = None
+    if resume is not None and environment in ("pypi", "conda"):
+        from ..pyenv import origin_environments
+
+        urls = (settings.resolved_metadata_url, settings.resolved_datastore_url)
+        origin = origin_environments(*urls, resume.origin_run_id)
+    fields["policies"] = prepare_environments(
+        flow_cls,
+        fields["policies"],
+        environment=environment,
+        origin=origin,
+        cache=settings.env_cache,
+        executor=settings.executor,
+        datastore_url=settings.resolved_datastore_url,
+        say=lambda line: _say(ctx, line),
+    )
+    request = RunRequest(flow_cls=flow_cls, flow_file=flow_file, **fields)
+    code = execute_run(request, writer)
+    if code:
+        ctx.exit(code)
 
 
 # The flow's commands: config options are read from the arguments before the first of these.
