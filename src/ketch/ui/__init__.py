@@ -1,8 +1,8 @@
 """The local web UI: a read-only view of the project's runs, and the same data as JSON.
 
 ``ketch ui`` (or ``python flow.py ui``) serves it; ``create_app`` builds the ASGI app for
-tests or for another server. The web stack (starlette, uvicorn, jinja2) is the optional
-``ketch[ui]`` extra, imported only when the UI starts; ``docs/ui.md`` lists every route.
+tests or for another server. The web stack (starlette, uvicorn, jinja2) is part of the
+base install and imported only when the UI starts; ``docs/ui.md`` lists every route.
 
 Examples
 --------
@@ -46,7 +46,7 @@ def create_app(
     ketch.exceptions.StoreNotFoundError
         There is no ``.ketch`` store yet.
     ketch.exceptions.UserError
-        starlette or jinja2 is missing (``pip install 'ketch[ui]'``), or an allowed host is
+        starlette or jinja2 is missing (removed from the environment by hand), or an allowed host is
         not a host name.
     """
     from ..settings import resolve

@@ -1,4 +1,4 @@
-"""The optional web dependencies, imported only when the UI starts."""
+"""The web dependencies (in the base install), imported only when the UI starts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import importlib
 from ..exceptions import UserError
 
 UI_MODULES = ("starlette", "uvicorn", "jinja2")
-INSTALL_HINT = "pip install 'ketch[ui]'"
+# They are dependencies of ketch: one is missing only from an environment that was changed by
+# hand (``pip uninstall``) or installed without dependencies (``pip install --no-deps``).
+INSTALL_HINT = "pip install starlette uvicorn jinja2 (ketch's own dependencies)"
 
 
 def require_ui_deps() -> None:
@@ -22,6 +24,6 @@ def require_ui_deps() -> None:
         raise UserError(
             f"The web UI needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
             "not installed.",
-            headline="Missing optional dependency",
+            headline="Missing dependency",
             hint=INSTALL_HINT,
         )
