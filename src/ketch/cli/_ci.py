@@ -109,21 +109,26 @@ def install_lines(root: Path) -> list[str]:
         extra = _test_extra(pyproject)
         lines.append(f"pip install -e '.[{extra}]'" if extra else "pip install -e .")
         texts.append(pyproject.read_text(errors="replace"))
-    if not any(re.search(r"\bketch\b", t) for t in texts) or not texts:
+    if not any(re.search(r"\bketch\b", t) for t in texts):
         lines.append("pip install ketch")
     lines.append("pip install pytest")
     return lines
 
 
 def _test_extra(pyproject: Path) -> str | None:
-    import tomllib
+    """The project's test extra (``test``, ``tests`` or ``dev``) declared in pyproject.toml.
 
-    try:
-        data = tomllib.loads(pyproject.read_text())
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+    Read with a pattern rather than a TOML parser: ``tomllib`` is Python 3.11+, and a wrong
+    guess only costs the workflow an extra or two.
+    """
+    text = pyproject.read_text(errors="replace")
+    table = re.search(
+        r"^\[project\.optional-dependencies\][^\n]*\n(.*?)(?=^\[|\Z)", text, re.M | re.S
+    )
+    if table is None:
         return None
-    extras = data.get("project", {}).get("optional-dependencies", {})
-    return next((e for e in ("test", "tests", "dev") if e in extras), None)
+    names = re.findall(r"^\s*[\"']?([A-Za-z0-9_.-]+)[\"']?\s*=", table.group(1), re.M)
+    return next((e for e in ("test", "tests", "dev") if e in names), None)
 
 
 def project_of(flow_file: Path) -> Project:
