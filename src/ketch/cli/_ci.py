@@ -265,8 +265,9 @@ def ci_group() -> click.Group:
     default_python = f"{sys.version_info.major}.{sys.version_info.minor}"
 
     @ci.command(
+        short_help="Write a GitHub Actions workflow that tests the project and runs FLOW_FILE.",
         help="Write .github/workflows/<flow>.yml: test the project, run the flow "
-        "(parameters from workflow_dispatch inputs) and upload its cards."
+        "(parameters from workflow_dispatch inputs) and upload its cards.",
     )
     @click.argument("flow_file", type=click.Path())
     @click.option(
