@@ -255,55 +255,49 @@ def write_workflow(flow_file: str, output: str | None, force: bool, options: Opt
     return target
 
 
+@click.command(
+    short_help="Write a GitHub Actions workflow that tests the project and runs FLOW_FILE.",
+    help="Write .github/workflows/<flow>.yml: test the project, run the flow "
+    "(parameters from workflow_dispatch inputs) and upload its cards.",
+)
+@click.argument("flow_file", type=click.Path())
+@click.option(
+    "--output", default=None, help="Where to write (default: <repo>/.github/workflows/<flow>.yml)."
+)
+@click.option(
+    "--python",
+    "python",
+    default=f"{sys.version_info.major}.{sys.version_info.minor}",
+    show_default=True,
+    help="The Python version the workflow sets up.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing workflow file.")
+@click.option(
+    "--schedule",
+    default=None,
+    metavar="CRON",
+    help="Also run on this cron schedule, e.g. '0 6 * * 1'.",
+)
+@click.option(
+    "--branch",
+    "branches",
+    multiple=True,
+    help="Run on pushes to this branch only (repeatable; default: every push).",
+)
+def github(
+    flow_file: str,
+    output: str | None,
+    python: str,
+    force: bool,
+    schedule: str | None,
+    branches: tuple[str, ...],
+) -> None:
+    target = write_workflow(flow_file, output, force, Options(python, schedule, branches))
+    click.echo(f"Workflow written to {target}")
+
+
 def ci_group() -> click.Group:
     """The ``ketch ci`` command group."""
-
-    @click.group(help="Write continuous-integration workflows for a flow.")
-    def ci() -> None:
-        pass
-
-    default_python = f"{sys.version_info.major}.{sys.version_info.minor}"
-
-    @ci.command(
-        short_help="Write a GitHub Actions workflow that tests the project and runs FLOW_FILE.",
-        help="Write .github/workflows/<flow>.yml: test the project, run the flow "
-        "(parameters from workflow_dispatch inputs) and upload its cards.",
-    )
-    @click.argument("flow_file", type=click.Path())
-    @click.option(
-        "--output",
-        default=None,
-        help="Where to write (default: <repo>/.github/workflows/<flow>.yml).",
-    )
-    @click.option(
-        "--python",
-        "python",
-        default=default_python,
-        show_default=True,
-        help="The Python version the workflow sets up.",
-    )
-    @click.option("--force", is_flag=True, help="Overwrite an existing workflow file.")
-    @click.option(
-        "--schedule",
-        default=None,
-        metavar="CRON",
-        help="Also run on this cron schedule, e.g. '0 6 * * 1'.",
-    )
-    @click.option(
-        "--branch",
-        "branches",
-        multiple=True,
-        help="Run on pushes to this branch only (repeatable; default: every push).",
-    )
-    def github(
-        flow_file: str,
-        output: str | None,
-        python: str,
-        force: bool,
-        schedule: str | None,
-        branches: tuple[str, ...],
-    ) -> None:
-        target = write_workflow(flow_file, output, force, Options(python, schedule, branches))
-        click.echo(f"Workflow written to {target}")
-
-    return ci
+    group = click.Group("ci", help="Write continuous-integration workflows for a flow.")
+    group.add_command(github)
+    return group
