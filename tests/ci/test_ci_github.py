@@ -212,17 +212,18 @@ def test_flow_errors(project: Any, source: str | None, message: str) -> None:
 
 
 E2E = """
-from ketch import FlowSpec, Parameter, card, current, step
+from ketch import Config, FlowSpec, Parameter, card, current, step
 from ketch.cards import Markdown
 
 class ShipFlow(FlowSpec):
     n = Parameter("n", default=2, help="how many")
     loud = Parameter("loud", default=False)
+    cfg = Config("cfg", default_value={"word": "hi"})
 
     @card
     @step
     def start(self):
-        current.card.append(Markdown(f"# n={self.n} loud={self.loud}"))
+        current.card.append(Markdown(f"# n={self.n} loud={self.loud} {self.cfg.word}"))
         self.next(self.end)
 
     @step
@@ -235,7 +236,13 @@ if __name__ == "__main__":
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("inputs", [{}, {"KETCH_PARAM_N": "5", "KETCH_PARAM_LOUD": "true"}])
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {},
+        {"KETCH_PARAM_N": "5", "KETCH_PARAM_LOUD": "true", "KETCH_CONFIG_CFG": '{"word": "yo"}'},
+    ],
+)
 def test_the_workflow_steps_run_the_flow_and_export_its_cards(
     project: Any, inputs: dict[str, str]
 ) -> None:
@@ -257,5 +264,11 @@ def test_the_workflow_steps_run_the_flow_and_export_its_cards(
         assert done.returncode == 0, done.stderr
     (card_file,) = (project.root / "ketch-cards").iterdir()
     assert card_file.name.startswith("start-") and card_file.suffix == ".html"
-    n, loud = ("5", "True") if inputs else ("2", "False")
-    assert f"n={n} loud={loud}" in card_file.read_text()
+    expected = "n=5 loud=True yo" if inputs else "n=2 loud=False hi"
+    assert expected in card_file.read_text()
+    dispatch = yaml.safe_load(path.read_text())[True]["workflow_dispatch"]["inputs"]
+    assert dispatch["cfg"] == {
+        "description": "Config cfg (JSON)",
+        "type": "string",
+        "required": False,
+    }

@@ -35,16 +35,31 @@ class Input:
     description: str
     default: str | None  # YAML text of the default; None: no default
     required: bool
+    config: bool = False  # a Config: given as --config-value NAME JSON before 'run'
 
     @property
     def env_name(self) -> str:
-        return "KETCH_PARAM_" + re.sub(r"[^A-Za-z0-9]", "_", self.name).upper()
+        prefix = "KETCH_CONFIG_" if self.config else "KETCH_PARAM_"
+        return prefix + re.sub(r"[^A-Za-z0-9]", "_", self.name).upper()
+
+    @property
+    def shell_line(self) -> str:
+        """Adds the input's value (when one is given) to the command line's arguments."""
+        if self.config:
+            add = f'top+=(--config-value {self.name} "${self.env_name}")'
+        else:
+            add = f'args+=(--{self.name} "${self.env_name}")'
+        return f'if [ -n "${self.env_name}" ]; then {add}; fi'
 
 
 def parameter_input(parameter: Any) -> Input:
     """The workflow input for one flow Parameter (its type, default and help)."""
     from ..flow import JSONType
 
+    if getattr(parameter, "IS_CONFIG_PARAMETER", False):
+        # Its default stays the flow's (a value or a file): an empty input does not override it.
+        help_ = parameter.help or f"Config {parameter.name}"
+        return Input(parameter.name, "string", f"{help_} (JSON)", None, False, config=True)
     # Numbers are "string" inputs: the flow's Parameter converts and checks them, and older
     # actionlint releases (and GitHub Enterprise servers) know no "number" input type.
     kind = "boolean" if parameter.type is bool and not parameter.separator else "string"
@@ -200,13 +215,14 @@ def _steps(flow_name: str, inputs: list[Input], project: Project, options: Optio
         "        env:",
         *(f"          {i.env_name}: ${{{{ inputs.{i.name} }}}}" for i in inputs),
     ]
+    has_configs = any(i.config for i in inputs)
+    top = ' "${top[@]}"' if has_configs else ""
+    args = ' "${args[@]}"' if len(inputs) > sum(i.config for i in inputs) else ""
     run_script = [
-        "args=()",
-        *(
-            f'if [ -n "${i.env_name}" ]; then args+=(--{i.name} "${i.env_name}"); fi'
-            for i in inputs
-        ),
-        f'python {flow} run --run-id-file {RUN_ID_FILE} "${{args[@]}}"',
+        *(["top=()"] if top else []),
+        *(["args=()"] if args else []),
+        *(i.shell_line for i in inputs),
+        f"python {flow}{top} run --run-id-file {RUN_ID_FILE}{args}",
     ]
     export_script = [
         f"if [ -f {RUN_ID_FILE} ]; then",
