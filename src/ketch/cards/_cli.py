@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import click
@@ -113,7 +114,26 @@ def card_group(flow_name: str) -> click.Group:
             error = "  (render error)" if c.error else ""
             click.echo(f"  {c.position:>2}  {c.type:<8} {card_id:<16} {c.hash[:12]}{error}")
 
+    @card.command(help="Write every card of RUN[/STEP[/TASK]] (default: latest run) to a folder.")
+    @click.argument("path", metavar="[RUN[/STEP[/TASK]]]", required=False)
+    @click.option("--output-dir", default="cards", show_default=True, type=click.Path())
+    def export(path: str | None, output_dir: str) -> None:
+        written = export_cards(_tasks(flow_name, path), Path(output_dir))
+        click.echo(f"{len(written)} card(s) written to {output_dir}", err=True)
+
     return card
+
+
+def export_cards(tasks: list[Any], folder: Path) -> list[Path]:
+    """Save the cards of ``tasks`` as ``STEP-TASK-TYPE[-ID]-POSITION.html`` in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for task in tasks:
+        step, task_id = task.pathspec.split("/")[-2:]
+        for c in get_cards(task):
+            name = "-".join(p for p in (step, task_id, c.type, c.id, str(c.position)) if p)
+            written.append(c.save(folder / f"{name}.html"))
+    return written
 
 
 def _card_dict(task: Any, c: Card) -> dict[str, Any]:

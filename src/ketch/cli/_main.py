@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..ui import ui_command
+from ._ci import ci_group
 from ._errors import exit_now, invoke
 
 FLOW_VERBS = ("run", "resume", "check", "show", "output-dot", "dump", "logs", "tag")
@@ -49,6 +50,7 @@ def cli() -> None:
 for _verb in FLOW_VERBS:
     cli.add_command(_flow_verb(_verb))
 cli.add_command(ui_command())
+cli.add_command(ci_group())
 
 
 @cli.command(help="List the most recent runs of this project.")
