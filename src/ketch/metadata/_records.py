@@ -8,7 +8,7 @@ a task id is an integer unique within its run (the ``_parameters`` pseudo-task i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 RunStatus = Literal["running", "completed", "failed"]
 TaskStatus = Literal["running", "completed", "failed"]
@@ -97,6 +97,28 @@ class ArtifactRecord:
     type_name: str  # e.g. "builtins.dict", "numpy.ndarray"
     size: int  # bytes of the serialized value
     encoding: str = "ketch-pickle5"
+
+
+class MetricPoint(NamedTuple):
+    """One value logged by a task, as the task sends it to the scheduler."""
+
+    name: str
+    step: int | None  # the caller's x-axis (an epoch, a batch number); None when not given
+    value: float  # NaN is kept (stored as SQL NULL, read back as NaN)
+    timestamp: float  # POSIX seconds when it was logged
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    """One value a task logged with ``log_metric`` (a row of the ``metrics`` table)."""
+
+    task_id: int
+    attempt: int
+    step_name: str
+    name: str
+    step: int | None  # the x-axis the task gave (an epoch...); None when it gave none
+    value: float  # NaN when the task logged a NaN
+    timestamp: float  # POSIX seconds when the task logged it
 
 
 @dataclass(frozen=True)

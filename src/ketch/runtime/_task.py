@@ -32,6 +32,7 @@ from ..flow import (
 )
 from ..flow._config_apply import ensure_configs
 from ..flow._decorators import ExceptionWrapper
+from ..flow._metrics import start_metrics, take_metrics
 from ..flow._parallel import CONTROL_MAPPER_TASKS, PARALLEL_VAR
 from ..flow._user_decorators import with_specs_of, wrappers_of
 from ..metadata._records import ArtifactRecord
@@ -54,11 +55,13 @@ def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
     """
     started = time.time()
     blobs = open_blobs(spec.datastore_url)
+    start_metrics()
     try:
         with blobs.batch():
-            return _execute(spec, flow_cls, blobs, started)
+            result = _execute(spec, flow_cls, blobs, started)
     except KetchException as exc:  # the batch's one write failed: nothing it held is kept
-        return replace(_failure(exc, started), artifacts={})
+        result = replace(_failure(exc, started), artifacts={})
+    return replace(result, metrics=take_metrics())
 
 
 def _execute(
