@@ -37,7 +37,12 @@ def test_points_kept_in_order_with_steps() -> None:
     log_metrics({"loss": 1.5, "acc": Fraction(1, 4)}, step=1)
     log_metric("lr", float("nan"))
     points = take_metrics()
-    assert [(p.name, p.step) for p in points] == [("loss", 0), ("loss", 1), ("acc", 1), ("lr", None)]
+    assert [(p.name, p.step) for p in points] == [
+        ("loss", 0),
+        ("loss", 1),
+        ("acc", 1),
+        ("lr", None),
+    ]
     assert [p.value for p in points[:3]] == [2.0, 1.5, 0.25]
     assert all(type(p.value) is float for p in points) and math.isnan(points[3].value)
     assert all(before <= p.timestamp <= time.time() for p in points)
