@@ -144,3 +144,57 @@ def test_a_bad_value_fails_the_step_naming_the_metric(project) -> None:  # type:
     both = ran.stdout + ran.stderr
     assert "Invalid metric" in both and "metric 'loss': str '0.5' is not a number" in both
     assert "Hint: Log an int or a float" in both and "Traceback" not in both
+
+
+RETRY_FLOW = """
+import time
+from ketch import FlowSpec, current, log_metric, retry, step, timeout
+
+class RetryMetricFlow(FlowSpec):
+    @retry(times=1)
+    @step
+    def start(self):
+        log_metric("attempt", current.retry_count)
+        if current.retry_count == 0:
+            raise RuntimeError("first try")
+        self.next(self.slow)
+
+    @timeout(seconds=1)
+    @step
+    def slow(self):
+        log_metric("before", 1.0)
+        time.sleep(30)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+if __name__ == "__main__":
+    RetryMetricFlow()
+"""
+
+READ_RETRY = """
+import json, sqlite3
+from ketch import Flow, namespace
+from ketch.metadata._sqlite import sqlite_file
+namespace(None)
+run = Flow("RetryMetricFlow").latest_run
+out = {s: [[m.name, m.value] for t in run[s] for m in t.metrics] for s in ("start", "slow")}
+db = sqlite3.connect(sqlite_file(run._backend.store.url))
+out["rows"] = db.execute("SELECT attempt, value FROM metrics WHERE step_name = 'start'").fetchall()
+print(json.dumps(out))
+"""
+
+
+def test_retries_show_the_latest_attempt_and_a_timeout_keeps_points(project) -> None:  # type: ignore[no-untyped-def]
+    project.write("flow.py", RETRY_FLOW)
+    ran = project.run("flow.py", "run")
+    assert ran.returncode != 0  # slow timed out
+    project.write("read.py", READ_RETRY)
+    out = project.run("read.py")
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert got["start"] == [["attempt", 1.0]]
+    assert got["slow"] == [["before", 1.0]]
+    assert sorted(got["rows"]) == [[0, 0.0], [1, 1.0]]  # both attempts are in the table
