@@ -80,3 +80,25 @@ def test_ten_thousand_points_are_cheap() -> None:
     spent = time.perf_counter() - started
     assert len(take_metrics()) == 10_000
     assert spent < 0.05, f"10,000 points took {spent * 1000:.1f} ms"
+
+
+def test_a_spill_function_gets_batches_and_the_rest_stays() -> None:
+    from ketch.flow import _metrics
+
+    sent: list[tuple[object, ...]] = []
+    start_metrics(sent.append)
+    try:
+        for i in range(_metrics.SPILL_POINTS * 2 + 3):
+            log_metric("x", i, step=i)
+    finally:
+        rest = take_metrics()
+    assert [len(batch) for batch in sent] == [_metrics.SPILL_POINTS] * 2
+    assert len(rest) == 3 and rest[0].step == _metrics.SPILL_POINTS * 2
+    start_metrics(sent.append)
+    try:
+        log_metric("x", 1.0)
+        _metrics._spilled_at -= _metrics.SPILL_SECONDS  # as if a second went by
+        log_metric("x", 2.0)
+    finally:
+        assert take_metrics() == ()
+    assert [p.value for p in sent[-1]] == [1.0, 2.0]  # type: ignore[attr-defined]

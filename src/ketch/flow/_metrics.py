@@ -3,32 +3,52 @@
 Points are buffered in the task's memory (appending a tuple: about a microsecond each) and travel
 to the scheduler with the task's result, which writes them to the metadata store's ``metrics``
 table: the task never opens the database. A step that raises keeps the points it logged before
-the error; a process that dies (killed, out of memory) loses its buffer. See docs/metrics.md.
+the error. A local task also sends its buffer in batches while it runs (every 5,000 points or
+after a second, see ``runtime._metricframes``), so that a process that dies (killed, out of
+memory) loses only the points of its last second. See docs/metrics.md.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..exceptions import MetricError, UserError
 from ..metadata._records import MetricPoint
 
+MetricSpill = Callable[[tuple[MetricPoint, ...]], None]
+
+# A task with a spill function sends its buffer when it holds this many points, or at the first
+# point logged this long after the last send (a task that dies keeps what it sent).
+SPILL_POINTS = 5_000
+SPILL_SECONDS = 1.0
+
 _buffer: list[MetricPoint] | None = None
+_spill: MetricSpill | None = None
+_spilled_at = 0.0
 
 
-def start_metrics() -> list[MetricPoint]:
-    """Start buffering the points of the task this process runs (called by the task runner)."""
-    global _buffer
-    _buffer = []
-    return _buffer
+def start_metrics(spill: MetricSpill | None = None) -> None:
+    """Start buffering the points of the task this process runs (called by the task runner);
+    ``spill`` sends batches while it runs (a local task's result pipe)."""
+    global _buffer, _spill, _spilled_at
+    _buffer, _spill, _spilled_at = [], spill, time.time()
 
 
 def take_metrics() -> tuple[MetricPoint, ...]:
-    """The points logged since `start_metrics`; logging is off again afterwards."""
-    global _buffer
-    points, _buffer = tuple(_buffer or ()), None
+    """The points logged since `start_metrics` and not spilled; logging is off again."""
+    global _buffer, _spill
+    points, _buffer, _spill = tuple(_buffer or ()), None, None
     return points
+
+
+def _send(buffer: list[MetricPoint], now: float) -> None:
+    global _spilled_at
+    assert _spill is not None
+    points = tuple(buffer)
+    buffer.clear()
+    _spilled_at = now
+    _spill(points)
 
 
 def _number(name: str, value: object) -> float:
@@ -82,7 +102,10 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
             f"metric name {name!r:.60} is not a non-empty string",
             hint='Name metrics with text, e.g. log_metric("loss", 0.1).',
         )
-    buffer.append(MetricPoint(name, _checked_step(name, step), _number(name, value), time.time()))
+    now = time.time()
+    buffer.append(MetricPoint(name, _checked_step(name, step), _number(name, value), now))
+    if _spill is not None and (len(buffer) >= SPILL_POINTS or now - _spilled_at >= SPILL_SECONDS):
+        _send(buffer, now)
 
 
 def log_metrics(values: Mapping[str, float], step: int | None = None) -> None:
