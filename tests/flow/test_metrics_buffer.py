@@ -37,15 +37,15 @@ def test_points_kept_in_order_with_steps() -> None:
     log_metrics({"loss": 1.5, "acc": Fraction(1, 4)}, step=1)
     log_metric("lr", float("nan"))
     points = take_metrics()
-    assert [(p.name, p.step) for p in points] == [
+    assert [(name, step) for name, step, _, _ in points] == [
         ("loss", 0),
         ("loss", 1),
         ("acc", 1),
         ("lr", None),
     ]
-    assert [p.value for p in points[:3]] == [2.0, 1.5, 0.25]
-    assert all(type(p.value) is float for p in points) and math.isnan(points[3].value)
-    assert all(before <= p.timestamp <= time.time() for p in points)
+    assert [p[2] for p in points[:3]] == [2.0, 1.5, 0.25]
+    assert all(type(p[2]) is float for p in points) and math.isnan(points[3][2])
+    assert all(before <= p[3] <= time.time() for p in points)
     assert take_metrics() == ()  # taken: logging is off again
     with pytest.raises(UserError):
         log_metric("loss", 1.0)
@@ -93,7 +93,7 @@ def test_a_spill_function_gets_batches_and_the_rest_stays() -> None:
     finally:
         rest = take_metrics()
     assert [len(batch) for batch in sent] == [_metrics.SPILL_POINTS] * 2
-    assert len(rest) == 3 and rest[0].step == _metrics.SPILL_POINTS * 2
+    assert len(rest) == 3 and rest[0][1] == _metrics.SPILL_POINTS * 2
     start_metrics(sent.append)
     try:
         log_metric("x", 1.0)
@@ -101,4 +101,4 @@ def test_a_spill_function_gets_batches_and_the_rest_stays() -> None:
         log_metric("x", 2.0)
     finally:
         assert take_metrics() == ()
-    assert [p.value for p in sent[-1]] == [1.0, 2.0]  # type: ignore[attr-defined]
+    assert [p[2] for p in sent[-1]] == [1.0, 2.0]  # type: ignore[index]

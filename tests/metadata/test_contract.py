@@ -21,7 +21,6 @@ from ketch.metadata import (
     AttemptRecord,
     ForeachFrame,
     MetadataStore,
-    MetricPoint,
     ParameterRecord,
     SchemaVersionError,
     StoreUrlError,
@@ -463,7 +462,7 @@ def test_v2_database_upgrades_and_keeps_its_rows(shared_url: str) -> None:
         assert store.list_attempts(run_id) == [old, new]
         assert store.list_metrics(run_id) == []  # and the new table (version 4) is there
         store.upsert_task(_task(run_id, 1, attempt=1))
-        store.add_metrics(run_id, 1, 1, "start", [MetricPoint("loss", 0, 0.5, 4.5)])
+        store.add_metrics(run_id, 1, 1, "start", [("loss", 0, 0.5, 4.5)])
         assert [m.value for m in store.list_metrics(run_id, 1)] == [0.5]
     engine = create_engine(normalize_url(shared_url))
     try:

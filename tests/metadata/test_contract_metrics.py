@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ketch.metadata import AttemptRecord, MetadataStore, MetricPoint, TaskRecord
+from ketch.metadata import AttemptRecord, MetadataStore, TaskRecord
 
 
 def _task(run_id: int, task_id: int, step: str, attempt: int = 0) -> TaskRecord:
@@ -34,14 +34,14 @@ def _write(store: MetadataStore, run_id: int, task_id: int, step: str, attempt: 
 def test_metrics_round_trip_in_order(store: MetadataStore) -> None:
     run_id = store.create_run("M", user="ada", tags=[], system_tags=[]).run_id
     points = [
-        MetricPoint("loss", 0, 1.5, 10.0),
-        MetricPoint("acc", 0, 0.25, 10.5),
-        MetricPoint("loss", 1, float("nan"), 11.0),
-        MetricPoint("loss", None, float("inf"), 12.0),
-        MetricPoint("big", 2**40, -3, 13.0),
+        ("loss", 0, 1.5, 10.0),
+        ("acc", 0, 0.25, 10.5),
+        ("loss", 1, float("nan"), 11.0),
+        ("loss", None, float("inf"), 12.0),
+        ("big", 2**40, -3, 13.0),
     ]
     _write(store, run_id, 1, "train", 0, points)
-    _write(store, run_id, 2, "train", 0, [MetricPoint("loss", 0, 9.0, 20.0)])
+    _write(store, run_id, 2, "train", 0, [("loss", 0, 9.0, 20.0)])
 
     got = store.list_metrics(run_id, 1)
     assert [(m.name, m.step, m.timestamp) for m in got] == [
@@ -65,23 +65,23 @@ def test_metrics_round_trip_in_order(store: MetadataStore) -> None:
 
 def test_metrics_of_latest_attempt_only(store: MetadataStore) -> None:
     run_id = store.create_run("M", user="ada", tags=[], system_tags=[]).run_id
-    _write(store, run_id, 1, "train", 0, [MetricPoint("loss", 0, 5.0, 1.0)])
-    _write(store, run_id, 1, "train", 1, [MetricPoint("loss", 0, 2.0, 2.0)])
+    _write(store, run_id, 1, "train", 0, [("loss", 0, 5.0, 1.0)])
+    _write(store, run_id, 1, "train", 1, [("loss", 0, 2.0, 2.0)])
     assert [(m.attempt, m.value) for m in store.list_metrics(run_id, 1)] == [(1, 2.0)]
     assert [(m.attempt, m.value) for m in store.list_metrics(run_id)] == [(1, 2.0)]
 
 
 def test_metrics_written_again_replace(store: MetadataStore) -> None:
     run_id = store.create_run("M", user="ada", tags=[], system_tags=[]).run_id
-    _write(store, run_id, 1, "s", 0, [MetricPoint("a", 0, 1.0, 1.0)])
-    _write(store, run_id, 1, "s", 0, [MetricPoint("a", 0, 7.0, 1.0)])
+    _write(store, run_id, 1, "s", 0, [("a", 0, 1.0, 1.0)])
+    _write(store, run_id, 1, "s", 0, [("a", 0, 7.0, 1.0)])
     assert [m.value for m in store.list_metrics(run_id, 1)] == [7.0]
     store.add_metrics(run_id, 1, 0, "s", [])  # nothing to write: no transaction needed
 
 
 def test_many_metrics_in_one_batch(store: MetadataStore) -> None:
     run_id = store.create_run("M", user="ada", tags=[], system_tags=[]).run_id
-    points = [MetricPoint("loss", i, 1.0 / (i + 1), 100.0 + i) for i in range(10_000)]
+    points = [("loss", i, 1.0 / (i + 1), 100.0 + i) for i in range(10_000)]
     _write(store, run_id, 1, "train", 0, points)
     got = store.list_metrics(run_id, 1)
     assert len(got) == 10_000 and got[-1].step == 9_999

@@ -23,16 +23,16 @@ def _pipe_bytes(*batches: tuple[MetricPoint, ...], result: TaskResult | None = N
 
 
 def test_batches_then_the_result() -> None:
-    a = (MetricPoint("loss", 0, 1.0, 1.0),)
-    b = (MetricPoint("loss", 1, 0.5, 2.0), MetricPoint("acc", None, 0.9, 2.0))
-    raw = _pipe_bytes(a, b, result=TaskResult(ok=True, metrics=(MetricPoint("z", 2, 3.0, 3.0),)))
+    a = (("loss", 0, 1.0, 1.0),)
+    b = (("loss", 1, 0.5, 2.0), ("acc", None, 0.9, 2.0))
+    raw = _pipe_bytes(a, b, result=TaskResult(ok=True, metrics=(("z", 2, 3.0, 3.0),)))
     spilled, result = read_frames(raw)
     assert spilled == [*a, *b]
-    assert result is not None and result.ok and [p.name for p in result.metrics] == ["z"]
+    assert result is not None and result.ok and [p[0] for p in result.metrics] == ["z"]
 
 
 def test_a_crash_keeps_the_whole_batches() -> None:
-    a = (MetricPoint("loss", 0, 1.0, 1.0),)
+    a = (("loss", 0, 1.0, 1.0),)
     raw = _pipe_bytes(a, a)
     spilled, result = read_frames(raw[:-5])  # the second batch cut short
     assert (spilled, result) == ([*a], None)

@@ -103,7 +103,7 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
             hint='Name metrics with text, e.g. log_metric("loss", 0.1).',
         )
     now = time.time()
-    buffer.append(MetricPoint(name, _checked_step(name, step), _number(name, value), now))
+    buffer.append((name, _checked_step(name, step), _number(name, value), now))
     if _spill is not None and (len(buffer) >= SPILL_POINTS or now - _spilled_at >= SPILL_SECONDS):
         _send(buffer, now)
 

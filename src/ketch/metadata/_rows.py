@@ -212,12 +212,12 @@ def metric_rows(
             "attempt": attempt,
             "seq": seq,
             "step_name": step_name,
-            "name": p.name,
-            "metric_step": p.step,
-            "value": None if p.value != p.value else p.value,
-            "logged_at": p.timestamp,
+            "name": name,
+            "metric_step": step,
+            "value": None if value != value else value,
+            "logged_at": timestamp,
         }
-        for seq, p in enumerate(points)
+        for seq, (name, step, value, timestamp) in enumerate(points)
     ]
 
 
