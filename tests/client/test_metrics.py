@@ -177,11 +177,13 @@ if __name__ == "__main__":
 
 READ_RETRY = """
 import json, sqlite3
-from ketch import Flow, namespace
+from ketch import Flow, Task, namespace
 from ketch.metadata._sqlite import sqlite_file
 namespace(None)
 run = Flow("RetryMetricFlow").latest_run
 out = {s: [[m.name, m.value] for t in run[s] for m in t.metrics] for s in ("start", "slow")}
+first = Task(run["start"].task.pathspec, attempt=0)
+out["first"] = [[m.name, m.value] for m in first.metrics]
 db = sqlite3.connect(sqlite_file(run._backend.store.url))
 out["rows"] = db.execute("SELECT attempt, value FROM metrics WHERE step_name = 'start'").fetchall()
 print(json.dumps(out))
@@ -197,6 +199,7 @@ def test_retries_show_the_latest_attempt_and_a_timeout_keeps_points(project) -> 
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
     assert got["start"] == [["attempt", 1.0]]
+    assert got["first"] == [["attempt", 0.0]]  # Task(pathspec, attempt=0)
     assert got["slow"] == [["before", 1.0]]
     assert sorted(got["rows"]) == [[0, 0.0], [1, 1.0]]  # both attempts are in the table
 

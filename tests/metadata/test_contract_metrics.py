@@ -69,6 +69,8 @@ def test_metrics_of_latest_attempt_only(store: MetadataStore) -> None:
     _write(store, run_id, 1, "train", 1, [("loss", 0, 2.0, 2.0)])
     assert [(m.attempt, m.value) for m in store.list_metrics(run_id, 1)] == [(1, 2.0)]
     assert [(m.attempt, m.value) for m in store.list_metrics(run_id)] == [(1, 2.0)]
+    assert [m.value for m in store.list_metrics(run_id, 1, 0)] == [5.0]
+    assert store.list_metrics(run_id, 1, 2) == []
 
 
 def test_metrics_written_again_replace(store: MetadataStore) -> None:

@@ -234,9 +234,13 @@ class Task(_Base):
 
     @property
     def metrics(self) -> Metrics:
-        """What this task logged with ``log_metric`` in its latest attempt, in the order
-        logged (a list of `Metric`; ``.to_pandas()`` makes a DataFrame)."""
-        records = self._run._backend.store.list_metrics(self._record.run_id, self._record.task_id)
+        """What this task logged with ``log_metric`` in its latest attempt (or the attempt
+        chosen with ``Task(pathspec, attempt=N)``), in the order logged (a list of `Metric`;
+        ``.to_pandas()`` makes a DataFrame)."""
+        attempt = self._attempt if self._attempt_chosen else None
+        records = self._run._backend.store.list_metrics(
+            self._record.run_id, self._record.task_id, attempt
+        )
         return metrics_of(self._run.pathspec, records)
 
     @property

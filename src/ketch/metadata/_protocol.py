@@ -164,9 +164,12 @@ class MetadataReader(Protocol):
         """(task_id, artifact) for the latest attempt of every task of the run."""
         ...
 
-    def list_metrics(self, run_id: int, task_id: int | None = None) -> list[MetricRecord]:
+    def list_metrics(
+        self, run_id: int, task_id: int | None = None, attempt: int | None = None
+    ) -> list[MetricRecord]:
         """What ``log_metric`` recorded in the latest attempt of each task of the run (or of
-        task ``task_id``): by task id, then in the order logged."""
+        task ``task_id``; with ``attempt``, in that attempt of it): by task id, then in the
+        order logged."""
         ...
 
     def snapshot_step(

@@ -193,6 +193,15 @@ READS: dict[str, Callable[[], Any]] = {
     ),
     "run_metrics": lambda: _metrics(of_task=False),
     "task_metrics": lambda: _metrics(of_task=True),
+    "attempt_metrics": lambda: (
+        select(metrics)
+        .where(
+            metrics.c.run_id == _RUN_ID,
+            metrics.c.task_id == bindparam("task_id"),
+            metrics.c.attempt == bindparam("attempt"),
+        )
+        .order_by(metrics.c.seq)
+    ),
     "snapshot_tasks": lambda: (
         select(tasks).where(_snapshot_chosen()).order_by(tasks.c.run_id, tasks.c.task_id)
     ),

@@ -409,6 +409,12 @@ READS = {
         'tasks.run_id = :run_id AND tasks.task_id = :task_id ORDER BY metrics.task_id, '
         'metrics.seq'
     ),
+    'attempt_metrics': (
+        'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
+        'metrics.step_name, metrics.name, metrics.metric_step, metrics.value, '
+        'metrics.logged_at FROM metrics WHERE metrics.run_id = :run_id AND metrics.task_id = '
+        ':task_id AND metrics.attempt = :attempt ORDER BY metrics.seq'
+    ),
     'snapshot_tasks': (
         'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
         ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
