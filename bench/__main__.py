@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import _bigdata, _data, _pypi, _ray, _s3, _timing, _ui
+from . import _bigdata, _data, _metrics, _pypi, _ray, _s3, _timing, _ui
 from ._context import METAFLOW_REPEATS, Bench, Options, nproc, pycache_env, warm_up
 from ._docs import write_docs
 from ._env import clean_env, framework_version, ketch, metaflow
@@ -63,6 +63,7 @@ def workloads(
         "resume1000": lambda b: _timing.resume1000(b, cores),
         "scheduler10k": lambda b: _data.scheduler10k(b, cores),
         "ui1000": _ui.ui1000,
+        "metrics10k": _metrics.metrics10k,
         "s3foreach100": on_s3(lambda b, s: _s3.foreach100(b, s, cores)),
         "s3bigarray": on_s3(_s3.big_array),
         "s3client": on_s3(_s3.client),

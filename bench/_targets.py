@@ -124,6 +124,18 @@ def _ray_memory(results: Results) -> Target:
     return Target(text, row.vs_floor <= 1.2, detail)
 
 
+def _metrics(results: Results) -> Target:
+    text = "metrics: logging 10,000 points costs a task < 50 ms"
+    row = _row(results, "metrics10k.task")
+    if row is None or not row.ketch:
+        return Target(text, None, "not measured")
+    run = _row(results, "metrics10k.run")
+    extra = ""
+    if run is not None and run.ketch and run.floor:
+        extra = f"; run {run.ketch.median:.2f} s vs {run.floor:.2f} s logging nothing"
+    return Target(text, row.ketch.median < 50, f"{row.ketch.median:.1f} ms in the task{extra}")
+
+
 RAY_TARGETS: list[Callable[[Results], Target]] = [_ray_overhead, _ray_memory]
 
 
@@ -151,6 +163,7 @@ def targets(results: Results) -> list[Target]:
             results, "client", 20, "Client: 100 runs + 1 artifact each ≥ 20x faster than Metaflow"
         ),
         lambda: _ui_pages(results),
+        lambda: _metrics(results),
         *(lambda check=check: check(results) for check in S3_TARGETS),
         *(lambda check=check: check(results) for check in RAY_TARGETS),
     ]

@@ -162,6 +162,12 @@ class TooManySplitsError(UserError):
     headline = "Too many foreach splits"
 
 
+class MetricError(UserError, ValueError):
+    """``log_metric`` got a name, value or step it cannot record."""
+
+    headline = "Invalid metric"
+
+
 class DecoratorError(UserError):
     headline = "Bad decorator"
 

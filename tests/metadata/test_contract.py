@@ -432,11 +432,13 @@ def test_open_twice_is_idempotent(shared_url: str) -> None:
 
 
 def _downgrade_to_v2(url: str) -> None:
-    """Make a current database into the shape version 2 had: attempts without ``node``."""
+    """Make a current database into the shape version 2 had: attempts without ``node``, no
+    ``metrics`` table."""
     engine = create_engine(normalize_url(url))
     try:
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE attempts DROP COLUMN node"))
+            conn.execute(text("DROP TABLE metrics"))
             conn.execute(text("UPDATE ketch_schema_version SET version = 2"))
     finally:
         engine.dispose()
@@ -458,6 +460,10 @@ def test_v2_database_upgrades_and_keeps_its_rows(shared_url: str) -> None:
         new = AttemptRecord(run_id, 1, 1, "completed", 4.0, 5.0, 0, node="ray:n1")
         store.upsert_attempt(new)  # the new column is writable after the upgrade
         assert store.list_attempts(run_id) == [old, new]
+        assert store.list_metrics(run_id) == []  # and the new table (version 4) is there
+        store.upsert_task(_task(run_id, 1, attempt=1))
+        store.add_metrics(run_id, 1, 1, "start", [("loss", 0, 0.5, 4.5)])
+        assert [m.value for m in store.list_metrics(run_id, 1)] == [0.5]
     engine = create_engine(normalize_url(shared_url))
     try:
         assert current_version(engine) == LATEST_VERSION

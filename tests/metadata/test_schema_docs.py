@@ -44,6 +44,8 @@ def test_example_queries_run(shared_url: str) -> None:
             store.upsert_task(TaskRecord(run_id, "train", 1, "failed", 1.0, 3.0))
             store.upsert_attempt(AttemptRecord(run_id, 1, 0, "failed", 1.0, 3.0, 1, "E: x"))
             store.add_artifacts(run_id, 1, 0, [ArtifactRecord("model", "k", "builtins.dict", 9)])
+            loss = [("loss", i, 1.0 / (i + 1), 2.0 + i) for i in range(3)]
+            store.add_metrics(run_id, 1, 0, "train", loss)
     engine = create_engine(normalize_url(shared_url))
     try:
         with engine.connect() as conn:

@@ -26,6 +26,7 @@ from ._base import PARAMETERS_STEP, _Base, _in_namespace, _load_run, _run_id, _s
 from ._code import KetchCode
 from ._context import Backend, backend, get_namespace
 from ._metadata import is_control_task
+from ._metrics import Metrics, metrics_of
 from ._task import MetaflowData, Task
 
 
@@ -249,6 +250,13 @@ class Run(_Base):
         """
         origin = self._record.origin_run_id
         return None if origin is None else f"{self._record.flow_name}/{origin}"
+
+    @property
+    def metrics(self) -> Metrics:
+        """What the run's tasks logged with ``log_metric`` (each task's latest attempt), task
+        by task in the order logged; each `Metric` names its task in ``pathspec``."""
+        records = self._backend.store.list_metrics(self._record.run_id)
+        return metrics_of(self.pathspec, records)
 
     @property
     def code(self) -> KetchCode | None:

@@ -15,6 +15,7 @@ from ._base import _Base, _split, _time
 from ._code import KetchCode
 from ._failure import attempt_exception
 from ._metadata import Metadata, task_metadata
+from ._metrics import Metrics, metrics_of
 
 if TYPE_CHECKING:
     from ._objects import Run, Step
@@ -230,6 +231,17 @@ class Task(_Base):
         if r.origin_run_id is None:
             return None
         return f"{self._run._record.flow_name}/{r.origin_run_id}/{r.step_name}/{r.origin_task_id}"
+
+    @property
+    def metrics(self) -> Metrics:
+        """What this task logged with ``log_metric`` in its latest attempt (or the attempt
+        chosen with ``Task(pathspec, attempt=N)``), in the order logged (a list of `Metric`;
+        ``.to_pandas()`` makes a DataFrame)."""
+        attempt = self._attempt if self._attempt_chosen else None
+        records = self._run._backend.store.list_metrics(
+            self._record.run_id, self._record.task_id, attempt
+        )
+        return metrics_of(self._run.pathspec, records)
 
     @property
     def parent(self) -> Step:

@@ -16,6 +16,7 @@ from ._decorators import (
     timeout,
 )
 from ._flowdeco import FlowDecorator
+from ._metrics import log_metric, log_metrics
 from ._mutators import FlowMutator, MutableFlow, MutableStep, StepMutator
 from ._parameters import IncludeFile, JSONType, Parameter, ParameterContext
 from ._parsers import (
@@ -59,6 +60,8 @@ __all__ = [
     "conda_base",
     "environment",
     "local",
+    "log_metric",
+    "log_metrics",
     "on_ray",
     "parallel",
     "parse_with",

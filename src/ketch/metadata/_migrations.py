@@ -18,7 +18,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, delete, insert, inspect, select, text
 
 from ._errors import check_not_newer
-from ._schema import metadata, schema_version
+from ._schema import metadata, metrics, schema_version
 
 Migration = Callable[[Connection], None]
 
@@ -40,7 +40,17 @@ def _v3_attempt_node(conn: Connection) -> None:
     conn.execute(text("ALTER TABLE attempts ADD COLUMN node VARCHAR"))
 
 
-MIGRATIONS: tuple[Migration, ...] = (_v1_initial, _v2_run_datastore, _v3_attempt_node)
+def _v4_metrics(conn: Connection) -> None:
+    """The ``metrics`` table (log_metric); older runs have no rows in it."""
+    metrics.create(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _v1_initial,
+    _v2_run_datastore,
+    _v3_attempt_node,
+    _v4_metrics,
+)
 LATEST_VERSION = len(MIGRATIONS)
 
 

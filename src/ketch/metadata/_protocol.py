@@ -14,6 +14,8 @@ from ._records import (
     ArtifactRecord,
     AttemptRecord,
     FlowRecord,
+    MetricPoint,
+    MetricRecord,
     ParameterRecord,
     RunProgress,
     RunRecord,
@@ -89,6 +91,20 @@ class MetadataWriter(Protocol):
         """
         ...
 
+    def add_metrics(
+        self,
+        run_id: int,
+        task_id: int,
+        attempt: int,
+        step_name: str,
+        points: Sequence[MetricPoint],
+    ) -> None:
+        """Record the metrics one attempt logged, in order (written again: replaced).
+
+        Like `upsert_attempt`, the task must exist when the transaction commits.
+        """
+        ...
+
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         """Add user tags (idempotent)."""
         ...
@@ -146,6 +162,14 @@ class MetadataReader(Protocol):
 
     def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
         """(task_id, artifact) for the latest attempt of every task of the run."""
+        ...
+
+    def list_metrics(
+        self, run_id: int, task_id: int | None = None, attempt: int | None = None
+    ) -> list[MetricRecord]:
+        """What ``log_metric`` recorded in the latest attempt of each task of the run (or of
+        task ``task_id``; with ``attempt``, in that attempt of it): by task id, then in the
+        order logged."""
         ...
 
     def snapshot_step(

@@ -23,7 +23,17 @@ from typing import Any
 from sqlalchemy import Integer, Select, String, Table, and_, bindparam, func, literal_column, select
 
 from ._reading import listing
-from ._schema import artifacts, attempts, flows, parameters, run_tags, runs, steps, tasks
+from ._schema import (
+    artifacts,
+    attempts,
+    flows,
+    metrics,
+    parameters,
+    run_tags,
+    runs,
+    steps,
+    tasks,
+)
 
 _FAILED = literal_column("'failed'", String)  # SQL text: every parameter is the caller's
 
@@ -35,6 +45,18 @@ def _latest(table: Table) -> Any:
         table.c.task_id == tasks.c.task_id,
         table.c.attempt == tasks.c.attempt,
     )
+
+
+def _metrics(*, of_task: bool) -> Select[Any]:
+    """The metrics of the latest attempt of the run's tasks (or of task ``:task_id``)."""
+    query = (
+        select(metrics)
+        .select_from(metrics.join(tasks, _latest(metrics)))
+        .where(tasks.c.run_id == _RUN_ID)
+    )
+    if of_task:
+        query = query.where(tasks.c.task_id == bindparam("task_id"))
+    return query.order_by(metrics.c.task_id, metrics.c.seq)
 
 
 def _listed_run_ids(flow: bool, tags: bool, limit: bool) -> Select[Any]:
@@ -168,6 +190,17 @@ READS: dict[str, Callable[[], Any]] = {
         .select_from(artifacts.join(tasks, _latest(artifacts)))
         .where(tasks.c.run_id == _RUN_ID)
         .order_by(artifacts.c.task_id, artifacts.c.name)
+    ),
+    "run_metrics": lambda: _metrics(of_task=False),
+    "task_metrics": lambda: _metrics(of_task=True),
+    "attempt_metrics": lambda: (
+        select(metrics)
+        .where(
+            metrics.c.run_id == _RUN_ID,
+            metrics.c.task_id == bindparam("task_id"),
+            metrics.c.attempt == bindparam("attempt"),
+        )
+        .order_by(metrics.c.seq)
     ),
     "snapshot_tasks": lambda: (
         select(tasks).where(_snapshot_chosen()).order_by(tasks.c.run_id, tasks.c.task_id)

@@ -19,6 +19,7 @@ from ._records import (
     ArtifactRecord,
     AttemptRecord,
     FlowRecord,
+    MetricRecord,
     ParameterRecord,
     RunProgress,
     RunRecord,
@@ -185,6 +186,23 @@ class StoreReads:
         with self._reading() as conn:
             rows = self._fetch(conn, "run_artifacts", {"run_id": run_id})
         return iter([(int(r["task_id"]), _rows.artifact_from_row(r)) for r in rows])
+
+    def list_metrics(
+        self, run_id: int, task_id: int | None = None, attempt: int | None = None
+    ) -> list[MetricRecord]:
+        """Metrics of the latest attempt of every task of the run (or of one task, or of one
+        attempt of it), by task, then in the order logged."""
+        if not storable_task(run_id, task_id or 0, attempt):
+            return []
+        params: dict[str, Any] = {"run_id": run_id, "task_id": task_id}
+        with self._reading() as conn:
+            if task_id is None:
+                rows = self._fetch(conn, "run_metrics", {"run_id": run_id})
+            elif attempt is None:
+                rows = self._fetch(conn, "task_metrics", params)
+            else:
+                rows = self._fetch(conn, "attempt_metrics", {**params, "attempt": attempt})
+        return [_rows.metric_from_row(r) for r in rows]
 
     def snapshot_step(
         self, run_ids: Sequence[int], step_name: str

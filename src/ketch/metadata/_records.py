@@ -99,6 +99,26 @@ class ArtifactRecord:
     encoding: str = "ketch-pickle5"
 
 
+# One value logged by a task, as the task sends it to the scheduler: (name, step, value,
+# timestamp). ``step`` is the caller's x-axis (None when not given); a NaN value is kept (stored
+# as SQL NULL, read back as NaN); ``timestamp`` is POSIX seconds. A plain tuple: a task may send
+# many thousands, and a plain tuple is built and pickled several times faster than a NamedTuple.
+MetricPoint = tuple[str, int | None, float, float]
+
+
+@dataclass(frozen=True)
+class MetricRecord:
+    """One value a task logged with ``log_metric`` (a row of the ``metrics`` table)."""
+
+    task_id: int
+    attempt: int
+    step_name: str
+    name: str
+    step: int | None  # the x-axis the task gave (an epoch...); None when it gave none
+    value: float  # NaN when the task logged a NaN
+    timestamp: float  # POSIX seconds when the task logged it
+
+
 @dataclass(frozen=True)
 class ParameterRecord:
     name: str

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable
 from typing import Any, Protocol, cast
 
@@ -10,6 +11,8 @@ from ._records import (
     ArtifactRecord,
     AttemptRecord,
     ForeachFrame,
+    MetricPoint,
+    MetricRecord,
     ParameterRecord,
     RunRecord,
     RunStatus,
@@ -195,6 +198,40 @@ def artifact_from_row(row: Row) -> ArtifactRecord:
         type_name=row["type_name"],
         size=int(row["size"]),
         encoding=row["encoding"],
+    )
+
+
+def metric_rows(
+    run_id: int, task_id: int, attempt: int, step_name: str, points: Iterable[MetricPoint]
+) -> list[dict[str, Any]]:
+    """Rows of the ``metrics`` table, numbered in the order logged; a NaN is stored as NULL."""
+    return [
+        {
+            "run_id": run_id,
+            "task_id": task_id,
+            "attempt": attempt,
+            "seq": seq,
+            "step_name": step_name,
+            "name": name,
+            "metric_step": step,
+            "value": None if value != value else value,
+            "logged_at": timestamp,
+        }
+        for seq, (name, step, value, timestamp) in enumerate(points)
+    ]
+
+
+def metric_from_row(row: Row) -> MetricRecord:
+    value = row["value"]
+    step = row["metric_step"]
+    return MetricRecord(
+        task_id=int(row["task_id"]),
+        attempt=int(row["attempt"]),
+        step_name=row["step_name"],
+        name=row["name"],
+        step=None if step is None else int(step),
+        value=math.nan if value is None else float(value),
+        timestamp=float(row["logged_at"]),
     )
 
 

@@ -155,6 +155,24 @@ artifacts = Table(
     Index("ix_artifacts_blob_key", "blob_key"),
 )
 
+# Numbers a task logged with log_metric (docs/metrics.md), in the order logged (``seq``).
+# ``value`` is NULL for a NaN; ``metric_step`` NULL when the task gave no step.
+metrics = Table(
+    "metrics",
+    metadata,
+    Column("run_id", BigInteger, nullable=False),
+    Column("task_id", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("step_name", String, nullable=False),
+    Column("name", String, nullable=False),
+    Column("metric_step", BigInteger),
+    Column("value", Double),
+    Column("logged_at", Double, nullable=False),
+    PrimaryKeyConstraint("run_id", "task_id", "attempt", "seq"),
+    _task_fk(),
+)
+
 schema_version = Table(
     "ketch_schema_version",
     metadata,

@@ -8,7 +8,7 @@ Generated from ``_schema``, ``_statements`` and ``_queries`` by
 
 # fmt: off
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 CREATE_SCHEMA = (
     (
@@ -66,6 +66,13 @@ CREATE_SCHEMA = (
         'VARCHAR, stderr_key VARCHAR, pid INTEGER, node VARCHAR, PRIMARY KEY (run_id, '
         'task_id, attempt), FOREIGN KEY(run_id, task_id) REFERENCES tasks (run_id, task_id) '
         'ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED )'
+    ),
+    (
+        'CREATE TABLE metrics ( run_id BIGINT NOT NULL, task_id INTEGER NOT NULL, attempt '
+        'INTEGER NOT NULL, seq INTEGER NOT NULL, step_name VARCHAR NOT NULL, name VARCHAR NOT'
+        ' NULL, metric_step BIGINT, value DOUBLE, logged_at DOUBLE NOT NULL, PRIMARY KEY '
+        '(run_id, task_id, attempt, seq), FOREIGN KEY(run_id, task_id) REFERENCES tasks '
+        '(run_id, task_id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED )'
     ),
 )
 
@@ -138,6 +145,13 @@ WRITES = {
         ':encoding) ON CONFLICT (run_id, task_id, attempt, name) DO UPDATE SET blob_key = '
         'excluded.blob_key, type_name = excluded.type_name, size = excluded.size, encoding = '
         'excluded.encoding'
+    ),
+    'upsert_metric': (
+        'INSERT INTO metrics (run_id, task_id, attempt, seq, step_name, name, metric_step, '
+        'value, logged_at) VALUES (:run_id, :task_id, :attempt, :seq, :step_name, :name, '
+        ':metric_step, :value, :logged_at) ON CONFLICT (run_id, task_id, attempt, seq) DO '
+        'UPDATE SET step_name = excluded.step_name, name = excluded.name, metric_step = '
+        'excluded.metric_step, value = excluded.value, logged_at = excluded.logged_at'
     ),
 }
 
@@ -379,6 +393,27 @@ READS = {
         'artifacts JOIN tasks ON artifacts.run_id = tasks.run_id AND artifacts.task_id = '
         'tasks.task_id AND artifacts.attempt = tasks.attempt WHERE tasks.run_id = :run_id '
         'ORDER BY artifacts.task_id, artifacts.name'
+    ),
+    'run_metrics': (
+        'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
+        'metrics.step_name, metrics.name, metrics.metric_step, metrics.value, '
+        'metrics.logged_at FROM metrics JOIN tasks ON metrics.run_id = tasks.run_id AND '
+        'metrics.task_id = tasks.task_id AND metrics.attempt = tasks.attempt WHERE '
+        'tasks.run_id = :run_id ORDER BY metrics.task_id, metrics.seq'
+    ),
+    'task_metrics': (
+        'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
+        'metrics.step_name, metrics.name, metrics.metric_step, metrics.value, '
+        'metrics.logged_at FROM metrics JOIN tasks ON metrics.run_id = tasks.run_id AND '
+        'metrics.task_id = tasks.task_id AND metrics.attempt = tasks.attempt WHERE '
+        'tasks.run_id = :run_id AND tasks.task_id = :task_id ORDER BY metrics.task_id, '
+        'metrics.seq'
+    ),
+    'attempt_metrics': (
+        'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
+        'metrics.step_name, metrics.name, metrics.metric_step, metrics.value, '
+        'metrics.logged_at FROM metrics WHERE metrics.run_id = :run_id AND metrics.task_id = '
+        ':task_id AND metrics.attempt = :attempt ORDER BY metrics.seq'
     ),
     'snapshot_tasks': (
         'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'

@@ -25,7 +25,17 @@ from sqlalchemy import (
     update,
 )
 
-from ._schema import artifacts, attempts, flows, parameters, run_tags, runs, steps, tasks
+from ._schema import (
+    artifacts,
+    attempts,
+    flows,
+    metrics,
+    parameters,
+    run_tags,
+    runs,
+    steps,
+    tasks,
+)
 
 
 def dialect_insert(dialect: str, table: Table) -> Any:
@@ -107,4 +117,5 @@ WRITES: dict[str, Callable[[str], Any]] = {
     "upsert_task": lambda d: upsert(d, tasks),
     "upsert_attempt": lambda d: upsert(d, attempts),
     "upsert_artifact": lambda d: upsert(d, artifacts),
+    "upsert_metric": lambda d: upsert(d, metrics),
 }

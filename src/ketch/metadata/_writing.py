@@ -21,6 +21,7 @@ from ._reading import StoreReads
 from ._records import (
     ArtifactRecord,
     AttemptRecord,
+    MetricPoint,
     ParameterRecord,
     RunRecord,
     RunStatus,
@@ -146,6 +147,20 @@ class StoreWrites(StoreReads):
         if rows:
             with self._writing() as conn:
                 self._execute(conn, "upsert_artifact", rows)
+
+    def add_metrics(
+        self,
+        run_id: int,
+        task_id: int,
+        attempt: int,
+        step_name: str,
+        points: Sequence[MetricPoint],
+    ) -> None:
+        """Record the metrics one attempt logged (written again, the rows are replaced)."""
+        rows = _rows.metric_rows(run_id, task_id, attempt, step_name, points)
+        if rows:
+            with self._writing() as conn:
+                self._execute(conn, "upsert_metric", rows)
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         """Add user tags (idempotent)."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from ._gpu import restore_environ
 from ._lifeline import die_with_parent, watch_group
+from ._metricframes import metrics_sender, write_all
 from ._spec import TaskResult, TaskSpec
 
 
@@ -49,7 +50,7 @@ def run_and_report(spec: TaskSpec, flow_cls: Any, result_fd: int) -> int:
     restore_environ(os.environ)
     os.environ.update(spec.env)
     os.environ["KETCH_RUN_ID"] = str(spec.run_id)
-    result = execute(spec, flow_cls)
+    result = execute(spec, flow_cls, spill=metrics_sender(result_fd))
     _flush()
     _write_result(result_fd, result)
     return 0 if result.ok else 1
@@ -71,11 +72,7 @@ def _enter_cwd(spec: TaskSpec) -> None:
 
 
 def _write_result(fd: int, result: TaskResult) -> None:
-    data = pickle.dumps(result, protocol=5)
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    write_all(fd, pickle.dumps(result, protocol=5))
     os.close(fd)
 
 

@@ -33,6 +33,7 @@ from ._executor_api import OutputCallback, StartCallback
 from ._forkserver import ForkServer, ServerUnavailable
 from ._gpu import original_environ
 from ._lifeline import kill_group
+from ._metricframes import read_frames
 from ._spares import SparePool
 from ._spec import TaskResult, TaskSpec
 
@@ -427,15 +428,11 @@ def _spec_file(spec: TaskSpec) -> int:
 
 
 def _reported(running: _Running) -> TaskResult | None:
-    """The result the task wrote, if it wrote a whole one."""
-    raw = bytes(running.out["result"])
-    if not raw:
-        return None
-    try:
-        result = pickle.loads(raw)
-    except Exception:  # cut short by a crash
-        return None
-    return result if isinstance(result, TaskResult) else None
+    """The result the task wrote, if it wrote a whole one, with every metric it logged."""
+    spilled, result = read_frames(running.out["result"])
+    if result is None or not spilled:
+        return result
+    return replace(result, metrics=(*spilled, *result.metrics))
 
 
 def _result(running: _Running, status: int, result: TaskResult | None) -> TaskResult:
@@ -455,6 +452,7 @@ def _result(running: _Running, status: int, result: TaskResult | None) -> TaskRe
             exit_code=exit_code,
             pid=running.pid,
             finished_at=time.time(),
+            metrics=tuple(read_frames(running.out["result"])[0]),  # sent before it died
         )
     ok = result.ok and exit_code == 0
     return replace(result, ok=ok, exit_code=exit_code, pid=running.pid)

@@ -315,6 +315,10 @@ class Scheduler(GangScheduling):
             attempt,
             self._with_cards(result),
         )
+        if result.metrics:
+            self.writer.add_metrics(
+                self.run_id, spec.task_id, spec.attempt, spec.step_name, result.metrics
+            )
         self.reporter.task_finished(spec, result.ok, "" if result.ok else result.exception or "")
 
     def _with_cards(self, result: TaskResult) -> list[ArtifactRecord]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..cards._records import CardRecord, CardSpec
 from ..flow._secrets import SecretSource
-from ..metadata._records import ArtifactRecord, ForeachFrame
+from ..metadata._records import ArtifactRecord, ForeachFrame, MetricPoint
 
 
 @dataclass(frozen=True)
@@ -186,3 +186,6 @@ class TaskResult:
     # The ``_cards`` artifact listing ``cards``, stored by the task; it belongs to this task
     # only (successors start from ``artifacts``, which does not hold it).
     cards_artifact: ArtifactRecord | None = None
+    # What the step logged with log_metric/log_metrics (ketch.flow._metrics), in order; kept
+    # for a failed attempt too. The scheduler writes them to the metadata store.
+    metrics: tuple[MetricPoint, ...] = ()

@@ -32,6 +32,7 @@ from ..flow import (
 )
 from ..flow._config_apply import ensure_configs
 from ..flow._decorators import ExceptionWrapper
+from ..flow._metrics import MetricSpill, start_metrics, take_metrics
 from ..flow._parallel import CONTROL_MAPPER_TASKS, PARALLEL_VAR
 from ..flow._user_decorators import with_specs_of, wrappers_of
 from ..metadata._records import ArtifactRecord
@@ -46,19 +47,26 @@ _FOREACH_VALUE_CHARS = 30
 ITERATION_STACK = "_iteration_stack"
 
 
-def execute(spec: TaskSpec, flow_cls: type[FlowSpec]) -> TaskResult:
+def execute(
+    spec: TaskSpec, flow_cls: type[FlowSpec], spill: MetricSpill | None = None
+) -> TaskResult:
     """Run the step of ``spec``; never raises for a failure of user code.
+
+    ``spill`` sends batches of logged metrics while the step runs (``_metricframes``); the
+    result carries the points not sent yet.
 
     In a remote datastore, the task's small blobs are written together, in one request, when
     it ends (see ``BlobStore.batch``); if that write fails, the task fails with its error.
     """
     started = time.time()
     blobs = open_blobs(spec.datastore_url)
+    start_metrics(spill)
     try:
         with blobs.batch():
-            return _execute(spec, flow_cls, blobs, started)
+            result = _execute(spec, flow_cls, blobs, started)
     except KetchException as exc:  # the batch's one write failed: nothing it held is kept
-        return replace(_failure(exc, started), artifacts={})
+        result = replace(_failure(exc, started), artifacts={})
+    return replace(result, metrics=take_metrics())
 
 
 def _execute(

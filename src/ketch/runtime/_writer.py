@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         ArtifactRecord,
         AttemptRecord,
         MetadataWriter,
+        MetricPoint,
         ParameterRecord,
         RunStatus,
         TaskRecord,
@@ -154,6 +155,16 @@ class RecordWriter:
         self, run_id: int, task_id: int, attempt: int, artifacts: Sequence[ArtifactRecord]
     ) -> None:
         self._pending.append(("add_artifacts", (run_id, task_id, attempt, artifacts), {}))
+
+    def add_metrics(
+        self,
+        run_id: int,
+        task_id: int,
+        attempt: int,
+        step_name: str,
+        points: Sequence[MetricPoint],
+    ) -> None:
+        self._pending.append(("add_metrics", (run_id, task_id, attempt, step_name, points), {}))
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         self._pending.append(("add_tags", (run_id, tags), {}))
