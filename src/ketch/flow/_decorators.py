@@ -21,34 +21,45 @@ from ..exceptions import DecoratorError
 MAX_ATTEMPTS = 6
 
 
-class StepDecorator:
-    """Base class: a name, declared defaults, and a check of the given arguments."""
+class ArgumentsDecorator:
+    """What step and flow decorators share: a name, declared defaults, the given arguments and
+    their check, reported as a user error naming the decorator, its target and its line."""
 
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
-    allow_multiple: ClassVar[bool] = False  # may a step carry several (told apart by key())?
+    allow_multiple: ClassVar[bool] = False  # may a target carry several (told apart by key())?
+    target: ClassVar[str] = ""  # "step" or "flow", for messages
 
     def __init__(self, *, _origin: str = "", **attributes: Any) -> None:
         self.given = dict(attributes)
         self.attributes = {**self.defaults, **attributes}
         self.origin = _origin  # "file:line" of the decorator, or "--with"
 
-    def validate(self, step_name: str) -> None:
+    def validate(self, target_name: str) -> None:
+        """Check the arguments (raises :class:`~ketch.exceptions.DecoratorError`)."""
         unknown = sorted(set(self.given) - set(self.defaults))
         if unknown:
             self.fail(
-                step_name,
+                target_name,
                 f"got unknown argument(s) {', '.join(unknown)}",
                 f"@{self.name} accepts {', '.join(self.defaults) or 'no arguments'}.",
             )
-        self.check(step_name)
+        self.check(target_name)
 
-    def check(self, step_name: str) -> None:
+    def check(self, target_name: str) -> None:
         """Subclasses check their own arguments here."""
 
-    def fail(self, step_name: str, what: str, hint: str) -> None:
+    def fail(self, target_name: str, what: str, hint: str) -> None:
         where = f" ({self.origin})" if self.origin else ""
-        raise DecoratorError(f"@{self.name} on step '{step_name}'{where} {what}.", hint=hint)
+        raise DecoratorError(
+            f"@{self.name} on {self.target} '{target_name}'{where} {what}.", hint=hint
+        )
+
+
+class StepDecorator(ArgumentsDecorator):
+    """Base class of step decorators."""
+
+    target = "step"
 
     def _number(self, step: str, key: str, *, minimum: float = 0, integer: bool = False) -> float:
         value = self.attributes[key]

@@ -11,45 +11,19 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from ..exceptions import DecoratorError
+from ._decorators import ArgumentsDecorator
 
 _ATTRIBUTE = "__ketch_flow_decorators__"
 
 
-class FlowDecorator:
-    """Base class of flow decorators: a name, declared defaults and a check of the arguments.
+class FlowDecorator(ArgumentsDecorator):
+    """Base class of flow decorators: subclasses set ``name`` and ``defaults`` and override
+    :meth:`check`."""
 
-    Subclasses set ``name`` and ``defaults`` and override :meth:`check`.
-    """
-
-    name: ClassVar[str] = ""
-    defaults: ClassVar[dict[str, Any]] = {}
-    allow_multiple: ClassVar[bool] = False
-
-    def __init__(self, *, _origin: str = "", **attributes: Any) -> None:
-        self.given = dict(attributes)
-        self.attributes = {**self.defaults, **attributes}
-        self.origin = _origin  # "file:line" of the decorator
-
-    def validate(self, flow_name: str) -> None:
-        """Check the arguments (raises :class:`~ketch.exceptions.DecoratorError`)."""
-        unknown = sorted(set(self.given) - set(self.defaults))
-        if unknown:
-            self.fail(
-                flow_name,
-                f"got unknown argument(s) {', '.join(unknown)}",
-                f"@{self.name} accepts {', '.join(self.defaults) or 'no arguments'}.",
-            )
-        self.check(flow_name)
-
-    def check(self, flow_name: str) -> None:
-        """Subclasses check their own arguments here."""
-
-    def fail(self, flow_name: str, what: str, hint: str) -> None:
-        where = f" ({self.origin})" if self.origin else ""
-        raise DecoratorError(f"@{self.name} on flow '{flow_name}'{where} {what}.", hint=hint)
+    target = "flow"
 
     def __repr__(self) -> str:
         args = ",".join(f"{k}={v!r}" for k, v in self.given.items())
