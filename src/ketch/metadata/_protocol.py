@@ -98,8 +98,10 @@ class MetadataWriter(Protocol):
         attempt: int,
         step_name: str,
         points: Sequence[MetricPoint],
+        first_seq: int = 0,
     ) -> None:
-        """Record the metrics one attempt logged, in order (written again: replaced).
+        """Record the metrics one attempt logged, in order, numbered from ``first_seq`` (the
+        points of a running task come in batches; written again: replaced).
 
         Like `upsert_attempt`, the task must exist when the transaction commits.
         """

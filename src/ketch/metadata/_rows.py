@@ -202,9 +202,15 @@ def artifact_from_row(row: Row) -> ArtifactRecord:
 
 
 def metric_rows(
-    run_id: int, task_id: int, attempt: int, step_name: str, points: Iterable[MetricPoint]
+    run_id: int,
+    task_id: int,
+    attempt: int,
+    step_name: str,
+    points: Iterable[MetricPoint],
+    first_seq: int = 0,
 ) -> list[dict[str, Any]]:
-    """Rows of the ``metrics`` table, numbered in the order logged; a NaN is stored as NULL."""
+    """Rows of the ``metrics`` table, numbered in the order logged from ``first_seq``; a NaN
+    is stored as NULL."""
     return [
         {
             "run_id": run_id,
@@ -217,7 +223,7 @@ def metric_rows(
             "value": None if value != value else value,
             "logged_at": timestamp,
         }
-        for seq, (name, step, value, timestamp) in enumerate(points)
+        for seq, (name, step, value, timestamp) in enumerate(points, first_seq)
     ]
 
 

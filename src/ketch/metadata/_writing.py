@@ -155,9 +155,11 @@ class StoreWrites(StoreReads):
         attempt: int,
         step_name: str,
         points: Sequence[MetricPoint],
+        first_seq: int = 0,
     ) -> None:
-        """Record the metrics one attempt logged (written again, the rows are replaced)."""
-        rows = _rows.metric_rows(run_id, task_id, attempt, step_name, points)
+        """Record the metrics one attempt logged, numbered from ``first_seq`` (a running task
+        sends them in batches; written again, the rows are replaced)."""
+        rows = _rows.metric_rows(run_id, task_id, attempt, step_name, points, first_seq)
         if rows:
             with self._writing() as conn:
                 self._execute(conn, "upsert_metric", rows)

@@ -163,8 +163,10 @@ class RecordWriter:
         attempt: int,
         step_name: str,
         points: Sequence[MetricPoint],
+        first_seq: int = 0,
     ) -> None:
-        self._pending.append(("add_metrics", (run_id, task_id, attempt, step_name, points), {}))
+        args = (run_id, task_id, attempt, step_name, points, first_seq)
+        self._pending.append(("add_metrics", args, {}))
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         self._pending.append(("add_tags", (run_id, tags), {}))
