@@ -1,6 +1,5 @@
-"""The local executors (fork and spawn): the :class:`Executor` protocol over local processes.
-
-One I/O thread owns every pipe: it starts tasks (through the fork server, or by spawning a fresh
+"""The local executors (fork and spawn): the :class:`Executor` protocol over local processes. One
+I/O thread owns every pipe: it starts tasks (through the fork server, or by spawning a fresh
 interpreter), streams their output to a callback line by line, and stores each task's captured
 output as log blobs when the task ends (``TaskResult.stdout_key``/``stderr_key``): the pipes are
 the one place that holds all of it, also when the task's process was killed before it could
@@ -8,9 +7,9 @@ report anything. With an ``on_metrics`` callback, the metric batches a running t
 result pipe go to it as each arrives whole (``_metricframes``), and the task's result then
 carries only the points not handed over yet. Cancelling and closing are requests to the same
 thread. A future resolves as soon as its task has written its whole result and closed the result
-pipe (the task flushed its output first and does nothing after but exit), so the next task can start while this one's
-process is still being torn down; a task that dies without a result resolves when its process
-has exited, with the exit status.
+pipe (the task flushed its output first and does nothing after but exit), so the next task can
+start while this one's process is still being torn down; a task that dies without a result
+resolves when its process has exited, with the exit status.
 """
 
 from __future__ import annotations
