@@ -1,5 +1,6 @@
-"""The local executors (fork and spawn): the :class:`Executor` protocol over local processes. One
-I/O thread owns every pipe: it starts tasks (through the fork server, or by spawning a fresh
+"""The local executors (fork and spawn): the :class:`Executor` protocol over local processes.
+
+One I/O thread owns every pipe: it starts tasks (through the fork server, or by spawning a fresh
 interpreter), streams their output to a callback line by line, and stores each task's captured
 output as log blobs when the task ends (``TaskResult.stdout_key``/``stderr_key``): the pipes are
 the one place that holds all of it, also when the task's process was killed before it could
