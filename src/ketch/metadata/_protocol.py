@@ -17,6 +17,7 @@ from ._records import (
     MetricPoint,
     MetricRecord,
     ParameterRecord,
+    RunLinkRecord,
     RunProgress,
     RunRecord,
     RunStatus,
@@ -107,6 +108,10 @@ class MetadataWriter(Protocol):
         """
         ...
 
+    def add_run_link(self, link: RunLinkRecord) -> None:
+        """Record where an experiment tracker keeps the run (again for a tracker: replaced)."""
+        ...
+
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         """Add user tags (idempotent)."""
         ...
@@ -164,6 +169,10 @@ class MetadataReader(Protocol):
 
     def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
         """(task_id, artifact) for the latest attempt of every task of the run."""
+        ...
+
+    def list_run_links(self, run_id: int) -> list[RunLinkRecord]:
+        """Where experiment trackers keep the run (docs/trackers.md), by tracker name."""
         ...
 
     def list_metrics(

@@ -14,6 +14,7 @@ from ._records import (
     MetricPoint,
     MetricRecord,
     ParameterRecord,
+    RunLinkRecord,
     RunRecord,
     RunStatus,
     TaskRecord,
@@ -225,6 +226,26 @@ def metric_rows(
         }
         for seq, (name, step, value, timestamp) in enumerate(points, first_seq)
     ]
+
+
+def run_link_row(link: RunLinkRecord) -> dict[str, Any]:
+    return {
+        "run_id": link.run_id,
+        "tracker": link.tracker,
+        "external_id": link.external_id,
+        "url": link.url,
+        "created_at": link.created_at,
+    }
+
+
+def run_link_from_row(row: Row) -> RunLinkRecord:
+    return RunLinkRecord(
+        run_id=int(row["run_id"]),
+        tracker=row["tracker"],
+        external_id=row["external_id"],
+        url=row["url"],
+        created_at=float(row["created_at"]),
+    )
 
 
 def metric_from_row(row: Row) -> MetricRecord:

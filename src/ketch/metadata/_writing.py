@@ -23,6 +23,7 @@ from ._records import (
     AttemptRecord,
     MetricPoint,
     ParameterRecord,
+    RunLinkRecord,
     RunRecord,
     RunStatus,
     TaskRecord,
@@ -163,6 +164,11 @@ class StoreWrites(StoreReads):
         if rows:
             with self._writing() as conn:
                 self._execute(conn, "upsert_metric", rows)
+
+    def add_run_link(self, link: RunLinkRecord) -> None:
+        """Record where a tracker keeps the run (written again for that tracker: replaced)."""
+        with self._writing() as conn:
+            self._execute(conn, "upsert_run_link", [_rows.run_link_row(link)])
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         """Add user tags (idempotent)."""

@@ -36,6 +36,7 @@ from ..metadata._records import (
     TaskRecord,
 )
 from ..settings import Settings
+from ..trackers._dispatch import Dispatcher, checked_names
 from ._console import Reporter
 from ._envexec import EnvExecutor
 from ._executor_api import AUTO, PLACED, Executor, RoutedExecutor, executor_factory
@@ -99,6 +100,7 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     _check_store(settings)
     if settings.executor != AUTO:
         executor_factory(settings.executor)  # an unknown name is refused before anything starts
+    tracker_names = checked_names(settings.trackers)
     reporter = Reporter()
     if settings.executor in PLACED:
         request = replace(request, policies=place_on(request.policies, settings.executor))
@@ -112,6 +114,9 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     except BaseException:
         writer.close()
         raise
+    # The trackers' thread starts once the helper processes are forked.
+    trackers = Dispatcher(tracker_names) if tracker_names else None
+    writer.observer = trackers
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         # An object store's client starts threads: its first request waits for the forks.
@@ -120,6 +125,8 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
         executor.close()
+        if trackers is not None:
+            trackers.close()  # the links they gave last go with the writer's last sending
         writer.close()
 
 
