@@ -41,6 +41,8 @@ _QUIET = {
 
 
 def _comet() -> Any:
+    # Its automatic logging is off (``_QUIET``): no check of what was imported before it.
+    os.environ.setdefault("COMET_DISABLE_AUTO_LOGGING", "1")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # what its import says is not the user's business
         import comet_ml
