@@ -7,7 +7,7 @@ console output, system metrics) is off: the experiment holds what ketch sends. T
 ``COMET_PROJECT_NAME`` or the flow's name in lower case; the experiment is named
 ``Flow/run_id``, has the run's parameters, tags (the user's, plus ``ketch``), the pathspec and
 the ids as "others", and each metric under ``step/task_id/name`` (one experiment holds every
-task of the run) with its step, e.g. ``train/3/loss``.
+task of the run) with its step (0 when the task gave none), e.g. ``train/3/loss``.
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ class CometTracker(Tracker):
 
     def log_metrics(self, task: TaskInfo, points: Sequence[MetricPoint]) -> None:
         for name, step, value, _ in points:
+            step = 0 if step is None else step  # as MLflow's default (Comet's: its last step)
             self.experiment.log_metric(metric_name(task, name), value, step=step)
 
     def end_run(self, status: RunEnd) -> None:
