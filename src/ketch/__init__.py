@@ -76,6 +76,7 @@ if TYPE_CHECKING:
     )
     from .runner import ExecutingRun, NBRunner, Runner, inspect_spin
     from .s3 import S3
+    from .trackers import Tracker
 
 # Loaded on first use, from the module named: Runner, the multicore helpers, profile.
 _LAZY = {
@@ -86,6 +87,7 @@ _LAZY = {
     "parallel_imap_unordered": "._multicore",
     "parallel_map": "._multicore",
     "profile": "._profile",
+    "Tracker": ".trackers",  # the experiment trackers' sink (docs/trackers.md)
 }
 
 _CLIENT = {
@@ -125,6 +127,7 @@ __all__ = [
     "Step",
     "StepMutator",
     "Task",
+    "Tracker",
     "USER_SKIP_STEP",
     "UserStepDecorator",
     "card",

@@ -38,6 +38,7 @@ class Settings:
     default_secrets_backend_type: str = ""  # the @secrets provider of a source without one
     environment: str = "local"  # local, pypi, conda or uv (Metaflow's --environment)
     env_cache: str = ""  # empty: $XDG_CACHE_HOME/ketch/envs (~/.cache/ketch/envs)
+    trackers: str = ""  # comma-separated tracker names (ketch.trackers); empty: none
 
     @property
     def home_path(self) -> Path:
@@ -75,6 +76,9 @@ HELP: dict[str, str] = {
     "--environment flag sets it.",
     "env_cache": "The directory that caches @pypi/@conda environments, shared by every run "
     "and project (default: ~/.cache/ketch/envs).",
+    "trackers": "Experiment trackers that receive every run as it goes (parameters, metrics, "
+    "status), comma-separated: 'mlflow' (pip install 'ketch[mlflow]'), 'comet' (pip install "
+    "'ketch[comet]'), or 'package.module:Class' for your own (see docs/trackers.md).",
 }
 
 # Settings that also read Metaflow's variable when ketch's is not set.
@@ -120,6 +124,8 @@ def _pyproject_table(start: Path) -> Mapping[str, Any]:
 
 
 def _convert(name: str, value: object, default: object) -> object:
+    if isinstance(default, str) and isinstance(value, list):  # [tool.ketch] trackers = [...]
+        return ",".join(str(item) for item in value)
     if isinstance(default, int) and not isinstance(value, int):
         try:
             return int(str(value))

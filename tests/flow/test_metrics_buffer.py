@@ -92,13 +92,16 @@ def test_a_spill_function_gets_batches_and_the_rest_stays() -> None:
             log_metric("x", i, step=i)
     finally:
         rest = take_metrics()
-    assert [len(batch) for batch in sent] == [_metrics.SPILL_POINTS] * 2
-    assert len(rest) == 3 and rest[0][1] == _metrics.SPILL_POINTS * 2
+    # The first point goes at once (a running task shows it), then full batches.
+    assert [len(batch) for batch in sent] == [1, _metrics.SPILL_POINTS, _metrics.SPILL_POINTS]
+    assert len(rest) == 2 and rest[0][1] == _metrics.SPILL_POINTS * 2 + 1
     start_metrics(sent.append)
     try:
         log_metric("x", 1.0)
-        _metrics._spilled_at -= _metrics.SPILL_SECONDS  # as if a second went by
         log_metric("x", 2.0)
+        _metrics._spilled_at -= _metrics.SPILL_SECONDS  # as if a second went by
+        log_metric("x", 3.0)
     finally:
         assert take_metrics() == ()
-    assert [p[2] for p in sent[-1]] == [1.0, 2.0]  # type: ignore[index]
+    assert [p[2] for p in sent[-2]] == [1.0]  # type: ignore[index]
+    assert [p[2] for p in sent[-1]] == [2.0, 3.0]  # type: ignore[index]

@@ -22,6 +22,7 @@ from ketch.metadata import (
     ForeachFrame,
     MetadataStore,
     ParameterRecord,
+    RunLinkRecord,
     SchemaVersionError,
     StoreUrlError,
     TaskRecord,
@@ -439,6 +440,7 @@ def _downgrade_to_v2(url: str) -> None:
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE attempts DROP COLUMN node"))
             conn.execute(text("DROP TABLE metrics"))
+            conn.execute(text("DROP TABLE run_links"))
             conn.execute(text("UPDATE ketch_schema_version SET version = 2"))
     finally:
         engine.dispose()
@@ -464,6 +466,9 @@ def test_v2_database_upgrades_and_keeps_its_rows(shared_url: str) -> None:
         store.upsert_task(_task(run_id, 1, attempt=1))
         store.add_metrics(run_id, 1, 1, "start", [("loss", 0, 0.5, 4.5)])
         assert [m.value for m in store.list_metrics(run_id, 1)] == [0.5]
+        assert store.list_run_links(run_id) == []  # and the table of version 5
+        store.add_run_link(RunLinkRecord(run_id, "mlflow", "abc", "", 6.0))
+        assert [link.external_id for link in store.list_run_links(run_id)] == ["abc"]
     engine = create_engine(normalize_url(shared_url))
     try:
         assert current_version(engine) == LATEST_VERSION

@@ -87,3 +87,29 @@ def test_many_metrics_in_one_batch(store: MetadataStore) -> None:
     _write(store, run_id, 1, "train", 0, points)
     got = store.list_metrics(run_id, 1)
     assert len(got) == 10_000 and got[-1].step == 9_999
+
+
+def test_batches_of_a_running_attempt_follow_each_other(store: MetadataStore) -> None:
+    run_id = store.create_run("M", user="ada", tags=[], system_tags=[]).run_id
+    _write(store, run_id, 1, "train", 0, [("loss", 0, 1.0, 1.0)])
+    store.add_metrics(run_id, 1, 0, "train", [("loss", 1, 0.5, 2.0), ("acc", 1, 0.9, 2.0)], 1)
+    rows = [(m.name, m.step, m.value) for m in store.list_metrics(run_id, 1)]
+    assert rows == [("loss", 0, 1.0), ("loss", 1, 0.5), ("acc", 1, 0.9)]
+
+
+def test_run_links_round_trip(store: MetadataStore) -> None:
+    from ketch.metadata import RunLinkRecord
+
+    run_id = store.create_run("M", user="ada", tags=[], system_tags=[]).run_id
+    assert store.list_run_links(run_id) == []
+    comet = RunLinkRecord(run_id, "comet", "k1", "", 2.0)
+    mlflow = RunLinkRecord(
+        run_id, "mlflow", "r1", "http://mlflow:5000/#/experiments/1/runs/r1", 1.0
+    )
+    store.add_run_link(mlflow)
+    store.add_run_link(comet)
+    assert store.list_run_links(run_id) == [comet, mlflow]  # by tracker name
+    again = RunLinkRecord(run_id, "comet", "k2", "https://comet.com/x", 3.0)
+    store.add_run_link(again)  # the tracker's row is replaced
+    assert store.list_run_links(run_id) == [again, mlflow]
+    assert store.list_run_links(run_id + 1) == []

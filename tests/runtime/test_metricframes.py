@@ -6,7 +6,7 @@ import os
 import pickle
 
 from ketch.metadata import MetricPoint
-from ketch.runtime._metricframes import metrics_sender, read_frames
+from ketch.runtime._metricframes import metrics_sender, read_frames, take_metric_frames
 from ketch.runtime._spec import TaskResult
 
 
@@ -39,3 +39,18 @@ def test_a_crash_keeps_the_whole_batches() -> None:
     assert read_frames(b"") == ([], None)
     result_only = pickle.dumps(TaskResult(ok=False), protocol=5)
     assert read_frames(result_only) == ([], TaskResult(ok=False))
+
+
+def test_whole_frames_are_taken_as_they_arrive() -> None:
+    a = (("loss", 0, 1.0, 1.0),)
+    b = (("loss", 1, 0.5, 2.0),)
+    result = pickle.dumps(TaskResult(ok=True), protocol=5)
+    raw = _pipe_bytes(a, b) + result
+    first = len(_pipe_bytes(a))
+    buffer = bytearray(raw[: first + 3])  # the first frame and the start of the second
+    assert take_metric_frames(buffer) == [*a]
+    assert bytes(buffer) == raw[first : first + 3]
+    assert take_metric_frames(buffer) == []  # the second is not whole yet
+    buffer += raw[first + 3 :]
+    assert take_metric_frames(buffer) == [*b]
+    assert read_frames(buffer) == ([], TaskResult(ok=True))  # the result stays for the end

@@ -18,6 +18,7 @@ from ..datastore import BlobStore, load_json_object
 from ..exceptions import NotFoundError, UserError
 from ..metadata import effective_status
 from ..metadata._records import (
+    RunLinkRecord,
     RunRecord,
     TaskRecord,
     TaskSnapshot,
@@ -257,6 +258,18 @@ class Run(_Base):
         by task in the order logged; each `Metric` names its task in ``pathspec``."""
         records = self._backend.store.list_metrics(self._record.run_id)
         return metrics_of(self.pathspec, records)
+
+    @property
+    def trackers(self) -> dict[str, RunLinkRecord]:
+        """Where experiment trackers keep this run (docs/trackers.md), by tracker name: each
+        with ``external_id`` (an MLflow run id, a Comet experiment key) and ``url`` (empty when
+        the tracker has no page for it).
+
+        >>> Run("TrainFlow/12").trackers["mlflow"].external_id  # doctest: +SKIP
+        'e3b0c44298fc4c1...'
+        """
+        links = self._backend.store.list_run_links(self._record.run_id)
+        return {link.tracker: link for link in links}
 
     @property
     def code(self) -> KetchCode | None:

@@ -18,8 +18,9 @@ from ..metadata._records import MetricPoint
 
 MetricSpill = Callable[[tuple[MetricPoint, ...]], None]
 
-# A task with a spill function sends its buffer when it holds this many points, or at the first
-# point logged this long after the last send (a task that dies keeps what it sent).
+# A task with a spill function sends its first point at once, then its buffer when it holds
+# this many points, or at the first point logged this long after the last send (the scheduler
+# sees them live; a task that dies keeps what it sent).
 SPILL_POINTS = 5_000
 SPILL_SECONDS = 1.0
 
@@ -32,7 +33,7 @@ def start_metrics(spill: MetricSpill | None = None) -> None:
     """Start buffering the points of the task this process runs (called by the task runner);
     ``spill`` sends batches while it runs (a local task's result pipe)."""
     global _buffer, _spill, _spilled_at
-    _buffer, _spill, _spilled_at = [], spill, time.time()
+    _buffer, _spill, _spilled_at = [], spill, 0.0  # the first point goes at once
 
 
 def take_metrics() -> tuple[MetricPoint, ...]:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from sqlalchemy import Connection, Engine, delete, insert, inspect, select, text
 
 from ._errors import check_not_newer
-from ._schema import metadata, metrics, schema_version
+from ._schema import metadata, metrics, run_links, schema_version
 
 Migration = Callable[[Connection], None]
 
@@ -45,11 +45,17 @@ def _v4_metrics(conn: Connection) -> None:
     metrics.create(conn)
 
 
+def _v5_run_links(conn: Connection) -> None:
+    """The ``run_links`` table (experiment trackers); older runs have no rows in it."""
+    run_links.create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     _v1_initial,
     _v2_run_datastore,
     _v3_attempt_node,
     _v4_metrics,
+    _v5_run_links,
 )
 LATEST_VERSION = len(MIGRATIONS)
 

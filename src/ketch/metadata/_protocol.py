@@ -17,6 +17,7 @@ from ._records import (
     MetricPoint,
     MetricRecord,
     ParameterRecord,
+    RunLinkRecord,
     RunProgress,
     RunRecord,
     RunStatus,
@@ -98,11 +99,17 @@ class MetadataWriter(Protocol):
         attempt: int,
         step_name: str,
         points: Sequence[MetricPoint],
+        first_seq: int = 0,
     ) -> None:
-        """Record the metrics one attempt logged, in order (written again: replaced).
+        """Record the metrics one attempt logged, in order, numbered from ``first_seq`` (the
+        points of a running task come in batches; written again: replaced).
 
         Like `upsert_attempt`, the task must exist when the transaction commits.
         """
+        ...
+
+    def add_run_link(self, link: RunLinkRecord) -> None:
+        """Record where an experiment tracker keeps the run (again for a tracker: replaced)."""
         ...
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
@@ -162,6 +169,10 @@ class MetadataReader(Protocol):
 
     def iter_run_artifacts(self, run_id: int) -> Iterator[tuple[int, ArtifactRecord]]:
         """(task_id, artifact) for the latest attempt of every task of the run."""
+        ...
+
+    def list_run_links(self, run_id: int) -> list[RunLinkRecord]:
+        """Where experiment trackers keep the run (docs/trackers.md), by tracker name."""
         ...
 
     def list_metrics(

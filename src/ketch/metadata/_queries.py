@@ -29,6 +29,7 @@ from ._schema import (
     flows,
     metrics,
     parameters,
+    run_links,
     run_tags,
     runs,
     steps,
@@ -149,6 +150,9 @@ READS: dict[str, Callable[[], Any]] = {
     "run_exists": lambda: select(runs.c.run_id).where(runs.c.run_id == _RUN_ID),
     "run_tags": lambda: select(run_tags.c.tag, run_tags.c.is_system).where(
         run_tags.c.run_id == _RUN_ID
+    ),
+    "run_links": lambda: (
+        select(run_links).where(run_links.c.run_id == _RUN_ID).order_by(run_links.c.tracker)
     ),
     **_listings(),
     "parameters": lambda: (

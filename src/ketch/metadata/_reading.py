@@ -21,6 +21,7 @@ from ._records import (
     FlowRecord,
     MetricRecord,
     ParameterRecord,
+    RunLinkRecord,
     RunProgress,
     RunRecord,
     RunSummary,
@@ -186,6 +187,14 @@ class StoreReads:
         with self._reading() as conn:
             rows = self._fetch(conn, "run_artifacts", {"run_id": run_id})
         return iter([(int(r["task_id"]), _rows.artifact_from_row(r)) for r in rows])
+
+    def list_run_links(self, run_id: int) -> list[RunLinkRecord]:
+        """Where experiment trackers keep the run, by tracker name."""
+        if not storable_run_id(run_id):
+            return []
+        with self._reading() as conn:
+            rows = self._fetch(conn, "run_links", {"run_id": run_id})
+        return [_rows.run_link_from_row(r) for r in rows]
 
     def list_metrics(
         self, run_id: int, task_id: int | None = None, attempt: int | None = None

@@ -107,6 +107,17 @@ MetricPoint = tuple[str, int | None, float, float]
 
 
 @dataclass(frozen=True)
+class RunLinkRecord:
+    """Where an experiment tracker keeps a run (a row of ``run_links``, see docs/trackers.md)."""
+
+    run_id: int
+    tracker: str  # the tracker's name in the ``trackers`` setting, e.g. ``mlflow``
+    external_id: str  # the run's id there (an MLflow run id, a Comet experiment key)
+    url: str  # a page that shows it; empty when there is none (a local MLflow store)
+    created_at: float
+
+
+@dataclass(frozen=True)
 class MetricRecord:
     """One value a task logged with ``log_metric`` (a row of the ``metrics`` table)."""
 

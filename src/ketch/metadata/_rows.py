@@ -14,6 +14,7 @@ from ._records import (
     MetricPoint,
     MetricRecord,
     ParameterRecord,
+    RunLinkRecord,
     RunRecord,
     RunStatus,
     TaskRecord,
@@ -202,9 +203,15 @@ def artifact_from_row(row: Row) -> ArtifactRecord:
 
 
 def metric_rows(
-    run_id: int, task_id: int, attempt: int, step_name: str, points: Iterable[MetricPoint]
+    run_id: int,
+    task_id: int,
+    attempt: int,
+    step_name: str,
+    points: Iterable[MetricPoint],
+    first_seq: int = 0,
 ) -> list[dict[str, Any]]:
-    """Rows of the ``metrics`` table, numbered in the order logged; a NaN is stored as NULL."""
+    """Rows of the ``metrics`` table, numbered in the order logged from ``first_seq``; a NaN
+    is stored as NULL."""
     return [
         {
             "run_id": run_id,
@@ -217,8 +224,28 @@ def metric_rows(
             "value": None if value != value else value,
             "logged_at": timestamp,
         }
-        for seq, (name, step, value, timestamp) in enumerate(points)
+        for seq, (name, step, value, timestamp) in enumerate(points, first_seq)
     ]
+
+
+def run_link_row(link: RunLinkRecord) -> dict[str, Any]:
+    return {
+        "run_id": link.run_id,
+        "tracker": link.tracker,
+        "external_id": link.external_id,
+        "url": link.url,
+        "created_at": link.created_at,
+    }
+
+
+def run_link_from_row(row: Row) -> RunLinkRecord:
+    return RunLinkRecord(
+        run_id=int(row["run_id"]),
+        tracker=row["tracker"],
+        external_id=row["external_id"],
+        url=row["url"],
+        created_at=float(row["created_at"]),
+    )
 
 
 def metric_from_row(row: Row) -> MetricRecord:

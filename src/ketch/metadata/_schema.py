@@ -173,6 +173,18 @@ metrics = Table(
     _task_fk(),
 )
 
+# Where experiment trackers (docs/trackers.md) keep each run: one row per run and tracker.
+run_links = Table(
+    "run_links",
+    metadata,
+    Column("run_id", BigInteger, _run_fk(), nullable=False),
+    Column("tracker", String, nullable=False),
+    Column("external_id", String, nullable=False),
+    Column("url", String, nullable=False),
+    Column("created_at", Double, nullable=False),
+    PrimaryKeyConstraint("run_id", "tracker"),
+)
+
 schema_version = Table(
     "ketch_schema_version",
     metadata,

@@ -8,7 +8,7 @@ Generated from ``_schema``, ``_statements`` and ``_queries`` by
 
 # fmt: off
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 CREATE_SCHEMA = (
     (
@@ -29,6 +29,12 @@ CREATE_SCHEMA = (
         'INTEGER NOT NULL, value_json TEXT NOT NULL, blob_key VARCHAR NOT NULL, PRIMARY KEY '
         '(run_id, name), FOREIGN KEY(run_id) REFERENCES runs (run_id) ON DELETE CASCADE '
         'DEFERRABLE INITIALLY DEFERRED )'
+    ),
+    (
+        'CREATE TABLE run_links ( run_id BIGINT NOT NULL, tracker VARCHAR NOT NULL, '
+        'external_id VARCHAR NOT NULL, url VARCHAR NOT NULL, created_at DOUBLE NOT NULL, '
+        'PRIMARY KEY (run_id, tracker), FOREIGN KEY(run_id) REFERENCES runs (run_id) ON '
+        'DELETE CASCADE DEFERRABLE INITIALLY DEFERRED )'
     ),
     (
         'CREATE TABLE run_tags ( run_id BIGINT NOT NULL, tag VARCHAR NOT NULL, is_system '
@@ -153,6 +159,12 @@ WRITES = {
         'UPDATE SET step_name = excluded.step_name, name = excluded.name, metric_step = '
         'excluded.metric_step, value = excluded.value, logged_at = excluded.logged_at'
     ),
+    'upsert_run_link': (
+        'INSERT INTO run_links (run_id, tracker, external_id, url, created_at) VALUES '
+        '(:run_id, :tracker, :external_id, :url, :created_at) ON CONFLICT (run_id, tracker) '
+        'DO UPDATE SET external_id = excluded.external_id, url = excluded.url, created_at = '
+        'excluded.created_at'
+    ),
 }
 
 READS = {
@@ -167,6 +179,11 @@ READS = {
     'run_tags': (
         'SELECT run_tags.tag, run_tags.is_system FROM run_tags WHERE run_tags.run_id = '
         ':run_id'
+    ),
+    'run_links': (
+        'SELECT run_links.run_id, run_links.tracker, run_links.external_id, run_links.url, '
+        'run_links.created_at FROM run_links WHERE run_links.run_id = :run_id ORDER BY '
+        'run_links.tracker'
     ),
     'runs/-': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '

@@ -31,6 +31,7 @@ from ._schema import (
     flows,
     metrics,
     parameters,
+    run_links,
     run_tags,
     runs,
     steps,
@@ -118,4 +119,5 @@ WRITES: dict[str, Callable[[str], Any]] = {
     "upsert_attempt": lambda d: upsert(d, attempts),
     "upsert_artifact": lambda d: upsert(d, artifacts),
     "upsert_metric": lambda d: upsert(d, metrics),
+    "upsert_run_link": lambda d: upsert(d, run_links),
 }

@@ -23,6 +23,7 @@ from ._records import (
     AttemptRecord,
     MetricPoint,
     ParameterRecord,
+    RunLinkRecord,
     RunRecord,
     RunStatus,
     TaskRecord,
@@ -155,12 +156,19 @@ class StoreWrites(StoreReads):
         attempt: int,
         step_name: str,
         points: Sequence[MetricPoint],
+        first_seq: int = 0,
     ) -> None:
-        """Record the metrics one attempt logged (written again, the rows are replaced)."""
-        rows = _rows.metric_rows(run_id, task_id, attempt, step_name, points)
+        """Record the metrics one attempt logged, numbered from ``first_seq`` (a running task
+        sends them in batches; written again, the rows are replaced)."""
+        rows = _rows.metric_rows(run_id, task_id, attempt, step_name, points, first_seq)
         if rows:
             with self._writing() as conn:
                 self._execute(conn, "upsert_metric", rows)
+
+    def add_run_link(self, link: RunLinkRecord) -> None:
+        """Record where a tracker keeps the run (written again for that tracker: replaced)."""
+        with self._writing() as conn:
+            self._execute(conn, "upsert_run_link", [_rows.run_link_row(link)])
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         """Add user tags (idempotent)."""

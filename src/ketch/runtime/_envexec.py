@@ -19,7 +19,7 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
-from ._executor_api import Executor, OutputCallback, StartCallback
+from ._executor_api import Executor, MetricsCallback, OutputCallback, StartCallback
 from ._spec import TaskResult, TaskSpec
 
 
@@ -33,11 +33,13 @@ class EnvExecutor:
         on_output: OutputCallback | None = None,
         on_start: StartCallback | None = None,
         spawn: bool = False,
+        on_metrics: MetricsCallback | None = None,
     ) -> None:
         self.default = default
         self.spawn = spawn  # --executor spawn: each task a fresh interpreter of its environment
         self.on_output = on_output
         self.on_start = on_start
+        self.on_metrics = on_metrics
         self._envs: dict[str, Future[Executor]] = {}
         self._owners: dict[Future[TaskResult], Executor] = {}
         self._lock = threading.Lock()
@@ -73,7 +75,11 @@ class EnvExecutor:
         """A fork server in the environment's interpreter, else fresh interpreters of it."""
         from ._executor import LocalExecutor, TaskSetupError
 
-        callbacks: dict[str, Any] = {"on_output": self.on_output, "on_start": self.on_start}
+        callbacks: dict[str, Any] = {
+            "on_output": self.on_output,
+            "on_start": self.on_start,
+            "on_metrics": self.on_metrics,
+        }
         if not self.spawn:
             try:
                 return LocalExecutor.for_spec(spec, **callbacks)

@@ -4,11 +4,13 @@ One I/O thread owns every pipe: it starts tasks (through the fork server, or by 
 interpreter), streams their output to a callback line by line, and stores each task's captured
 output as log blobs when the task ends (``TaskResult.stdout_key``/``stderr_key``): the pipes are
 the one place that holds all of it, also when the task's process was killed before it could
-report anything. Cancelling and closing are requests to the same thread. A future resolves as
-soon as its task has written its whole result and closed the result pipe (the task flushed its
-output first and does nothing after but exit), so the next task can start while this one's
-process is still being torn down; a task that dies without a result resolves when its process
-has exited, with the exit status.
+report anything. With an ``on_metrics`` callback, the metric batches a running task sends on its
+result pipe go to it as each arrives whole (``_metricframes``), and the task's result then
+carries only the points not handed over yet. Cancelling and closing are requests to the same
+thread. A future resolves as soon as its task has written its whole result and closed the result
+pipe (the task flushed its output first and does nothing after but exit), so the next task can
+start while this one's process is still being torn down; a task that dies without a result
+resolves when its process has exited, with the exit status.
 """
 
 from __future__ import annotations
@@ -29,11 +31,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..datastore import open_blobs
 from ..exceptions import KetchException
-from ._executor_api import OutputCallback, StartCallback
+from ._executor_api import MetricsCallback, OutputCallback, StartCallback
 from ._forkserver import ForkServer, ServerUnavailable
 from ._gpu import original_environ
 from ._lifeline import kill_group
-from ._metricframes import read_frames
+from ._metricframes import read_frames, take_metric_frames
 from ._spares import SparePool
 from ._spec import TaskResult, TaskSpec
 
@@ -82,10 +84,12 @@ class LocalExecutor:
         on_output: OutputCallback | None = None,
         on_start: StartCallback | None = None,
         server: ForkServer | None = None,
+        on_metrics: MetricsCallback | None = None,
     ) -> None:
         self.mode = mode
         self.on_output = on_output
         self.on_start = on_start
+        self.on_metrics = on_metrics
         if mode == "fork" and server is None:
             server = ForkServer(flow_cls)
         self._server = server
@@ -114,6 +118,7 @@ class LocalExecutor:
         *,
         on_output: OutputCallback | None = None,
         on_start: StartCallback | None = None,
+        on_metrics: MetricsCallback | None = None,
     ) -> LocalExecutor:
         """An executor for the tasks of ``spec``'s run in a process that has not imported the
         flow and has threads (a Ray worker): its fork server starts in a fresh interpreter that
@@ -126,10 +131,19 @@ class LocalExecutor:
         except ServerUnavailable as exc:
             if not exc.unsafe:
                 raise TaskSetupError(str(exc)) from None
-            return cls(None, mode="spawn", on_output=on_output, on_start=on_start)
+            return cls(
+                None, mode="spawn", on_output=on_output, on_start=on_start, on_metrics=on_metrics
+            )
         finally:
             os.close(spec_fd)
-        return cls(None, mode="fork", on_output=on_output, on_start=on_start, server=server)
+        return cls(
+            None,
+            mode="fork",
+            on_output=on_output,
+            on_start=on_start,
+            server=server,
+            on_metrics=on_metrics,
+        )
 
     # -- the caller's side ------------------------------------------------------------------
     def submit(self, spec: TaskSpec) -> Future[TaskResult]:
@@ -336,7 +350,12 @@ class LocalExecutor:
                 self._deliver_reported(running)
             return
         keep(running.out[name], data, name)
-        if name != "result" and self.on_output is not None:
+        if name == "result":
+            if self.on_metrics is not None:
+                points = take_metric_frames(running.out[name])
+                if points:
+                    self.on_metrics(running.spec, tuple(points))
+        elif self.on_output is not None:
             self._emit_lines(running, name, data)
 
     def _emit_lines(self, running: _Running, name: str, data: bytes) -> None:

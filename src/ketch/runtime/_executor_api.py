@@ -26,6 +26,7 @@ from ..exceptions import UserError
 from ._spec import TaskResult, TaskSpec
 
 if TYPE_CHECKING:
+    from ..metadata._records import MetricPoint
     from ..settings import Settings
 
 AUTO = "auto"
@@ -34,6 +35,10 @@ AUTO = "auto"
 OutputCallback = Callable[[TaskSpec, str, bytes], None]
 # A task's process started: (spec, pid).
 StartCallback = Callable[[TaskSpec, int], None]
+# Metric points a running task logged, as they arrive (an executor that cannot stream them
+# leaves them in the task's result): (spec, points). Called before the task's future resolves;
+# the result then carries only the points not given here.
+MetricsCallback = Callable[[TaskSpec, tuple["MetricPoint", ...]], None]
 
 
 class Executor(Protocol):
@@ -83,6 +88,7 @@ class ExecutorFactory(Protocol):
         on_output: OutputCallback | None = None,
         on_start: StartCallback | None = None,
         settings: Settings | None = None,
+        on_metrics: MetricsCallback | None = None,
     ) -> Executor: ...
 
 
@@ -93,10 +99,13 @@ def _local(mode: Literal["fork", "spawn"]) -> ExecutorFactory:
         on_output: OutputCallback | None = None,
         on_start: StartCallback | None = None,
         settings: Settings | None = None,
+        on_metrics: MetricsCallback | None = None,
     ) -> Executor:
         from ._executor import LocalExecutor
 
-        return LocalExecutor(flow_cls, mode=mode, on_output=on_output, on_start=on_start)
+        return LocalExecutor(
+            flow_cls, mode=mode, on_output=on_output, on_start=on_start, on_metrics=on_metrics
+        )
 
     return factory
 
@@ -107,6 +116,7 @@ def _ray(
     on_output: OutputCallback | None = None,
     on_start: StartCallback | None = None,
     settings: Settings | None = None,
+    on_metrics: MetricsCallback | None = None,  # Ray tasks' metrics come with their results
 ) -> Executor:
     from ..executors._ray import RayExecutor
 

@@ -36,11 +36,13 @@ from ..metadata._records import (
     TaskRecord,
 )
 from ..settings import Settings
+from ..trackers._dispatch import Dispatcher, checked_names
 from ._console import Reporter
 from ._envexec import EnvExecutor
 from ._executor_api import AUTO, PLACED, Executor, RoutedExecutor, executor_factory
 from ._forksafety import Hazard, fork_hazards, should_release_gpu
 from ._gpu import GpuPool, plan_gpus, relaunch_without_gpu, visible_gpus
+from ._live import LiveMetrics
 from ._origin import Origin
 from ._policy import StepPolicy, place_on, remote_executors
 from ._runlock import RunLock
@@ -98,6 +100,7 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     _check_store(settings)
     if settings.executor != AUTO:
         executor_factory(settings.executor)  # an unknown name is refused before anything starts
+    tracker_names = checked_names(settings.trackers)
     reporter = Reporter()
     if settings.executor in PLACED:
         request = replace(request, policies=place_on(request.policies, settings.executor))
@@ -105,23 +108,29 @@ def execute_run(request: RunRequest, writer: RecordWriter | None = None) -> int:
     gpus = _gpu_pool(request.policies, reporter)
     # Both helper processes are forked before any thread exists in this process.
     writer = writer or RecordWriter(settings.resolved_metadata_url)
+    live = LiveMetrics()
     try:
-        executor = _executor(request, reporter)
+        executor = _executor(request, reporter, live)
     except BaseException:
         writer.close()
         raise
+    # The trackers' thread starts once the helper processes are forked.
+    trackers = Dispatcher(tracker_names) if tracker_names else None
+    writer.observer = trackers
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         # An object store's client starts threads: its first request waits for the forks.
         datastore_reachable(settings.resolved_datastore_url)
-        return _run(request, writer, executor, reporter, gpus)
+        return _run(request, writer, executor, reporter, gpus, live)
     finally:
         signal.signal(signal.SIGTERM, previous)
         executor.close()
+        if trackers is not None:
+            trackers.close()  # the links they gave last go with the writer's last sending
         writer.close()
 
 
-def _executor(request: RunRequest, reporter: Reporter) -> Executor:
+def _executor(request: RunRequest, reporter: Reporter, live: LiveMetrics) -> Executor:
     """The run's executor: the local one (fork or spawn), and one for each executor its steps
     are placed on (Ray), behind one :class:`RoutedExecutor`. The local one starts first: its
     fork server is forked before a cluster client starts threads in this process."""
@@ -130,6 +139,7 @@ def _executor(request: RunRequest, reporter: Reporter) -> Executor:
         "on_output": reporter.task_output,
         "on_start": reporter.task_started,
         "settings": settings,
+        "on_metrics": live,
     }
     placed = remote_executors(policies)
     local: Executor | None = None
@@ -144,6 +154,7 @@ def _executor(request: RunRequest, reporter: Reporter) -> Executor:
                 on_output=reporter.task_output,
                 on_start=reporter.task_started,
                 spawn=name == "spawn",
+                on_metrics=live,
             )
             env.prestart(replace(_base_spec(request, 0, {}, {}, ""), code_package=None), pythons)
         if not placed:
@@ -231,6 +242,7 @@ def _run(
     executor: Executor,
     reporter: Reporter,
     gpus: GpuPool | None,
+    live: LiveMetrics | None = None,
 ) -> int:
     settings = request.settings
     flow_name = request.flow_cls.__name__
@@ -281,6 +293,7 @@ def _run(
             policies=request.policies,
             origin=origin,
             gpus=gpus,
+            live=live,
         ).run()
         if failure is None:
             status = "completed"

@@ -24,6 +24,7 @@ from ..metadata._records import (
     ArtifactRecord,
     AttemptRecord,
     ForeachFrame,
+    MetricPoint,
     TaskRecord,
     TaskStatus,
 )
@@ -31,6 +32,7 @@ from ._console import Reporter
 from ._executor_api import Executor, submit_gang
 from ._gang import GangScheduling, GangState
 from ._gpu import VISIBLE, GpuPool
+from ._live import LiveMetrics, MetricSeq
 from ._origin import Origin, OriginTask
 from ._policy import StepPolicy
 from ._spec import Gang, InputRef, TaskResult, TaskSpec
@@ -91,6 +93,7 @@ class Scheduler(GangScheduling):
         policies: dict[str, StepPolicy],
         origin: Origin | None = None,
         gpus: GpuPool | None = None,
+        live: LiveMetrics | None = None,
     ) -> None:
         self.graph = graph
         self.base = base_spec
@@ -101,6 +104,8 @@ class Scheduler(GangScheduling):
         self.policies = policies
         self.origin = origin
         self.gpus = gpus
+        self.live = live  # metric batches of running tasks (the executor's on_metrics)
+        self._metric_seq = MetricSeq()
         self.run_id = base_spec.run_id
         self._next_task_id = 1
         self._queue: deque[TaskSpec] = deque()
@@ -123,9 +128,11 @@ class Scheduler(GangScheduling):
                 if not self._running:
                     continue
                 timeout = self._wait_time() if due is None else min(self._wait_time(), due)
-                done, _ = wait(list(self._running), timeout=timeout, return_when=FIRST_COMPLETED)
+                done, _ = wait(self._waited(), timeout=timeout, return_when=FIRST_COMPLETED)
+                self._write_live()  # first: a finished task's last batches came before it
                 for future in done:
-                    self._finished(future)
+                    if future in self._running:
+                        self._finished(future)  # type: ignore[arg-type]
                 self._enforce_timeouts()
                 self._heartbeat()
             if self._failure is not None:
@@ -137,6 +144,24 @@ class Scheduler(GangScheduling):
         finally:
             self.writer.flush()
         return self._failure
+
+    def _waited(self) -> list[Future[object]]:
+        """The running tasks' futures, and the arrival of live metrics."""
+        futures: list[Future[object]] = list(self._running)  # type: ignore[arg-type]
+        if self.live is not None:
+            futures.append(self.live.arrived())  # type: ignore[arg-type]
+        return futures
+
+    def _write_live(self) -> None:
+        """Queue the metric batches running tasks sent since the last turn."""
+        for spec, points in self.live.take() if self.live is not None else ():
+            self._write_metrics(spec, points)
+
+    def _write_metrics(self, spec: TaskSpec, points: tuple[MetricPoint, ...]) -> None:
+        first = self._metric_seq.claim(spec.task_id, spec.attempt, len(points))
+        self.writer.add_metrics(
+            self.run_id, spec.task_id, spec.attempt, spec.step_name, points, first
+        )
 
     def _wait_time(self) -> float:
         now = time.time()
@@ -315,10 +340,9 @@ class Scheduler(GangScheduling):
             attempt,
             self._with_cards(result),
         )
+        self._write_live()  # the points it sent while running come first
         if result.metrics:
-            self.writer.add_metrics(
-                self.run_id, spec.task_id, spec.attempt, spec.step_name, result.metrics
-            )
+            self._write_metrics(spec, result.metrics)
         self.reporter.task_finished(spec, result.ok, "" if result.ok else result.exception or "")
 
     def _with_cards(self, result: TaskResult) -> list[ArtifactRecord]:

@@ -11,6 +11,9 @@ front, see ``ketch.metadata.new_run_id``). It is forked before any thread exists
 flow's import left the process unsafe to fork (see ``_forksafety``), started as a fresh
 interpreter (``python -m ketch.runtime._writer_spawn URL INBOX OUTBOX``).
 
+An observer (``RecordWriter.observer``: the run's experiment trackers, ``ketch.trackers``) sees
+every sending, and may add records of its own to the next one (where the trackers keep the run).
+
 Wire format, both ways: a 4-byte little-endian length, then a pickle.
 Scheduler -> writer: ``("ops", [(method, args, kwargs), ...])`` or ``("flush", None)``.
 Writer -> scheduler: ``("flushed", error_or_None)`` after everything before the flush committed.
@@ -27,7 +30,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..exceptions import InternalError, KetchException
 from ..metadata._sqlite import sqlite_file
@@ -40,11 +43,24 @@ if TYPE_CHECKING:
         MetadataWriter,
         MetricPoint,
         ParameterRecord,
+        RunLinkRecord,
         RunStatus,
         TaskRecord,
     )
 
 Op = tuple[str, tuple[Any, ...], dict[str, Any]]
+
+
+class WriteObserver(Protocol):
+    """Sees what the writer sends (without waiting on anything: it runs in the scheduler)."""
+
+    def observe(self, ops: list[Op]) -> None: ...
+
+    def writes(self) -> list[Op]:
+        """Records of its own to send with the next sending."""
+        ...
+
+
 _LEN = struct.Struct("<I")
 
 
@@ -92,6 +108,7 @@ class RecordWriter:
         self._pending: list[Op] = []
         self._last_send = 0.0
         self._closed = False
+        self.observer: WriteObserver | None = None
 
     # -- the typed writes: each queues ``store.<method>(...)``, sent with the next `send` ----
     # Same names and arguments as `ketch.metadata.MetadataWriter`'s; nothing is returned (the
@@ -163,8 +180,13 @@ class RecordWriter:
         attempt: int,
         step_name: str,
         points: Sequence[MetricPoint],
+        first_seq: int = 0,
     ) -> None:
-        self._pending.append(("add_metrics", (run_id, task_id, attempt, step_name, points), {}))
+        args = (run_id, task_id, attempt, step_name, points, first_seq)
+        self._pending.append(("add_metrics", args, {}))
+
+    def add_run_link(self, link: RunLinkRecord) -> None:
+        self._pending.append(("add_run_link", (link,), {}))
 
     def add_tags(self, run_id: int, tags: Iterable[str]) -> None:
         self._pending.append(("add_tags", (run_id, tags), {}))
@@ -176,6 +198,8 @@ class RecordWriter:
         """Send the queued calls, or with ``every``, only if the last sending is at least that
         many seconds old. Returns the seconds until the calls still queued are due, or None
         when none are."""
+        if self.observer is not None:
+            self._pending += self.observer.writes()
         if not self._pending:
             return None
         wait = self._last_send + every - time.monotonic()
@@ -183,6 +207,8 @@ class RecordWriter:
             return wait
         ops, self._pending = self._pending, []
         _send(self._to_child, ("ops", ops))
+        if self.observer is not None:
+            self.observer.observe(ops)
         self._last_send = time.monotonic()
         return None
 

@@ -28,6 +28,7 @@ from ._common import (
 )
 from ._queries import parameters_for_runs, progress
 from ._source import Source
+from ._trackers import tracker_links
 
 RECENT_RUNS = 10
 DEFAULT_RUN_LIMIT = 100
@@ -100,6 +101,7 @@ def run_page(src: Source, flow: str, run_id: str) -> dict[str, Any]:
         "graph_error": graph_error,
         "steps": steps,
         "tasks": [_timeline_task(t, run["status"], now) for t in tasks],
+        "trackers": tracker_links(src.store, record.run_id),
     }
 
 
