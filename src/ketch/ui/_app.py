@@ -36,7 +36,7 @@ from starlette.types import ASGIApp
 
 from ..exceptions import KetchException, NotFoundError, UserError
 from ._access import LOOPBACK_NAMES, Access
-from ._cards import CARD_CSP, card_document
+from ._cards import card_csp, card_document
 from ._common import shorten
 from ._compare import compare_page
 from ._faults import database_damage, exception_chain, internal_error
@@ -141,7 +141,7 @@ class JSONResponse(Response):
 _NO_STORE = {"Cache-Control": "no-store"}
 # A card, or the error in its place, may be framed by the UI's own pages (and only by them).
 _FRAMED = {"X-Frame-Options": "SAMEORIGIN"}
-_CARD_HEADERS = {**_NO_STORE, **_FRAMED, "Content-Security-Policy": CARD_CSP}
+_CARD_HEADERS = {**_NO_STORE, **_FRAMED}
 _CARD_ERROR_HEADERS = {
     **_FRAMED,
     "Content-Security-Policy": PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'"),
@@ -190,7 +190,8 @@ class App:
             p["position"],
             attempt=request.query_params.get("attempt") or None,
         )
-        return HTMLResponse(html, headers=_CARD_HEADERS)
+        headers = {**_CARD_HEADERS, "Content-Security-Policy": card_csp(html)}
+        return HTMLResponse(html, headers=headers)
 
     def _guarded(
         self, answer: Callable[[Request], Response], error_headers: dict[str, str] | None = None
