@@ -20,7 +20,19 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, Table, and_, bindparam, func, literal_column, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 
 from ._reading import listing
 from ._schema import (
@@ -57,6 +69,82 @@ def _metrics(*, of_task: bool) -> Select[Any]:
     if of_task:
         query = query.where(tasks.c.task_id == bindparam("task_id"))
     return query.order_by(metrics.c.task_id, metrics.c.seq)
+
+
+_ONE = literal_column("1", Integer)
+
+
+def _metric_sample(*, named: bool) -> Select[Any]:
+    """The metrics of the latest attempt of the run's tasks (of metric ``:name`` only), each
+    series (task, name) thinned to about ``:cap`` points evenly by order logged, its first and
+    last points kept: a chart of a million points costs the browser a few thousand."""
+    series = (metrics.c.task_id, metrics.c.name)
+    where = [tasks.c.run_id == _RUN_ID]
+    if named:
+        where.append(metrics.c.name == bindparam("name"))
+    numbered = (
+        select(
+            metrics,
+            func.row_number().over(partition_by=series, order_by=metrics.c.seq).label("rn"),
+            func.count().over(partition_by=series).label("n"),
+        )
+        .select_from(metrics.join(tasks, _latest(metrics)))
+        .where(*where)
+        .subquery()
+    )
+    cap = bindparam("cap", type_=Integer)
+    stride = case((numbered.c.n > cap, (numbered.c.n + cap - _ONE) // cap), else_=_ONE)
+    return (
+        select(numbered)
+        .where(or_((numbered.c.rn - _ONE) % stride == literal_column("0"), numbered.c.rn == numbered.c.n))
+        .order_by(numbered.c.task_id, numbered.c.seq)
+    )
+
+
+def _metric_cursors() -> Select[Any]:
+    """Per task of the run: its latest attempt and the last ``seq`` it logged in it."""
+    return (
+        select(metrics.c.task_id, metrics.c.attempt, func.max(metrics.c.seq).label("last_seq"))
+        .select_from(metrics.join(tasks, _latest(metrics)))
+        .where(tasks.c.run_id == _RUN_ID)
+        .group_by(metrics.c.task_id, metrics.c.attempt)
+    )
+
+
+def _metric_by_run() -> Select[Any]:
+    """For each run of ``:flow_name`` whose tasks (latest attempts) logged ``:name``: the
+    last value logged (by time, then task and order), the largest and the smallest."""
+    run = metrics.c.run_id
+    latest_first = (metrics.c.logged_at.desc(), metrics.c.task_id.desc(), metrics.c.seq.desc())
+    ranked = (
+        select(
+            run,
+            metrics.c.value,
+            func.max(metrics.c.value).over(partition_by=run).label("max_value"),
+            func.min(metrics.c.value).over(partition_by=run).label("min_value"),
+            func.row_number().over(partition_by=run, order_by=latest_first).label("rn"),
+        )
+        .select_from(metrics.join(tasks, _latest(metrics)).join(runs, runs.c.run_id == run))
+        .where(runs.c.flow_name == bindparam("flow_name"), metrics.c.name == bindparam("name"))
+        .subquery()
+    )
+    return select(
+        ranked.c.run_id,
+        ranked.c.value.label("last_value"),
+        ranked.c.max_value,
+        ranked.c.min_value,
+    ).where(ranked.c.rn == _ONE)
+
+
+def _metric_names() -> Select[Any]:
+    """The metric names logged in the runs of ``:flow_name``."""
+    return (
+        select(metrics.c.name)
+        .select_from(metrics.join(runs, runs.c.run_id == metrics.c.run_id))
+        .where(runs.c.flow_name == bindparam("flow_name"))
+        .distinct()
+        .order_by(metrics.c.name)
+    )
 
 
 def _listed_run_ids(flow: bool, tags: bool, limit: bool) -> Select[Any]:
@@ -202,6 +290,22 @@ READS: dict[str, Callable[[], Any]] = {
         )
         .order_by(metrics.c.seq)
     ),
+    "metric_sample": lambda: _metric_sample(named=False),
+    "metric_sample_named": lambda: _metric_sample(named=True),
+    "metric_cursors": _metric_cursors,
+    "metric_tail": lambda: (
+        select(metrics)
+        .where(
+            metrics.c.run_id == _RUN_ID,
+            metrics.c.task_id == bindparam("task_id"),
+            metrics.c.attempt == bindparam("attempt"),
+            metrics.c.seq > bindparam("after"),
+            metrics.c.seq <= bindparam("upto"),
+        )
+        .order_by(metrics.c.seq)
+    ),
+    "metric_by_run": _metric_by_run,
+    "metric_names": _metric_names,
     "snapshot_tasks": lambda: (
         select(tasks).where(_snapshot_chosen()).order_by(tasks.c.run_id, tasks.c.task_id)
     ),

@@ -19,6 +19,8 @@ from ._records import (
     ArtifactRecord,
     AttemptRecord,
     FlowRecord,
+    MetricAggregate,
+    MetricCursors,
     MetricRecord,
     ParameterRecord,
     RunProgress,
@@ -203,6 +205,66 @@ class StoreReads:
             else:
                 rows = self._fetch(conn, "attempt_metrics", {**params, "attempt": attempt})
         return [_rows.metric_from_row(r) for r in rows]
+
+    def sample_metrics(
+        self, run_id: int, cap: int, name: str | None = None
+    ) -> tuple[list[MetricRecord], MetricCursors]:
+        """The run's metrics (of ``name`` only) as `list_metrics` orders them, each (task,
+        name) series thinned evenly to about ``cap`` points (its last point kept), and the
+        cursors that `metrics_since` continues from (read in the same snapshot)."""
+        if not storable_run_id(run_id):
+            return [], {}
+        params: dict[str, Any] = {"run_id": run_id, "cap": max(1, cap)}
+        query = "metric_sample" if name is None else "metric_sample_named"
+        with self._reading() as conn:
+            rows = self._fetch(conn, query, params if name is None else {**params, "name": name})
+            cursors = self._metric_cursors(conn, run_id)
+        return [_rows.metric_from_row(r) for r in rows], cursors
+
+    def metrics_since(
+        self, run_id: int, cursors: MetricCursors
+    ) -> tuple[list[MetricRecord], MetricCursors]:
+        """The points logged after ``cursors`` (all of a task's latest attempt when it is not
+        the attempt its cursor names), by task then order, and the new cursors."""
+        if not storable_run_id(run_id):
+            return [], {}
+        out: list[Any] = []
+        with self._reading() as conn:
+            now = self._metric_cursors(conn, run_id)
+            for task_id, (attempt, last) in sorted(now.items()):
+                seen_attempt, seen = cursors.get(task_id, (attempt, -1))
+                after = seen if seen_attempt == attempt else -1
+                if after >= last:
+                    continue
+                params = {"run_id": run_id, "task_id": task_id, "attempt": attempt}
+                out += self._fetch(conn, "metric_tail", {**params, "after": after, "upto": last})
+        return [_rows.metric_from_row(r) for r in out], now
+
+    def _metric_cursors(self, conn: Any, run_id: int) -> MetricCursors:
+        rows = self._fetch(conn, "metric_cursors", {"run_id": run_id})
+        return {int(r["task_id"]): (int(r["attempt"]), int(r["last_seq"])) for r in rows}
+
+    def aggregate_metric(self, flow_name: str, name: str) -> list[MetricAggregate]:
+        """Per run of the flow whose tasks logged ``name``: its last, largest and smallest
+        value (one query, whatever the number of runs)."""
+        params = {"flow_name": flow_name, "name": name}
+        with self._reading() as conn:
+            rows = self._fetch(conn, "metric_by_run", params)
+        return [
+            MetricAggregate(
+                run_id=int(r["run_id"]),
+                last=_rows.number(r["last_value"]),
+                max=_rows.number(r["max_value"]),
+                min=_rows.number(r["min_value"]),
+            )
+            for r in rows
+        ]
+
+    def metric_names(self, flow_name: str) -> list[str]:
+        """The names of the metrics logged in any run of the flow, sorted."""
+        with self._reading() as conn:
+            rows = self._fetch(conn, "metric_names", {"flow_name": flow_name})
+        return [str(r["name"]) for r in rows]
 
     def snapshot_step(
         self, run_ids: Sequence[int], step_name: str

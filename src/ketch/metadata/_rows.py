@@ -221,6 +221,11 @@ def metric_rows(
     ]
 
 
+def number(value: Any) -> float:
+    """A stored float; NULL (a NaN, or no value) is NaN."""
+    return math.nan if value is None else float(value)
+
+
 def metric_from_row(row: Row) -> MetricRecord:
     value = row["value"]
     step = row["metric_step"]

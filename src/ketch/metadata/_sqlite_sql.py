@@ -415,6 +415,62 @@ READS = {
         'metrics.logged_at FROM metrics WHERE metrics.run_id = :run_id AND metrics.task_id = '
         ':task_id AND metrics.attempt = :attempt ORDER BY metrics.seq'
     ),
+    'metric_sample': (
+        'SELECT anon_1.run_id, anon_1.task_id, anon_1.attempt, anon_1.seq, anon_1.step_name, '
+        'anon_1.name, anon_1.metric_step, anon_1.value, anon_1.logged_at, anon_1.rn, anon_1.n'
+        ' FROM (SELECT metrics.run_id AS run_id, metrics.task_id AS task_id, metrics.attempt '
+        'AS attempt, metrics.seq AS seq, metrics.step_name AS step_name, metrics.name AS '
+        'name, metrics.metric_step AS metric_step, metrics.value AS value, metrics.logged_at '
+        'AS logged_at, row_number() OVER (PARTITION BY metrics.task_id, metrics.name ORDER BY'
+        ' metrics.seq) AS rn, count(*) OVER (PARTITION BY metrics.task_id, metrics.name) AS n'
+        ' FROM metrics JOIN tasks ON metrics.run_id = tasks.run_id AND metrics.task_id = '
+        'tasks.task_id AND metrics.attempt = tasks.attempt WHERE tasks.run_id = :run_id) AS '
+        'anon_1 WHERE (anon_1.rn - 1) % CASE WHEN (anon_1.n > :cap) THEN ((anon_1.n + :cap) -'
+        ' 1) / :cap ELSE 1 END = 0 OR anon_1.rn = anon_1.n ORDER BY anon_1.task_id, '
+        'anon_1.seq'
+    ),
+    'metric_sample_named': (
+        'SELECT anon_1.run_id, anon_1.task_id, anon_1.attempt, anon_1.seq, anon_1.step_name, '
+        'anon_1.name, anon_1.metric_step, anon_1.value, anon_1.logged_at, anon_1.rn, anon_1.n'
+        ' FROM (SELECT metrics.run_id AS run_id, metrics.task_id AS task_id, metrics.attempt '
+        'AS attempt, metrics.seq AS seq, metrics.step_name AS step_name, metrics.name AS '
+        'name, metrics.metric_step AS metric_step, metrics.value AS value, metrics.logged_at '
+        'AS logged_at, row_number() OVER (PARTITION BY metrics.task_id, metrics.name ORDER BY'
+        ' metrics.seq) AS rn, count(*) OVER (PARTITION BY metrics.task_id, metrics.name) AS n'
+        ' FROM metrics JOIN tasks ON metrics.run_id = tasks.run_id AND metrics.task_id = '
+        'tasks.task_id AND metrics.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND '
+        'metrics.name = :name) AS anon_1 WHERE (anon_1.rn - 1) % CASE WHEN (anon_1.n > :cap) '
+        'THEN ((anon_1.n + :cap) - 1) / :cap ELSE 1 END = 0 OR anon_1.rn = anon_1.n ORDER BY '
+        'anon_1.task_id, anon_1.seq'
+    ),
+    'metric_cursors': (
+        'SELECT metrics.task_id, metrics.attempt, max(metrics.seq) AS last_seq FROM metrics '
+        'JOIN tasks ON metrics.run_id = tasks.run_id AND metrics.task_id = tasks.task_id AND '
+        'metrics.attempt = tasks.attempt WHERE tasks.run_id = :run_id GROUP BY '
+        'metrics.task_id, metrics.attempt'
+    ),
+    'metric_tail': (
+        'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
+        'metrics.step_name, metrics.name, metrics.metric_step, metrics.value, '
+        'metrics.logged_at FROM metrics WHERE metrics.run_id = :run_id AND metrics.task_id = '
+        ':task_id AND metrics.attempt = :attempt AND metrics.seq > :after AND metrics.seq <= '
+        ':upto ORDER BY metrics.seq'
+    ),
+    'metric_by_run': (
+        'SELECT anon_1.run_id, anon_1.value AS last_value, anon_1.max_value, anon_1.min_value'
+        ' FROM (SELECT metrics.run_id AS run_id, metrics.value AS value, max(metrics.value) '
+        'OVER (PARTITION BY metrics.run_id) AS max_value, min(metrics.value) OVER (PARTITION '
+        'BY metrics.run_id) AS min_value, row_number() OVER (PARTITION BY metrics.run_id '
+        'ORDER BY metrics.logged_at DESC, metrics.task_id DESC, metrics.seq DESC) AS rn FROM '
+        'metrics JOIN tasks ON metrics.run_id = tasks.run_id AND metrics.task_id = '
+        'tasks.task_id AND metrics.attempt = tasks.attempt JOIN runs ON runs.run_id = '
+        'metrics.run_id WHERE runs.flow_name = :flow_name AND metrics.name = :name) AS anon_1'
+        ' WHERE anon_1.rn = 1'
+    ),
+    'metric_names': (
+        'SELECT DISTINCT metrics.name FROM metrics JOIN runs ON runs.run_id = metrics.run_id '
+        'WHERE runs.flow_name = :flow_name ORDER BY metrics.name'
+    ),
     'snapshot_tasks': (
         'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
         ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
