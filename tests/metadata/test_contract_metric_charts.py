@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import math
 
-from .test_contract_metrics import _write
-
 from ketch.metadata import MetadataStore
+
+from .test_contract_metrics import _write
 
 
 def _run(store: MetadataStore, flow: str = "M") -> int:

@@ -24,26 +24,53 @@ LAYERED = {
     "data": {"values": [{"x": i, "y": i * i % 7} for i in range(10)]},
     "transform": [{"calculate": "datum.y * 2", "as": "y2"}],
     "layer": [
-        {"mark": "line", "encoding": {"x": {"field": "x", "type": "quantitative"},
-                                      "y": {"field": "y", "type": "quantitative"}}},
-        {"mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"},
-                                       "y": {"field": "y2", "type": "quantitative"}}},
+        {
+            "mark": "line",
+            "encoding": {
+                "x": {"field": "x", "type": "quantitative"},
+                "y": {"field": "y", "type": "quantitative"},
+            },
+        },
+        {
+            "mark": "point",
+            "encoding": {
+                "x": {"field": "x", "type": "quantitative"},
+                "y": {"field": "y2", "type": "quantitative"},
+            },
+        },
     ],
 }
 FACETED = {
     "data": {"values": [{"g": g, "x": i, "y": i + len(g)} for g in ("a", "b") for i in range(5)]},
     "facet": {"column": {"field": "g", "type": "nominal"}},
-    "spec": {"mark": "bar", "encoding": {"x": {"field": "x", "type": "ordinal"},
-                                         "y": {"field": "y", "type": "quantitative"}}},
+    "spec": {
+        "mark": "bar",
+        "encoding": {
+            "x": {"field": "x", "type": "ordinal"},
+            "y": {"field": "y", "type": "quantitative"},
+        },
+    },
 }
 VEGA = {
     "$schema": "https://vega.github.io/schema/vega/v6.json",
-    "width": 200, "height": 100,
+    "width": 200,
+    "height": 100,
     "data": [{"name": "t", "values": [{"v": 1}, {"v": 3}]}],
     "scales": [{"name": "y", "domain": {"data": "t", "field": "v"}, "range": "height"}],
-    "marks": [{"type": "rect", "from": {"data": "t"}, "encode": {"enter": {
-        "x": {"value": 0}, "width": {"value": 20}, "y": {"scale": "y", "field": "v"},
-        "y2": {"value": 100}}}}],
+    "marks": [
+        {
+            "type": "rect",
+            "from": {"data": "t"},
+            "encode": {
+                "enter": {
+                    "x": {"value": 0},
+                    "width": {"value": 20},
+                    "y": {"scale": "y", "field": "v"},
+                    "y2": {"value": 100},
+                }
+            },
+        }
+    ],
 }
 
 

@@ -96,7 +96,12 @@ def _metric_sample(*, named: bool) -> Select[Any]:
     stride = case((numbered.c.n > cap, (numbered.c.n + cap - _ONE) // cap), else_=_ONE)
     return (
         select(numbered)
-        .where(or_((numbered.c.rn - _ONE) % stride == literal_column("0"), numbered.c.rn == numbered.c.n))
+        .where(
+            or_(
+                (numbered.c.rn - _ONE) % stride == literal_column("0"),
+                numbered.c.rn == numbered.c.n,
+            )
+        )
         .order_by(numbered.c.task_id, numbered.c.seq)
     )
 
