@@ -20,15 +20,16 @@ def test_a_sample_thins_each_series_and_keeps_its_ends(store: MetadataStore) -> 
     _write(store, run_id, 1, "train", 0, points)
     _write(store, run_id, 2, "train", 0, [("loss", 0, 5.0, 1.0), ("loss", 1, 6.0, 2.0)])
     sample, cursors = store.sample_metrics(run_id, cap=100)
-    ones = [m for m in sample if m.task_id == 1 and m.name == "loss"]
+    assert [order for order, m in sample if m.task_id == 1 and m.name == "acc"][:3] == [0, 10, 20]
+    ones = [m for _order, m in sample if m.task_id == 1 and m.name == "loss"]
     assert 100 <= len(ones) <= 101
     steps = [m.step for m in ones]
     assert steps[0] == 0 and steps[-1] == 999 and steps == sorted(steps)
     assert steps[1] - steps[0] == 10  # evenly
-    assert [(m.step, m.value) for m in sample if m.task_id == 2] == [(0, 5.0), (1, 6.0)]
+    assert [(o, m.step, m.value) for o, m in sample if m.task_id == 2] == [(0, 0, 5.0), (1, 1, 6.0)]
     assert cursors == {1: (0, 1999), 2: (0, 1)}
     named, _ = store.sample_metrics(run_id, cap=5000, name="acc")
-    assert {m.name for m in named} == {"acc"} and len(named) == 1000
+    assert {m.name for _o, m in named} == {"acc"} and len(named) == 1000
     assert store.sample_metrics(run_id + 999, cap=10) == ([], {})
 
 

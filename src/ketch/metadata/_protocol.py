@@ -176,9 +176,10 @@ class MetadataReader(Protocol):
 
     def sample_metrics(
         self, run_id: int, cap: int, name: str | None = None
-    ) -> tuple[list[MetricRecord], MetricCursors]:
+    ) -> tuple[list[tuple[int, MetricRecord]], MetricCursors]:
         """The run's metrics (of ``name`` only), each (task, name) series thinned evenly to
-        about ``cap`` points (first and last kept), and the cursors `metrics_since` takes."""
+        about ``cap`` points (first and last kept), each with its place in its series, and
+        the cursors `metrics_since` takes."""
         ...
 
     def metrics_since(

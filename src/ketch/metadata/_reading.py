@@ -208,10 +208,11 @@ class StoreReads:
 
     def sample_metrics(
         self, run_id: int, cap: int, name: str | None = None
-    ) -> tuple[list[MetricRecord], MetricCursors]:
+    ) -> tuple[list[tuple[int, MetricRecord]], MetricCursors]:
         """The run's metrics (of ``name`` only) as `list_metrics` orders them, each (task,
-        name) series thinned evenly to about ``cap`` points (its last point kept), and the
-        cursors that `metrics_since` continues from (read in the same snapshot)."""
+        name) series thinned evenly to about ``cap`` points (its last point kept), each with
+        its place in its series (from 0), and the cursors that `metrics_since` continues
+        from (read in the same snapshot)."""
         if not storable_run_id(run_id):
             return [], {}
         params: dict[str, Any] = {"run_id": run_id, "cap": max(1, cap)}
@@ -219,7 +220,7 @@ class StoreReads:
         with self._reading() as conn:
             rows = self._fetch(conn, query, params if name is None else {**params, "name": name})
             cursors = self._metric_cursors(conn, run_id)
-        return [_rows.metric_from_row(r) for r in rows], cursors
+        return [(int(r["rn"]) - 1, _rows.metric_from_row(r)) for r in rows], cursors
 
     def metrics_since(
         self, run_id: int, cursors: MetricCursors

@@ -9,6 +9,7 @@ Routes (each page also at ``/api`` + the same path)::
     /{flow}/{run}/{step}?status=        the tasks of a step
     /{flow}/{run}/{step}/{task}?attempt=   cards, artifacts, logs, attempts
     /api/-/live/{flow}/{run}?task=      status and version of a run (and a task's cards)
+    /api/-/metrics/{flow}/{run}?after=  the metric points logged after a cursor
     /-/card/{flow}/{run}/{step}/{task}/{position}?attempt=   one card's HTML, sandboxed
     /-/static/...                       CSS, JS and icons
 
@@ -41,6 +42,7 @@ from ._common import shorten
 from ._compare import compare_page
 from ._faults import database_damage, exception_chain, internal_error
 from ._guard import PAGE_CSP, Guard
+from ._metrics import metrics_after, run_charts
 from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, flow_page, index_page, live_state, run_page
 from ._render import Renderer
 from ._source import Source
@@ -81,7 +83,9 @@ def _flow(src: Source, request: Request) -> dict[str, Any]:
 
 def _run(src: Source, request: Request) -> dict[str, Any]:
     p = request.path_params
-    return run_page(src, p["flow"], p["run_id"])
+    data = run_page(src, p["flow"], p["run_id"])
+    data["metrics"] = run_charts(src, data["run"])
+    return data
 
 
 def _step(src: Source, request: Request) -> dict[str, Any]:
@@ -104,6 +108,11 @@ def _live(src: Source, request: Request) -> dict[str, Any]:
     p = request.path_params
     task_id = request.query_params.get("task") or None
     return live_state(src, p["flow"], p["run_id"], task_id=task_id)
+
+
+def _metric_points(src: Source, request: Request) -> dict[str, Any]:
+    p = request.path_params
+    return metrics_after(src, p["flow"], p["run_id"], request.query_params.get("after", ""))
 
 
 PAGES: list[tuple[str, str, Builder]] = [
@@ -159,6 +168,7 @@ class App:
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
             Route("/api/-/live/{flow}/{run_id}", self._endpoint(_live, None)),
+            Route("/api/-/metrics/{flow}/{run_id}", self._endpoint(_metric_points, None)),
             Route(CARD_ROUTE, self._guarded(self._card, _CARD_ERROR_HEADERS)),
             Mount("/-/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ]
