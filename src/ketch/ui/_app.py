@@ -5,6 +5,7 @@ Routes (each page also at ``/api`` + the same path)::
     /                                   flows and their latest runs
     /compare?runs=F/1,F/2               runs side by side
     /{flow}?tag=&status=&limit=         the runs of a flow
+            &sort=metric:NAME&agg=&order=&where=NAME>X   ... sorted, filtered by a metric
     /{flow}/{run}                       graph, steps, timeline, parameters
     /{flow}/{run}/{step}?status=        the tasks of a step
     /{flow}/{run}/{step}/{task}?attempt=   cards, artifacts, logs, attempts
@@ -43,7 +44,8 @@ from ._compare import compare_page
 from ._faults import database_damage, exception_chain, internal_error
 from ._guard import PAGE_CSP, Guard
 from ._metrics import metrics_after, run_charts
-from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, flow_page, index_page, live_state, run_page
+from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, index_page, live_state, run_page
+from ._ranking import parse_ranking, ranked_flow_page
 from ._render import Renderer
 from ._source import Source
 from ._task_pages import step_page, task_page
@@ -72,9 +74,11 @@ def _index(src: Source, request: Request) -> dict[str, Any]:
 
 def _flow(src: Source, request: Request) -> dict[str, Any]:
     query = request.query_params
-    return flow_page(
+    ranking = parse_ranking(*(query.get(k, "") for k in ("sort", "agg", "order", "where")))
+    return ranked_flow_page(
         src,
         request.path_params["flow"],
+        ranking,
         tags=[t for t in query.getlist("tag") if t],
         status=query.get("status") or None,
         limit=_int_param(request, "limit", DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT),
