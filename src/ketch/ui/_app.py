@@ -3,7 +3,7 @@
 Routes (each page also at ``/api`` + the same path)::
 
     /                                   flows and their latest runs
-    /compare?runs=F/1,F/2               runs side by side
+    /compare?runs=F/1,F/2&metric=       runs side by side, a metric overlaid
     /{flow}?tag=&status=&limit=         the runs of a flow
             &sort=metric:NAME&agg=&order=&where=NAME>X   ... sorted, filtered by a metric
     /{flow}/{run}                       graph, steps, timeline, parameters
@@ -43,7 +43,7 @@ from ._common import shorten
 from ._compare import compare_page
 from ._faults import database_damage, exception_chain, internal_error
 from ._guard import PAGE_CSP, Guard
-from ._metrics import metrics_after, run_charts
+from ._metrics import compare_charts, metrics_after, run_charts
 from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, index_page, live_state, run_page
 from ._ranking import parse_ranking, ranked_flow_page
 from ._render import Renderer
@@ -105,7 +105,9 @@ def _task(src: Source, request: Request) -> dict[str, Any]:
 
 
 def _compare(src: Source, request: Request) -> dict[str, Any]:
-    return compare_page(src, request.query_params.getlist("runs"))
+    data = compare_page(src, request.query_params.getlist("runs"))
+    data["metrics"] = compare_charts(src, data["runs"], request.query_params.get("metric"))
+    return data
 
 
 def _live(src: Source, request: Request) -> dict[str, Any]:

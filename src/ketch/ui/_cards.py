@@ -48,6 +48,7 @@ def card_csp(html: str) -> str:
         "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-scripts"
     )
 
+
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TITLE_SPAN = 4096  # ketch writes the <title> before the styles
 

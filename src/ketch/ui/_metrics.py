@@ -124,3 +124,33 @@ def decode_cursors(text: str) -> MetricCursors:
         task, attempt, seq = (int(f) for f in fields)
         out[task] = (attempt, seq)
     return out
+
+
+def compare_charts(src: Source, runs: list[dict[str, Any]], metric: str | None) -> dict[str, Any]:
+    """The compare page's ``metrics``: the metric names of the runs' flows, the one chosen
+    (``metric``, default the first), and its chart: one line per run, or per run and task
+    (``RUN · step/task``) for a run with several tasks that logged it."""
+    names = sorted({n for flow in {r["flow"] for r in runs} for n in src.store.metric_names(flow)})
+    chosen = metric if metric in names else (names[0] if names else None)
+    if chosen is None:
+        return {"names": [], "metric": None, "charts": [], "cursor": "", "live": None, "cap": CAP}
+    series = []
+    for run in runs:
+        sample, _cursors = src.store.sample_metrics(run["id"], CAP, name=chosen)
+        lines: dict[str, list[Point]] = defaultdict(list)
+        counts: dict[str, int] = {}
+        for order, m in sample:
+            lines[_task(m)].append([float(order) if m.step is None else float(m.step), _y(m.value)])
+            counts[_task(m)] = order + 1
+        for task, points in lines.items():
+            label = str(run["id"]) if len(lines) == 1 else f"{run['id']} · {task}"
+            series.append({"task": label, "count": counts[task], "points": points})
+    chart = {"name": chosen, "series": series}
+    return {
+        "names": names,
+        "metric": chosen,
+        "charts": [chart],
+        "cursor": "",
+        "live": None,
+        "cap": CAP,
+    }

@@ -17,7 +17,7 @@
       encoding: {
         x: {field: "x", type: "quantitative", title: "step", axis: {tickMinStep: 1, format: "~s"}},
         y: {field: "y", type: "quantitative", title: name, scale: {zero: false}},
-        color: {field: "task", type: "nominal", title: null, legend: {orient: "bottom", columns: 4}},
+        color: {field: "task", type: "nominal", title: null, legend: {orient: "bottom", columns: 3, labelLimit: 320}},
         order: {field: "i"}
       }
     };
