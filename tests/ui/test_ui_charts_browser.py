@@ -1,17 +1,26 @@
 """Charts in a real Chromium: a card's `VegaChart` drawn by the vendored Vega bundle, offline,
-under the card's own Content-Security-Policy.
+under the card's own Content-Security-Policy; the UI's metric charts (run page, live while
+the run runs, compare page) and runs sorted by a metric, under the UI's strict policy.
 
 Needs Chromium and the ``playwright`` package (see ``browsers``).
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from browsers import chromium
+from metricflows import MetricProject, build_metric_project
+from test_ui_metrics import client_points
+from uiflows import RunningUI, running_ui
 
 from ketch.cards import Markdown, VegaChart
 from ketch.cards._components import render_component
@@ -103,3 +112,148 @@ def test_a_card_draws_any_spec_offline(browser: Any, tmp_path: Path) -> None:
     assert page.locator(".vega-embed details").count() == 1  # controls only where asked
     assert problems == []
     context.close()
+
+
+@pytest.fixture(scope="module")
+def metric_project(tmp_path_factory: pytest.TempPathFactory) -> MetricProject:
+    return build_metric_project(tmp_path_factory.mktemp("metric-browser"))
+
+
+@pytest.fixture(scope="module")
+def ui(metric_project: MetricProject) -> Iterator[RunningUI]:
+    with running_ui(metric_project.project, "-m", "ketch.cli", "ui", "--port", "0") as running:
+        yield running
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A page that fails the test on a script error or a Content-Security-Policy refusal."""
+    context = browser.new_context()
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda exc: problems.append(str(exc)))
+    yield tab
+    context.close()
+    assert problems == []
+
+
+def _lines(page: Any) -> dict[str, list[Any]]:
+    """metric -> [points drawn, lines drawn] of each chart of the page."""
+    found = page.evaluate(
+        "Array.from(document.querySelectorAll('.metric-chart')).map(f => [f.dataset.metric, "
+        "Number(f.dataset.points), f.querySelectorAll('.mark-line path').length])"
+    )
+    return {name: [points, lines] for name, points, lines in found}
+
+
+def test_the_run_page_draws_one_line_per_task(
+    page: Any, ui: RunningUI, metric_project: MetricProject
+) -> None:
+    from playwright.sync_api import expect
+
+    run_id = metric_project.runs[0]
+    page.goto(f"{ui.base}/MetricFlow/{run_id}")
+    expect(page.locator(".metric-chart .mark-line path")).to_have_count(3 * 4)
+    loss = client_points(metric_project, run_id, "loss")
+    assert _lines(page) == {"loss": [15, 3], "accuracy": [15, 3], "final": [3, 3], "noisy": [3, 3]}
+    # the values drawn are those of Run.metrics, one legend entry per task
+    drawn = page.evaluate(
+        "document.querySelector('[data-metric=loss]').ketchChart.view.data('points')"
+        ".map(r => [r.task, r.x, r.y])"
+    )
+    by_task: dict[str, list[list[float]]] = {}
+    for task, x, y in drawn:
+        by_task.setdefault(task, []).append([x, y])
+    assert by_task == loss
+    legend = page.evaluate(
+        "Array.from(document.querySelectorAll('[data-metric=loss] .role-legend-label text'))"
+        ".map(t => t.textContent)"
+    )
+    assert sorted(legend) == sorted(loss)
+
+
+def test_the_charts_grow_while_the_run_runs(
+    page: Any, ui: RunningUI, metric_project: MetricProject
+) -> None:
+    from playwright.sync_api import expect
+
+    project = metric_project.project
+    id_file = project.root / "live-run-id.txt"
+    run = subprocess.Popen(
+        [sys.executable, "metricflow.py", "run", "--pause", "3", "--run-id-file", str(id_file)],
+        cwd=project.root,
+        env=project.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (id_file.exists() and id_file.read_text()):
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.05)
+        run_id = int(id_file.read_text())
+        while not _answers(f"{ui.base}/api/MetricFlow/{run_id}"):
+            assert time.monotonic() < deadline, "the run is not in the store"
+            time.sleep(0.05)
+        page.goto(f"{ui.base}/MetricFlow/{run_id}")
+        page.evaluate("window.__notReloaded = true")
+        seen = set()
+        states = []
+        loss = page.locator("[data-metric=loss]")
+        while page.locator(".page-head .badge").inner_text() == "running":
+            states.append(
+                (
+                    round(time.monotonic(), 1),
+                    loss.count(),
+                    page.locator("#metrics").get_attribute("hidden"),
+                )
+            )
+            if loss.count():
+                seen.add(int(loss.get_attribute("data-points") or 0))
+            assert time.monotonic() < deadline + 60, "the run did not end"
+            time.sleep(0.2)
+        expect(loss).to_have_attribute("data-points", "15", timeout=10_000)
+        assert seen & {5, 10}, f"the chart did not grow point by point: {sorted(seen)} {states}"
+        assert page.evaluate("window.__notReloaded === true"), "the page was reloaded"
+        assert _lines(page)["loss"] == [15, 3]
+    finally:
+        assert run.wait(timeout=60) == 0
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5):
+            return True
+    except OSError:
+        return False
+
+
+def test_the_compare_page_overlays_a_metric(
+    page: Any, ui: RunningUI, metric_project: MetricProject
+) -> None:
+    from playwright.sync_api import expect
+
+    one, three, _two = metric_project.runs
+    page.goto(f"{ui.base}/compare?runs=MetricFlow/{one},MetricFlow/{three}")
+    page.select_option("select[name=metric]", "final")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("[data-metric=final] .mark-line path")).to_have_count(6)
+    assert "metric=final" in page.url
+    assert page.locator(".differ-params tbody th").all_inner_texts() == ["scale"]
+
+
+def test_sorting_runs_by_a_metric_orders_them(
+    page: Any, ui: RunningUI, metric_project: MetricProject
+) -> None:
+    one, three, two = metric_project.runs
+    page.goto(f"{ui.base}/MetricFlow")
+    page.select_option("select[name=sort]", "metric:final")
+    page.select_option("select[name=agg]", "max")
+    page.get_by_role("button", name="Filter").click()
+    ids = page.locator("table.runs tbody tr td:nth-child(2)").all_inner_texts()
+    assert [int(i) for i in ids if int(i) in (one, two, three)] == [three, two, one]
+    assert page.locator("td.metric-value").first.inner_text() == "9"
+    with urllib.request.urlopen(f"{ui.base}/api/MetricFlow?sort=metric:final&agg=max") as r:
+        ranked = [run["id"] for run in json.load(r)["runs"]]
+    assert [i for i in ranked if i in (one, two, three)] == [three, two, one]

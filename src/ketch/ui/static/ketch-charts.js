@@ -34,6 +34,7 @@
     this.counts = {};
     this.total = 0;
     this.figure = figure || makeFigure(section, name);
+    this.figure.ketchChart = this; // for the browser tests
     this.pending = [];
     var rows = [], longest = 0;
     (series || []).forEach(function (s) {
