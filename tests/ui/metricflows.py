@@ -12,7 +12,8 @@ from ketch.settings import Settings
 
 METRIC_FLOW = """
 import time
-from ketch import FlowSpec, Parameter, log_metric, log_metrics, step
+from ketch import FlowSpec, Parameter, card, current, log_metric, log_metrics, step
+from ketch.cards import VegaChart
 
 
 class MetricFlow(FlowSpec):
@@ -39,9 +40,17 @@ class MetricFlow(FlowSpec):
     def join(self, inputs):
         self.next(self.end)
 
+    @card(type="blank")
     @step
     def end(self):
-        pass
+        values = [{"x": i, "y": i * i % 7} for i in range(10)]
+        current.card.append(VegaChart({
+            "data": {"values": values},
+            "layer": [{"mark": "line", "encoding": {"x": {"field": "x", "type": "quantitative"},
+                                                    "y": {"field": "y", "type": "quantitative"}}},
+                      {"mark": "point", "encoding": {"x": {"field": "x", "type": "quantitative"},
+                                                     "y": {"field": "y", "type": "quantitative"}}}],
+        }))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ Needs Chromium and the ``playwright`` package (see ``browsers``).
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -257,3 +258,27 @@ def test_sorting_runs_by_a_metric_orders_them(
     with urllib.request.urlopen(f"{ui.base}/api/MetricFlow?sort=metric:final&agg=max") as r:
         ranked = [run["id"] for run in json.load(r)["runs"]]
     assert [i for i in ranked if i in (one, two, three)] == [three, two, one]
+
+
+def test_a_chart_card_draws_in_its_own_sandbox_on_the_task_page(
+    page: Any, ui: RunningUI, metric_project: MetricProject
+) -> None:
+    from playwright.sync_api import expect
+
+    run_id = metric_project.runs[0]
+    with urllib.request.urlopen(f"{ui.base}/api/MetricFlow/{run_id}/end") as r:
+        task_id = json.load(r)["tasks"][0]["id"]
+    page.goto(f"{ui.base}/MetricFlow/{run_id}/end/{task_id}")
+    frame = page.locator("#card-frame-0")
+    assert frame.get_attribute("sandbox") == "allow-scripts"  # not the UI's origin
+    inside = page.frame_locator("#card-frame-0")
+    expect(inside.locator(".vega-view svg.marks")).to_have_count(1)
+    assert inside.locator(".mark-symbol path").count() == 10  # the layer's points
+    # the card told the page its height (the page cannot read a frame of another origin)
+    expect(frame).to_have_attribute("style", re.compile(r"height: [1-9][0-9]{2,}px"))
+    url = page.evaluate("document.getElementById('card-frame-0').src")
+    with urllib.request.urlopen(url) as r:
+        policy = r.headers["Content-Security-Policy"]
+    assert "sandbox allow-scripts" in policy and "allow-same-origin" not in policy
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    assert "'unsafe-eval'" not in policy
