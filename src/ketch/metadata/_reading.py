@@ -243,7 +243,11 @@ class StoreReads:
 
     def _metric_cursors(self, conn: Any, run_id: int) -> MetricCursors:
         rows = self._fetch(conn, "metric_cursors", {"run_id": run_id})
-        return {int(r["task_id"]): (int(r["attempt"]), int(r["last_seq"])) for r in rows}
+        return {
+            int(r["task_id"]): (int(r["attempt"]), int(r["last_seq"]))
+            for r in rows
+            if r["last_seq"] is not None
+        }
 
     def aggregate_metric(self, flow_name: str, name: str) -> list[MetricAggregate]:
         """Per run of the flow whose tasks logged ``name``: its last, largest and smallest

@@ -444,10 +444,9 @@ READS = {
         'anon_1.task_id, anon_1.seq'
     ),
     'metric_cursors': (
-        'SELECT metrics.task_id, metrics.attempt, max(metrics.seq) AS last_seq FROM metrics '
-        'JOIN tasks ON metrics.run_id = tasks.run_id AND metrics.task_id = tasks.task_id AND '
-        'metrics.attempt = tasks.attempt WHERE tasks.run_id = :run_id GROUP BY '
-        'metrics.task_id, metrics.attempt'
+        'SELECT tasks.task_id, tasks.attempt, (SELECT max(metrics.seq) AS max_1 FROM metrics '
+        'WHERE metrics.run_id = tasks.run_id AND metrics.task_id = tasks.task_id AND '
+        'metrics.attempt = tasks.attempt) AS last_seq FROM tasks WHERE tasks.run_id = :run_id'
     ),
     'metric_tail': (
         'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
