@@ -74,35 +74,51 @@ def _metrics(*, of_task: bool) -> Select[Any]:
 _ONE = literal_column("1", Integer)
 
 
-def _metric_sample(*, named: bool) -> Select[Any]:
-    """The metrics of the latest attempt of the run's tasks (of metric ``:name`` only), each
-    series (task, name) thinned to about ``:cap`` points evenly by order logged, its first and
-    last points kept: a chart of a million points costs the browser a few thousand."""
-    series = (metrics.c.task_id, metrics.c.name)
-    where = [tasks.c.run_id == _RUN_ID]
-    if named:
-        where.append(metrics.c.name == bindparam("name"))
-    numbered = (
+def _of_attempt() -> Any:
+    """The rows of attempt ``:attempt`` of task ``:task_id`` of run ``:run_id``."""
+    return and_(
+        metrics.c.run_id == _RUN_ID,
+        metrics.c.task_id == bindparam("task_id"),
+        metrics.c.attempt == bindparam("attempt"),
+    )
+
+
+def _metric_buckets() -> Select[Any]:
+    """The points of one task attempt that stand for all of them on a chart: its points cut
+    by ``seq`` into buckets of ``:width`` (``seq // :width``), and of each bucket's share of
+    each series the first and the last point, with how many points it holds (``n``), so that
+    every point's place in its series is known. A series keeps at least two points a bucket
+    it has points in; the sort is of one task's rows."""
+    bucket = (metrics.c.seq // bindparam("width", type_=Integer)).label("bucket")
+    buckets = (
         select(
-            metrics,
-            func.row_number().over(partition_by=series, order_by=metrics.c.seq).label("rn"),
-            func.count().over(partition_by=series).label("n"),
+            metrics.c.name,
+            bucket,
+            func.min(metrics.c.seq).label("lo"),
+            func.max(metrics.c.seq).label("hi"),
+            func.count().label("n"),
         )
-        .select_from(metrics.join(tasks, _latest(metrics)))
-        .where(*where)
+        .where(_of_attempt())
+        .group_by(metrics.c.name, bucket)
         .subquery()
     )
-    cap = bindparam("cap", type_=Integer)
-    stride = case((numbered.c.n > cap, (numbered.c.n + cap - _ONE) // cap), else_=_ONE)
+    ends = or_(metrics.c.seq == buckets.c.lo, metrics.c.seq == buckets.c.hi)
     return (
-        select(numbered)
+        select(metrics, buckets.c.bucket, buckets.c.lo, buckets.c.n)
+        .select_from(metrics.join(buckets, and_(_of_attempt(), ends)))
+        .order_by(metrics.c.seq)
+    )
+
+
+def _metrics_of_tasks() -> Select[Any]:
+    """The points of the latest attempt of tasks ``:task_ids`` of the run."""
+    return (
+        select(metrics)
+        .select_from(metrics.join(tasks, _latest(metrics)))
         .where(
-            or_(
-                (numbered.c.rn - _ONE) % stride == literal_column("0"),
-                numbered.c.rn == numbered.c.n,
-            )
+            tasks.c.run_id == _RUN_ID, tasks.c.task_id.in_(bindparam("task_ids", expanding=True))
         )
-        .order_by(numbered.c.task_id, numbered.c.seq)
+        .order_by(metrics.c.task_id, metrics.c.seq)
     )
 
 
@@ -295,8 +311,8 @@ READS: dict[str, Callable[[], Any]] = {
         )
         .order_by(metrics.c.seq)
     ),
-    "metric_sample": lambda: _metric_sample(named=False),
-    "metric_sample_named": lambda: _metric_sample(named=True),
+    "metric_buckets": _metric_buckets,
+    "metrics_of_tasks": _metrics_of_tasks,
     "metric_cursors": _metric_cursors,
     "metric_tail": lambda: (
         select(metrics)

@@ -212,15 +212,28 @@ class StoreReads:
         """The run's metrics (of ``name`` only) as `list_metrics` orders them, each (task,
         name) series thinned evenly to about ``cap`` points (its last point kept), each with
         its place in its series (from 0), and the cursors that `metrics_since` continues
-        from (read in the same snapshot)."""
+        from (read in the same snapshot).
+
+        A task that logged at most ``cap`` points is read whole (many tasks a query); a
+        larger one is read by buckets (``metric_buckets``): no query sorts the whole run."""
         if not storable_run_id(run_id):
             return [], {}
-        params: dict[str, Any] = {"run_id": run_id, "cap": max(1, cap)}
-        query = "metric_sample" if name is None else "metric_sample_named"
+        cap = max(2, cap)
+        out: list[tuple[int, MetricRecord, int]] = []
         with self._reading() as conn:
-            rows = self._fetch(conn, query, params if name is None else {**params, "name": name})
             cursors = self._metric_cursors(conn, run_id)
-        return [(int(r["rn"]) - 1, _rows.metric_from_row(r)) for r in rows], cursors
+            small = [t for t, (_attempt, last) in sorted(cursors.items()) if last < cap]
+            for start in range(0, len(small), _rows.RUN_ID_CHUNK):
+                chunk = {"run_id": run_id, "task_ids": small[start : start + _rows.RUN_ID_CHUNK]}
+                out += _rows.in_series(self._fetch(conn, "metrics_of_tasks", chunk), name)
+            for task_id, (attempt, last) in sorted(cursors.items()):
+                if last >= cap:
+                    params = {"run_id": run_id, "task_id": task_id, "attempt": attempt}
+                    width = -(-(last + 1) * 2 // cap)
+                    rows = self._fetch(conn, "metric_buckets", {**params, "width": width})
+                    out += _rows.bucketed(rows, name)
+        out.sort(key=lambda p: (p[1].task_id, p[2]))
+        return [(order, m) for order, m, _seq in out], cursors
 
     def metrics_since(
         self, run_id: int, cursors: MetricCursors
