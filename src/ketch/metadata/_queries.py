@@ -27,7 +27,6 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
-    case,
     func,
     literal_column,
     or_,
