@@ -234,3 +234,19 @@ def test_a_page_inlines_the_bundle_once_only_with_a_chart() -> None:
     assert not NETWORK_REF.search(charts.replace("http://www.w3.org", ""))
     # text that merely names the marker does not pull the bundle in
     assert "<script>" not in page("t", Markdown("data-ketch-vega=x").render())
+
+
+def test_the_vendored_vega_bundle_ships_with_its_licenses() -> None:
+    from pathlib import Path
+
+    from ketch.cards import _bundle
+
+    for name in _bundle.BUNDLE:
+        assert (_bundle.VENDOR / name).stat().st_size > 1000, name
+    for package in ("vega", "vega-lite", "vega-embed", "vega-interpreter"):
+        text = (_bundle.VENDOR / f"LICENSE-{package}.txt").read_text()
+        assert "Redistribution and use in source and binary forms" in text, package
+    versions = (_bundle.VENDOR / "VERSIONS.txt").read_text()
+    assert "vega 6." in versions and "vega-lite 6." in versions and "vega-embed 7." in versions
+    root = Path(__file__).resolve().parents[2]
+    assert '"ui/static/vendor/*"' in (root / "pyproject.toml").read_text()  # a wheel ships them
