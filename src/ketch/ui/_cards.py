@@ -31,7 +31,7 @@ from ..metadata import ArtifactRecord, AttemptRecord, RunRecord, TaskRecord
 from ._common import choose_attempt, find_run, find_task, path_of
 from ._source import Source
 
-# Cards carry no script and load nothing: the browser is told to allow neither.
+# Cards without a chart carry no script and load nothing: the browser is told to allow neither.
 CARD_CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin"

@@ -99,7 +99,8 @@
       .then(function () { if (liveUrls().length) setTimeout(poll, PERIOD_MS); });
   }
 
-  // A card is a document of its own: size its frame to it (the frame is same-origin, script-free).
+  // A card is a document of its own: size its frame to it (a card without a chart: the frame is
+  // same-origin and script-free; one with a chart posts its height, see above).
   function fit(frame) {
     try {
       var doc = frame.contentDocument;
