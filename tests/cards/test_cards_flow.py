@@ -79,7 +79,7 @@ def test_default_card_content(report: Ran) -> None:
     assert "<th>letter</th><th>count</th>" in html
     assert 'src="data:image/png;base64,' in html and "green pixels" in html
     assert "scores preview" in html
-    assert '<svg class="vega-svg"' in html and "score chart" in html
+    assert 'data-ketch-vega="vega-lite"' in html and "score chart" in html
 
 
 def test_blank_card_content(report: Ran) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 from typing import Any
 
 import pytest
-from cardutil import assert_self_contained, png_bytes
+from cardutil import NETWORK_REF, assert_self_contained, png_bytes
 
 from ketch.cards import (
     Artifact,
@@ -196,39 +197,56 @@ BAR = {
 }
 
 
-def test_vega_chart_draws_svg_without_script() -> None:
+def test_vega_chart_carries_its_spec_as_json() -> None:
     html = VegaChart(BAR).render()
-    assert html.count("<rect") >= 3 and "<svg" in html
-    assert "Scores &lt;b&gt;" in html and "a&lt;" in html
-    assert "Vega-Lite spec" in html and "Data (2 rows)" in html
-    assert_self_contained(page("t", html))
+    assert 'data-ketch-vega="vega-lite"' in html and "<svg" not in html
+    spec = json.loads(re.search(r'<script type="application/json">(.*?)</script>', html)[1])
+    assert spec["data"] == BAR["data"] and spec["width"] == "container"
+    assert "a\\u003c" in html  # no "<" inside the element: nothing can close it early
+    assert "data-controls" not in html and "data-controls" in VegaChart(BAR, True).render()
 
 
-@pytest.mark.parametrize("mark", ["line", "area", "point", "circle", "square", "tick"])
-def test_vega_chart_other_marks(mark: str) -> None:
-    spec = {**BAR, "mark": {"type": mark}, "encoding": {**BAR["encoding"], "color": {"field": "k"}}}
-    html = VegaChart(spec).render()
-    assert "<svg" in html and "not drawn offline" not in html
+def test_vega_chart_modes_and_update() -> None:
+    vega = {"$schema": "https://vega.github.io/schema/vega/v6.json", "marks": []}
+    assert 'data-ketch-vega="vega"' in VegaChart(vega).render()
+    assert 'data-ketch-vega="vega"' in VegaChart({"marks": [], "signals": []}).render()
+    chart = VegaChart(BAR)
+    chart.update(None)
+    assert chart.spec is BAR
+
+    class Altair:
+        def to_dict(self) -> dict[str, object]:
+            return {"mark": "point"}
+
+    chart.update(Altair())
+    assert chart.spec == {"mark": "point"}
+    assert VegaChart.from_altair_chart(Altair()).spec == {"mark": "point"}
 
 
-def test_vega_chart_aggregates_and_horizontal_bars() -> None:
-    values = [{"c": "x", "n": 1}, {"c": "x", "n": 2}, {"c": "y", "n": 4}]
-    spec = {
-        "mark": "bar",
-        "data": {"values": values},
-        "encoding": {
-            "y": {"field": "c", "type": "nominal"},
-            "x": {"field": "n", "aggregate": "sum", "type": "quantitative"},
-        },
-    }
-    html = VegaChart(spec).render()
-    assert "<title> 3</title>" in html and "<title> 4</title>" in html  # sums per category
-    assert "sum of n" in html
+def test_a_page_inlines_the_bundle_once_only_with_a_chart() -> None:
+    plain = page("t", "<p>no chart</p>")
+    assert_self_contained(plain)
+    charts = page("t", VegaChart(BAR).render() + VegaChart(BAR).render())
+    assert charts.count("<script>") == 5 and charts.count("vegaEmbed=") == 1
+    policy = re.search(r'Content-Security-Policy" content="([^"]*)"', charts)[1]
+    assert policy.count("'sha256-") == 5
+    assert "'unsafe-eval'" not in policy and "'unsafe-inline'" not in policy.split("script-src")[1]
+    assert not NETWORK_REF.search(charts.replace("http://www.w3.org", ""))
+    # text that merely names the marker does not pull the bundle in
+    assert "<script>" not in page("t", Markdown("data-ketch-vega=x").render())
 
 
-def test_vega_chart_unsupported_spec_falls_back_to_data_and_spec() -> None:
-    html = VegaChart({"layer": [], "data": {"url": "https://example.org/x.json"}}).render()
-    assert "not drawn offline" in html and "Vega-Lite spec" in html
-    assert_self_contained(page("t", html))
-    spec = {"mark": "bar", "data": {"values": [{"a": 1}]}, "transform": [{"filter": "x"}]}
-    assert "&#x27;transform&#x27; is not supported" in VegaChart(spec).render()
+def test_the_vendored_vega_bundle_ships_with_its_licenses() -> None:
+    from pathlib import Path
+
+    from ketch.cards import _bundle
+
+    for name in _bundle.BUNDLE:
+        assert (_bundle.VENDOR / name).stat().st_size > 1000, name
+    for package in ("vega", "vega-lite", "vega-embed", "vega-interpreter"):
+        text = (_bundle.VENDOR / f"LICENSE-{package}.txt").read_text()
+        assert "Redistribution and use in source and binary forms" in text, package
+    versions = (_bundle.VENDOR / "VERSIONS.txt").read_text()
+    assert "vega 6." in versions and "vega-lite 6." in versions and "vega-embed 7." in versions
+    root = Path(__file__).resolve().parents[2]
+    assert '"ui/static/vendor/*"' in (root / "pyproject.toml").read_text()  # a wheel ships them

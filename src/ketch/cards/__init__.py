@@ -1,9 +1,9 @@
 """Cards: HTML reports attached to tasks with ``@card``.
 
 In a step decorated with ``@card``, append components to ``current.card``; after the step, the
-task renders each card to one self-contained HTML file (inline CSS, images as ``data:`` URIs, no
-script, no network) and stores it in the datastore. Read cards back with :func:`get_cards`, or
-``python flow.py card view RUN/STEP/TASK``.
+task renders each card to one self-contained HTML file (inline CSS, images as ``data:`` URIs,
+the Vega bundle only when it has a chart, no network) and stores it in the datastore. Read cards
+back with :func:`get_cards`, or ``python flow.py card view RUN/STEP/TASK``.
 
 Examples
 --------

@@ -1,13 +1,16 @@
 """HTML building blocks shared by components and card pages: escaping and the page shell.
 
-Every card is one self-contained document: inline CSS, images as ``data:`` URIs, no script
-and nothing fetched from the network, so it opens the same from a file, the UI or an email.
+Every card is one self-contained document: inline CSS, images as ``data:`` URIs and nothing
+fetched from the network, so it opens the same from a file, the UI or an email. A card with a
+chart also inlines the Vega bundle, and only those scripts may run (`ketch.cards._bundle`).
 """
 
 from __future__ import annotations
 
 import html
 from typing import Any
+
+from . import _bundle
 
 _CSS = """
 :root{--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--bg:#fff;--soft:#f6f8fa;--accent:#0969da;
@@ -63,6 +66,7 @@ svg text{font-family:inherit}
 .dag .node.current text{fill:#fff;font-weight:600}
 .dag .edge{fill:none;stroke:#8c959f;stroke-width:1.2}
 .dag .edge.foreach{stroke-dasharray:4 3}
+.vega .vega-view{width:100%}.vega .vega-view.error{color:var(--bad)}
 """
 
 
@@ -72,18 +76,20 @@ def esc(value: Any) -> str:
 
 
 def page(title: str, body: str, *, subtitle: str = "") -> str:
-    """A complete, self-contained HTML document."""
+    """A complete, self-contained HTML document (with the Vega bundle if it has a chart)."""
     sub = f'<div class="meta">{esc(subtitle)}</div>' if subtitle else ""
+    chart = _bundle.has_chart(body)
+    # No network, and no script but the Vega bundle's: a card is safe to open from anywhere.
+    scripts = f"; script-src {' '.join(_bundle.script_hashes())}" if chart else ""
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        # No script, no network: a card is safe to open from anywhere.
         '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "img-src data:; style-src 'unsafe-inline'\">"
+        f"img-src data:; style-src 'unsafe-inline'{scripts}\">"
         f"<title>{esc(title)}</title><style>{_CSS}</style></head>"
         f'<body><main><header class="card-head"><h1>{esc(title)}</h1>{sub}</header>'
-        f"{body}</main></body></html>\n"
+        f"{body}</main>{_bundle.head() if chart else ''}</body></html>\n"
     )
 
 

@@ -14,6 +14,8 @@ from ._records import (
     ArtifactRecord,
     AttemptRecord,
     FlowRecord,
+    MetricAggregate,
+    MetricCursors,
     MetricPoint,
     MetricRecord,
     ParameterRecord,
@@ -181,6 +183,29 @@ class MetadataReader(Protocol):
         """What ``log_metric`` recorded in the latest attempt of each task of the run (or of
         task ``task_id``; with ``attempt``, in that attempt of it): by task id, then in the
         order logged."""
+        ...
+
+    def sample_metrics(
+        self, run_id: int, cap: int, name: str | None = None
+    ) -> tuple[list[tuple[int, MetricRecord]], MetricCursors]:
+        """The run's metrics (of ``name`` only), each (task, name) series thinned evenly to
+        about ``cap`` points (first and last kept), each with its place in its series, and
+        the cursors `metrics_since` takes."""
+        ...
+
+    def metrics_since(
+        self, run_id: int, cursors: MetricCursors
+    ) -> tuple[list[MetricRecord], MetricCursors]:
+        """The points logged after ``cursors`` (a task's whole latest attempt when its cursor
+        names another attempt), and the new cursors: charts that grow while a run runs."""
+        ...
+
+    def aggregate_metric(self, flow_name: str, name: str) -> list[MetricAggregate]:
+        """Per run of the flow that logged metric ``name``: its last, max and min value."""
+        ...
+
+    def metric_names(self, flow_name: str) -> list[str]:
+        """The metric names logged in the flow's runs, sorted."""
         ...
 
     def snapshot_step(

@@ -20,7 +20,18 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, Table, and_, bindparam, func, literal_column, select
+from sqlalchemy import (
+    Integer,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 
 from ._reading import listing
 from ._schema import (
@@ -58,6 +69,103 @@ def _metrics(*, of_task: bool) -> Select[Any]:
     if of_task:
         query = query.where(tasks.c.task_id == bindparam("task_id"))
     return query.order_by(metrics.c.task_id, metrics.c.seq)
+
+
+_ONE = literal_column("1", Integer)
+
+
+def _of_attempt() -> Any:
+    """The rows of attempt ``:attempt`` of task ``:task_id`` of run ``:run_id``."""
+    return and_(
+        metrics.c.run_id == _RUN_ID,
+        metrics.c.task_id == bindparam("task_id"),
+        metrics.c.attempt == bindparam("attempt"),
+    )
+
+
+def _metric_buckets() -> Select[Any]:
+    """The points of one task attempt that stand for all of them on a chart: its points cut
+    by ``seq`` into buckets of ``:width`` (``seq // :width``), and of each bucket's share of
+    each series the first and the last point, with how many points it holds (``n``), so that
+    every point's place in its series is known. A series keeps at least two points a bucket
+    it has points in; the sort is of one task's rows."""
+    bucket = (metrics.c.seq // bindparam("width", type_=Integer)).label("bucket")
+    buckets = (
+        select(
+            metrics.c.name,
+            bucket,
+            func.min(metrics.c.seq).label("lo"),
+            func.max(metrics.c.seq).label("hi"),
+            func.count().label("n"),
+        )
+        .where(_of_attempt())
+        .group_by(metrics.c.name, bucket)
+        .subquery()
+    )
+    ends = or_(metrics.c.seq == buckets.c.lo, metrics.c.seq == buckets.c.hi)
+    return (
+        select(metrics, buckets.c.bucket, buckets.c.lo, buckets.c.n)
+        .select_from(metrics.join(buckets, and_(_of_attempt(), ends)))
+        .order_by(metrics.c.seq)
+    )
+
+
+def _metrics_of_tasks() -> Select[Any]:
+    """The points of the latest attempt of tasks ``:task_ids`` of the run."""
+    return (
+        select(metrics)
+        .select_from(metrics.join(tasks, _latest(metrics)))
+        .where(
+            tasks.c.run_id == _RUN_ID, tasks.c.task_id.in_(bindparam("task_ids", expanding=True))
+        )
+        .order_by(metrics.c.task_id, metrics.c.seq)
+    )
+
+
+def _metric_cursors() -> Select[Any]:
+    """Per task of the run: its latest attempt and the last ``seq`` it logged in it (NULL:
+    none). One index lookup per task (the primary key ends in ``seq``), not a scan of the
+    run's points: a page polls this every few seconds."""
+    last = (
+        select(func.max(metrics.c.seq)).where(_latest(metrics)).scalar_subquery().label("last_seq")
+    )
+    return select(tasks.c.task_id, tasks.c.attempt, last).where(tasks.c.run_id == _RUN_ID)
+
+
+def _metric_by_run() -> Select[Any]:
+    """For each run of ``:flow_name`` whose tasks (latest attempts) logged ``:name``: the
+    last value logged (by time, then task and order), the largest and the smallest."""
+    run = metrics.c.run_id
+    latest_first = (metrics.c.logged_at.desc(), metrics.c.task_id.desc(), metrics.c.seq.desc())
+    ranked = (
+        select(
+            run,
+            metrics.c.value,
+            func.max(metrics.c.value).over(partition_by=run).label("max_value"),
+            func.min(metrics.c.value).over(partition_by=run).label("min_value"),
+            func.row_number().over(partition_by=run, order_by=latest_first).label("rn"),
+        )
+        .select_from(metrics.join(tasks, _latest(metrics)).join(runs, runs.c.run_id == run))
+        .where(runs.c.flow_name == bindparam("flow_name"), metrics.c.name == bindparam("name"))
+        .subquery()
+    )
+    return select(
+        ranked.c.run_id,
+        ranked.c.value.label("last_value"),
+        ranked.c.max_value,
+        ranked.c.min_value,
+    ).where(ranked.c.rn == _ONE)
+
+
+def _metric_names() -> Select[Any]:
+    """The metric names logged in the runs of ``:flow_name``."""
+    return (
+        select(metrics.c.name)
+        .select_from(metrics.join(runs, runs.c.run_id == metrics.c.run_id))
+        .where(runs.c.flow_name == bindparam("flow_name"))
+        .distinct()
+        .order_by(metrics.c.name)
+    )
 
 
 def _listed_run_ids(flow: bool, tags: bool, limit: bool) -> Select[Any]:
@@ -206,6 +314,22 @@ READS: dict[str, Callable[[], Any]] = {
         )
         .order_by(metrics.c.seq)
     ),
+    "metric_buckets": _metric_buckets,
+    "metrics_of_tasks": _metrics_of_tasks,
+    "metric_cursors": _metric_cursors,
+    "metric_tail": lambda: (
+        select(metrics)
+        .where(
+            metrics.c.run_id == _RUN_ID,
+            metrics.c.task_id == bindparam("task_id"),
+            metrics.c.attempt == bindparam("attempt"),
+            metrics.c.seq > bindparam("after"),
+            metrics.c.seq <= bindparam("upto"),
+        )
+        .order_by(metrics.c.seq)
+    ),
+    "metric_by_run": _metric_by_run,
+    "metric_names": _metric_names,
     "snapshot_tasks": lambda: (
         select(tasks).where(_snapshot_chosen()).order_by(tasks.c.run_id, tasks.c.task_id)
     ),

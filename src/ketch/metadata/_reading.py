@@ -19,6 +19,8 @@ from ._records import (
     ArtifactRecord,
     AttemptRecord,
     FlowRecord,
+    MetricAggregate,
+    MetricCursors,
     MetricRecord,
     ParameterRecord,
     RunLinkRecord,
@@ -212,6 +214,84 @@ class StoreReads:
             else:
                 rows = self._fetch(conn, "attempt_metrics", {**params, "attempt": attempt})
         return [_rows.metric_from_row(r) for r in rows]
+
+    def sample_metrics(
+        self, run_id: int, cap: int, name: str | None = None
+    ) -> tuple[list[tuple[int, MetricRecord]], MetricCursors]:
+        """The run's metrics (of ``name`` only) as `list_metrics` orders them, each (task,
+        name) series thinned evenly to about ``cap`` points (its last point kept), each with
+        its place in its series (from 0), and the cursors that `metrics_since` continues
+        from (read in the same snapshot).
+
+        A task that logged at most ``cap`` points is read whole (many tasks a query); a
+        larger one is read by buckets (``metric_buckets``): no query sorts the whole run."""
+        if not storable_run_id(run_id):
+            return [], {}
+        cap = max(2, cap)
+        out: list[tuple[int, MetricRecord, int]] = []
+        with self._reading() as conn:
+            cursors = self._metric_cursors(conn, run_id)
+            small = [t for t, (_attempt, last) in sorted(cursors.items()) if last < cap]
+            for start in range(0, len(small), _rows.RUN_ID_CHUNK):
+                chunk = {"run_id": run_id, "task_ids": small[start : start + _rows.RUN_ID_CHUNK]}
+                out += _rows.in_series(self._fetch(conn, "metrics_of_tasks", chunk), name)
+            for task_id, (attempt, last) in sorted(cursors.items()):
+                if last >= cap:
+                    params = {"run_id": run_id, "task_id": task_id, "attempt": attempt}
+                    width = -(-(last + 1) * 2 // cap)
+                    rows = self._fetch(conn, "metric_buckets", {**params, "width": width})
+                    out += _rows.bucketed(rows, name)
+        out.sort(key=lambda p: (p[1].task_id, p[2]))
+        return [(order, m) for order, m, _seq in out], cursors
+
+    def metrics_since(
+        self, run_id: int, cursors: MetricCursors
+    ) -> tuple[list[MetricRecord], MetricCursors]:
+        """The points logged after ``cursors`` (all of a task's latest attempt when it is not
+        the attempt its cursor names), by task then order, and the new cursors."""
+        if not storable_run_id(run_id):
+            return [], {}
+        out: list[Any] = []
+        with self._reading() as conn:
+            now = self._metric_cursors(conn, run_id)
+            for task_id, (attempt, last) in sorted(now.items()):
+                seen_attempt, seen = cursors.get(task_id, (attempt, -1))
+                after = seen if seen_attempt == attempt else -1
+                if after >= last:
+                    continue
+                params = {"run_id": run_id, "task_id": task_id, "attempt": attempt}
+                out += self._fetch(conn, "metric_tail", {**params, "after": after, "upto": last})
+        return [_rows.metric_from_row(r) for r in out], now
+
+    def _metric_cursors(self, conn: Any, run_id: int) -> MetricCursors:
+        rows = self._fetch(conn, "metric_cursors", {"run_id": run_id})
+        return {
+            int(r["task_id"]): (int(r["attempt"]), int(r["last_seq"]))
+            for r in rows
+            if r["last_seq"] is not None
+        }
+
+    def aggregate_metric(self, flow_name: str, name: str) -> list[MetricAggregate]:
+        """Per run of the flow whose tasks logged ``name``: its last, largest and smallest
+        value (one query, whatever the number of runs)."""
+        params = {"flow_name": flow_name, "name": name}
+        with self._reading() as conn:
+            rows = self._fetch(conn, "metric_by_run", params)
+        return [
+            MetricAggregate(
+                run_id=int(r["run_id"]),
+                last=_rows.number(r["last_value"]),
+                max=_rows.number(r["max_value"]),
+                min=_rows.number(r["min_value"]),
+            )
+            for r in rows
+        ]
+
+    def metric_names(self, flow_name: str) -> list[str]:
+        """The names of the metrics logged in any run of the flow, sorted."""
+        with self._reading() as conn:
+            rows = self._fetch(conn, "metric_names", {"flow_name": flow_name})
+        return [str(r["name"]) for r in rows]
 
     def snapshot_step(
         self, run_ids: Sequence[int], step_name: str

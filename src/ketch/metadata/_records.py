@@ -130,6 +130,20 @@ class MetricRecord:
     timestamp: float  # POSIX seconds when the task logged it
 
 
+# task id -> (its latest attempt, the last ``seq`` of it read): where a chart's reads stopped.
+MetricCursors = dict[int, tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class MetricAggregate:
+    """One run's values of one metric, over its tasks' latest attempts (NaN: none numeric)."""
+
+    run_id: int
+    last: float  # the value logged last (by time, then by task id and order)
+    max: float
+    min: float
+
+
 @dataclass(frozen=True)
 class ParameterRecord:
     name: str

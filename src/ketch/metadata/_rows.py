@@ -246,6 +246,42 @@ def run_link_from_row(row: Row) -> RunLinkRecord:
         url=row["url"],
         created_at=float(row["created_at"]),
     )
+def in_series(rows: Iterable[Row], name: str | None) -> list[tuple[int, MetricRecord, int]]:
+    """(place in its series, point, seq) of every row (of metric ``name`` only); the rows
+    are one or more whole task attempts, in the order logged."""
+    seen: dict[tuple[int, str], int] = {}
+    out = []
+    for row in rows:
+        if name is not None and row["name"] != name:
+            continue
+        key = (int(row["task_id"]), row["name"])
+        order = seen[key] = seen.get(key, -1) + 1
+        out.append((order, metric_from_row(row), int(row["seq"])))
+    return out
+
+
+def bucketed(rows: Iterable[Row], name: str | None) -> list[tuple[int, MetricRecord, int]]:
+    """`in_series` of the rows of ``metric_buckets`` (the first and last point of each
+    bucket of each series, with the bucket's ``n`` points): a point's place is the points of
+    the series' earlier buckets, plus ``n - 1`` for a bucket's last."""
+    picked = sorted(
+        (r for r in rows if name is None or r["name"] == name),
+        key=lambda r: (r["name"], int(r["bucket"]), int(r["seq"])),
+    )
+    before: dict[str, int] = {}
+    out = []
+    for row in picked:
+        series, n, first = row["name"], int(row["n"]), int(row["seq"]) == int(row["lo"])
+        order = before.get(series, 0) + (0 if first else n - 1)
+        if not first or n == 1:
+            before[series] = before.get(series, 0) + n
+        out.append((order, metric_from_row(row), int(row["seq"])))
+    return out
+
+
+def number(value: Any) -> float:
+    """A stored float; NULL (a NaN, or no value) is NaN."""
+    return math.nan if value is None else float(value)
 
 
 def metric_from_row(row: Row) -> MetricRecord:

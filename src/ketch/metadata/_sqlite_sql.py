@@ -432,6 +432,52 @@ READS = {
         'metrics.logged_at FROM metrics WHERE metrics.run_id = :run_id AND metrics.task_id = '
         ':task_id AND metrics.attempt = :attempt ORDER BY metrics.seq'
     ),
+    'metric_buckets': (
+        'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
+        'metrics.step_name, metrics.name, metrics.metric_step, metrics.value, '
+        'metrics.logged_at, anon_1.bucket, anon_1.lo, anon_1.n FROM metrics JOIN (SELECT '
+        'metrics.name AS name, metrics.seq / :width AS bucket, min(metrics.seq) AS lo, '
+        'max(metrics.seq) AS hi, count(*) AS n FROM metrics WHERE metrics.run_id = :run_id '
+        'AND metrics.task_id = :task_id AND metrics.attempt = :attempt GROUP BY metrics.name,'
+        ' metrics.seq / :width) AS anon_1 ON metrics.run_id = :run_id AND metrics.task_id = '
+        ':task_id AND metrics.attempt = :attempt AND (metrics.seq = anon_1.lo OR metrics.seq '
+        '= anon_1.hi) ORDER BY metrics.seq'
+    ),
+    'metrics_of_tasks': (
+        'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
+        'metrics.step_name, metrics.name, metrics.metric_step, metrics.value, '
+        'metrics.logged_at FROM metrics JOIN tasks ON metrics.run_id = tasks.run_id AND '
+        'metrics.task_id = tasks.task_id AND metrics.attempt = tasks.attempt WHERE '
+        'tasks.run_id = :run_id AND tasks.task_id IN (__[POSTCOMPILE_task_ids]) ORDER BY '
+        'metrics.task_id, metrics.seq'
+    ),
+    'metric_cursors': (
+        'SELECT tasks.task_id, tasks.attempt, (SELECT max(metrics.seq) AS max_1 FROM metrics '
+        'WHERE metrics.run_id = tasks.run_id AND metrics.task_id = tasks.task_id AND '
+        'metrics.attempt = tasks.attempt) AS last_seq FROM tasks WHERE tasks.run_id = :run_id'
+    ),
+    'metric_tail': (
+        'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
+        'metrics.step_name, metrics.name, metrics.metric_step, metrics.value, '
+        'metrics.logged_at FROM metrics WHERE metrics.run_id = :run_id AND metrics.task_id = '
+        ':task_id AND metrics.attempt = :attempt AND metrics.seq > :after AND metrics.seq <= '
+        ':upto ORDER BY metrics.seq'
+    ),
+    'metric_by_run': (
+        'SELECT anon_1.run_id, anon_1.value AS last_value, anon_1.max_value, anon_1.min_value'
+        ' FROM (SELECT metrics.run_id AS run_id, metrics.value AS value, max(metrics.value) '
+        'OVER (PARTITION BY metrics.run_id) AS max_value, min(metrics.value) OVER (PARTITION '
+        'BY metrics.run_id) AS min_value, row_number() OVER (PARTITION BY metrics.run_id '
+        'ORDER BY metrics.logged_at DESC, metrics.task_id DESC, metrics.seq DESC) AS rn FROM '
+        'metrics JOIN tasks ON metrics.run_id = tasks.run_id AND metrics.task_id = '
+        'tasks.task_id AND metrics.attempt = tasks.attempt JOIN runs ON runs.run_id = '
+        'metrics.run_id WHERE runs.flow_name = :flow_name AND metrics.name = :name) AS anon_1'
+        ' WHERE anon_1.rn = 1'
+    ),
+    'metric_names': (
+        'SELECT DISTINCT metrics.name FROM metrics JOIN runs ON runs.run_id = metrics.run_id '
+        'WHERE runs.flow_name = :flow_name ORDER BY metrics.name'
+    ),
     'snapshot_tasks': (
         'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
         ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '

@@ -3,12 +3,14 @@
 Routes (each page also at ``/api`` + the same path)::
 
     /                                   flows and their latest runs
-    /compare?runs=F/1,F/2               runs side by side
+    /compare?runs=F/1,F/2&metric=       runs side by side, a metric overlaid
     /{flow}?tag=&status=&limit=         the runs of a flow
+            &sort=metric:NAME&agg=&order=&where=NAME>X   ... sorted, filtered by a metric
     /{flow}/{run}                       graph, steps, timeline, parameters
     /{flow}/{run}/{step}?status=        the tasks of a step
     /{flow}/{run}/{step}/{task}?attempt=   cards, artifacts, logs, attempts
     /api/-/live/{flow}/{run}?task=      status and version of a run (and a task's cards)
+    /api/-/metrics/{flow}/{run}?after=  the metric points logged after a cursor
     /-/card/{flow}/{run}/{step}/{task}/{position}?attempt=   one card's HTML, sandboxed
     /-/static/...                       CSS, JS and icons
 
@@ -36,12 +38,14 @@ from starlette.types import ASGIApp
 
 from ..exceptions import KetchException, NotFoundError, UserError
 from ._access import LOOPBACK_NAMES, Access
-from ._cards import CARD_CSP, card_document
+from ._cards import card_csp, card_document
 from ._common import shorten
 from ._compare import compare_page
 from ._faults import database_damage, exception_chain, internal_error
 from ._guard import PAGE_CSP, Guard
-from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, flow_page, index_page, live_state, run_page
+from ._metrics import compare_charts, metrics_after, run_charts
+from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, index_page, live_state, run_page
+from ._ranking import parse_ranking, ranked_flow_page
 from ._render import Renderer
 from ._source import Source
 from ._task_pages import step_page, task_page
@@ -70,9 +74,11 @@ def _index(src: Source, request: Request) -> dict[str, Any]:
 
 def _flow(src: Source, request: Request) -> dict[str, Any]:
     query = request.query_params
-    return flow_page(
+    ranking = parse_ranking(*(query.get(k, "") for k in ("sort", "agg", "order", "where")))
+    return ranked_flow_page(
         src,
         request.path_params["flow"],
+        ranking,
         tags=[t for t in query.getlist("tag") if t],
         status=query.get("status") or None,
         limit=_int_param(request, "limit", DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT),
@@ -81,7 +87,9 @@ def _flow(src: Source, request: Request) -> dict[str, Any]:
 
 def _run(src: Source, request: Request) -> dict[str, Any]:
     p = request.path_params
-    return run_page(src, p["flow"], p["run_id"])
+    data = run_page(src, p["flow"], p["run_id"])
+    data["metrics"] = run_charts(src, data["run"])
+    return data
 
 
 def _step(src: Source, request: Request) -> dict[str, Any]:
@@ -97,13 +105,20 @@ def _task(src: Source, request: Request) -> dict[str, Any]:
 
 
 def _compare(src: Source, request: Request) -> dict[str, Any]:
-    return compare_page(src, request.query_params.getlist("runs"))
+    data = compare_page(src, request.query_params.getlist("runs"))
+    data["metrics"] = compare_charts(src, data["runs"], request.query_params.get("metric"))
+    return data
 
 
 def _live(src: Source, request: Request) -> dict[str, Any]:
     p = request.path_params
     task_id = request.query_params.get("task") or None
     return live_state(src, p["flow"], p["run_id"], task_id=task_id)
+
+
+def _metric_points(src: Source, request: Request) -> dict[str, Any]:
+    p = request.path_params
+    return metrics_after(src, p["flow"], p["run_id"], request.query_params.get("after", ""))
 
 
 PAGES: list[tuple[str, str, Builder]] = [
@@ -141,7 +156,7 @@ class JSONResponse(Response):
 _NO_STORE = {"Cache-Control": "no-store"}
 # A card, or the error in its place, may be framed by the UI's own pages (and only by them).
 _FRAMED = {"X-Frame-Options": "SAMEORIGIN"}
-_CARD_HEADERS = {**_NO_STORE, **_FRAMED, "Content-Security-Policy": CARD_CSP}
+_CARD_HEADERS = {**_NO_STORE, **_FRAMED}
 _CARD_ERROR_HEADERS = {
     **_FRAMED,
     "Content-Security-Policy": PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'"),
@@ -159,6 +174,7 @@ class App:
     def routes(self) -> list[BaseRoute]:
         routes: list[BaseRoute] = [
             Route("/api/-/live/{flow}/{run_id}", self._endpoint(_live, None)),
+            Route("/api/-/metrics/{flow}/{run_id}", self._endpoint(_metric_points, None)),
             Route(CARD_ROUTE, self._guarded(self._card, _CARD_ERROR_HEADERS)),
             Mount("/-/static", app=StaticFiles(directory=HERE / "static"), name="static"),
         ]
@@ -190,7 +206,8 @@ class App:
             p["position"],
             attempt=request.query_params.get("attempt") or None,
         )
-        return HTMLResponse(html, headers=_CARD_HEADERS)
+        headers = {**_CARD_HEADERS, "Content-Security-Policy": card_csp(html)}
+        return HTMLResponse(html, headers=headers)
 
     def _guarded(
         self, answer: Callable[[Request], Response], error_headers: dict[str, str] | None = None

@@ -7,7 +7,9 @@ store), and a live card's version is that file's modification time and size, so 
 ``/api/-/live/...?task=`` sees it change. A stored card's version is its blob key; once the
 task has stored its cards they replace the live ones.
 
-A card is served by ``/-/card/...`` with `CARD_CSP`: no script, nothing fetched, a sandbox.
+A card is served by ``/-/card/...`` with `card_csp`: nothing fetched, a sandbox, and no script;
+a card with a chart may run the Vega bundle it inlines (allowed by hash, nothing else), in a
+sandbox without the UI's origin, so that even then no script of a card can read the UI.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..cards import CardRecord, live_card_html, read_card_html, read_card_records
+from ..cards._bundle import has_chart, script_hashes
 from ..cards._records import live_key
 from ..datastore import content_hash, local_path, open_storage, scheme_of
 from ..exceptions import DataIntegrityError, NotFoundError
@@ -28,11 +31,23 @@ from ..metadata import ArtifactRecord, AttemptRecord, RunRecord, TaskRecord
 from ._common import choose_attempt, find_run, find_task, path_of
 from ._source import Source
 
-# Cards carry no script and load nothing: the browser is told to allow neither.
+# Cards without a chart carry no script and load nothing: the browser is told to allow neither.
 CARD_CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
     "form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin"
 )
+
+
+def card_csp(html: str) -> str:
+    """`CARD_CSP`, or for a card with a chart: its Vega scripts, in an origin of its own."""
+    if not has_chart(html):
+        return CARD_CSP
+    scripts = " ".join(script_hashes())
+    return (
+        f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {scripts}; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-scripts"
+    )
+
 
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TITLE_SPAN = 4096  # ketch writes the <title> before the styles
@@ -123,6 +138,7 @@ def _entry(src: Source, run: RunRecord, task: TaskRecord, slot: Slot, url: str) 
         "live": record is None,
         "version": slot.version,
         "title": None,
+        "chart": False,
         "render_error": None if record is None else record.error,
         "error": None,
     }
@@ -135,6 +151,7 @@ def _entry(src: Source, run: RunRecord, task: TaskRecord, slot: Slot, url: str) 
         entry["error"] = _error(exc.headline, exc.detail, exc.hint)
         return entry
     entry["title"] = _title(text or "")
+    entry["chart"] = has_chart(text or "")
     return entry
 
 

@@ -18,8 +18,10 @@
     return text ? text.split(/\s+/).filter(Boolean) : [];
   }
 
+  // A frame, or an element marked data-keep (metric charts: they update themselves), is kept.
   function holdsFrame(node) {
-    return node.tagName === "IFRAME" || !!node.querySelector("iframe");
+    return node.tagName === "IFRAME" || node.hasAttribute("data-keep") ||
+      !!node.querySelector("iframe");
   }
 
   function copyAttributes(target, source, skip) {
@@ -58,7 +60,7 @@
       while (pos !== match) { var gone = pos; pos = pos.nextSibling; current.removeChild(gone); }
       pos = match.nextSibling;
       if (node.tagName === "IFRAME") updateFrame(match, node);
-      else { copyAttributes(match, node); patch(match, node); }
+      else if (!node.hasAttribute("data-keep")) { copyAttributes(match, node); patch(match, node); }
     });
     while (pos) { var rest = pos; pos = pos.nextSibling; current.removeChild(rest); }
   }
@@ -97,7 +99,8 @@
       .then(function () { if (liveUrls().length) setTimeout(poll, PERIOD_MS); });
   }
 
-  // A card is a document of its own: size its frame to it (the frame is same-origin, script-free).
+  // A card is a document of its own: size its frame to it (a card without a chart: the frame is
+  // same-origin and script-free; one with a chart posts its height, see above).
   function fit(frame) {
     try {
       var doc = frame.contentDocument;
@@ -108,6 +111,17 @@
       frame.ketchScroll = 0;
     } catch (e) { /* not readable: the frame keeps its CSS height */ }
   }
+
+  // A card with a chart runs in a sandbox of its own origin: it posts its height instead.
+  window.addEventListener("message", function (event) {
+    var height = event.data && event.data.ketchCardHeight;
+    if (typeof height !== "number" || height <= 0) return;
+    Array.prototype.forEach.call(document.querySelectorAll("iframe"), function (frame) {
+      if (frame.contentWindow === event.source) {
+        frame.style.height = Math.min(height, MAX_CARD_PX) + "px";
+      }
+    });
+  });
 
   document.addEventListener("load", function (event) {
     if (event.target.tagName === "IFRAME") fit(event.target);
