@@ -73,13 +73,13 @@ def test_bad_names_steps_and_mappings() -> None:
 
 
 @pytest.mark.usefixtures("buffering")
-def test_ten_thousand_points_are_cheap() -> None:
-    started = time.perf_counter()
+def test_ten_thousand_points_are_all_kept_in_order() -> None:
+    # Their cost is measured by `python -m bench --only metrics10k`, not here (timed tests flake).
     for i in range(10_000):
         log_metric("loss", 1.0 / (i + 1), step=i)
-    spent = time.perf_counter() - started
-    assert len(take_metrics()) == 10_000
-    assert spent < 0.05, f"10,000 points took {spent * 1000:.1f} ms"
+    points = take_metrics()
+    assert len(points) == 10_000
+    assert [(p[1], p[2]) for p in points[:3]] == [(0, 1.0), (1, 0.5), (2, 1.0 / 3)]
 
 
 def test_a_spill_function_gets_batches_and_the_rest_stays() -> None:
