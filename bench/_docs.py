@@ -348,8 +348,9 @@ def merge_main(
     _replace_rows(
         lines, targets_header, {t.text: _md_row([t.text, MARK[t.met], t.detail]) for t in done}
     )
-    bullet = f"- Updated by `{meta['command']}` on {meta['date']}: " + "; ".join(
-        r.label for r in measured
+    bullet = (
+        f"- Updated by `{meta['command']}` on {meta['date']} (load average before and after: "
+        f"{_load(meta)}): " + "; ".join(r.label for r in measured)
     )
     lines = [x for x in lines if not x.startswith(f"- Updated by `{meta['command']}` on ")]
     last_bullet = max(

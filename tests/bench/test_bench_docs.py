@@ -77,7 +77,8 @@ def test_only_replaces_the_rows_it_measured(doc: Path) -> None:
     rows = text[text.index("## Results") : text.index("## Targets")]
     assert rows.index("log_metric") < rows.index("UI: run page")
     assert "- Command: `python -m bench`" in text
-    bullet = f"- Updated by `{command}` on 2026-12-05 08:00:00 UTC: "
+    bullet = f"- Updated by `{command}` on 2026-12-05 08:00:00 UTC (load average before and "
+    bullet += "after: not recorded): "
     assert bullet + "log_metric x 10,000 in one task; UI: run page" in text
     assert text.endswith("A hand-written note.\n")
 
