@@ -240,9 +240,9 @@ def comparison_card(flow):
             f"Validation accuracy {flow.best_val_accuracy:.3f}, "
             f"test accuracy {flow.test_accuracy:.3f} ({flow.max_epochs} rounds, seed {flow.seed})."
         ),
-        Table([[m, f"{s:.3f}"] for m, s in ranking], headers=["model", "validation accuracy"]),
-        VegaChart(bars),
         VegaChart(curves),
+        VegaChart(bars),
+        Table([[m, f"{s:.3f}"] for m, s in ranking], headers=["model", "validation accuracy"]),
     ]
 
 

@@ -4,6 +4,8 @@ family, picks the best in the join, draws the comparison card, and reads back fr
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +82,42 @@ def test_families_and_a_second_run_to_compare(project: Any) -> None:
     bad = project.run(FLOW, "run", "--families", "logistic,svm")
     assert bad.returncode != 0
     assert "--families 'logistic,svm': choose among logistic, mlp" in bad.stderr
+
+
+ROOT = EXAMPLES.parent
+IMAGES = ("run.png", "compare.png", "card.png")
+
+
+def test_the_readme_shows_small_screenshots() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in IMAGES:
+        path = ROOT / "docs" / "images" / name
+        assert f"](docs/images/{name})" in readme
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert path.stat().st_size < 300_000
+
+
+@pytest.mark.slow
+def test_the_screenshot_script_captures_the_pages(project: Any) -> None:
+    """scripts/screenshots.py (with --quick: two short runs) writes three small PNGs."""
+    pytest.importorskip("sklearn")
+    pytest.importorskip("PIL")
+    problem = None
+    if not Path("/usr/bin/chromium").exists():
+        problem = "Chromium is not installed at /usr/bin/chromium"
+    elif importlib.util.find_spec("playwright") is None:
+        problem = "playwright is not installed (pip install -e '.[test]')"
+    if problem is not None:
+        if os.environ.get("CI"):  # .ci/run installs both: there, their absence is a failure
+            pytest.fail(problem)
+        pytest.skip(problem)
+    out = project.root / "images"
+    script = str(ROOT / "scripts" / "screenshots.py")
+    done = project.run(script, "--quick", "--out", str(out), timeout=280)
+    assert done.returncode == 0, done.stdout + done.stderr
+    from PIL import Image
+
+    for name in IMAGES:
+        with Image.open(out / name) as image:
+            assert image.width == 1280 and 300 <= image.height <= 1600
+        assert (out / name).stat().st_size < 300_000
