@@ -18,6 +18,16 @@ test rows, and draws the comparison in a card. Read the result back from anywher
     >>> run.metrics.to_pandas()   # every learning curve (needs pandas)
 """
 
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import SGDClassifier
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+
 from ketch import FlowSpec, Parameter, card, current, log_metrics, step
 
 FAMILIES = "logistic,mlp,forest,boosting,knn"
@@ -38,10 +48,6 @@ class ModelSelectionFlow(FlowSpec):
     @step
     def start(self):
         """Load the digits, split them 60/20/20 into train, validation and test rows."""
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-        from sklearn.preprocessing import StandardScaler
-
         x, y = load_digits(return_X_y=True)
         x_train, x_rest, self.y_train, y_rest = train_test_split(
             x, y, test_size=0.4, random_state=self.seed, stratify=y
@@ -104,8 +110,6 @@ class ModelSelectionFlow(FlowSpec):
 
 def sgd_logistic(flow):
     """Logistic regression trained by stochastic gradient descent, one pass per epoch."""
-    import numpy as np
-    from sklearn.linear_model import SGDClassifier
 
     model = SGDClassifier(loss="log_loss", alpha=1e-3, random_state=flow.seed)
     classes = np.unique(flow.y_train)
@@ -116,8 +120,6 @@ def sgd_logistic(flow):
 
 def mlp(flow):
     """A one-hidden-layer neural network (64 units), one pass of Adam per epoch."""
-    import numpy as np
-    from sklearn.neural_network import MLPClassifier
 
     model = MLPClassifier(hidden_layer_sizes=(64,), random_state=flow.seed, batch_size=64)
     classes = np.unique(flow.y_train)
@@ -128,7 +130,6 @@ def mlp(flow):
 
 def random_forest(flow):
     """A random forest that grows by 5 trees per round (warm start)."""
-    from sklearn.ensemble import RandomForestClassifier
 
     model = RandomForestClassifier(n_estimators=0, warm_start=True, random_state=flow.seed)
     for epoch in range(1, flow.max_epochs + 1):
@@ -139,7 +140,6 @@ def random_forest(flow):
 
 def gradient_boosting(flow):
     """Gradient-boosted trees, fitted once; each round is one more boosting stage."""
-    from sklearn.ensemble import GradientBoostingClassifier
 
     model = GradientBoostingClassifier(
         n_estimators=flow.max_epochs,
@@ -155,7 +155,6 @@ def gradient_boosting(flow):
 def knn(flow):
     """k-nearest neighbours (k=5) on a growing share of the training rows: a learning curve
     over the amount of data rather than epochs."""
-    from sklearn.neighbors import KNeighborsClassifier
 
     rows = len(flow.y_train)
     for epoch in range(1, flow.max_epochs + 1):
@@ -190,7 +189,6 @@ class Staged:
 
 def evaluate(model, flow):
     """The learning-curve point of one round: validation accuracy and loss, train accuracy."""
-    from sklearn.metrics import log_loss
 
     proba = model.predict_proba(flow.x_val)
     labels = list(range(proba.shape[1]))
