@@ -211,8 +211,8 @@ def comparison_card(flow):
         "data": {"values": [{"model": m, "accuracy": round(s, 4)} for m, s in ranking]},
         "mark": "bar",
         "encoding": {
-            "x": {"field": "model", "type": "nominal", "sort": "-y"},
-            "y": {"field": "accuracy", "type": "quantitative", "scale": {"zero": False}},
+            "x": {"field": "model", "type": "nominal", "sort": "-y", "axis": {"labelAngle": 0}},
+            "y": {"field": "accuracy", "type": "quantitative"},
         },
     }
     points = [

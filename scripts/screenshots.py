@@ -35,6 +35,12 @@ MAX_HEIGHT = 1600  # a long page is cut here (the run page's charts lie below th
 MAX_BYTES = 300_000
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--no-first-run"]
 CHART = "svg, canvas"
+# Containers of charts drawn by script (the UI's metric charts, Vega embeds in cards): the
+# page is captured once each holds an svg or a canvas.
+CHARTS_DRAWN = """() => [...document.querySelectorAll('.metric-chart, .metric-view, .vega-embed')]
+    .every((box) => box.querySelector('svg, canvas') !== null)"""
+# The run page's metrics section, when the UI has one: captured apart as run-metrics.png.
+METRICS = "#metrics, [data-metrics], [id*=metric i]"
 
 
 def main(argv: list[str]) -> int:
@@ -57,12 +63,15 @@ def main(argv: list[str]) -> int:
             pages = {
                 "run.png": f"{base}/{FLOW_NAME}/{run_ids[-1]}",
                 "compare.png": f"{base}/compare?runs="
-                + ",".join(f"{FLOW_NAME}/{r}" for r in run_ids),
+                + ",".join(f"{FLOW_NAME}/{r}" for r in run_ids)
+                + "&metric=val_accuracy",
                 "card.png": card_url(base, project, run_ids[-1]),
             }
             capture(pages, args.out, args.chromium)
-    for name in pages:
+    for name in [*pages, "run-metrics.png"]:
         path = args.out / name
+        if not path.exists():
+            continue
         print(
             f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
             f"{path.stat().st_size / 1024:.0f} KiB"
@@ -153,6 +162,8 @@ def capture(pages: dict[str, str], out: Path, chromium: Path) -> None:
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
             for name, url in pages.items():
                 shoot(page, url, out / name)
+                if name == "run.png":
+                    shoot_section(page, METRICS, out / "run-metrics.png")
         finally:
             browser.close()
 
@@ -166,11 +177,32 @@ def shoot(page: Any, url: str, path: Path) -> None:
         page.wait_for_selector(CHART, state="visible", timeout=3_000)
     except Exception:  # noqa: BLE001 (playwright's TimeoutError)
         pass
+    try:  # every chart container that the page has is drawn
+        page.wait_for_function(CHARTS_DRAWN, timeout=15_000)
+    except Exception:  # noqa: BLE001 (captured as it is: the PNG shows what is missing)
+        print(f"  {url}: some charts were still empty after 15 s", flush=True)
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(500)  # let chart transitions and fonts settle
     raw = path.with_suffix(".raw.png")
     height = min(MAX_HEIGHT, page.evaluate("document.documentElement.scrollHeight"))
     clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": max(height, 1)}
+    page.screenshot(path=str(raw), full_page=True, clip=clip)
+    shrink(raw, path)
+    raw.unlink()
+
+
+def shoot_section(page: Any, selector: str, path: Path) -> None:
+    """When the loaded page has an element matching ``selector`` (the run page's metric
+    charts), save the 1280 x 800 view that starts just above it; else write nothing."""
+    found = page.query_selector(selector)
+    box = found.bounding_box() if found is not None else None
+    if box is None:
+        path.unlink(missing_ok=True)
+        return
+    height = page.evaluate("document.documentElement.scrollHeight")
+    top = max(0, min(box["y"] - 16, height - VIEWPORT["height"]))
+    clip = {"x": 0, "y": top, "width": VIEWPORT["width"], "height": VIEWPORT["height"]}
+    raw = path.with_suffix(".raw.png")
     page.screenshot(path=str(raw), full_page=True, clip=clip)
     shrink(raw, path)
     raw.unlink()
