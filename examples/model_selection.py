@@ -76,7 +76,9 @@ class ModelSelectionFlow(FlowSpec):
             point = evaluate(model, self)
             log_metrics(point, step=epoch)
             self.curve.append(point["val_accuracy"])
-        self.model = model
+        # The fitted scikit-learn model itself (not the flow file's Staged view, which a
+        # reader of the run could not unpickle without this file).
+        self.model = model.model if isinstance(model, Staged) else model
         self.val_accuracy = self.curve[-1]
         print(f"{self.model_name}: validation accuracy {self.val_accuracy:.3f}")
         self.next(self.choose)

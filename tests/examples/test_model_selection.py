@@ -66,14 +66,18 @@ def test_families_and_a_second_run_to_compare(project: Any) -> None:
 
     first = project.run(FLOW, "run", "--max-epochs", "2", "--families", "logistic,knn")
     assert first.returncode == 0, first.stderr
-    second = project.run(FLOW, "run", "--max-epochs", "3", "--families", "knn", "--seed", "2")
+    second = project.run(FLOW, "run", "--max-epochs", "3", "--families", "boosting", "--seed", "2")
     assert second.returncode == 0, second.stderr
     runs = list(Flow("ModelSelectionFlow"))
     assert len(runs) == 2
     latest = runs[0]
-    assert latest.data.best_model_name == "knn" and set(latest.data.scores) == {"knn"}
+    assert latest.data.best_model_name == "boosting" and set(latest.data.scores) == {"boosting"}
     assert [p.step for p in latest.metrics.of("val_loss")] == [1, 2, 3]
     assert set(runs[1].data.scores) == {"logistic", "knn"}
+    # the stored model is scikit-learn's own, readable without the flow file
+    report = project.run(REPORT)
+    assert report.returncode == 0, report.stderr
+    assert "the model object: GradientBoostingClassifier(" in report.stdout
 
     report = project.run(REPORT, runs[1].id)
     assert report.returncode == 0, report.stderr
