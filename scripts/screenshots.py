@@ -39,8 +39,6 @@ CHART = "svg, canvas"
 # page is captured once each holds an svg or a canvas.
 CHARTS_DRAWN = """() => [...document.querySelectorAll('.metric-chart, .metric-view, .vega-embed')]
     .every((box) => box.querySelector('svg, canvas') !== null)"""
-# The run page's metrics section, when the UI has one: captured apart as run-metrics.png.
-METRICS = "#metrics, [data-metrics], [id*=metric i]"
 
 
 def main(argv: list[str]) -> int:
@@ -68,10 +66,8 @@ def main(argv: list[str]) -> int:
                 "card.png": card_url(base, project, run_ids[-1]),
             }
             capture(pages, args.out, args.chromium)
-    for name in [*pages, "run-metrics.png"]:
+    for name in pages:
         path = args.out / name
-        if not path.exists():
-            continue
         print(
             f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
             f"{path.stat().st_size / 1024:.0f} KiB"
@@ -162,8 +158,6 @@ def capture(pages: dict[str, str], out: Path, chromium: Path) -> None:
             page = browser.new_page(viewport=VIEWPORT, device_scale_factor=1)
             for name, url in pages.items():
                 shoot(page, url, out / name)
-                if name == "run.png":
-                    shoot_section(page, METRICS, out / "run-metrics.png")
         finally:
             browser.close()
 
@@ -186,23 +180,6 @@ def shoot(page: Any, url: str, path: Path) -> None:
     raw = path.with_suffix(".raw.png")
     height = min(MAX_HEIGHT, page.evaluate("document.documentElement.scrollHeight"))
     clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": max(height, 1)}
-    page.screenshot(path=str(raw), full_page=True, clip=clip)
-    shrink(raw, path)
-    raw.unlink()
-
-
-def shoot_section(page: Any, selector: str, path: Path) -> None:
-    """When the loaded page has an element matching ``selector`` (the run page's metric
-    charts), save the 1280 x 800 view that starts just above it; else write nothing."""
-    found = page.query_selector(selector)
-    box = found.bounding_box() if found is not None else None
-    if box is None:
-        path.unlink(missing_ok=True)
-        return
-    height = page.evaluate("document.documentElement.scrollHeight")
-    top = max(0, min(box["y"] - 16, height - VIEWPORT["height"]))
-    clip = {"x": 0, "y": top, "width": VIEWPORT["width"], "height": VIEWPORT["height"]}
-    raw = path.with_suffix(".raw.png")
     page.screenshot(path=str(raw), full_page=True, clip=clip)
     shrink(raw, path)
     raw.unlink()
