@@ -309,14 +309,78 @@ def _sections(text: str) -> tuple[str, str, str, str, str]:
     return re.sub(r"\n{3,}", "\n\n", head).strip("\n"), s3, ray, pypi, notes
 
 
+def _table_prefix(first_cell: str) -> str:
+    """The start of a markdown table row whose first cell is ``first_cell``."""
+    return "| " + first_cell.replace("|", "\\|") + " |"
+
+
+def _replace_rows(lines: list[str], header: str, rows: dict[str, str]) -> None:
+    """In the table under ``header``, replace each row whose first cell is a key of ``rows``
+    by its value, and append the others at the table's end (in place)."""
+    start = lines.index(header) + 2  # past the header and its --- line
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    todo = dict(rows)
+    for at in range(start, end):
+        cell = next((c for c in todo if lines[at].startswith(_table_prefix(c))), None)
+        if cell is not None:
+            lines[at] = todo.pop(cell)
+    lines[end:end] = list(todo.values())
+
+
+def merge_main(
+    main: str, results: Results, targets: list[Target], meta: dict[str, Any]
+) -> str | None:
+    """The main part with only the rows and targets this session measured replaced (or
+    added), for ``--only`` sessions; None when ``main`` has no results table to update.
+
+    The fork-floor rows (measured by every session) and the header's figures are kept; a
+    bullet under the header says which rows the ``--only`` session updated and when."""
+    lines = main.split("\n")
+    results_header, targets_header = _md_row(HEADERS), _md_row(["target", "result", "figure"])
+    if results_header not in lines or targets_header not in lines:
+        return None
+    measured = [r for r in results.rows.values() if not r.key.startswith("floor.")]
+    measured = [r for r in measured if not _apart(r.key)]
+    _replace_rows(lines, results_header, {r.label: _md_row(cells(r)) for r in measured})
+    done = [t for t in targets if t.met is not None and not _apart(t.text)]
+    _replace_rows(
+        lines, targets_header, {t.text: _md_row([t.text, MARK[t.met], t.detail]) for t in done}
+    )
+    bullet = (
+        f"- Updated by `{meta['command']}` on {meta['date']} (load average before and after: "
+        f"{_load(meta)}): " + "; ".join(r.label for r in measured)
+    )
+    lines = [x for x in lines if not x.startswith(f"- Updated by `{meta['command']}` on ")]
+    last_bullet = max(
+        i for i, x in enumerate(lines[: lines.index(results_header)]) if x.startswith("- ")
+    )
+    lines.insert(last_bullet + 1, bullet)
+    return "\n".join(lines)
+
+
+def _main_part(main: str, results: Results, targets: list[Target], meta: dict[str, Any]) -> str:
+    """The main part of the page after this session: unchanged when it ran only workloads of
+    the S3, Ray or @pypi sections; updated row by row after an ``--only`` session; else
+    rewritten whole."""
+    only = (meta.get("options") or {}).get("only") or []
+    if only and all(name.startswith(("s3", "ray", "pypi")) for name in only):
+        return main
+    if only and main:
+        merged = merge_main(main, results, targets, meta)
+        if merged is not None:
+            return merged
+    return render(results, targets, meta).rstrip("\n")
+
+
 def write_docs(results: Results, targets: list[Target], meta: dict[str, Any]) -> Path:
-    """Rewrite the main part unless the session ran only S3 or Ray workloads, and the S3 and
-    Ray sections when it measured any; what the session did not measure stays as it was."""
+    """Rewrite the main part (only the rows measured, after an ``--only`` session), and the
+    S3, Ray and @pypi sections when the session measured any; what the session did not
+    measure stays as it was."""
     old = DOC.read_text() if DOC.exists() else ""
     main, s3, ray, pypi, notes = _sections(old)
-    only = (meta.get("options") or {}).get("only") or []
-    if not (only and all(name.startswith(("s3", "ray", "pypi")) for name in only)):
-        main = render(results, targets, meta).rstrip("\n")
+    main = _main_part(main, results, targets, meta)
     if any(is_s3(key) for key in results.rows):
         s3 = render_s3(results, targets, meta)
     if any(is_ray(key) for key in results.rows):

