@@ -94,7 +94,9 @@ def run_page(src: Source, flow: str, run_id: str) -> dict[str, Any]:
     nodes = (graph or {}).get("steps", {})
     steps = [
         step_entry(name, nodes.get(name, {}), stats.get(name), run, now)
-        for name in _step_names(graph, stats)
+        for name in _step_names(
+            graph, [s.step_name for s in src.store.list_steps(record.run_id)], stats
+        )
     ]
     for step in steps:
         step["summary"] = step_summary(
@@ -155,11 +157,16 @@ def _total(counts: dict[str, dict[str, int]]) -> dict[str, int]:
     return dict(total)
 
 
-def _step_names(graph: dict[str, Any] | None, stats: dict[str, Any]) -> list[str]:
-    """The graph's display order, then any step that has tasks but is not in the graph."""
+def _step_names(
+    graph: dict[str, Any] | None, started: list[str], stats: dict[str, Any]
+) -> list[str]:
+    """The graph's display order, then any step that has tasks but is not in the graph (in
+    the order the steps started)."""
     names: list[str] = list(graph.get("order", [])) if graph else []
-    seen = set(names)
-    return names + sorted(name for name in stats if name not in seen)
+    for name in [*started, *sorted(stats)]:
+        if name in stats and name not in names:
+            names.append(name)
+    return names
 
 
 def _graph_summary(graph: dict[str, Any]) -> dict[str, Any]:
