@@ -18,6 +18,7 @@ from ketch.metadata import (
 )
 from ketch.metadata import _sqlite_sql as sql
 from ketch.metadata._paged_reading import FIRST, page_key
+from ketch.metadata._records import TaskStatus
 
 N = 120  # tasks of the foreach step "work"
 
@@ -27,10 +28,9 @@ def _work(run_id: int, index: int) -> TaskRecord:
     alone would fail the tests; task i took i / 10 seconds; every 7th failed."""
     task_id = 2 + N - 1 - index
     frame = ForeachFrame("start", "items", N, index, str(index))
-    status = "failed" if index % 7 == 3 else "completed"
-    return TaskRecord(
-        run_id, "work", task_id, status, 100.0 + index, 100.0 + index + index / 10, 0, (frame,)  # type: ignore[arg-type]
-    )
+    status: TaskStatus = "failed" if index % 7 == 3 else "completed"
+    finished = 100.0 + index + index / 10
+    return TaskRecord(run_id, "work", task_id, status, 100.0 + index, finished, 0, (frame,))
 
 
 def _fill(store: MetadataStore) -> int:
@@ -42,7 +42,9 @@ def _fill(store: MetadataStore) -> int:
             store.upsert_task(task)
             failed = task.status == "failed"
             exc = f"ValueError: {index}" if failed else None
-            attempt = AttemptRecord(run_id, task.task_id, 0, task.status, 1.0, 2.0, int(failed), exc)
+            attempt = AttemptRecord(
+                run_id, task.task_id, 0, task.status, 1.0, 2.0, int(failed), exc
+            )
             store.upsert_attempt(attempt)
         store.upsert_task(TaskRecord(run_id, "join", 500, "running", 300.0))
     return run_id
