@@ -137,3 +137,11 @@ def test_a_page_seeks_through_the_index(tmp_path: Path) -> None:
     details = " ".join(row[3] for row in plan)
     conn.close()
     assert "ix_tasks_run_step" in details and "TEMP B-TREE" not in details
+
+
+def test_start_histogram_counts_every_task_of_the_step(store: MetadataStore) -> None:
+    run_id = _fill(store)
+    slices = store.start_histogram(run_id, "work", 100.0, 10.0)  # starts 100.0 .. 219.0
+    assert sum(slices.values()) == N
+    assert min(slices) >= 0 and max(slices) <= N // 10
+    assert store.start_histogram(run_id, "work", 100.0, 0.0) == {}

@@ -62,9 +62,12 @@ def test_timeline_draws_an_aggregate_bar_for_a_huge_step() -> None:
               "finished_at": 1.0, "duration_s": 1.0}]  # fmt: skip
     agg = {"step": "work", "status": "completed", "num_tasks": 100_000,
            "task_counts": {"completed": 100_000},
-           "created_at": 1.0, "finished_at": 9.0}  # fmt: skip
+           "created_at": 1.0, "finished_at": 9.0, "starts": [0, 5, 10, 0]}  # fmt: skip
     layout = _timeline.layout(steps, tasks, 10.0, [agg])
     assert [b.step for b in layout.bands] == ["start", "work"]
     (bar,) = layout.aggregates
     assert bar.num_tasks == 100_000 and "100,000 tasks" in bar.title
     assert bar.x > layout.bars[0].x and bar.w > 8 * layout.bars[0].w - 1
+    # A histogram of the starts: one column per non-empty slice, the fullest as tall as the bar.
+    assert [round(c[3], 6) for c in bar.columns] == [bar.h / 2, bar.h]
+    assert "tasks started per 2s" in bar.title

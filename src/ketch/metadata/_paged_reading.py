@@ -120,6 +120,18 @@ class PagedReads:
             rows = self._fetch(conn, "failures_of_tasks", {"run_id": run_id, "task_ids": ids})
         return {int(r["task_id"]): TaskFailure(r["exception"], r["exit_code"]) for r in rows}
 
+    def start_histogram(
+        self, run_id: int, step_name: str, t0: float, width: float
+    ) -> dict[int, int]:
+        """slice -> how many tasks of the step started in it (slice ``b`` is ``width`` seconds
+        from ``t0 + b * width``), counted in SQL whatever the number of tasks."""
+        if not storable_run_id(run_id) or width <= 0:
+            return {}
+        params = {"run_id": run_id, "step_name": step_name, "t0": t0, "width": width}
+        with self._reading() as conn:
+            rows = self._fetch(conn, "step_start_histogram", params)
+        return {int(r["b"]): int(r["n"]) for r in rows}
+
 
 def page_key(task: TaskRecord) -> tuple[str, int]:
     """The key of ``task`` in a step's foreach order: a `PagedReads.task_page` cursor."""

@@ -12,7 +12,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, and_, bindparam, func, literal_column, or_, select
+from sqlalchemy import (
+    Double,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+)
 
 from ._schema import attempts, tasks
 
@@ -130,4 +142,18 @@ def _failures_of_tasks() -> Select[Any]:
     )
 
 
+def _start_histogram() -> Any:
+    """How many tasks of a step started in each slice of ``:width`` seconds from ``:t0``
+    (slice ``b``; a database may round a start on a slice's edge into either neighbour)."""
+    bucket = cast((tasks.c.created_at - bindparam("t0", type_=Double)) / bindparam(
+        "width", type_=Double
+    ), Integer)  # fmt: skip
+    return (
+        select(bucket.label("b"), func.count().label("n"))
+        .where(_of_step())
+        .group_by(literal_column("b"))
+    )
+
+
 PAGING_READS["failures_of_tasks"] = _failures_of_tasks
+PAGING_READS["step_start_histogram"] = _start_histogram

@@ -163,6 +163,10 @@ class MetadataReader(Protocol):
 
     def failures_of(self, run_id: int, task_ids: Sequence[int]) -> dict[int, TaskFailure]: ...
 
+    def start_histogram(
+        self, run_id: int, step_name: str, t0: float, width: float
+    ) -> dict[int, int]: ...
+
     def list_run_summaries(
         self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
     ) -> list[RunSummary]:

@@ -664,6 +664,11 @@ READS = {
         'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.task_id IN '
         '(__[POSTCOMPILE_task_ids])'
     ),
+    'step_start_histogram': (
+        'SELECT CAST((tasks.created_at - :t0) / (:width + 0.0) AS INTEGER) AS b, count(*) AS '
+        'n FROM tasks WHERE tasks.run_id = :run_id AND tasks.step_name = :step_name GROUP BY '
+        'b'
+    ),
     'progress': (
         'SELECT tasks.status, count(*) AS n, max(tasks.created_at) AS created, '
         'max(tasks.finished_at) AS finished FROM tasks WHERE tasks.run_id = :run_id AND '

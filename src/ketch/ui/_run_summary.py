@@ -17,6 +17,7 @@ from ._source import Source
 
 STEP_BARS = 200  # a step with more tasks is drawn as one aggregate bar
 MAX_BARS = 1000  # bars drawn on one timeline in all
+SLICES = 60  # an aggregate bar's histogram of task starts
 
 
 def brief_task(task: TaskRecord, run_status: str, now: float) -> dict[str, Any]:
@@ -85,6 +86,19 @@ def timeline_data(
                 "task_counts": step["task_counts"],
                 "created_at": step["created_at"],
                 "finished_at": step["finished_at"],
+                "starts": _starts(src, run, step, now),
             }
         )
     return tasks, aggregates
+
+
+def _starts(src: Source, run: RunRecord, step: dict[str, Any], now: float) -> list[int]:
+    """How many of the step's tasks started in each of `SLICES` equal slices of its span."""
+    t0 = step["created_at"]
+    if t0 is None:
+        return []
+    width = max((step["finished_at"] or now) - t0, 1e-3) / SLICES
+    counts = [0] * SLICES
+    for index, n in src.store.start_histogram(run.run_id, step["name"], t0, width).items():
+        counts[min(max(index, 0), SLICES - 1)] += n
+    return counts

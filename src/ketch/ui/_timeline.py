@@ -45,6 +45,7 @@ class Aggregate:
     status: str
     num_tasks: int
     title: str
+    columns: list[tuple[float, float, float, float]]  # x, y, w, h: tasks started per slice
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,19 @@ def _aggregate(
 ) -> Aggregate:
     start, end = x_of(agg["created_at"]), x_of(agg["finished_at"] or now)
     counts = ", ".join(f"{n:,} {s}" for s, n in sorted(agg["task_counts"].items()))
-    span = duration_text((agg["finished_at"] or now) - agg["created_at"])
+    seconds = (agg["finished_at"] or now) - agg["created_at"]
+    span = duration_text(seconds)
+    starts: list[int] = agg.get("starts") or []
+    most = max(starts, default=0)
+    slice_w = (end - start) / len(starts) if starts else 0.0
+    columns = [
+        (start + i * slice_w, y + AGGREGATE_H * (1 - n / most), slice_w, AGGREGATE_H * n / most)
+        for i, n in enumerate(starts)
+        if n
+    ]
+    note = ""
+    if columns:
+        note = f" · columns: tasks started per {duration_text(seconds / len(starts))}"
     return Aggregate(
         step=agg["step"],
         x=start,
@@ -182,5 +195,6 @@ def _aggregate(
         h=AGGREGATE_H,
         status=agg["status"],
         num_tasks=agg["num_tasks"],
-        title=f"{agg['step']} · {agg['num_tasks']:,} tasks ({counts}) · {span}",
+        title=f"{agg['step']} · {agg['num_tasks']:,} tasks ({counts}) · {span}{note}",
+        columns=columns,
     )
