@@ -135,8 +135,16 @@ def test_a_page_seeks_through_the_index(tmp_path: Path) -> None:
     params = {"run_id": run_id, "step_name": "work", "after_order": "", "after_task": 0}
     plan = conn.execute("EXPLAIN QUERY PLAN " + sql.READS["task_page"], {**params, "limit": 5})
     details = " ".join(row[3] for row in plan)
-    conn.close()
     assert "ix_tasks_run_step" in details and "TEMP B-TREE" not in details
+    # The run page's summaries read indexes, not the table: counts and times from the
+    # covering ix_tasks_run_step_status, the median from ix_tasks_run_step_duration.
+    stats = conn.execute("EXPLAIN QUERY PLAN " + sql.READS["step_stats"], {"run_id": run_id})
+    assert "COVERING INDEX ix_tasks_run_step_status" in " ".join(row[3] for row in stats)
+    median = {"run_id": run_id, "step_name": "work", "offset": 3}
+    nth = conn.execute("EXPLAIN QUERY PLAN " + sql.READS["step_nth_duration"], median)
+    nth_details = " ".join(row[3] for row in nth)
+    conn.close()
+    assert "ix_tasks_run_step_duration" in nth_details and "TEMP B-TREE" not in nth_details
 
 
 def test_start_histogram_counts_every_task_of_the_step(store: MetadataStore) -> None:
@@ -145,3 +153,33 @@ def test_start_histogram_counts_every_task_of_the_step(store: MetadataStore) -> 
     assert sum(slices.values()) == N
     assert min(slices) >= 0 and max(slices) <= N // 10
     assert store.start_histogram(run_id, "work", 100.0, 0.0) == {}
+
+
+def test_v4_database_gets_the_summary_indexes(shared_url: str) -> None:
+    """Schema version 5 adds two indexes on ``tasks``; a version 4 database gets them when
+    opened, and keeps its rows."""
+    from sqlalchemy import create_engine, text
+
+    from ketch.metadata._engine import normalize_url
+    from ketch.metadata._migrations import LATEST_VERSION, current_version
+
+    with open_store(shared_url) as store:
+        run_id = _fill(store)
+    new = {"ix_tasks_run_step_status", "ix_tasks_run_step_duration"}
+    engine = create_engine(normalize_url(shared_url))
+    try:
+        with engine.begin() as conn:
+            for name in sorted(new):
+                conn.execute(text(f"DROP INDEX {name}"))
+            conn.execute(text("UPDATE ketch_schema_version SET version = 4"))
+        with open_store(shared_url) as store:
+            assert len(store.task_page(run_id, "work", limit=1000)) == N
+        assert current_version(engine) == LATEST_VERSION
+        listing = {
+            "sqlite": "SELECT name FROM sqlite_master WHERE type = 'index'",
+            "postgresql": "SELECT indexname FROM pg_indexes WHERE tablename = 'tasks'",
+        }[engine.dialect.name]
+        with engine.connect() as conn:
+            assert new <= set(conn.scalars(text(listing)))
+    finally:
+        engine.dispose()

@@ -86,7 +86,7 @@ def _slowest() -> Select[Any]:
     """The ``:limit`` finished tasks of a step that took longest."""
     return (
         select(tasks)
-        .where(_of_step(), tasks.c.finished_at.is_not(None))
+        .where(_of_step(), _DURATION.is_not(None))
         .order_by(_DURATION.desc(), tasks.c.task_id)
         .limit(bindparam("limit", type_=Integer))
         .offset(_no_offset())
@@ -97,7 +97,7 @@ def _nth_duration() -> Select[Any]:
     """The duration of the ``:offset``-th shortest finished task of a step (for the median)."""
     return (
         select(_DURATION.label("d"))
-        .where(_of_step(), tasks.c.finished_at.is_not(None))
+        .where(_of_step(), _DURATION.is_not(None))
         .order_by(_DURATION)
         .limit(literal_column("1", Integer))
         .offset(bindparam("offset", type_=Integer))

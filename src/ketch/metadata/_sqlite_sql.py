@@ -8,7 +8,7 @@ Generated from ``_schema``, ``_statements`` and ``_queries`` by
 
 # fmt: off
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 CREATE_SCHEMA = (
     (
@@ -51,6 +51,14 @@ CREATE_SCHEMA = (
         'REFERENCES runs (run_id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED )'
     ),
     'CREATE INDEX ix_tasks_run_step ON tasks (run_id, step_name, foreach_order, task_id)',
+    (
+        'CREATE INDEX ix_tasks_run_step_duration ON tasks (run_id, step_name, finished_at - '
+        'created_at)'
+    ),
+    (
+        'CREATE INDEX ix_tasks_run_step_status ON tasks (run_id, step_name, status, '
+        'created_at, finished_at)'
+    ),
     (
         'CREATE TABLE artifacts ( run_id BIGINT NOT NULL, task_id INTEGER NOT NULL, attempt '
         'INTEGER NOT NULL, name VARCHAR NOT NULL, blob_key VARCHAR NOT NULL, type_name '
@@ -642,14 +650,14 @@ READS = {
         'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
         ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
         'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
-        'tasks.run_id = :run_id AND tasks.step_name = :step_name AND tasks.finished_at IS NOT'
-        ' NULL ORDER BY tasks.finished_at - tasks.created_at DESC, tasks.task_id LIMIT :limit'
-        ' OFFSET 0'
+        'tasks.run_id = :run_id AND tasks.step_name = :step_name AND tasks.finished_at - '
+        'tasks.created_at IS NOT NULL ORDER BY tasks.finished_at - tasks.created_at DESC, '
+        'tasks.task_id LIMIT :limit OFFSET 0'
     ),
     'step_nth_duration': (
         'SELECT tasks.finished_at - tasks.created_at AS d FROM tasks WHERE tasks.run_id = '
-        ':run_id AND tasks.step_name = :step_name AND tasks.finished_at IS NOT NULL ORDER BY '
-        'tasks.finished_at - tasks.created_at LIMIT 1 OFFSET :offset'
+        ':run_id AND tasks.step_name = :step_name AND tasks.finished_at - tasks.created_at IS'
+        ' NOT NULL ORDER BY tasks.finished_at - tasks.created_at LIMIT 1 OFFSET :offset'
     ),
     'tasks_by_id': (
         'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
