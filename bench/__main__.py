@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import _bigdata, _data, _metrics, _pypi, _ray, _s3, _timing, _ui
+from . import _bigdata, _data, _metrics, _pypi, _ray, _s3, _timing, _ui, _ui100k
 from ._context import METAFLOW_REPEATS, Bench, Options, nproc, pycache_env, warm_up
 from ._docs import write_docs
 from ._env import clean_env, framework_version, ketch, metaflow
@@ -31,6 +31,8 @@ S3 = ("s3foreach100", "s3bigarray", "s3client")
 RAY = ("rayfloor", "rayforeach100", "rayforeach1000", "rayscheduler10k")
 # Run only when asked for (--pypi, or named in --only): builds @pypi environments with uv.
 PYPI = ("pypi",)
+# Run only when named in --only: a 100,000-task foreach (minutes), then its pages in Chromium.
+ON_REQUEST = ("ui100k",)
 
 
 def workloads(
@@ -72,6 +74,7 @@ def workloads(
         "rayforeach1000": on_ray(lambda b, r: _ray.foreach(b, r, 1000)),
         "rayscheduler10k": on_ray(_ray.scheduler10k),
         "pypi": _pypi.pypi,
+        "ui100k": _ui100k.ui100k,
     }
 
 
@@ -107,6 +110,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
         choices=_s3.SERVERS,
         default=_s3.SERVERS[0],
         help="The local S3 server the S3 workloads start (default: seaweedfs).",
+    )
+    p.add_argument(
+        "--ui100k-dir",
+        type=Path,
+        default=None,
+        help="Keep the ui100k run in this directory and reuse it in later sessions.",
+    )
+    p.add_argument(
+        "--ui100k-width",
+        type=int,
+        default=100_000,
+        help="Width of the ui100k foreach (100,000; smaller to try the workload quickly).",
     )
     p.add_argument("--repeats", type=int, default=None, help="ketch runs per workload (5).")
     p.add_argument(
@@ -155,6 +170,8 @@ def options(args: argparse.Namespace) -> Options:
         keep=args.keep,
         client_runs=args.client_runs or (20 if args.quick else 100),
         s3_server=args.s3_server,
+        ui100k_dir=args.ui100k_dir.resolve() if args.ui100k_dir else None,
+        ui100k_width=args.ui100k_width,
     )
 
 
@@ -174,7 +191,7 @@ def run_all(bench: Bench) -> tuple[str | None, str | None]:
 
 def chosen(options: Options, name: str) -> bool:
     """Whether the session runs workload ``name`` (S3 ones only when asked for by name)."""
-    if name in S3 + RAY + PYPI:
+    if name in S3 + RAY + PYPI + ON_REQUEST:
         return name in (options.only or ())
     skip_slow = options.quick and options.only is None
     return options.wants(name) and not (skip_slow and name in SLOW)
@@ -261,6 +278,7 @@ def main(argv: list[str]) -> int:
         "s3_server": s3_server,
         "ray_cluster": ray_cluster,
         "uv": _pypi.uv_version() if chosen(opts, "pypi") else None,
+        "browser": _ui100k.browser_version() if chosen(opts, "ui100k") else None,
     }
     print_report(bench.results, found, meta["repeats_note"])
     path = write_json(bench.results, found, meta)

@@ -47,6 +47,8 @@ class Options:
     keep: bool
     client_runs: int
     s3_server: str = "seaweedfs"  # the local S3 server of the S3 workloads
+    ui100k_dir: Path | None = None  # where the ui100k run is kept between sessions
+    ui100k_width: int = 100_000  # the ui100k foreach's width
 
     def wants(self, name: str) -> bool:
         return self.only is None or name in self.only

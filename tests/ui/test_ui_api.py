@@ -58,7 +58,7 @@ def test_flow_page_filters_by_tag_and_status(client: Any, ui_project: UIProject)
     assert len(get_json(client, "/api/DemoFlow?status=completed&limit=1")["runs"]) == 1
     failed = get_json(client, "/api/FailFlow?status=failed")
     assert [r["id"] for r in failed["runs"]] == [ui_project.fail_run]
-    assert failed["filters"] == {"tag": [], "status": "failed", "limit": 100}
+    assert failed["filters"] == {"tag": [], "status": "failed", "limit": 100, "after": None}
     error = get_json(client, "/api/DemoFlow?status=bogus", status=400)["error"]
     assert "bogus" in error["message"] and "completed" in error["hint"]
     assert get_json(client, "/api/DemoFlow?limit=0", status=400)["error"]["status"] == 400
@@ -92,6 +92,8 @@ def test_run_page_of_a_failed_run(client: Any, ui_project: UIProject) -> None:
     assert data["run"]["status"] == "failed"
     steps = {s["name"]: s["status"] for s in data["steps"]}
     assert steps == {"start": "completed", "boom": "failed", "end": "not-run"}
+    boom = next(s for s in data["steps"] if s["name"] == "boom")
+    assert [t["status"] for t in boom["summary"]["failed"]] == ["failed"]
 
 
 def test_step_page_lists_tasks_with_foreach_values(client: Any, ui_project: UIProject) -> None:
@@ -112,7 +114,8 @@ def test_step_page_lists_tasks_with_foreach_values(client: Any, ui_project: UIPr
     assert task["pathspec"] == f"DemoFlow/{run_id}/square/{task['id']}"
     assert task["status"] == "completed" and task["attempts"] == 1
     filtered = get_json(client, f"/api/DemoFlow/{run_id}/square?status=failed")
-    assert filtered["tasks"] == [] and filtered["filters"] == {"status": "failed"}
+    assert filtered["tasks"] == [] and filtered["next"] is None
+    assert filtered["filters"] == {"status": "failed", "limit": 200, "after": None, "task": None}
 
 
 def test_step_page_of_a_failed_step_names_the_exception(client: Any, ui_project: UIProject) -> None:

@@ -25,6 +25,7 @@ from ._records import (
     RunStatus,
     RunSummary,
     StepRecord,
+    StepTaskStats,
     TaskFailure,
     TaskRecord,
     TaskSnapshot,
@@ -135,11 +136,45 @@ class MetadataReader(Protocol):
     def get_run(self, run_id: int) -> RunRecord | None: ...
 
     def list_runs(
-        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
+        self,
+        flow_name: str | None = None,
+        *,
+        tags: Iterable[str] = (),
+        limit: int | None = None,
+        before: int | None = None,
     ) -> list[RunRecord]:
         """Runs newest first (highest run id first); with ``tags``, runs carrying all of them
-        (user or system tags)."""
+        (user or system tags); with ``before``, only runs with a lower id (a cursor)."""
         ...
+
+    def task_page(
+        self,
+        run_id: int,
+        step_name: str,
+        *,
+        after: tuple[str, int] = ("", -(2**31)),
+        statuses: Sequence[str] | None = None,
+        limit: int = 200,
+    ) -> list[TaskRecord]:
+        """A keyset page of a step's tasks in foreach order, after ``(foreach_order,
+        task_id)``, optionally only with one of ``statuses``."""
+        ...
+
+    def step_stats(self, run_id: int) -> list[StepTaskStats]:
+        """Task counts, times and durations per step and status, in one query."""
+        ...
+
+    def slowest_tasks(self, run_id: int, step_name: str, limit: int) -> list[TaskRecord]: ...
+
+    def median_duration(self, run_id: int, step_name: str, finished: int) -> float | None: ...
+
+    def tasks_by_id(self, run_id: int, task_ids: Sequence[int]) -> dict[int, TaskRecord]: ...
+
+    def failures_of(self, run_id: int, task_ids: Sequence[int]) -> dict[int, TaskFailure]: ...
+
+    def start_histogram(
+        self, run_id: int, step_name: str, t0: float, width: float
+    ) -> dict[int, int]: ...
 
     def list_run_summaries(
         self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None

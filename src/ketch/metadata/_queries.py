@@ -33,6 +33,7 @@ from sqlalchemy import (
     select,
 )
 
+from ._paging_queries import PAGING_READS
 from ._reading import listing
 from ._schema import (
     artifacts,
@@ -168,10 +169,12 @@ def _metric_names() -> Select[Any]:
     )
 
 
-def _listed_run_ids(flow: bool, tags: bool, limit: bool) -> Select[Any]:
+def _listed_run_ids(flow: bool, tags: bool, limit: bool, before: bool) -> Select[Any]:
     """Ids of the runs listed, newest first: ``:flow_name``, all of ``:tags`` (``:n_tags``
-    of them), at most ``:limit``."""
+    of them), older than run ``:before`` (a cursor), at most ``:limit``."""
     query = select(runs.c.run_id)
+    if before:
+        query = query.where(runs.c.run_id < bindparam("before", type_=runs.c.run_id.type))
     if flow:
         query = query.where(runs.c.flow_name == bindparam("flow_name"))
     if tags:
@@ -207,7 +210,7 @@ def _listings() -> dict[str, Callable[[], Any]]:
     """The listing queries, ``runs/SHAPE``, ``runs_tags/SHAPE`` and ``runs_task_counts/SHAPE``,
     for every shape."""
     out: dict[str, Callable[[], Any]] = {}
-    for shape in itertools.product((False, True), repeat=3):
+    for shape in itertools.product((False, True), repeat=4):
         ids = functools.partial(_listed_run_ids, *shape)
         for name, build in _listing_queries(ids).items():
             out[f"{name}/{listing(*shape)}"] = build
@@ -344,6 +347,7 @@ READS: dict[str, Callable[[], Any]] = {
     ),
     "failures": lambda: _failures(of_step=False),
     "failures_of_step": lambda: _failures(of_step=True),
+    **PAGING_READS,
     "progress": lambda: (
         select(
             tasks.c.status,

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import _rows
 from ._ids import storable_number, storable_run_id, storable_task
+from ._paged_reading import PagedReads
 from ._records import (
     ArtifactRecord,
     AttemptRecord,
@@ -35,13 +36,14 @@ from ._records import (
 from ._rows import Row
 
 
-def listing(flow: bool, tags: bool, limit: bool) -> str:
-    """The shape of a runs listing (which of flow name, tags and limit it has), naming the
-    variant of the listing queries (``runs/SHAPE``, ...) in ``_queries``."""
-    return ("f" if flow else "") + ("t" if tags else "") + ("l" if limit else "") or "-"
+def listing(flow: bool, tags: bool, limit: bool, before: bool = False) -> str:
+    """The shape of a runs listing (which of flow name, tags, limit and cursor it has), naming
+    the variant of the listing queries (``runs/SHAPE``, ...) in ``_queries``."""
+    shape = ("f" if flow else "") + ("t" if tags else "") + ("l" if limit else "")
+    return shape + ("b" if before else "") or "-"
 
 
-class StoreReads:
+class StoreReads(PagedReads):
     """The reads of `MetadataReader`, over a store's `_reading` and `_fetch`."""
 
     def _reading(self) -> AbstractContextManager[Any]:
@@ -73,9 +75,11 @@ class StoreReads:
 
     @staticmethod
     def _listing(
-        flow_name: str | None, tags: Iterable[str], limit: int | None
+        flow_name: str | None, tags: Iterable[str], limit: int | None, before: int | None = None
     ) -> tuple[str, dict[str, Any]]:
         params: dict[str, Any] = {}
+        if before is not None:
+            params["before"] = before
         if flow_name is not None:
             params["flow_name"] = flow_name
         wanted = sorted(set(tags))
@@ -84,7 +88,8 @@ class StoreReads:
             params["n_tags"] = len(wanted)
         if limit is not None:
             params["limit"] = limit
-        return listing(flow_name is not None, bool(wanted), limit is not None), params
+        shape = listing(flow_name is not None, bool(wanted), limit is not None, before is not None)
+        return shape, params
 
     def _list_runs(self, conn: Any, shape: str, params: dict[str, Any]) -> list[RunRecord]:
         found = self._fetch(conn, f"runs/{shape}", params)
@@ -96,9 +101,16 @@ class StoreReads:
         return [_rows.run_from_row(r, tags.get(int(r["run_id"]), ())) for r in found]
 
     def list_runs(
-        self, flow_name: str | None = None, *, tags: Iterable[str] = (), limit: int | None = None
+        self,
+        flow_name: str | None = None,
+        *,
+        tags: Iterable[str] = (),
+        limit: int | None = None,
+        before: int | None = None,
     ) -> list[RunRecord]:
-        shape, params = self._listing(flow_name, tags, limit)
+        if before is not None and not storable_run_id(before):
+            before = None if before > 0 else 0
+        shape, params = self._listing(flow_name, tags, limit, before)
         with self._reading() as conn:
             return self._list_runs(conn, shape, params)
 

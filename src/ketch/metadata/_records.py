@@ -182,3 +182,20 @@ class RunProgress:
 
     task_counts: dict[str, int]
     last_change: float
+
+
+@dataclass(frozen=True)
+class StepTaskStats:
+    """The tasks of one step with one status (see `MetadataReader.step_stats`): how many, when
+    the first and last started, when the last finished, and the durations of the finished."""
+
+    step_name: str
+    status: str
+    count: int
+    first_start: float
+    last_start: float
+    last_finish: float | None
+    finished: int  # how many have finished (have a duration)
+    min_s: float | None
+    max_s: float | None
+    sum_s: float

@@ -246,6 +246,8 @@ def run_link_from_row(row: Row) -> RunLinkRecord:
         url=row["url"],
         created_at=float(row["created_at"]),
     )
+
+
 def in_series(rows: Iterable[Row], name: str | None) -> list[tuple[int, MetricRecord, int]]:
     """(place in its series, point, seq) of every row (of metric ``name`` only); the rows
     are one or more whole task attempts, in the order logged."""

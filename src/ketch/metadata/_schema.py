@@ -118,6 +118,22 @@ tasks = Table(
     PrimaryKeyConstraint("run_id", "task_id"),
     Index("ix_tasks_run_step", "run_id", "step_name", "foreach_order", "task_id"),
 )
+# Added in schema version 5, for the UI's run page: a run's per-step counts and times read from
+# an index alone, and a step's tasks by duration (its slowest and its median without a sort).
+TASK_STATUS = Index(
+    "ix_tasks_run_step_status",
+    tasks.c.run_id,
+    tasks.c.step_name,
+    tasks.c.status,
+    tasks.c.created_at,
+    tasks.c.finished_at,
+)
+TASK_DURATION = Index(
+    "ix_tasks_run_step_duration",
+    tasks.c.run_id,
+    tasks.c.step_name,
+    tasks.c.finished_at - tasks.c.created_at,
+)
 
 attempts = Table(
     "attempts",

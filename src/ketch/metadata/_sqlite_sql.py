@@ -8,7 +8,7 @@ Generated from ``_schema``, ``_statements`` and ``_queries`` by
 
 # fmt: off
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 CREATE_SCHEMA = (
     (
@@ -57,6 +57,14 @@ CREATE_SCHEMA = (
         'REFERENCES runs (run_id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED )'
     ),
     'CREATE INDEX ix_tasks_run_step ON tasks (run_id, step_name, foreach_order, task_id)',
+    (
+        'CREATE INDEX ix_tasks_run_step_duration ON tasks (run_id, step_name, finished_at - '
+        'created_at)'
+    ),
+    (
+        'CREATE INDEX ix_tasks_run_step_status ON tasks (run_id, step_name, status, '
+        'created_at, finished_at)'
+    ),
     (
         'CREATE TABLE artifacts ( run_id BIGINT NOT NULL, task_id INTEGER NOT NULL, attempt '
         'INTEGER NOT NULL, name VARCHAR NOT NULL, blob_key VARCHAR NOT NULL, type_name '
@@ -201,6 +209,23 @@ READS = {
         '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC) GROUP BY tasks.run_id, '
         'tasks.status'
     ),
+    'runs/b': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before ORDER'
+        ' BY runs.run_id DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/b': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before ORDER '
+        'BY runs.run_id DESC)'
+    ),
+    'runs_task_counts/b': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id < :before ORDER BY runs.run_id DESC)'
+        ' GROUP BY tasks.run_id, tasks.status'
+    ),
     'runs/l': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
@@ -217,6 +242,23 @@ READS = {
         'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
         '(SELECT runs.run_id FROM runs ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) GROUP'
         ' BY tasks.run_id, tasks.status'
+    ),
+    'runs/lb': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before ORDER'
+        ' BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/lb': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before ORDER '
+        'BY runs.run_id DESC LIMIT :limit OFFSET 0)'
+    ),
+    'runs_task_counts/lb': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id < :before ORDER BY runs.run_id DESC '
+        'LIMIT :limit OFFSET 0) GROUP BY tasks.run_id, tasks.status'
     ),
     'runs/t': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
@@ -239,6 +281,29 @@ READS = {
         'run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id '
         'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) GROUP BY tasks.run_id, '
         'tasks.status'
+    ),
+    'runs/tb': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/tb': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC)'
+    ),
+    'runs_task_counts/tb': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND runs.run_id IN (SELECT'
+        ' run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY'
+        ' run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) GROUP BY '
+        'tasks.run_id, tasks.status'
     ),
     'runs/tl': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
@@ -263,6 +328,29 @@ READS = {
         'HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) GROUP BY'
         ' tasks.run_id, tasks.status'
     ),
+    'runs/tlb': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC LIMIT :limit OFFSET 0) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/tlb': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN '
+        '(__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY '
+        'runs.run_id DESC LIMIT :limit OFFSET 0)'
+    ),
+    'runs_task_counts/tlb': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND runs.run_id IN (SELECT'
+        ' run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY'
+        ' run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit '
+        'OFFSET 0) GROUP BY tasks.run_id, tasks.status'
+    ),
     'runs/f': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
@@ -280,6 +368,23 @@ READS = {
         '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
         ' DESC) GROUP BY tasks.run_id, tasks.status'
     ),
+    'runs/fb': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.flow_name = :flow_name ORDER BY runs.run_id DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/fb': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.flow_name = :flow_name ORDER BY runs.run_id DESC)'
+    ),
+    'runs_task_counts/fb': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND runs.flow_name = '
+        ':flow_name ORDER BY runs.run_id DESC) GROUP BY tasks.run_id, tasks.status'
+    ),
     'runs/fl': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
@@ -296,6 +401,25 @@ READS = {
         'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
         '(SELECT runs.run_id FROM runs WHERE runs.flow_name = :flow_name ORDER BY runs.run_id'
         ' DESC LIMIT :limit OFFSET 0) GROUP BY tasks.run_id, tasks.status'
+    ),
+    'runs/flb': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.flow_name = :flow_name ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER '
+        'BY runs.run_id DESC'
+    ),
+    'runs_tags/flb': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.flow_name = :flow_name ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0)'
+    ),
+    'runs_task_counts/flb': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND runs.flow_name = '
+        ':flow_name ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) GROUP BY tasks.run_id, '
+        'tasks.status'
     ),
     'runs/ft': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
@@ -320,6 +444,29 @@ READS = {
         'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC) GROUP'
         ' BY tasks.run_id, tasks.status'
     ),
+    'runs/ftb': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.flow_name = :flow_name AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags'
+        ' WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING '
+        'count(*) = :n_tags) ORDER BY runs.run_id DESC) ORDER BY runs.run_id DESC'
+    ),
+    'runs_tags/ftb': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.flow_name = :flow_name AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags'
+        ' WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING '
+        'count(*) = :n_tags) ORDER BY runs.run_id DESC)'
+    ),
+    'runs_task_counts/ftb': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND runs.flow_name = '
+        ':flow_name AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE '
+        'run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = '
+        ':n_tags) ORDER BY runs.run_id DESC) GROUP BY tasks.run_id, tasks.status'
+    ),
     'runs/ftl': (
         'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
         'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
@@ -342,6 +489,31 @@ READS = {
         '(SELECT run_tags.run_id FROM run_tags WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) '
         'GROUP BY run_tags.run_id HAVING count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT '
         ':limit OFFSET 0) GROUP BY tasks.run_id, tasks.status'
+    ),
+    'runs/ftlb': (
+        'SELECT runs.run_id, runs.flow_name, runs.user_name, runs.status, runs.created_at, '
+        'runs.finished_at, runs.heartbeat_at, runs.origin_run_id, runs.code_key, '
+        'runs.graph_key, runs.scheduler_pid, runs.hostname, runs.datastore_url FROM runs '
+        'WHERE runs.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.flow_name = :flow_name AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags'
+        ' WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING '
+        'count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) ORDER BY '
+        'runs.run_id DESC'
+    ),
+    'runs_tags/ftlb': (
+        'SELECT run_tags.run_id, run_tags.tag, run_tags.is_system FROM run_tags WHERE '
+        'run_tags.run_id IN (SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND '
+        'runs.flow_name = :flow_name AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags'
+        ' WHERE run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING '
+        'count(*) = :n_tags) ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0)'
+    ),
+    'runs_task_counts/ftlb': (
+        'SELECT tasks.run_id, tasks.status, count(*) AS n FROM tasks WHERE tasks.run_id IN '
+        '(SELECT runs.run_id FROM runs WHERE runs.run_id < :before AND runs.flow_name = '
+        ':flow_name AND runs.run_id IN (SELECT run_tags.run_id FROM run_tags WHERE '
+        'run_tags.tag IN (__[POSTCOMPILE_tags]) GROUP BY run_tags.run_id HAVING count(*) = '
+        ':n_tags) ORDER BY runs.run_id DESC LIMIT :limit OFFSET 0) GROUP BY tasks.run_id, '
+        'tasks.status'
     ),
     'parameters': (
         'SELECT parameters.run_id, parameters.name, parameters.position, '
@@ -511,6 +683,62 @@ READS = {
         'attempts ON attempts.run_id = tasks.run_id AND attempts.task_id = tasks.task_id AND '
         'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.status = '
         "'failed' AND tasks.step_name = :step_name"
+    ),
+    'task_page': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
+        'tasks.run_id = :run_id AND tasks.step_name = :step_name AND tasks.foreach_order >= '
+        ':after_order AND (tasks.foreach_order > :after_order OR tasks.task_id > :after_task)'
+        ' ORDER BY tasks.foreach_order, tasks.task_id LIMIT :limit OFFSET 0'
+    ),
+    'task_page_by_status': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
+        'tasks.run_id = :run_id AND tasks.step_name = :step_name AND tasks.foreach_order >= '
+        ':after_order AND (tasks.foreach_order > :after_order OR tasks.task_id > :after_task)'
+        ' AND tasks.status IN (__[POSTCOMPILE_statuses]) ORDER BY tasks.foreach_order, '
+        'tasks.task_id LIMIT :limit OFFSET 0'
+    ),
+    'step_stats': (
+        'SELECT tasks.step_name, tasks.status, count(*) AS n, min(tasks.created_at) AS '
+        'first_start, max(tasks.created_at) AS last_start, max(tasks.finished_at) AS '
+        'last_finish, count(tasks.finished_at) AS finished, min(tasks.finished_at - '
+        'tasks.created_at) AS min_s, max(tasks.finished_at - tasks.created_at) AS max_s, '
+        'sum(tasks.finished_at - tasks.created_at) AS sum_s FROM tasks WHERE tasks.run_id = '
+        ':run_id GROUP BY tasks.step_name, tasks.status'
+    ),
+    'step_slowest': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
+        'tasks.run_id = :run_id AND tasks.step_name = :step_name AND tasks.finished_at - '
+        'tasks.created_at IS NOT NULL ORDER BY tasks.finished_at - tasks.created_at DESC, '
+        'tasks.task_id LIMIT :limit OFFSET 0'
+    ),
+    'step_nth_duration': (
+        'SELECT tasks.finished_at - tasks.created_at AS d FROM tasks WHERE tasks.run_id = '
+        ':run_id AND tasks.step_name = :step_name AND tasks.finished_at - tasks.created_at IS'
+        ' NOT NULL ORDER BY tasks.finished_at - tasks.created_at LIMIT 1 OFFSET :offset'
+    ),
+    'tasks_by_id': (
+        'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
+        ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
+        'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
+        'tasks.run_id = :run_id AND tasks.task_id IN (__[POSTCOMPILE_task_ids]) ORDER BY '
+        'tasks.task_id'
+    ),
+    'failures_of_tasks': (
+        'SELECT tasks.task_id, attempts.exception, attempts.exit_code FROM tasks JOIN '
+        'attempts ON attempts.run_id = tasks.run_id AND attempts.task_id = tasks.task_id AND '
+        'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.task_id IN '
+        '(__[POSTCOMPILE_task_ids])'
+    ),
+    'step_start_histogram': (
+        'SELECT CAST((tasks.created_at - :t0) / (:width + 0.0) AS INTEGER) AS b, count(*) AS '
+        'n FROM tasks WHERE tasks.run_id = :run_id AND tasks.step_name = :step_name GROUP BY '
+        'b'
     ),
     'progress': (
         'SELECT tasks.status, count(*) AS n, max(tasks.created_at) AS created, '

@@ -4,10 +4,10 @@ Routes (each page also at ``/api`` + the same path)::
 
     /                                   flows and their latest runs
     /compare?runs=F/1,F/2&metric=       runs side by side, a metric overlaid
-    /{flow}?tag=&status=&limit=         the runs of a flow
+    /{flow}?tag=&status=&limit=&after=  a page of the runs of a flow
             &sort=metric:NAME&agg=&order=&where=NAME>X   ... sorted, filtered by a metric
-    /{flow}/{run}                       graph, steps, timeline, parameters
-    /{flow}/{run}/{step}?status=        the tasks of a step
+    /{flow}/{run}                       graph, step summaries, timeline, parameters
+    /{flow}/{run}/{step}?status=&limit=&after=&task=   a page of the tasks of a step
     /{flow}/{run}/{step}/{task}?attempt=   cards, artifacts, logs, attempts
     /api/-/live/{flow}/{run}?task=      status and version of a run (and a task's cards)
     /api/-/metrics/{flow}/{run}?after=  the metric points logged after a cursor
@@ -45,6 +45,7 @@ from ._faults import database_damage, exception_chain, internal_error
 from ._guard import PAGE_CSP, Guard
 from ._metrics import compare_charts, metrics_after, run_charts
 from ._pages import DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT, index_page, live_state, run_page
+from ._paging import DEFAULT_TASK_LIMIT, MAX_TASK_LIMIT
 from ._ranking import parse_ranking, ranked_flow_page
 from ._render import Renderer
 from ._source import Source
@@ -82,6 +83,7 @@ def _flow(src: Source, request: Request) -> dict[str, Any]:
         tags=[t for t in query.getlist("tag") if t],
         status=query.get("status") or None,
         limit=_int_param(request, "limit", DEFAULT_RUN_LIMIT, MAX_RUN_LIMIT),
+        after=query.get("after") or None,
     )
 
 
@@ -93,9 +95,17 @@ def _run(src: Source, request: Request) -> dict[str, Any]:
 
 
 def _step(src: Source, request: Request) -> dict[str, Any]:
-    p = request.path_params
-    status = request.query_params.get("status") or None
-    return step_page(src, p["flow"], p["run_id"], p["step"], status=status)
+    p, query = request.path_params, request.query_params
+    return step_page(
+        src,
+        p["flow"],
+        p["run_id"],
+        p["step"],
+        status=query.get("status") or None,
+        limit=_int_param(request, "limit", DEFAULT_TASK_LIMIT, MAX_TASK_LIMIT),
+        after=query.get("after") or None,
+        from_task=query.get("task") or None,
+    )
 
 
 def _task(src: Source, request: Request) -> dict[str, Any]:

@@ -8,8 +8,10 @@ from typing import Any
 from ..datastore import BlobStore, content_hash
 from ..exceptions import UserError
 from ..metadata import ArtifactRecord, RunRecord
-from ._common import find_run, parameter_list, parse_pathspec_list, run_dict, visible_tasks
+from ._common import find_run, parameter_list, parse_pathspec_list, run_dict
+from ._paging import group_stats
 from ._preview import artifact_entry
+from ._queries import PARAMETERS_STEP
 from ._source import Source
 
 END_STEP = "end"
@@ -54,17 +56,18 @@ def _rows(per_run: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _step_durations(src: Source, run: RunRecord) -> dict[str, float | None]:
-    """Wall time of each step: from its first task's start to its last task's end."""
-    spans: dict[str, tuple[float, float | None]] = {}
-    for task in visible_tasks(src.store.list_tasks(run.run_id)):
-        start, end = spans.get(task.step_name, (task.created_at, task.finished_at))
-        start = min(start, task.created_at)
-        if end is not None and task.finished_at is not None:
-            end = max(end, task.finished_at)
-        else:
-            end = None
-        spans[task.step_name] = (start, end)
-    return {step: None if end is None else end - start for step, (start, end) in spans.items()}
+    """Wall time of each step, in the order the steps started: from its first task's start to
+    its last task's end (None while one has not ended); one query, whatever the task count."""
+    rows = [s for s in src.store.step_stats(run.run_id) if s.step_name != PARAMETERS_STEP]
+    stats = group_stats(rows, "completed")
+    started = [s.step_name for s in src.store.list_steps(run.run_id)]
+    names = [n for n in started if n in stats] + sorted(set(stats) - set(started))
+    return {
+        n: None
+        if stats[n]["last_finish"] is None
+        else stats[n]["last_finish"] - stats[n]["first_start"]
+        for n in names
+    }
 
 
 def _end_artifacts(src: Source, run: RunRecord) -> dict[str, ArtifactRecord]:

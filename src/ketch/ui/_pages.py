@@ -11,22 +11,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..exceptions import UserError
-from ..metadata import TaskRecord, effective_status
+from ..metadata import effective_status
 from ._cards import card_versions
 from ._common import (
     RUN_STATUSES,
     duration,
     find_flow,
     find_run,
-    foreach_list,
     load_graph,
     parameter_list,
     run_dict,
     step_status,
-    task_status,
-    visible_tasks,
 )
-from ._queries import parameters_for_runs, progress
+from ._paging import decode_run_cursor, encode_cursor, group_stats
+from ._queries import PARAMETERS_STEP, parameters_for_runs, progress
+from ._run_summary import step_summary, timeline_data
 from ._source import Source
 from ._trackers import tracker_links
 
@@ -53,44 +52,58 @@ def flow_page(
     tags: Sequence[str] = (),
     status: str | None = None,
     limit: int = DEFAULT_RUN_LIMIT,
+    after: str | None = None,
 ) -> dict[str, Any]:
-    """The runs of a flow, newest first, optionally only those with every tag and a status."""
+    """A page of the runs of a flow, newest first, optionally only those with every tag and a
+    status; ``next`` is the cursor of the following page (None on the last)."""
     find_flow(src, flow)
     if status is not None and status not in RUN_STATUSES:
         raise UserError(
             f"Unknown run status '{status}'.", hint=f"Use one of: {', '.join(RUN_STATUSES)}."
         )
+    before = None if after is None else decode_run_cursor(after)
     now = time.time()
     # The status filter uses the effective status, which SQL cannot see: filter after reading.
-    records = src.store.list_runs(flow, tags=tags, limit=None if status else limit)
+    wanted = None if status else limit + 1
+    records = src.store.list_runs(flow, tags=tags, limit=wanted, before=before)
     runs = [run_dict(r, now) for r in records]
     if status is not None:
-        runs = [r for r in runs if r["status"] == status][:limit]
+        runs = [r for r in runs if r["status"] == status][: limit + 1]
+    more = len(runs) > limit
+    runs = runs[:limit]
     params = parameters_for_runs(src.store, (r["id"] for r in runs))
     for run in runs:
         run["parameters"] = parameter_list(params.get(run["id"], []))
     return {
         "flow": flow,
-        "filters": {"tag": list(tags), "status": status, "limit": limit},
+        "filters": {"tag": list(tags), "status": status, "limit": limit, "after": after},
         "runs": runs,
+        "next": encode_cursor([runs[-1]["id"]]) if more else None,
     }
 
 
 def run_page(src: Source, flow: str, run_id: str) -> dict[str, Any]:
-    """A run: its steps (graph order) with status and task counts, its tasks and parameters."""
+    """A run: its steps (graph order) with status, task counts and a summary of their tasks,
+    its parameters, and the tasks of its timeline (steps of many tasks are aggregates)."""
     record = find_run(src, flow, run_id)
     now = time.time()
     run = run_dict(record, now)
-    tasks = visible_tasks(src.store.list_tasks(record.run_id))
+    rows = [s for s in src.store.step_stats(record.run_id) if s.step_name != PARAMETERS_STEP]
+    stats = group_stats(rows, run["status"])
     graph, graph_error = load_graph(src, record)
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for task in tasks:
-        counts[task.step_name][task_status(task, run["status"])] += 1
-    run["task_counts"] = _total(counts)
+    run["task_counts"] = _total({name: s["counts"] for name, s in stats.items()})
+    nodes = (graph or {}).get("steps", {})
     steps = [
-        step_entry(name, (graph or {}).get("steps", {}).get(name, {}), tasks, counts, run, now)
-        for name in _step_names(graph, tasks)
+        step_entry(name, nodes.get(name, {}), stats.get(name), run, now)
+        for name in _step_names(
+            graph, [s.step_name for s in src.store.list_steps(record.run_id)], stats
+        )
     ]
+    for step in steps:
+        step["summary"] = step_summary(
+            src, record, step["name"], stats.get(step["name"]), run["status"]
+        )
+    tasks, aggregates = timeline_data(src, record, steps, run["status"], now)
     values = parameter_list(src.store.get_parameters(record.run_id))
     configs = set((graph or {}).get("configs", ()))  # the run's Configs, kept with parameters
     return {
@@ -100,7 +113,8 @@ def run_page(src: Source, flow: str, run_id: str) -> dict[str, Any]:
         "graph": None if graph is None else _graph_summary(graph),
         "graph_error": graph_error,
         "steps": steps,
-        "tasks": [_timeline_task(t, run["status"], now) for t in tasks],
+        "tasks": tasks,
+        "timeline_aggregates": aggregates,
         "trackers": tracker_links(src.store, record.run_id),
     }
 
@@ -145,14 +159,15 @@ def _total(counts: dict[str, dict[str, int]]) -> dict[str, int]:
     return dict(total)
 
 
-def _step_names(graph: dict[str, Any] | None, tasks: list[TaskRecord]) -> list[str]:
-    """The graph's display order, then any step that has tasks but is not in the graph."""
+def _step_names(
+    graph: dict[str, Any] | None, started: list[str], stats: dict[str, Any]
+) -> list[str]:
+    """The graph's display order, then any step that has tasks but is not in the graph (in
+    the order the steps started)."""
     names: list[str] = list(graph.get("order", [])) if graph else []
-    seen = set(names)
-    for task in tasks:
-        if task.step_name not in seen:
-            seen.add(task.step_name)
-            names.append(task.step_name)
+    for name in [*started, *sorted(stats)]:
+        if name in stats and name not in names:
+            names.append(name)
     return names
 
 
@@ -164,17 +179,15 @@ def _graph_summary(graph: dict[str, Any]) -> dict[str, Any]:
 def step_entry(
     name: str,
     node: dict[str, Any],
-    tasks: list[TaskRecord],
-    counts: dict[str, dict[str, int]],
+    stats: dict[str, Any] | None,
     run: dict[str, Any],
     now: float,
 ) -> dict[str, Any]:
-    """A step of a run: its node in the stored graph, with the status of its tasks."""
-    mine = [t for t in tasks if t.step_name == name]
-    by_status = dict(counts.get(name, {}))
-    started = min((t.created_at for t in mine), default=None)
-    ends = [t.finished_at for t in mine]
-    finished = max(e for e in ends if e is not None) if mine and None not in ends else None
+    """A step of a run: its node in the stored graph, with the status of its tasks (``stats``:
+    the step's entry of `group_stats`)."""
+    by_status = dict(stats["counts"]) if stats else {}
+    started = stats["first_start"] if stats else None
+    finished = stats["last_finish"] if stats else None
     return {
         "name": name,
         "type": node.get("type"),
@@ -187,21 +200,8 @@ def step_entry(
         "line": node.get("line"),
         "status": step_status(by_status, run["status"]),
         "task_counts": by_status,
-        "num_tasks": len(mine),
+        "num_tasks": stats["count"] if stats else 0,
         "created_at": started,
         "finished_at": finished,
         "duration_s": duration(started, finished, now, by_status.get("running", 0) > 0),
-    }
-
-
-def _timeline_task(task: TaskRecord, run_status: str, now: float) -> dict[str, Any]:
-    status = task_status(task, run_status)
-    return {
-        "id": task.task_id,
-        "step": task.step_name,
-        "status": status,
-        "created_at": task.created_at,
-        "finished_at": task.finished_at,
-        "duration_s": duration(task.created_at, task.finished_at, now, status == "running"),
-        "foreach": foreach_list(task),
     }

@@ -93,6 +93,7 @@ def ranked_flow_page(
     page["metric"] = {**ranking.__dict__, "names": src.store.metric_names(flow)}
     if not ranking.active:
         return page
+    page["next"] = None  # the best `limit` runs: one page, not a walk in run order
     runs = page["runs"]
     if ranking.where is not None:
         name, op, bound = _parse_where(ranking.where)

@@ -18,6 +18,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from . import _dag, _timeline
 from ._common import path_of, shorten
 from ._format import ago_text, duration_text, size_text, time_text
+from ._pages import DEFAULT_RUN_LIMIT
+from ._paging import DEFAULT_TASK_LIMIT, page_links
+from ._run_summary import STEP_BARS
 
 MAX_CRUMBS = 8  # a pathspec has 4 parts, a card's address 7 segments
 MAX_CRUMB_URL = 2048
@@ -62,7 +65,10 @@ def _run_extras(data: dict[str, Any]) -> dict[str, Any]:
     # Without the stored graph there are no edges to draw: the steps table still lists them.
     return {
         "dag": _dag.layout(data["steps"] if data["graph"] is not None else []),
-        "timeline": _timeline.layout(data["steps"], data["tasks"], time.time()),
+        "timeline": _timeline.layout(
+            data["steps"], data["tasks"], time.time(), data.get("timeline_aggregates", [])
+        ),
+        "step_bars": STEP_BARS,
     }
 
 
@@ -84,7 +90,12 @@ class Renderer:
         self.env.filters.update(
             duration=duration_text, time=time_text, ago=ago_text, size=size_text
         )
-        self.env.globals.update(path_of=path_of)
+        self.env.globals.update(
+            path_of=path_of,
+            page_links=page_links,
+            default_task_limit=DEFAULT_TASK_LIMIT,
+            default_run_limit=DEFAULT_RUN_LIMIT,
+        )
 
     def _context(self, path: str) -> dict[str, Any]:
         trail = crumbs(path)

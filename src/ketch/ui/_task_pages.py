@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-from collections import defaultdict
 from typing import Any
 
 from ..datastore import BlobStore, read_tail
 from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..metadata import AttemptRecord, RunRecord, TaskRecord
+from ..metadata._paged_reading import FIRST, MAX_IDS, page_key
 from ._cards import card_entries
 from ._common import (
     RUN_STATUSES,
@@ -22,17 +22,35 @@ from ._common import (
     task_status,
 )
 from ._pages import step_entry
+from ._paging import (
+    DEFAULT_TASK_LIMIT,
+    decode_task_cursor,
+    group_stats,
+    stored_statuses,
+    task_cursor,
+)
 from ._preview import artifact_entry
-from ._queries import PARAMETERS_STEP, Failure, failures
+from ._queries import PARAMETERS_STEP, Failure
 from ._source import Source
 
 MAX_LOG_BYTES = 1 << 20  # longer logs show their last MiB
+MAX_INPUTS = min(50, MAX_IDS)  # inputs of a join task named on its page
 
 
 def step_page(
-    src: Source, flow: str, run_id: str, step: str, *, status: str | None = None
+    src: Source,
+    flow: str,
+    run_id: str,
+    step: str,
+    *,
+    status: str | None = None,
+    limit: int = DEFAULT_TASK_LIMIT,
+    after: str | None = None,
+    from_task: str | None = None,
 ) -> dict[str, Any]:
-    """A step of a run and its tasks in foreach order, optionally only those with ``status``."""
+    """A page of the tasks of a step in foreach order, optionally only those with ``status``:
+    at most ``limit`` tasks after the cursor ``after``, or from task ``from_task`` on; ``next``
+    is the cursor of the following page (None on the last)."""
     record = find_run(src, flow, run_id)
     if status is not None and status not in RUN_STATUSES:
         raise UserError(
@@ -40,29 +58,42 @@ def step_page(
         )
     now = time.time()
     run = run_dict(record, now)
-    tasks = [] if step == PARAMETERS_STEP else src.store.list_tasks(record.run_id, step)
+    rows = [] if step == PARAMETERS_STEP else src.store.step_stats(record.run_id)
+    stats = group_stats([r for r in rows if r.step_name == step], run["status"]).get(step)
     graph, _error = load_graph(src, record)
     node = (graph or {}).get("steps", {}).get(step)
-    if not tasks and node is None:
+    if not stats and node is None:
         raise NotFoundError(
             f"Step '{flow}/{record.run_id}/{step}' does not exist.",
             hint=f"The page of run {flow}/{record.run_id} lists its steps.",
         )
-    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for task in tasks:
-        counts[step][task_status(task, run["status"])] += 1
-    failed = failures(src.store, record.run_id, step) if counts[step].get("failed") else {}
-    entries = [
-        _task_entry(record, t, run["status"], now, failed.get(t.task_id))
-        for t in tasks
-        if status is None or task_status(t, run["status"]) == status
-    ]
+    start = _start(src, record, step, after, from_task)
+    statuses = None if status is None else stored_statuses(status, run["status"])
+    found = [] if not stats else src.store.task_page(
+        record.run_id, step, after=start, statuses=statuses, limit=limit + 1
+    )  # fmt: skip
+    more, found = len(found) > limit, found[:limit]
+    failed = [t.task_id for t in found if task_status(t, run["status"]) == "failed"]
+    failures = src.store.failures_of(record.run_id, failed) if failed else {}
     return {
         "run": run,
-        "step": step_entry(step, node or {}, tasks, counts, run, now),
-        "filters": {"status": status},
-        "tasks": entries,
+        "step": step_entry(step, node or {}, stats, run, now),
+        "filters": {"status": status, "limit": limit, "after": after, "task": from_task},
+        "tasks": [
+            _task_entry(record, t, run["status"], now, failures.get(t.task_id)) for t in found
+        ],
+        "next": task_cursor(found[-1]) if more else None,
     }
+
+
+def _start(
+    src: Source, run: RunRecord, step: str, after: str | None, from_task: str | None
+) -> tuple[str, int]:
+    """Where a page of tasks starts: after the cursor ``after``, or at task ``from_task``."""
+    if from_task is None:
+        return FIRST if after is None else decode_task_cursor(after)
+    order, task_id = page_key(find_task(src, run, step, from_task))
+    return order, task_id - 1
 
 
 def task_page(
@@ -86,6 +117,7 @@ def task_page(
     entry = _task_entry(record, task, run["status"], now, None)
     entry["attempt"] = chosen
     entry["inputs"] = _inputs(src, record, task)
+    entry["num_inputs"] = len(task.input_task_ids)
     return {
         "run": run,
         "step": {"name": step},
@@ -123,18 +155,18 @@ def _task_entry(
 
 
 def _inputs(src: Source, run: RunRecord, task: TaskRecord) -> list[dict[str, Any]]:
-    """The tasks whose outputs this one read, in input order."""
-    if not task.input_task_ids:
-        return []
-    steps = {t.task_id: t.step_name for t in src.store.list_tasks(run.run_id)}
+    """The first `MAX_INPUTS` tasks whose outputs this one read, in input order (a join of
+    100,000 tasks names them all in ``num_inputs``, and links the first ones)."""
+    ids = task.input_task_ids[:MAX_INPUTS]
+    found = src.store.tasks_by_id(run.run_id, ids) if ids else {}
     return [
         {
             "id": tid,
-            "step": steps[tid],
-            "pathspec": f"{run.flow_name}/{run.run_id}/{steps[tid]}/{tid}",
+            "step": found[tid].step_name,
+            "pathspec": f"{run.flow_name}/{run.run_id}/{found[tid].step_name}/{tid}",
         }
-        for tid in task.input_task_ids
-        if tid in steps
+        for tid in ids
+        if tid in found
     ]
 
 
