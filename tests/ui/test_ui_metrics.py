@@ -55,7 +55,10 @@ def test_the_run_page_charts_every_metric_one_line_per_task(
     assert len(loss) == 3 and all(s["task"].startswith("train/") for s in loss)
     assert metrics["live"] is None and metrics["cursor"].count(".") == 6
     # the same points as the Client API gives
-    assert {s["task"]: s["points"] for s in loss} == client_points(metric_project, run_id, "loss")
+    by_task = {s["task"].split(" ")[0]: s["points"] for s in loss}
+    assert by_task == client_points(metric_project, run_id, "loss")
+    # each line also names the value its foreach gave the task
+    assert sorted(s["task"].split(" ")[1] for s in loss) == ["1", "2", "3"]
     # values logged without a step are placed in order; a NaN keeps its place, undrawn
     noisy = metrics["charts"][3]["series"][0]
     assert noisy["points"] == [[0.0, None], [1.0, 2.0]] and noisy["count"] == 2

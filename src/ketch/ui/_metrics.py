@@ -1,7 +1,8 @@
 """Metric charts on the run and compare pages, and the endpoint that grows them while a run runs.
 
-A chart is one metric: one line per task (``step/task``), x the step the task gave with the
-value (or, for values logged without one, the value's place in its series). Each series is
+A chart is one metric: one line per task (``step/task`` and its foreach value), x the step
+the task gave with the value (or, for values logged without one, the value's place in its
+series). Each series is
 thinned in SQL to about `CAP` points, so a run that logged a million values still answers
 fast. A page showing a running run polls ``/api/-/metrics/{flow}/{run}?after=CURSOR``, which
 answers only the points logged after the cursor, and the next cursor (see
@@ -16,7 +17,7 @@ from collections import defaultdict
 from typing import Any
 
 from ..exceptions import UserError
-from ..metadata import MetricCursors, MetricRecord, effective_status
+from ..metadata import MetricCursors, effective_status
 from ._common import find_run, path_of, shorten
 from ._source import Source
 
@@ -32,11 +33,12 @@ def run_charts(src: Source, run: dict[str, Any]) -> dict[str, Any] | None:
     running = run["status"] == "running"
     if not sample and not running:
         return None
+    label = task_labels(src, run["id"], {m.task_id for _order, m in sample})
     series: dict[tuple[str, str], list[Point]] = defaultdict(list)
     for order, m in sample:
         x = float(order) if m.step is None else float(m.step)
-        series[(m.name, _task(m))].append([x, _y(m.value)])
-    counts = {(m.name, _task(m)): order + 1 for order, m in sample}  # the last point is kept
+        series[(m.name, label[m.task_id])].append([x, _y(m.value)])
+    counts = {(m.name, label[m.task_id]): order + 1 for order, m in sample}  # the last is kept
     return {
         "charts": _charts(series, counts),
         "cursor": encode_cursors(cursors),
@@ -51,11 +53,12 @@ def metrics_after(src: Source, flow: str, run_id: str, after: str) -> dict[str, 
     record = find_run(src, flow, run_id)
     given = decode_cursors(after)
     points, cursors = src.store.metrics_since(record.run_id, given)
+    reset = {t for t, (attempt, _seq) in cursors.items() if t in given and given[t][0] != attempt}
+    label = task_labels(src, record.run_id, {m.task_id for m in points} | reset)
     series: dict[tuple[str, str], list[Point]] = defaultdict(list)
     for m in points:
         x = None if m.step is None else float(m.step)
-        series[(m.name, _task(m))].append([x, _y(m.value)])
-    reset = {t for t, (attempt, _seq) in cursors.items() if t in given and given[t][0] != attempt}
+        series[(m.name, label[m.task_id])].append([x, _y(m.value)])
     return {
         "status": effective_status(record, time.time()),
         "cursor": encode_cursors(cursors),
@@ -63,7 +66,7 @@ def metrics_after(src: Source, flow: str, run_id: str, after: str) -> dict[str, 
             {"name": name, "task": task, "points": thin(values, CAP)}
             for (name, task), values in series.items()
         ],
-        "reset": sorted(_task_label(points, t) for t in reset),
+        "reset": sorted(label[t] for t in reset),
     }
 
 
@@ -98,13 +101,19 @@ def _y(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _task(m: MetricRecord) -> str:
-    return f"{m.step_name}/{m.task_id}"
-
-
-def _task_label(points: list[MetricRecord], task_id: int) -> str:
-    step = next((m.step_name for m in points if m.task_id == task_id), "?")
-    return f"{step}/{task_id}"
+def task_labels(src: Source, run_id: int, task_ids: set[int]) -> dict[int, str]:
+    """The line name of each task: ``step/task``, and the value its foreach gave it (the
+    innermost one), so that a line reads ``train/3 mlp`` rather than a bare task id."""
+    found = src.store.tasks_by_id(run_id, sorted(task_ids)) if task_ids else {}
+    labels = {}
+    for task_id in task_ids:
+        task = found.get(task_id)
+        if task is None:
+            labels[task_id] = f"?/{task_id}"
+            continue
+        frames = task.foreach_stack
+        labels[task_id] = f"{task.step_name}/{task_id}" + (f" {frames[-1].value}" if frames else "")
+    return labels
 
 
 def encode_cursors(cursors: MetricCursors) -> str:
@@ -137,14 +146,16 @@ def compare_charts(src: Source, runs: list[dict[str, Any]], metric: str | None) 
     series = []
     for run in runs:
         sample, _cursors = src.store.sample_metrics(run["id"], CAP, name=chosen)
+        label = task_labels(src, run["id"], {m.task_id for _order, m in sample})
         lines: dict[str, list[Point]] = defaultdict(list)
         counts: dict[str, int] = {}
         for order, m in sample:
-            lines[_task(m)].append([float(order) if m.step is None else float(m.step), _y(m.value)])
-            counts[_task(m)] = order + 1
+            task = label[m.task_id]
+            lines[task].append([float(order) if m.step is None else float(m.step), _y(m.value)])
+            counts[task] = order + 1
         for task, points in lines.items():
-            label = str(run["id"]) if len(lines) == 1 else f"{run['id']} · {task}"
-            series.append({"task": label, "count": counts[task], "points": points})
+            line = str(run["id"]) if len(lines) == 1 else f"{run['id']} · {task}"
+            series.append({"task": line, "count": counts[task], "points": points})
     chart = {"name": chosen, "series": series}
     return {
         "names": names,
