@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    exists,
     func,
     literal_column,
     or_,
@@ -121,6 +122,11 @@ def _metrics_of_tasks() -> Select[Any]:
         )
         .order_by(metrics.c.task_id, metrics.c.seq)
     )
+
+
+def _run_has_metrics() -> Select[Any]:
+    """One row if run ``:run_id`` logged any metric (a primary-key lookup), else none."""
+    return select(_ONE).where(exists().where(metrics.c.run_id == _RUN_ID))
 
 
 def _metric_cursors() -> Select[Any]:
@@ -320,6 +326,7 @@ READS: dict[str, Callable[[], Any]] = {
     "metric_buckets": _metric_buckets,
     "metrics_of_tasks": _metrics_of_tasks,
     "metric_cursors": _metric_cursors,
+    "run_has_metrics": _run_has_metrics,
     "metric_tail": lambda: (
         select(metrics)
         .where(

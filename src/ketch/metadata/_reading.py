@@ -276,6 +276,10 @@ class StoreReads(PagedReads):
         return [_rows.metric_from_row(r) for r in out], now
 
     def _metric_cursors(self, conn: Any, run_id: int) -> MetricCursors:
+        # One lookup per task of the run: skipped for a run that logged nothing (most runs,
+        # and a 100,000-task run page must not pay 100,000 lookups for no chart).
+        if not self._fetch(conn, "run_has_metrics", {"run_id": run_id}):
+            return {}
         rows = self._fetch(conn, "metric_cursors", {"run_id": run_id})
         return {
             int(r["task_id"]): (int(r["attempt"]), int(r["last_seq"]))

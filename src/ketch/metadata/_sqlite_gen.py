@@ -68,9 +68,11 @@ def statements() -> dict[str, Any]:
     }
 
 
-def _literal(text: str, indent: str) -> str:
+def _literal(text: str, indent: str, prefix: int = 0) -> str:
+    """``text`` as a Python literal after ``prefix`` characters of its line: on that line when
+    it fits ruff's 100 columns, else as a parenthesised run of pieces."""
     pieces = textwrap.wrap(text, 84, break_long_words=False, drop_whitespace=False)
-    if len(pieces) == 1:
+    if len(pieces) == 1 and len(indent) + prefix + len(repr(text)) + 1 <= 100:
         return repr(text)
     inner = "".join(f"{indent}    {p!r}\n" for p in pieces)
     return f"(\n{inner}{indent})"
@@ -83,7 +85,9 @@ def render() -> str:
             items = "".join(f"    {_literal(v, '    ')},\n" for v in value)
             lines.append(f"{name} = (\n{items})\n")
         elif isinstance(value, dict):
-            items = "".join(f"    {k!r}: {_literal(v, '    ')},\n" for k, v in value.items())
+            items = "".join(
+                f"    {k!r}: {_literal(v, '    ', len(repr(k)) + 2)},\n" for k, v in value.items()
+            )
             lines.append(f"{name} = {{\n{items}}}\n")
         elif isinstance(value, str):
             lines.append(f"{name} = {_literal(value, '')}\n")

@@ -628,6 +628,9 @@ READS = {
         'WHERE metrics.run_id = tasks.run_id AND metrics.task_id = tasks.task_id AND '
         'metrics.attempt = tasks.attempt) AS last_seq FROM tasks WHERE tasks.run_id = :run_id'
     ),
+    'run_has_metrics': (
+        'SELECT 1 WHERE EXISTS (SELECT * FROM metrics WHERE metrics.run_id = :run_id)'
+    ),
     'metric_tail': (
         'SELECT metrics.run_id, metrics.task_id, metrics.attempt, metrics.seq, '
         'metrics.step_name, metrics.name, metrics.metric_step, metrics.value, '
