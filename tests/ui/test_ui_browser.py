@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -289,11 +290,16 @@ def _start_run(project: Project, flow_file: str, *args: str) -> tuple[subprocess
 
 
 def _first_task(base: str, path: str) -> int:
-    """The id of the first task of the step at ``path``, once it has started."""
+    """The id of the first task of the step at ``path``, once it has started (the run's own
+    record may land a moment after its id is written: a 404 until then)."""
     deadline = time.monotonic() + 30
     while True:
-        with urllib.request.urlopen(f"{base}/api{path}", timeout=5) as response:
-            tasks = json.load(response)["tasks"]
+        try:
+            with urllib.request.urlopen(f"{base}/api{path}", timeout=5) as response:
+                tasks = json.load(response)["tasks"]
+        except urllib.error.HTTPError as error:
+            assert error.code == 404, error
+            tasks = []
         if tasks:
             return int(tasks[0]["id"])
         assert time.monotonic() < deadline, f"no task of {path} started"

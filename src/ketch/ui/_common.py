@@ -171,10 +171,6 @@ def step_status(counts: dict[str, int], run_status: str) -> str:
     return "pending" if run_status == "running" else "not-run"
 
 
-def visible_tasks(tasks: list[TaskRecord]) -> list[TaskRecord]:
-    return [t for t in tasks if t.step_name != PARAMETERS_STEP]
-
-
 def load_graph(src: Source, run: RunRecord) -> tuple[dict[str, Any] | None, str | None]:
     """The run's stored graph (see `ketch.graph.graph_to_dict`), or why it cannot be shown."""
     if run.graph_key is None:

@@ -25,13 +25,6 @@ def parameters_for_runs(
     return store.parameters_for_runs(run_ids)
 
 
-def failures(
-    store: MetadataReader, run_id: int, step_name: str | None = None
-) -> dict[int, Failure]:
-    """task id -> the failure of its latest attempt, for the run's failed tasks."""
-    return store.failures(run_id, step_name)
-
-
 def progress(store: MetadataReader, run_id: int) -> Progress:
     """Task counts and the latest task start or finish of a run (not counting parameters)."""
     return store.progress(run_id, except_step=PARAMETERS_STEP)
