@@ -157,3 +157,25 @@ def test_compare_overlays_a_metric_and_shows_what_differs(
     assert html.index("Parameters that differ") < html.index("Status")
     assert '<th class="mono">scale</th>' in html and 'data-metric="loss"' in html
     assert not math.isnan(finals[0])
+
+
+def test_every_line_of_a_wide_run_is_named_by_its_task(tmp_path: Any) -> None:
+    """More tasks than one by-id read looks up (`MAX_IDS`): each still gets its foreach value."""
+    from types import SimpleNamespace
+
+    from ketch.metadata import ForeachFrame, TaskRecord, open_store, sqlite_url
+    from ketch.metadata._paged_reading import MAX_IDS
+    from ketch.ui._metrics import task_labels
+
+    width = MAX_IDS + 20
+    with open_store(sqlite_url(tmp_path / "ketch.db")) as store:
+        run_id = store.create_run("WideFlow", user="ada", tags=[], system_tags=[]).run_id
+        with store.batch():
+            for index in range(width):
+                frame = ForeachFrame("start", "items", width, index, f"v{index}")
+                store.upsert_task(
+                    TaskRecord(run_id, "train", index + 2, "completed", 1.0, 2.0, 0, (frame,))
+                )
+        labels = task_labels(SimpleNamespace(store=store), run_id, set(range(2, width + 2)))
+    assert len(labels) == width
+    assert all(labels[i + 2] == f"train/{i + 2} v{i}" for i in range(width))

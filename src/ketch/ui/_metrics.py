@@ -17,7 +17,8 @@ from collections import defaultdict
 from typing import Any
 
 from ..exceptions import UserError
-from ..metadata import MetricCursors, effective_status
+from ..metadata import MetricCursors, TaskRecord, effective_status
+from ..metadata._paged_reading import MAX_IDS
 from ._common import find_run, path_of, shorten
 from ._source import Source
 
@@ -104,7 +105,10 @@ def _y(value: float) -> float | None:
 def task_labels(src: Source, run_id: int, task_ids: set[int]) -> dict[int, str]:
     """The line name of each task: ``step/task``, and the value its foreach gave it (the
     innermost one), so that a line reads ``train/3 mlp`` rather than a bare task id."""
-    found = src.store.tasks_by_id(run_id, sorted(task_ids)) if task_ids else {}
+    ids = sorted(task_ids)
+    found: dict[int, TaskRecord] = {}
+    for start in range(0, len(ids), MAX_IDS):  # a run may chart thousands of tasks
+        found.update(src.store.tasks_by_id(run_id, ids[start : start + MAX_IDS]))
     labels = {}
     for task_id in task_ids:
         task = found.get(task_id)
