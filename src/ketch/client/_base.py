@@ -9,8 +9,6 @@ from ..exceptions import NamespaceMismatchError, NotFoundError, UserError
 from ..metadata._records import RunRecord
 from ._context import Backend, get_namespace
 
-PARAMETERS_STEP = "_parameters"
-
 
 def _time(ts: float | None) -> datetime | None:
     return None if ts is None else datetime.fromtimestamp(ts, tz=timezone.utc)

@@ -18,12 +18,13 @@ from ..datastore import BlobStore, load_json_object
 from ..exceptions import NotFoundError, UserError
 from ..metadata import effective_status
 from ..metadata._records import (
+    PARAMETERS_STEP,
     RunLinkRecord,
     RunRecord,
     TaskRecord,
     TaskSnapshot,
 )
-from ._base import PARAMETERS_STEP, _Base, _in_namespace, _load_run, _run_id, _split, _time
+from ._base import _Base, _in_namespace, _load_run, _run_id, _split, _time
 from ._code import KetchCode
 from ._context import Backend, backend, get_namespace
 from ._metadata import is_control_task

@@ -7,8 +7,9 @@ a task id is an integer unique within its run (the ``_parameters`` pseudo-task i
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 RunStatus = Literal["running", "completed", "failed"]
 TaskStatus = Literal["running", "completed", "failed"]
@@ -144,11 +145,24 @@ class MetricAggregate:
     min: float
 
 
+# The pseudo-step whose one task holds a run's parameters as artifacts: not a step of the flow
+# (the UI, the Client and the trackers leave it out).
+PARAMETERS_STEP = "_parameters"
+
+
 @dataclass(frozen=True)
 class ParameterRecord:
     name: str
     value_json: str  # JSON text of the value when it is JSON-able, else its repr() as a JSON string
     key: str  # datastore blob key of the pickled value
+
+    @property
+    def value(self) -> Any:
+        """The value ``value_json`` holds (its text itself when that is not JSON)."""
+        try:
+            return json.loads(self.value_json)
+        except ValueError:
+            return self.value_json
 
 
 @dataclass(frozen=True)

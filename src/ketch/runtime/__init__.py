@@ -1,9 +1,9 @@
 """Running flows: the scheduler, the executors (behind the ``Executor`` protocol; the
 ``executor`` setting names an entry of ``EXECUTORS``) and the task process."""
 
+from ..metadata._records import PARAMETERS_STEP
 from ._executor_api import EXECUTORS, Executor, ExecutorFactory, executor_factory
 from ._launch import (
-    PARAMETERS_STEP,
     ResumeFrom,
     RunRequest,
     execute_run,

@@ -29,6 +29,7 @@ from ..graph import FlowGraph, graph_to_dict
 from ..metadata import new_run_id, open_store
 from ..metadata import preflight as metadata_preflight
 from ..metadata._records import (
+    PARAMETERS_STEP,
     ArtifactRecord,
     AttemptRecord,
     ParameterRecord,
@@ -51,8 +52,6 @@ from ._secrets import with_secrets
 from ._spec import TaskSpec
 from ._task import save_value
 from ._writer import RecordWriter
-
-PARAMETERS_STEP = "_parameters"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,13 @@ from ..datastore import BlobStore, load_artifact
 from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..graph import FlowGraph
 from ..metadata import MetadataStore
-from ..metadata._records import ArtifactRecord, AttemptRecord, RunRecord, TaskRecord
+from ..metadata._records import (
+    PARAMETERS_STEP,
+    ArtifactRecord,
+    AttemptRecord,
+    RunRecord,
+    TaskRecord,
+)
 
 # Step name, foreach indices (outermost first), and which run of the step this is at those
 # indices: 0, except in the loop of a recursive switch, where it is the iteration.
@@ -153,7 +159,7 @@ def choose_origin(
             )
         return run.run_id, frozenset(graph.downstream(step))
     origin = [t.step_name for t in store.list_tasks(run.run_id) if t.status != "completed"]
-    gone = sorted({s for s in origin if s not in graph and s != "_parameters"})
+    gone = sorted({s for s in origin if s not in graph and s != PARAMETERS_STEP})
     if gone:
         raise UserError(
             f"Step '{gone[0]}' failed in run {flow}/{run.run_id} but no longer exists in the flow.",

@@ -26,6 +26,7 @@ from ..flow import FlowSpec
 from ..graph import FlowGraph, graph_to_dict
 from ..metadata import MetadataReader, MetadataStore, new_run_id, open_store
 from ..metadata._records import (
+    PARAMETERS_STEP,
     ArtifactRecord,
     AttemptRecord,
     ForeachFrame,
@@ -37,7 +38,7 @@ from ..settings import DB_FILENAME, Settings, metadata_url_of
 from ._console import Reporter
 from ._executor_api import executor_factory
 from ._forksafety import fork_hazards
-from ._launch import PARAMETERS_STEP, system_tags
+from ._launch import system_tags
 from ._policy import StepPolicy
 from ._spec import InputRef, TaskResult, TaskSpec
 from ._task import save_value

@@ -9,23 +9,16 @@ make, in order; the ``_parameters`` pseudo-task is not a task to a tracker.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..metadata._records import ParameterRecord, TaskRecord
+from ..metadata._records import PARAMETERS_STEP, ParameterRecord, TaskRecord
 from ._api import RunInfo, TaskInfo
 
-Op = tuple[str, tuple[Any, ...], dict[str, Any]]
+if TYPE_CHECKING:
+    from ..runtime._writer import Op
+
 Event = tuple[str, tuple[Any, ...]]  # (Tracker method, its arguments)
-PARAMETERS_STEP = "_parameters"
-
-
-def _value(parameter: ParameterRecord) -> Any:
-    try:
-        return json.loads(parameter.value_json)
-    except ValueError:
-        return parameter.value_json
 
 
 class Translator:
@@ -72,7 +65,7 @@ class Translator:
             user=created["user"],
             tags=tuple(created["tags"]),
             system_tags=tuple(created["system_tags"]),
-            parameters={p.name: _value(p) for p in parameters},
+            parameters={p.name: p.value for p in parameters},
             created_at=created.get("created_at") or 0.0,
         )
         return [("start_run", (self.run,))]

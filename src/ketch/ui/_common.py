@@ -6,14 +6,13 @@ Every page's data is plain JSON-able dicts and lists: the same dict is sent as J
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
 from ..datastore import load_json_object
 from ..exceptions import NotFoundError, UserError
 from ..metadata import AttemptRecord, ParameterRecord, RunRecord, TaskRecord, effective_status
-from ._queries import PARAMETERS_STEP
+from ..metadata._records import PARAMETERS_STEP
 from ._source import Source
 
 RUN_STATUSES = ("running", "completed", "failed")
@@ -143,21 +142,16 @@ def run_dict(run: RunRecord, now: float) -> dict[str, Any]:
 
 def parameter_list(records: list[ParameterRecord]) -> list[dict[str, Any]]:
     """Parameters as ``name``, ``value`` (decoded JSON) and ``text`` (the JSON text)."""
-    out = []
-    for p in records:
-        try:
-            value = json.loads(p.value_json)
-        except ValueError:
-            value = p.value_json
-        out.append({"name": p.name, "value": value, "text": p.value_json})
-    return out
+    return [{"name": p.name, "value": p.value, "text": p.value_json} for p in records]
+
+
+def shown_status(status: str, run_status: str) -> str:
+    """A task still marked running in a run that is over (its scheduler died) has failed."""
+    return "failed" if status == "running" and run_status != "running" else status
 
 
 def task_status(task: TaskRecord, run_status: str) -> str:
-    """A task still marked running in a run that is over (its scheduler died) has failed."""
-    if task.status == "running" and run_status != "running":
-        return "failed"
-    return task.status
+    return shown_status(task.status, run_status)
 
 
 def step_status(counts: dict[str, int], run_status: str) -> str:

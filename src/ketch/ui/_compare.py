@@ -8,10 +8,10 @@ from typing import Any
 from ..datastore import BlobStore, content_hash
 from ..exceptions import UserError
 from ..metadata import ArtifactRecord, RunRecord
+from ..metadata._records import PARAMETERS_STEP
 from ._common import find_run, parameter_list, parse_pathspec_list, run_dict
 from ._paging import group_stats
 from ._preview import artifact_entry
-from ._queries import PARAMETERS_STEP
 from ._source import Source
 
 END_STEP = "end"

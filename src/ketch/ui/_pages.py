@@ -12,6 +12,7 @@ from typing import Any
 
 from ..exceptions import UserError
 from ..metadata import effective_status
+from ..metadata._records import PARAMETERS_STEP
 from ._cards import card_versions
 from ._common import (
     RUN_STATUSES,
@@ -24,7 +25,7 @@ from ._common import (
     step_status,
 )
 from ._paging import decode_run_cursor, encode_cursor, group_stats
-from ._queries import PARAMETERS_STEP, parameters_for_runs, progress
+from ._queries import parameters_for_runs, progress
 from ._run_summary import step_summary, timeline_data
 from ._source import Source
 from ._trackers import tracker_links

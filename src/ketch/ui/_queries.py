@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..metadata import MetadataReader, ParameterRecord, RunProgress, TaskFailure
-
-# The pseudo-step holding a run's parameters as artifacts; never shown as a step.
-PARAMETERS_STEP = "_parameters"
+from ..metadata._records import PARAMETERS_STEP
 
 Failure = TaskFailure
 Progress = RunProgress

@@ -9,6 +9,7 @@ from ..datastore import BlobStore, read_tail
 from ..exceptions import DataIntegrityError, NotFoundError, UserError
 from ..metadata import AttemptRecord, RunRecord, TaskRecord
 from ..metadata._paged_reading import FIRST, MAX_IDS, page_key
+from ..metadata._records import PARAMETERS_STEP
 from ._cards import card_entries
 from ._common import (
     RUN_STATUSES,
@@ -30,7 +31,7 @@ from ._paging import (
     task_cursor,
 )
 from ._preview import artifact_entry
-from ._queries import PARAMETERS_STEP, Failure
+from ._queries import Failure
 from ._source import Source
 
 MAX_LOG_BYTES = 1 << 20  # longer logs show their last MiB
