@@ -103,8 +103,8 @@ class PagedReads:
 
     def tasks_by_id(self, run_id: int, task_ids: Sequence[int]) -> dict[int, TaskRecord]:
         """The tasks of the run with these ids (at most `MAX_IDS` of them are looked up)."""
-        ids = sorted({i for i in task_ids if storable_number(i)})[:MAX_IDS]
-        if not storable_run_id(run_id) or not ids:
+        ids = _looked_up(run_id, task_ids)
+        if not ids:
             return {}
         with self._reading() as conn:
             rows = self._fetch(conn, "tasks_by_id", {"run_id": run_id, "task_ids": ids})
@@ -113,8 +113,8 @@ class PagedReads:
     def failures_of(self, run_id: int, task_ids: Sequence[int]) -> dict[int, TaskFailure]:
         """task id -> the exception and exit code of its latest attempt, for these tasks (at
         most `MAX_IDS` of them); a task that has not failed has neither."""
-        ids = sorted({i for i in task_ids if storable_number(i)})[:MAX_IDS]
-        if not storable_run_id(run_id) or not ids:
+        ids = _looked_up(run_id, task_ids)
+        if not ids:
             return {}
         with self._reading() as conn:
             rows = self._fetch(conn, "failures_of_tasks", {"run_id": run_id, "task_ids": ids})
@@ -131,6 +131,14 @@ class PagedReads:
         with self._reading() as conn:
             rows = self._fetch(conn, "step_start_histogram", params)
         return {int(r["b"]): int(r["n"]) for r in rows}
+
+
+def _looked_up(run_id: int, task_ids: Sequence[int]) -> list[int]:
+    """The task ids a by-id read looks up: storable ones, each once, at most `MAX_IDS`; none
+    when the run id cannot be stored."""
+    if not storable_run_id(run_id):
+        return []
+    return sorted({i for i in task_ids if storable_number(i)})[:MAX_IDS]
 
 
 def page_key(task: TaskRecord) -> tuple[str, int]:

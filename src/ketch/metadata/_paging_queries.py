@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 
-from ._schema import attempts, tasks
+from ._schema import tasks
 
 _DURATION = tasks.c.finished_at - tasks.c.created_at
 
@@ -115,33 +115,6 @@ def _tasks_by_id() -> Select[Any]:
     )
 
 
-PAGING_READS: dict[str, Callable[[], Any]] = {
-    "task_page": lambda: _task_page(by_status=False),
-    "task_page_by_status": lambda: _task_page(by_status=True),
-    "step_stats": _step_stats,
-    "step_slowest": _slowest,
-    "step_nth_duration": _nth_duration,
-    "tasks_by_id": _tasks_by_id,
-}
-
-
-def _failures_of_tasks() -> Select[Any]:
-    """The exception of the latest attempt of the failed tasks among ``:task_ids``."""
-    latest = and_(
-        attempts.c.run_id == tasks.c.run_id,
-        attempts.c.task_id == tasks.c.task_id,
-        attempts.c.attempt == tasks.c.attempt,
-    )
-    return (
-        select(tasks.c.task_id, attempts.c.exception, attempts.c.exit_code)
-        .select_from(tasks.join(attempts, latest))
-        .where(
-            tasks.c.run_id == bindparam("run_id", type_=tasks.c.run_id.type),
-            tasks.c.task_id.in_(bindparam("task_ids", expanding=True)),
-        )
-    )
-
-
 def _start_histogram() -> Any:
     """How many tasks of a step started in each slice of ``:width`` seconds from ``:t0``
     (slice ``b``; a database may round a start on a slice's edge into either neighbour)."""
@@ -155,5 +128,12 @@ def _start_histogram() -> Any:
     )
 
 
-PAGING_READS["failures_of_tasks"] = _failures_of_tasks
-PAGING_READS["step_start_histogram"] = _start_histogram
+PAGING_READS: dict[str, Callable[[], Any]] = {
+    "task_page": lambda: _task_page(by_status=False),
+    "task_page_by_status": lambda: _task_page(by_status=True),
+    "step_stats": _step_stats,
+    "step_slowest": _slowest,
+    "step_nth_duration": _nth_duration,
+    "tasks_by_id": _tasks_by_id,
+    "step_start_histogram": _start_histogram,
+}

@@ -248,15 +248,25 @@ def _snapshot_chosen() -> Any:
     )
 
 
-def _failures(of_step: bool) -> Select[Any]:
-    query = (
+def _latest_failures() -> Select[Any]:
+    """The exception and exit code of each task's latest attempt, in run ``:run_id``."""
+    return (
         select(tasks.c.task_id, attempts.c.exception, attempts.c.exit_code)
         .select_from(tasks.join(attempts, _latest(attempts)))
-        .where(tasks.c.run_id == bindparam("run_id"), tasks.c.status == _FAILED)
+        .where(tasks.c.run_id == bindparam("run_id"))
     )
+
+
+def _failures(of_step: bool) -> Select[Any]:
+    query = _latest_failures().where(tasks.c.status == _FAILED)
     if of_step:
         query = query.where(tasks.c.step_name == bindparam("step_name"))
     return query
+
+
+def _failures_of_tasks() -> Select[Any]:
+    """`_latest_failures` of tasks ``:task_ids`` (failed or not)."""
+    return _latest_failures().where(tasks.c.task_id.in_(bindparam("task_ids", expanding=True)))
 
 
 _RUN_ID = bindparam("run_id", type_=runs.c.run_id.type)
@@ -354,6 +364,7 @@ READS: dict[str, Callable[[], Any]] = {
     ),
     "failures": lambda: _failures(of_step=False),
     "failures_of_step": lambda: _failures(of_step=True),
+    "failures_of_tasks": _failures_of_tasks,
     **PAGING_READS,
     "progress": lambda: (
         select(

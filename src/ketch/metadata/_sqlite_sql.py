@@ -687,6 +687,12 @@ READS = {
         'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.status = '
         "'failed' AND tasks.step_name = :step_name"
     ),
+    'failures_of_tasks': (
+        'SELECT tasks.task_id, attempts.exception, attempts.exit_code FROM tasks JOIN '
+        'attempts ON attempts.run_id = tasks.run_id AND attempts.task_id = tasks.task_id AND '
+        'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.task_id IN '
+        '(__[POSTCOMPILE_task_ids])'
+    ),
     'task_page': (
         'SELECT tasks.run_id, tasks.task_id, tasks.step_name, tasks.status, tasks.created_at,'
         ' tasks.finished_at, tasks.attempt, tasks.foreach_stack, tasks.foreach_order, '
@@ -731,12 +737,6 @@ READS = {
         'tasks.origin_run_id, tasks.origin_task_id, tasks.input_task_ids FROM tasks WHERE '
         'tasks.run_id = :run_id AND tasks.task_id IN (__[POSTCOMPILE_task_ids]) ORDER BY '
         'tasks.task_id'
-    ),
-    'failures_of_tasks': (
-        'SELECT tasks.task_id, attempts.exception, attempts.exit_code FROM tasks JOIN '
-        'attempts ON attempts.run_id = tasks.run_id AND attempts.task_id = tasks.task_id AND '
-        'attempts.attempt = tasks.attempt WHERE tasks.run_id = :run_id AND tasks.task_id IN '
-        '(__[POSTCOMPILE_task_ids])'
     ),
     'step_start_histogram': (
         'SELECT CAST((tasks.created_at - :t0) / (:width + 0.0) AS INTEGER) AS b, count(*) AS '
