@@ -18,24 +18,19 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..metadata._records import RunLinkRecord
 from ._api import ExternalLink, RunInfo, Tracker
 from ._events import Event, Translator
-from ._registry import BUILTINS, check_name, load_tracker, tracker_names
+from ._registry import BUILTINS, check_name, load_tracker, tracker_hint, tracker_names
 
-Op = tuple[str, tuple[Any, ...], dict[str, Any]]
+if TYPE_CHECKING:
+    from ..runtime._writer import Op
+
 Warn = Callable[[str], None]
 # How long the end of a run waits for its trackers to send what they still hold.
 CLOSE_SECONDS = 60.0
-
-_HINTS = {
-    "mlflow": "Check MLFLOW_TRACKING_URI (and that `pip install 'ketch[mlflow]'` is done), "
-    "or remove mlflow from KETCH_TRACKERS",
-    "comet": "Check COMET_API_KEY / COMET_MODE / COMET_OFFLINE_DIRECTORY (and that "
-    "`pip install 'ketch[comet]'` is done), or remove comet from KETCH_TRACKERS",
-}
 
 
 def _warn(message: str) -> None:
@@ -68,8 +63,7 @@ class _Sink:
 
     def _fail(self, what: str, exc: BaseException) -> None:
         self.failed = True
-        hint = getattr(self.tracker, "hint", "") or _HINTS.get(self.name, "")
-        hint = hint or f"Fix {self.name} or remove it from KETCH_TRACKERS"
+        hint = tracker_hint(self.name, self.tracker)
         self.warn(
             f"ketch: warning: tracker {self.name!r} {what} ({type(exc).__name__}: {exc}); "
             f"it is off for the rest of this run, whose metrics stay in ketch. {hint}."

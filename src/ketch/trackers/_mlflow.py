@@ -11,6 +11,7 @@ their steps (0 when the task gave none) and times; statuses are FINISHED, FAILED
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import warnings
@@ -131,10 +132,4 @@ class MlflowTracker(Tracker):
 def _text(value: Any) -> str:
     if isinstance(value, float) and math.isnan(value):
         return "nan"
-    return value if isinstance(value, str) else _json(value)
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(value)

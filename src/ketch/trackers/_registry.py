@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from typing import Any
 
 from ..exceptions import UserError
 from ._api import Tracker
@@ -33,13 +34,26 @@ def check_name(name: str) -> None:
         )
 
 
+def _tracker_class(name: str) -> Any:
+    module_name, _, attr = BUILTINS.get(name, name).partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def tracker_hint(name: str, tracker: Tracker | None) -> str:
+    """How to fix tracker ``name``: its own ``hint`` (that of a built-in's class when it could
+    not even be made), else a general one."""
+    hint = getattr(tracker, "hint", "")
+    if not hint and tracker is None and name in BUILTINS:
+        hint = _tracker_class(name).hint  # ketch's modules import their package lazily
+    return str(hint or f"Fix {name} or remove it from KETCH_TRACKERS")
+
+
 def load_tracker(name: str) -> Tracker:
     """A new instance of the tracker ``name``; raises what importing or making it raised."""
     check_name(name)
-    module_name, _, attr = BUILTINS.get(name, name).partition(":")
-    cls = getattr(importlib.import_module(module_name), attr)
-    tracker = cls()
+    tracker = _tracker_class(name)()
     if not callable(getattr(tracker, "start_run", None)):
-        raise TypeError(f"{module_name}:{attr} is not a tracker (it has no start_run method)")
+        target = BUILTINS.get(name, name)
+        raise TypeError(f"{target} is not a tracker (it has no start_run method)")
     tracker.name = name
     return tracker  # type: ignore[no-any-return]
