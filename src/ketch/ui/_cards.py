@@ -32,10 +32,9 @@ from ._common import choose_attempt, find_run, find_task, path_of
 from ._source import Source
 
 # Cards without a chart carry no script and load nothing: the browser is told to allow neither.
-CARD_CSP = (
-    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'self'; sandbox allow-same-origin"
-)
+_NOTHING = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+_NOWHERE = "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+CARD_CSP = f"{_NOTHING}; {_NOWHERE}; sandbox allow-same-origin"
 
 
 def card_csp(html: str) -> str:
@@ -43,10 +42,7 @@ def card_csp(html: str) -> str:
     if not has_chart(html):
         return CARD_CSP
     scripts = " ".join(script_hashes())
-    return (
-        f"default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src {scripts}; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; sandbox allow-scripts"
-    )
+    return f"{_NOTHING}; script-src {scripts}; {_NOWHERE}; sandbox allow-scripts"
 
 
 _TITLE = re.compile(r"<title>(.*?)</title>", re.IGNORECASE | re.DOTALL)

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from ..exceptions import UserError
 from ..metadata import StepTaskStats, TaskRecord
 from ..metadata._paged_reading import page_key
-from ._common import shorten
+from ._common import shorten, shown_status
 
 DEFAULT_TASK_LIMIT = 200
 MAX_TASK_LIMIT = 1000
@@ -76,17 +76,13 @@ def stored_statuses(status: str, run_status: str) -> list[str]:
     return {"failed": ["failed", "running"], "running": []}.get(status, [status])
 
 
-def effective(status: str, run_status: str) -> str:
-    return "failed" if status == "running" and run_status != "running" else status
-
-
 def group_stats(rows: list[StepTaskStats], run_status: str) -> dict[str, dict[str, Any]]:
     """Per step: ``counts`` by shown status, ``count``, ``first_start``, ``last_finish`` (None
     while a task has not finished), ``finished``, ``min_s``, ``max_s`` and ``mean_s``."""
     out: dict[str, dict[str, Any]] = {}
     for row in rows:
         step = out.setdefault(row.step_name, _empty())
-        step["counts"][effective(row.status, run_status)] += row.count
+        step["counts"][shown_status(row.status, run_status)] += row.count
         step["count"] += row.count
         step["finished"] += row.finished
         step["sum_s"] += row.sum_s
